@@ -1,0 +1,43 @@
+import { route, type ApiRoute } from '../protocol/api.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { Metadata, type MetadataBroker, type MetadataTopic } from '../protocol/messages/metadata.js';
+import type { LogManager, Topic } from '../log/log-manager.js';
+
+export interface MetadataRouteOptions {
+  self: () => MetadataBroker;
+  autoCreateTopics: boolean;
+  defaultPartitions: number;
+}
+
+/**
+ * Metadata: a one-node cluster where this broker leads every partition and is the controller. Unknown
+ * topics are created on request when auto-creation is on and the client allows it (v4+ carries that flag).
+ */
+export function metadataRoute(logs: LogManager, options: MetadataRouteOptions): ApiRoute {
+  const describe = (topic: Topic, leaderId: number): MetadataTopic => ({
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    partitions: topic.partitions.map((p) => ({ errorCode: ErrorCode.NONE, partitionIndex: p.index, leaderId })),
+  });
+  return route(Metadata, (request) => {
+    const self = options.self();
+    const topics: MetadataTopic[] = [];
+    if (request.topics === null) {
+      for (const topic of logs.listTopics()) topics.push(describe(topic, self.nodeId));
+    } else {
+      for (const name of request.topics) {
+        let topic = logs.getTopic(name);
+        if (!topic && options.autoCreateTopics && request.allowAutoTopicCreation) {
+          const created = logs.createTopic(name, options.defaultPartitions, {});
+          if (created.errorCode !== ErrorCode.NONE) {
+            topics.push({ errorCode: created.errorCode, name, partitions: [] });
+            continue;
+          }
+          topic = logs.getTopic(name);
+        }
+        topics.push(topic ? describe(topic, self.nodeId) : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
+      }
+    }
+    return { brokers: [self], clusterId: logs.clusterId(), controllerId: self.nodeId, topics };
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * The one error type of Shoal. Codes are stable strings that callers may switch on; `retriable` is the
+ * only input of retry decisions anywhere in the platform (see STYLE.md, habit 2).
+ */
+export const SHOAL_ERROR_CODES = [
+  'SHOAL_CONFIG_INVALID',
+  'SHOAL_PORT_IN_USE',
+  'SHOAL_BROKER_PROTOCOL',
+  'SHOAL_BROKER_CORRUPT_BATCH',
+  'SHOAL_BROKER_STORAGE',
+] as const;
+
+export type ShoalErrorCode = (typeof SHOAL_ERROR_CODES)[number];
+
+export interface ShoalErrorOptions {
+  cause?: unknown;
+  retriable?: boolean;
+  details?: Record<string, unknown>;
+}
+
+export class ShoalError extends Error {
+  readonly code: ShoalErrorCode;
+  readonly retriable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ShoalErrorCode, message: string, options: ShoalErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ShoalError';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+    this.details = options.details;
+  }
+}
+
+export function isShoalError(error: unknown, code?: ShoalErrorCode): error is ShoalError {
+  return error instanceof ShoalError && (code === undefined || error.code === code);
+}
