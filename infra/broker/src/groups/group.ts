@@ -38,7 +38,8 @@ export class ParkedResponse<T> {
       this.settle(abortedValue);
       onAborted();
     };
-    if (signal.aborted) this.onAbort();
+    // Already closed: answer at once; the caller sees `abandoned` and does not keep it.
+    if (signal.aborted) this.settle(abortedValue);
     else signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
@@ -147,7 +148,8 @@ export class Group {
     for (const member of this.members.values()) {
       if (member.memberId === exceptMemberId) continue;
       const names = new Set(member.protocols.map((p) => p.name));
-      common = common === null ? names : new Set([...common].filter((name) => names.has(name)));
+      if (common === null) common = names;
+      else for (const name of common) if (!names.has(name)) common.delete(name);
     }
     return common;
   }

@@ -1,0 +1,193 @@
+/**
+ * Helpers shared by the conformance tests only (kcat.test.ts, python_clients.test.ts): a broker per test in
+ * its own temp dir, child processes with a hard time bound, unique names.
+ *
+ * The broker runs inside the vitest worker while the real clients are child processes, so every child is
+ * spawned asynchronously: a synchronous spawn would block the event loop the broker needs to answer them.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
+import { startBroker, type RunningBroker } from '@shoal/broker';
+
+export const KCAT = '/usr/bin/kcat';
+export const PYTHON = '/usr/bin/python3';
+
+/** Why a suite cannot run here, or null when the tool is present. */
+export function kcatMissingReason(): string | null {
+  return existsSync(KCAT) ? null : `${KCAT} is not installed (apt-get install kcat)`;
+}
+
+/** Why a suite cannot run here, or null when `/usr/bin/python3` can import every module. */
+export function pythonModulesMissingReason(modules: readonly string[]): string | null {
+  if (!existsSync(PYTHON)) return `${PYTHON} is not installed`;
+  // Synchronous on purpose: this runs while tests are collected, before any broker exists.
+  const probe = spawnSync(PYTHON, ['-c', modules.map((m) => `import ${m}`).join('; ')], { encoding: 'utf8', timeout: 20_000 });
+  if (probe.status === 0) return null;
+  return `${PYTHON} cannot import ${modules.join(', ')} (apt-get install python3-confluent-kafka python3-kafka): ${probe.stderr.trim().split('\n').at(-1) ?? ''}`;
+}
+
+let nameCounter = 0;
+
+/** A topic or group name no other test (in this file, another file or an earlier run) uses. */
+export function uniqueName(prefix: string): string {
+  nameCounter += 1;
+  return `${prefix}-${process.pid}-${nameCounter}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A fresh temp dir, removed when the current test finishes. */
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `shoal-conformance-${prefix}-`));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Starts a broker on a free port with its own data dir; the current test closes it and removes the dir
+ * when it finishes, whatever the outcome.
+ */
+export async function startTestBroker(): Promise<RunningBroker> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'shoal-conformance-broker-'));
+  let broker: RunningBroker;
+  try {
+    broker = await startBroker({ port: 0, dataDir, logLevel: 'warn', groupInitialRebalanceDelayMs: 100 });
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  // Registered in this order, run in reverse: close the broker, then remove its files.
+  onTestFinished(() => rm(dataDir, { recursive: true, force: true }));
+  onTestFinished(() => broker.close());
+  return broker;
+}
+
+export interface ProcessResult {
+  command: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: Buffer;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Written to stdin, which is then closed. Without it stdin is closed at once. */
+  input?: string | Buffer;
+  /** The child is killed (SIGKILL) after this long and the result says `timedOut`. */
+  timeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+function describeCommand(file: string, args: readonly string[]): string {
+  return [file, ...args].map((a) => (/^[\w@%:.,=/+-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
+}
+
+/** Runs a program to its end (or its time bound) and collects its output. Never rejects on exit status. */
+export function runProcess(file: string, args: readonly string[], options: RunOptions): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    // A child that exits before reading all its input makes stdin fail with EPIPE; its exit status tells more.
+    child.stdin.on('error', () => {});
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        command: describeCommand(file, args),
+        code,
+        signal,
+        timedOut,
+        stdout: Buffer.concat(stdout),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** A failure message that carries what is needed to reproduce and diagnose a child process's failure. */
+export function processReport(result: ProcessResult): string {
+  const status = result.timedOut ? 'timed out and was killed' : `exited with code ${result.code} signal ${result.signal}`;
+  const tail = (s: string) => (s.length > 4000 ? `...${s.slice(-4000)}` : s);
+  return `${result.command}\n${status}\n--- stderr ---\n${tail(result.stderr)}\n--- stdout ---\n${tail(result.stdout.toString('utf8'))}`;
+}
+
+/** Like `runProcess`, but a non-zero exit or a timeout is an error whose message shows the exchange. */
+export async function runProcessOk(file: string, args: readonly string[], options: RunOptions): Promise<ProcessResult> {
+  const result = await runProcess(file, args, options);
+  if (result.timedOut || result.code !== 0) throw new Error(`command failed: ${processReport(result)}`);
+  return result;
+}
+
+export interface WatchOptions {
+  /** Called with all stdout so far after every chunk; the child is stopped once it returns true. */
+  until: (stdout: Buffer) => boolean;
+  timeoutMs: number;
+  /** Signal used to stop the child once `until` holds. Default SIGTERM (lets a consumer leave its group). */
+  stopSignal?: NodeJS.Signals;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface WatchResult extends ProcessResult {
+  /** Whether `until` held before the time bound. */
+  satisfied: boolean;
+}
+
+/**
+ * Starts a long-running program (a consumer that never exits by itself), waits until its output satisfies
+ * `until`, then stops it with `stopSignal` and waits for it to exit. A child that does not exit within the
+ * time bound is killed with SIGKILL.
+ */
+export function watchProcess(file: string, args: readonly string[], options: WatchOptions): Promise<WatchResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let satisfied = false;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout.push(chunk);
+      if (!satisfied && options.until(Buffer.concat(stdout))) {
+        satisfied = true;
+        child.kill(options.stopSignal ?? 'SIGTERM');
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        command: describeCommand(file, args),
+        code,
+        signal,
+        timedOut,
+        satisfied,
+        stdout: Buffer.concat(stdout),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
+    });
+  });
+}
