@@ -1,0 +1,59 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, onTestFinished } from 'vitest';
+
+const bin = join(dirname(fileURLToPath(import.meta.url)), '../bin/shoal.js');
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-cli-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('shoal CLI', () => {
+  it('prints usage and rejects unknown commands and bad flags with clear errors', () => {
+    const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('broker');
+    const unknown = spawnSync(process.execPath, [bin, 'frobnicate'], { encoding: 'utf8' });
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    const badPort = spawnSync(process.execPath, [bin, 'broker', '--port', 'abc'], { encoding: 'utf8' });
+    expect(badPort.status).toBe(2);
+    expect(badPort.stderr).toContain("--port expects an integer, got 'abc'");
+    const badFlag = spawnSync(process.execPath, [bin, 'broker', '--colour'], { encoding: 'utf8' });
+    expect(badFlag.status).toBe(2);
+    expect(badFlag.stderr).toContain('--colour');
+  });
+
+  it('names the port and the flag when the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => void blocker.close());
+    const port = (blocker.address() as { port: number }).port;
+    const result = spawnSync(process.execPath, [bin, 'broker', '--port', String(port), '--data-dir', tempDir()], { encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stdout + result.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+    expect(result.stdout + result.stderr).toContain('--port');
+  });
+
+  it('starts the broker, logs one listening line and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [bin, 'broker', '--port', '0', '--data-dir', tempDir()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', () => output.includes('Shoal broker listening') && resolve());
+      child.once('exit', (code) => reject(new Error(`broker exited early with ${code}: ${output}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output.match(/Shoal broker listening/g)).toHaveLength(1);
+    expect(output).toContain('broker stopped');
+  });
+});
