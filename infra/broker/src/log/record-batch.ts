@@ -79,12 +79,15 @@ function writeInt64(buffer: Buffer, at: number, value: number): void {
  * the producer should see.
  */
 export function validateBatch(records: Buffer): BatchHeader {
+  // Magic first: a legacy (v0/v1) message set is shorter than a v2 header but deserves the format error.
+  if (records.length > MAGIC_OFFSET) {
+    const magic = records.readInt8(MAGIC_OFFSET);
+    if (magic !== 2) {
+      throw new InvalidBatchError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, `record batch magic ${magic} is not supported (only v2)`);
+    }
+  }
   if (records.length < BATCH_HEADER_SIZE) {
     throw new InvalidBatchError(ErrorCode.CORRUPT_MESSAGE, `record batch of ${records.length} bytes is shorter than its ${BATCH_HEADER_SIZE}-byte header`);
-  }
-  const magic = records.readInt8(MAGIC_OFFSET);
-  if (magic !== 2) {
-    throw new InvalidBatchError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, `record batch magic ${magic} is not supported (only v2)`);
   }
   const batchLength = records.readInt32BE(8);
   if (batchLength + BATCH_LOG_OVERHEAD !== records.length) {

@@ -9,9 +9,12 @@
  *   ARRAY                           INT32 count (-1 = null) + items; COMPACT_ARRAY: UNSIGNED_VARINT count + 1
  *   TAGGED_FIELDS                   UNSIGNED_VARINT count, then (tag, size, bytes) per field
  *
- * Every read is bounds-checked: a truncated or lying frame raises ProtocolDecodeError, which the connection
- * turns into a closed connection, never a crash.
+ * Every read is bounds-checked and strings must be valid UTF-8 (a replacement character would change a
+ * name's byte length when it is echoed back): a truncated, lying or garbled frame raises
+ * ProtocolDecodeError, which the connection turns into a closed connection, never a crash.
  */
+import { isUtf8 } from 'node:buffer';
+
 export class ProtocolDecodeError extends Error {
   constructor(message: string) {
     super(message);
@@ -110,8 +113,13 @@ export class Reader {
   nullableString(): string | null {
     const length = this.int16();
     if (length < 0) return null;
-    const at = this.need(length);
-    return this.buffer.toString('utf8', at, at + length);
+    return this.utf8(this.need(length), length);
+  }
+
+  private utf8(at: number, length: number): string {
+    const bytes = this.buffer.subarray(at, at + length);
+    if (!isUtf8(bytes)) throw new ProtocolDecodeError(`string at offset ${at} is not valid UTF-8`);
+    return bytes.toString('utf8');
   }
 
   compactString(): string {
@@ -123,8 +131,7 @@ export class Reader {
   compactNullableString(): string | null {
     const length = this.uvarint() - 1;
     if (length < 0) return null;
-    const at = this.need(length);
-    return this.buffer.toString('utf8', at, at + length);
+    return this.utf8(this.need(length), length);
   }
 
   /** BYTES as a view on the frame (no copy). */

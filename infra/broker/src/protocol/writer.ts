@@ -7,6 +7,16 @@
  */
 const TWO_POW_32 = 4294967296;
 const INITIAL_SIZE = 256;
+const MAX_STRING_BYTES = 32767;
+const INT64_MAX_AS_NUMBER = 2 ** 63;
+
+/** A value that the wire format cannot carry (a STRING over 32767 bytes); the response cannot be sent. */
+export class ProtocolEncodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolEncodeError';
+  }
+}
 
 export class Writer {
   private chunks: Buffer[] = [];
@@ -53,8 +63,14 @@ export class Writer {
     return this;
   }
 
+  /** INT64 from a number; values outside the int64 range (only reachable through rounding) saturate. */
   int64(value: number): this {
     this.ensure(8);
+    if (value >= INT64_MAX_AS_NUMBER || value < -INT64_MAX_AS_NUMBER) {
+      this.scratch.writeBigInt64BE(value > 0 ? 0x7fffffffffffffffn : -0x8000000000000000n, this.position);
+      this.position += 8;
+      return this;
+    }
     const high = Math.floor(value / TWO_POW_32);
     this.scratch.writeInt32BE(high, this.position);
     this.scratch.writeUInt32BE(value - high * TWO_POW_32, this.position + 4);
@@ -80,6 +96,7 @@ export class Writer {
   nullableString(value: string | null): this {
     if (value === null) return this.int16(-1);
     const length = Buffer.byteLength(value);
+    if (length > MAX_STRING_BYTES) throw new ProtocolEncodeError(`string of ${length} bytes does not fit a STRING (max ${MAX_STRING_BYTES})`);
     this.int16(length);
     this.ensure(length);
     this.position += this.scratch.write(value, this.position, 'utf8');

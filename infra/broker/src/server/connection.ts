@@ -5,8 +5,8 @@ import { NO_RESPONSE, type ApiRoute, type RequestContext } from '../protocol/api
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiVersions } from '../protocol/messages/api-versions.js';
 import { ProtocolDecodeError, Reader } from '../protocol/reader.js';
-import { Writer } from '../protocol/writer.js';
-import { FrameDecoder, FrameTooLargeError } from './frame-decoder.js';
+import { ProtocolEncodeError, Writer } from '../protocol/writer.js';
+import { FrameDecoder } from './frame-decoder.js';
 
 /**
  * One client connection. Requests are decoded and handled as they arrive, but responses leave strictly
@@ -65,17 +65,12 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    let frames: Buffer[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (error) {
-      if (error instanceof FrameTooLargeError) return this.reject(error.message);
-      throw error;
-    }
+    const { frames, invalid } = this.decoder.push(chunk);
     for (const frame of frames) {
       if (this.closed) return;
       this.handleFrame(frame);
     }
+    if (invalid) this.reject(invalid.message);
   }
 
   private handleFrame(frame: Buffer): void {
@@ -110,10 +105,9 @@ export class Connection {
       };
       const result = route.handle(request, version, this.context as RequestContext);
       if (result instanceof Promise) {
-        result.then(
-          (response) => this.complete(slot, encode(response)),
-          (error: unknown) => this.fail(definition.name, error),
-        );
+        result
+          .then((response) => this.complete(slot, encode(response)))
+          .catch((error: unknown) => this.fail(definition.name, error));
       } else {
         this.complete(slot, encode(result));
       }
@@ -168,6 +162,7 @@ export class Connection {
   }
 
   private fail(what: string, error: unknown): void {
+    if (error instanceof ProtocolEncodeError) return this.reject(`cannot answer ${what}: ${error.message}`);
     if (this.closed) return;
     this.logger.error({ err: error, clientId: this.context.clientId }, `internal error while handling ${what}; closing connection`);
     this.closed = true;

@@ -7,14 +7,24 @@
  * small reads is copied once, not once per read. A size below 8 (no room for api key, version and
  * correlation id) or above the limit is refused before any memory is allocated for it.
  */
-export class FrameTooLargeError extends Error {
+export class InvalidFrameSizeError extends Error {
   constructor(readonly size: number, readonly limit: number) {
-    super(size < 0 ? `negative frame size ${size}` : `frame of ${size} bytes exceeds --max-request-bytes ${limit}`);
-    this.name = 'FrameTooLargeError';
+    super(
+      size > limit
+        ? `frame of ${size} bytes exceeds --max-request-bytes ${limit}`
+        : `frame size ${size} is too small to hold a request header (at least ${MIN_FRAME_SIZE} bytes)`,
+    );
+    this.name = 'InvalidFrameSizeError';
   }
 }
 
 const MIN_FRAME_SIZE = 8;
+
+export interface DecodedFrames {
+  frames: Buffer[];
+  /** Set when the stream announced an impossible frame: the frames before it are still valid. */
+  invalid?: InvalidFrameSizeError;
+}
 
 export class FrameDecoder {
   private chunks: Buffer[] = [];
@@ -23,17 +33,17 @@ export class FrameDecoder {
   constructor(private readonly maxFrameBytes: number) {}
 
   /** Adds bytes and returns every frame they complete (payloads without the size prefix). */
-  push(chunk: Buffer): Buffer[] {
+  push(chunk: Buffer): DecodedFrames {
     this.chunks.push(chunk);
     this.length += chunk.length;
     const frames: Buffer[] = [];
     while (this.length >= 4) {
       const size = this.peekSize();
-      if (size < MIN_FRAME_SIZE || size > this.maxFrameBytes) throw new FrameTooLargeError(size, this.maxFrameBytes);
+      if (size < MIN_FRAME_SIZE || size > this.maxFrameBytes) return { frames, invalid: new InvalidFrameSizeError(size, this.maxFrameBytes) };
       if (this.length < 4 + size) break;
       frames.push(this.take(4 + size).subarray(4));
     }
-    return frames;
+    return { frames };
   }
 
   private peekSize(): number {

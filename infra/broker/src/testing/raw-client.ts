@@ -14,7 +14,7 @@ export class RawKafkaClient {
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
-      for (const frame of this.decoder.push(chunk)) {
+      for (const frame of this.decoder.push(chunk).frames) {
         const reader = new Reader(frame);
         const correlationId = reader.int32();
         this.pending.get(correlationId)?.(reader);
