@@ -5,7 +5,7 @@
  * The broker runs inside the vitest worker while the real clients are child processes, so every child is
  * spawned asynchronously: a synchronous spawn would block the event loop the broker needs to answer them.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -87,10 +87,18 @@ function describeCommand(file: string, args: readonly string[]): string {
   return [file, ...args].map((a) => (/^[\w@%:.,=/+-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
 }
 
+/** A child still running when its test ends (the test timed out or failed early) is the test's to stop. */
+function killWhenTestFinishes(child: ChildProcess): void {
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+}
+
 /** Runs a program to its end (or its time bound) and collects its output. Never rejects on exit status. */
 export function runProcess(file: string, args: readonly string[], options: RunOptions): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    killWhenTestFinishes(child);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let timedOut = false;
@@ -157,6 +165,7 @@ export interface WatchResult extends ProcessResult {
 export function watchProcess(file: string, args: readonly string[], options: WatchOptions): Promise<WatchResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    killWhenTestFinishes(child);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let satisfied = false;
@@ -190,4 +199,13 @@ export function watchProcess(file: string, args: readonly string[], options: Wat
       });
     });
   });
+}
+
+/**
+ * librdkafka's own warning and error log lines (`%<level>|<time>|<facility>|...` with syslog level 0-4).
+ * A conforming broker gives librdkafka nothing to warn about: protocol parse failures, unexpected
+ * disconnects and unsupported versions all surface here even when the client carries on.
+ */
+export function librdkafkaComplaints(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => /^%[0-4]\|/.test(line));
 }

@@ -8,7 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KCAT, kcatMissingReason, processReport, runProcessOk, startTestBroker, tempDir, uniqueName, watchProcess } from './helpers.js';
+import { KCAT, kcatMissingReason, librdkafkaComplaints, processReport, runProcessOk, startTestBroker, tempDir, uniqueName, watchProcess } from './helpers.js';
 
 const missing = kcatMissingReason();
 if (missing) console.warn(`skipping kcat conformance tests: ${missing}`);
@@ -17,8 +17,10 @@ if (missing) console.warn(`skipping kcat conformance tests: ${missing}`);
 const KCAT_TIMEOUT_MS = 30_000;
 
 /** `-m 10`: metadata waits are bounded; `-F /dev/null`: no user config file changes what runs. */
-function kcat(bootstrap: string, args: string[], input?: string | Buffer) {
-  return runProcessOk(KCAT, ['-b', bootstrap, '-m', '10', '-F', '/dev/null', ...args], { input, timeoutMs: KCAT_TIMEOUT_MS });
+async function kcat(bootstrap: string, args: string[], input?: string | Buffer) {
+  const result = await runProcessOk(KCAT, ['-b', bootstrap, '-m', '10', '-F', '/dev/null', ...args], { input, timeoutMs: KCAT_TIMEOUT_MS });
+  expect(librdkafkaComplaints(result.stderr), processReport(result)).toEqual([]);
+  return result;
 }
 
 interface ConsumedLine {
@@ -189,6 +191,7 @@ describe.skipIf(missing !== null)('kcat (librdkafka) against the Shoal broker', 
     expect(first.satisfied, processReport(first)).toBe(true);
     // It stopped on SIGTERM by itself (closing the consumer commits its offsets and leaves the group).
     expect(first.timedOut, processReport(first)).toBe(false);
+    expect(librdkafkaComplaints(first.stderr), processReport(first)).toEqual([]);
     const firstRecords = parsePartitionOffsetLines(first.stdout);
     expect(firstRecords.map((r) => r.rest).sort()).toEqual(Array.from({ length: firstCount }, (_, i) => message(i)).sort());
     expectContiguousOffsets(firstRecords);
@@ -199,6 +202,7 @@ describe.skipIf(missing !== null)('kcat (librdkafka) against the Shoal broker', 
     const second = await consumeInGroup(secondCount);
     expect(second.satisfied, processReport(second)).toBe(true);
     expect(second.timedOut, processReport(second)).toBe(false);
+    expect(librdkafkaComplaints(second.stderr), processReport(second)).toEqual([]);
     const secondRecords = parsePartitionOffsetLines(second.stdout);
     expect(secondRecords.map((r) => r.rest).sort()).toEqual(Array.from({ length: secondCount }, (_, i) => message(firstCount + i)).sort());
     const endOfFirst = new Map<number, number>();
@@ -231,13 +235,15 @@ describe.skipIf(missing !== null)('kcat (librdkafka) against the Shoal broker', 
     // Expected answers come from the timestamps the broker handed back, not from the clock: the first
     // offset whose timestamp is at or after the target.
     const firstBatchMax = Math.max(...records.slice(0, 10).map((r) => r.timestamp));
-    for (const target of [records[0]!.timestamp, firstBatchMax + 1]) {
+    const lastTimestamp = Math.max(...records.map((r) => r.timestamp));
+    // Start of the log, start of the second batch, and past every record (Kafka answers offset -1).
+    for (const target of [records[0]!.timestamp, firstBatchMax + 1, lastTimestamp + 1]) {
       const expected = records.filter((r) => r.timestamp >= target);
       const fromTimestamp = await kcat(broker.bootstrap, ['-C', '-t', topic, '-p', '0', '-o', `s@${target}`, '-e', '-f', '%o %s\n']);
       expect(fromTimestamp.stdout.toString('utf8'), `-o s@${target}`).toBe(expected.map((r) => `${r.offset} ${r.value}\n`).join(''));
 
       const query = await kcat(broker.bootstrap, ['-Q', '-t', `${topic}:0:${target}`]);
-      const expectedOffset = expected[0]?.offset ?? records.length;
+      const expectedOffset = expected[0]?.offset ?? -1;
       expect(query.stdout.toString('utf8'), `-Q at ${target}`).toContain(`${topic} [0] offset ${expectedOffset}`);
     }
   });

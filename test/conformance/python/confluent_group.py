@@ -7,7 +7,6 @@ topic's partitions, then consumes with group GROUP (subscribe, poll until every 
 synchronous commit, close). Prints what was produced, what was consumed, the commit results, the
 committed offsets read back and the high watermarks.
 """
-import logging
 import sys
 import time
 
@@ -20,8 +19,6 @@ first, count, deadline_s = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 arm_deadline(deadline_s)
 # Leave time before the hard deadline to report a partial result.
 poll_until = time.monotonic() + deadline_s - 8
-log = logging.getLogger("confluent_group")
-logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 
 
 def partition_count(client):
