@@ -76,26 +76,32 @@ function describeState(coordinator: GroupCoordinator, groupId = 'g'): string {
   return coordinator.describeGroups({ groups: [groupId] }).groups[0]!.groupState;
 }
 
+type JoiningMember = Awaited<ReturnType<typeof joinNewMember>>;
+
+/** Members that joined together and got their JoinGroup answers: the group awaits the leader's SyncGroup. */
+async function joinedGroup(coordinator: GroupCoordinator, names: string[]) {
+  const members: JoiningMember[] = [];
+  for (const name of names) members.push(await joinNewMember(coordinator, {}, connection(name)));
+  // Joiners after the first extend the initial delay once.
+  await vi.advanceTimersByTimeAsync(DELAY * 2);
+  const joins = await Promise.all(members.map((m) => m.joined));
+  return { members, generationId: joins[0]!.generationId };
+}
+
+/** A follower's SyncGroup: no assignments of its own to give. */
+function followerSync(coordinator: GroupCoordinator, member: JoiningMember, generationId: number) {
+  return coordinator.syncGroup({ groupId: 'g', generationId, memberId: member.memberId, groupInstanceId: null, assignments: [] }, member.context);
+}
+
 /** Brings a group of the given members to Stable; the first one is the leader. */
 async function stableGroup(coordinator: GroupCoordinator, names: string[]) {
-  const members = [];
-  for (const name of names) members.push(await joinNewMember(coordinator, {}, connection(name)));
-  await vi.advanceTimersByTimeAsync(DELAY);
-  const joins = await Promise.all(members.map((m) => m.joined));
-  const generationId = joins[0]!.generationId;
-  const syncs = members.map((m, i) =>
-    coordinator.syncGroup(
-      {
-        groupId: 'g',
-        generationId,
-        memberId: m.memberId,
-        groupInstanceId: null,
-        assignments: i === 0 ? members.map((x) => ({ memberId: x.memberId, assignment: Buffer.from(`for ${x.memberId}`) })) : [],
-      },
-      m.context,
-    ),
-  );
-  await Promise.all(syncs);
+  const { members, generationId } = await joinedGroup(coordinator, names);
+  const [leader, ...followers] = members;
+  const assignments = members.map((x) => ({ memberId: x.memberId, assignment: Buffer.from(`for ${x.memberId}`) }));
+  await Promise.all([
+    coordinator.syncGroup({ groupId: 'g', generationId, memberId: leader!.memberId, groupInstanceId: null, assignments }, leader!.context),
+    ...followers.map((m) => followerSync(coordinator, m, generationId)),
+  ]);
   expect(describeState(coordinator)).toBe('Stable');
   return { members, generationId };
 }
@@ -217,6 +223,16 @@ describe('JoinGroup', () => {
     expect(describeState(coordinator)).toBe('Stable');
   });
 
+  it('answers a member that lost its JoinGroup answer with the same generation, leader included', async () => {
+    const coordinator = startCoordinator();
+    const { members, generationId } = await joinedGroup(coordinator, ['a', 'b']);
+    const [a, b] = members as [JoiningMember, JoiningMember];
+    const again = await coordinator.joinGroup(joinRequest({ memberId: a.memberId }), true, a.context);
+    expect(again).toMatchObject({ errorCode: ErrorCode.NONE, generationId, leader: a.memberId });
+    expect(again.members.map((m) => m.memberId)).toEqual([a.memberId, b.memberId]);
+    expect(describeState(coordinator)).toBe('CompletingRebalance');
+  });
+
   it('rebalances when the leader rejoins, and keeps it as leader', async () => {
     const coordinator = startCoordinator();
     const { members, generationId } = await stableGroup(coordinator, ['a', 'b']);
@@ -234,14 +250,14 @@ describe('rebalancing', () => {
   it('makes members of the old generation rejoin through their heartbeat when a member joins', async () => {
     const coordinator = startCoordinator();
     const { members, generationId } = await stableGroup(coordinator, ['a', 'b']);
-    const [a, b] = members as [(typeof members)[0], (typeof members)[0]];
+    const [a, b] = members as [JoiningMember, JoiningMember];
 
     const c = await joinNewMember(coordinator, {}, connection('c'));
     expect(describeState(coordinator)).toBe('PreparingRebalance');
     const heartbeat = (memberId: string) => coordinator.heartbeat({ groupId: 'g', generationId, memberId, groupInstanceId: null }).errorCode;
     expect(heartbeat(a.memberId)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
     expect(
-      (await coordinator.syncGroup({ groupId: 'g', generationId, memberId: b.memberId, groupInstanceId: null, assignments: [] }, b.context)).errorCode,
+      (await followerSync(coordinator, b, generationId)).errorCode,
     ).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
 
     const joinA = coordinator.joinGroup(joinRequest({ memberId: a.memberId }), true, a.context);
@@ -257,7 +273,7 @@ describe('rebalancing', () => {
   it('removes members that do not rejoin within the rebalance timeout', async () => {
     const coordinator = startCoordinator();
     const { members, generationId } = await stableGroup(coordinator, ['a', 'b']);
-    const [a, b] = members as [(typeof members)[0], (typeof members)[0]];
+    const [a, b] = members as [JoiningMember, JoiningMember];
     // b keeps heartbeating but never rejoins, so only the rebalance timeout ends the rebalance.
     const joinA = coordinator.joinGroup(joinRequest({ memberId: a.memberId, rebalanceTimeoutMs: 3000 }), true, a.context);
     const beat = setInterval(() => coordinator.heartbeat({ groupId: 'g', generationId, memberId: b.memberId, groupInstanceId: null }), 1000);
@@ -277,7 +293,7 @@ describe('rebalancing', () => {
   it('elects the first rejoiner as leader when the old leader is gone', async () => {
     const coordinator = startCoordinator();
     const { members } = await stableGroup(coordinator, ['a', 'b', 'c']);
-    const [a, b, c] = members as [(typeof members)[0], (typeof members)[0], (typeof members)[0]];
+    const [a, b, c] = members as [JoiningMember, JoiningMember, JoiningMember];
     const left = coordinator.leaveGroup({ groupId: 'g', members: [{ memberId: a.memberId, groupInstanceId: null }] });
     expect(left.members[0]!.errorCode).toBe(ErrorCode.NONE);
     const joinC = coordinator.joinGroup(joinRequest({ memberId: c.memberId }), true, c.context);
@@ -291,7 +307,7 @@ describe('rebalancing', () => {
   it('expires a silent member after its session timeout and rebalances the others', async () => {
     const coordinator = startCoordinator();
     const { members, generationId } = await stableGroup(coordinator, ['a', 'b']);
-    const [a, b] = members as [(typeof members)[0], (typeof members)[0]];
+    const [a, b] = members as [JoiningMember, JoiningMember];
     const beat = setInterval(() => coordinator.heartbeat({ groupId: 'g', generationId, memberId: a.memberId, groupInstanceId: null }), 1000);
     onTestFinished(() => clearInterval(beat));
 
@@ -309,7 +325,7 @@ describe('rebalancing', () => {
   it('does not expire members waiting for their JoinGroup answer', async () => {
     const coordinator = startCoordinator();
     const { members } = await stableGroup(coordinator, ['a', 'b']);
-    const [a] = members as [(typeof members)[0]];
+    const [a] = members as [JoiningMember];
     // a rejoins and then waits (no heartbeats possible) for b, which stays silent.
     const joinA = coordinator.joinGroup(joinRequest({ memberId: a.memberId, sessionTimeoutMs: 2000 }), true, a.context);
     await vi.advanceTimersByTimeAsync(REBALANCE);
@@ -341,13 +357,9 @@ describe('rebalancing', () => {
 describe('SyncGroup', () => {
   it('parks followers until the leader sends the assignment, then serves it from the stable group', async () => {
     const coordinator = startCoordinator();
-    const a = await joinNewMember(coordinator, {}, connection('a'));
-    const b = await joinNewMember(coordinator, {}, connection('b'));
-    await vi.advanceTimersByTimeAsync(DELAY * 2);
-    const { generationId } = await a.joined;
-    await b.joined;
-
-    const syncB = coordinator.syncGroup({ groupId: 'g', generationId, memberId: b.memberId, groupInstanceId: null, assignments: [] }, b.context);
+    const { members, generationId } = await joinedGroup(coordinator, ['a', 'b']);
+    const [a, b] = members as [JoiningMember, JoiningMember];
+    const syncB = followerSync(coordinator, b, generationId);
     expect(await peek(syncB)).toBe('pending');
     const syncA = coordinator.syncGroup(
       {
@@ -367,17 +379,15 @@ describe('SyncGroup', () => {
     expect(await syncB).toEqual({ errorCode: ErrorCode.NONE, assignment: Buffer.from('B') });
     expect(describeState(coordinator)).toBe('Stable');
 
-    const again = await coordinator.syncGroup({ groupId: 'g', generationId, memberId: b.memberId, groupInstanceId: null, assignments: [] }, b.context);
+    const again = await followerSync(coordinator, b, generationId);
     expect(again).toEqual({ errorCode: ErrorCode.NONE, assignment: Buffer.from('B') });
   });
 
   it('answers parked followers REBALANCE_IN_PROGRESS when a member joins before the leader syncs', async () => {
     const coordinator = startCoordinator();
-    const a = await joinNewMember(coordinator, {}, connection('a'));
-    const b = await joinNewMember(coordinator, {}, connection('b'));
-    await vi.advanceTimersByTimeAsync(DELAY * 2);
-    const { generationId } = await a.joined;
-    const syncB = coordinator.syncGroup({ groupId: 'g', generationId, memberId: b.memberId, groupInstanceId: null, assignments: [] }, b.context);
+    const { members, generationId } = await joinedGroup(coordinator, ['a', 'b']);
+    const b = members[1]!;
+    const syncB = followerSync(coordinator, b, generationId);
     await joinNewMember(coordinator, {}, connection('c'));
     expect(await syncB).toEqual({ errorCode: ErrorCode.REBALANCE_IN_PROGRESS, assignment: Buffer.alloc(0) });
   });
@@ -395,18 +405,16 @@ describe('SyncGroup', () => {
 
   it('drops a parked sync whose connection closed; the member then expires with its session', async () => {
     const coordinator = startCoordinator();
-    const a = await joinNewMember(coordinator, {}, connection('a'));
-    const b = await joinNewMember(coordinator, {}, connection('b'));
-    await vi.advanceTimersByTimeAsync(DELAY * 2);
-    const { generationId } = await a.joined;
-    const syncB = coordinator.syncGroup({ groupId: 'g', generationId, memberId: b.memberId, groupInstanceId: null, assignments: [] }, b.context);
+    const { members, generationId } = await joinedGroup(coordinator, ['a', 'b']);
+    const b = members[1]!;
+    const syncB = followerSync(coordinator, b, generationId);
     b.context.disconnect();
     expect((await syncB).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
 
     // The leader never syncs either: both sessions run out and the group is gone.
-    await vi.advanceTimersByTimeAsync(SESSION);
-    expect(describeState(coordinator)).toBe('PreparingRebalance');
-    await vi.advanceTimersByTimeAsync(REBALANCE);
+    await vi.advanceTimersByTimeAsync(SESSION - 1);
+    expect(describeState(coordinator)).toBe('CompletingRebalance');
+    await vi.advanceTimersByTimeAsync(1);
     expect(describeState(coordinator)).toBe('Dead');
   });
 });

@@ -52,6 +52,9 @@ const defaultOptions = {
 /** Kafka's offset.metadata.max.bytes default. */
 const MAX_OFFSET_METADATA_LENGTH = 4096;
 
+/** Member ids embed the client id; a longer one could not be written back as a protocol STRING (32767 bytes). */
+const MAX_MEMBER_ID_PREFIX_CHARS = 1000;
+
 export class GroupCoordinator {
   readonly logger: Logger;
   private readonly offsets: OffsetStore;
@@ -114,7 +117,7 @@ export class GroupCoordinator {
     }
 
     if (memberId === '') {
-      const newMemberId = `${context.clientId ?? ''}-${randomUUID()}`;
+      const newMemberId = `${memberIdPrefix(context.clientId)}-${randomUUID()}`;
       if (requireKnownMemberId) {
         this.addPendingMember(group, newMemberId, request.sessionTimeoutMs);
         return Promise.resolve(joinError(newMemberId, ErrorCode.MEMBER_ID_REQUIRED));
@@ -236,18 +239,19 @@ export class GroupCoordinator {
 
   commitOffsets(request: OffsetCommitRequest): OffsetCommitResponse {
     const groupError = this.closed ? ErrorCode.COORDINATOR_NOT_AVAILABLE : this.validateCommit(request);
-    const partitionError = (topic: string, partition: number, metadata: string | null): number => {
+    const partitionError = (topic: string, partition: number, offset: number, metadata: string | null): number => {
       if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
       if (!this.topicPartitionExists(topic, partition)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       if (groupError !== ErrorCode.NONE) return groupError;
       if ((metadata?.length ?? 0) > MAX_OFFSET_METADATA_LENGTH) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+      if (!Number.isSafeInteger(offset)) return ErrorCode.INVALID_COMMIT_OFFSET_SIZE;
       return ErrorCode.NONE;
     };
     const accepted: CommittedOffset[] = [];
     const topics = request.topics.map((topic) => ({
       name: topic.name,
       partitions: topic.partitions.map((p) => {
-        const errorCode = partitionError(topic.name, p.partitionIndex, p.committedMetadata);
+        const errorCode = partitionError(topic.name, p.partitionIndex, p.committedOffset, p.committedMetadata);
         if (errorCode === ErrorCode.NONE) {
           accepted.push({
             topic: topic.name,
@@ -480,6 +484,8 @@ export class GroupCoordinator {
         group.joinTimer = null;
         this.completeJoin(group);
       });
+      // Nobody else to wait for (the last member left, or the only one rejoined): complete right away.
+      this.tryCompleteJoin(group);
     }
   }
 
@@ -695,3 +701,9 @@ function fetchedPartition(partitionIndex: number, committed: CommittedOffset | u
     errorCode,
   };
 }
+
+function memberIdPrefix(clientId: string | null): string {
+  // Cut by code points, so the id stays valid UTF-8 and comes back from the client unchanged.
+  return Array.from(clientId ?? '').slice(0, MAX_MEMBER_ID_PREFIX_CHARS).join('');
+}
+
