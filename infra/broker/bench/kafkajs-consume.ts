@@ -25,6 +25,7 @@ export async function consumeWithKafkajs(
   let received = 0;
   let allArrived!: () => void;
   const arrived = new Promise<void>((resolve) => (allArrived = resolve));
+  if (options.expected <= 0) allArrived();
   consumer.on(consumer.events.GROUP_JOIN, () => {
     timer ??= startSpan(broker, 'this-process');
   });
@@ -81,6 +82,8 @@ export async function measureLatencyWithKafkajs(kafka: Kafka, options: LatencyOp
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   const consumer = kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: options.maxWaitTimeInMs });
   const measuredCount = Math.floor((options.ratePerSecond * options.measureMs) / 1000);
+  // Lowered to the number actually sent if the send loop hits its deadline.
+  let expected = measuredCount;
   const endToEndMs: number[] = [];
   const ackMs: number[] = [];
   const seen = new Set<number>();
@@ -100,15 +103,18 @@ export async function measureLatencyWithKafkajs(kafka: Kafka, options: LatencyOp
         if (seen.has(sequence)) return;
         seen.add(sequence);
         endToEndMs.push(Number(receivedAt - value.readBigInt64BE(5)) / 1e6);
-        if (seen.size === measuredCount) allArrived();
+        if (seen.size >= expected) allArrived();
       },
     });
     if (!(await settlesWithin(joined, 30_000))) throw new Error('latency consumer did not join its group within 30 s');
 
-    const sendAtRate = async (phase: number, count: number) => {
+    const sendAtRate = async (phase: number, count: number): Promise<number> => {
       const intervalMs = 1000 / options.ratePerSecond;
       const start = performance.now();
-      for (let sequence = 0; sequence < count; sequence++) {
+      // A broker that answers slowly shortens the run instead of stretching it without bound.
+      const deadline = start + 2 * count * intervalMs + options.drainTimeoutMs;
+      let sequence = 0;
+      for (; sequence < count && performance.now() < deadline; sequence++) {
         const due = start + sequence * intervalMs;
         const wait = due - performance.now();
         if (wait > 0) await sleep(wait);
@@ -120,18 +126,20 @@ export async function measureLatencyWithKafkajs(kafka: Kafka, options: LatencyOp
         await producer.send({ topic: options.topic, acks: -1, compression: CompressionTypes.None, messages: [{ value }] });
         if (phase === MEASURED) ackMs.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
       }
+      return sequence;
     };
     await sendAtRate(WARMUP, Math.floor((options.ratePerSecond * options.warmupMs) / 1000));
-    await sendAtRate(MEASURED, measuredCount);
-    if (measuredCount > 0) await settlesWithin(arrived, options.drainTimeoutMs);
-    return { endToEndMs: endToEndMs.sort((a, b) => a - b), ackMs: ackMs.sort((a, b) => a - b), sent: measuredCount };
+    expected = await sendAtRate(MEASURED, measuredCount);
+    if (seen.size >= expected) allArrived();
+    await settlesWithin(arrived, options.drainTimeoutMs);
+    return { endToEndMs: endToEndMs.sort((a, b) => a - b), ackMs: ackMs.sort((a, b) => a - b), sent: expected };
   } finally {
     await Promise.all([producer.disconnect(), consumer.disconnect()]);
   }
 }
 
 /** Whether `promise` settled within `ms` (the benchmark's bound on every wait). */
-export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   const ac = new AbortController();
   try {
     return await Promise.race([promise.then(() => true), sleep(ms, false, { signal: ac.signal })]);
