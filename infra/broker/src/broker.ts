@@ -100,7 +100,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     throw new ShoalError('SHOAL_CONFIG_INVALID', `default partitions must be a positive integer, got ${config.defaultPartitions}`);
   }
   const logger = (config.logger ?? pino({ level: config.logLevel })).child({ module: 'broker' });
-  const store = new LogStore({ dataDir: config.dataDir, fsync: config.fsync });
+  const store = new LogStore({
+    dataDir: config.dataDir,
+    fsync: config.fsync,
+    onCheckpointError: (message) => logger.warn(`WAL checkpoint failed (retried on the next interval): ${message}`),
+  });
   const logs = new LogManager({
     store,
     logger,
@@ -162,7 +166,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     port = await listen(server, config.port, config.host);
   } catch (error) {
     groups.close();
-    store.close();
+    await store.close();
     throw error;
   }
   const retentionTimer = setInterval(() => {
@@ -186,9 +190,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         clearInterval(retentionTimer);
         server.close(() => {
           groups.close();
-          store.close();
-          logger.info('broker stopped');
-          resolve();
+          void store.close().then(() => {
+            logger.info('broker stopped');
+            resolve();
+          });
         });
         for (const connection of connections) connection.close();
       });

@@ -36,7 +36,7 @@ describe('LogManager on a SQLite file', () => {
       { topic: 'nope', partition: 0, records: await encodeBatch([{ value: 'e' }]) },
     ]);
     expect(results.map((r) => [r.errorCode, r.baseOffset])).toEqual([[0, 0], [0, 2], [0, 0], [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1]]);
-    first.store.close();
+    await first.store.close();
 
     const second = openLogs(dir, clock);
     onTestFinished(() => second.store.close());

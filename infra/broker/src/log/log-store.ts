@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /**
  * The broker's durable state in one SQLite database (WAL):
@@ -41,17 +42,26 @@ export interface LogStoreOptions {
   dataDir: string;
   /** true: every commit is fsynced (synchronous=FULL); false: WAL with synchronous=NORMAL, safe against process crashes. */
   fsync: boolean;
+  /** How often the background thread checkpoints the WAL into the database file. Default 1000 ms. */
+  checkpointIntervalMs?: number;
+  /** Where checkpoint failures are reported (they are retried on the next interval). */
+  onCheckpointError?: (message: string) => void;
 }
 
 export class LogStore {
   readonly db: SqliteDatabase;
   private readonly statements: ReturnType<LogStore['prepare']>;
+  private readonly checkpointer: WalCheckpointer;
 
   constructor(options: LogStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
-    this.db = new Database(join(options.dataDir, 'broker.db'));
+    const path = join(options.dataDir, 'broker.db');
+    this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
+    // Checkpoints run in a worker thread (see wal-checkpointer.ts), never inline in a commit.
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.db.pragma('journal_size_limit = 67108864');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS topics (
@@ -86,6 +96,7 @@ export class LogStore {
       ) WITHOUT ROWID;
     `);
     this.statements = this.prepare();
+    this.checkpointer = new WalCheckpointer(path, options.checkpointIntervalMs ?? 1000, options.onCheckpointError ?? (() => undefined));
   }
 
   private prepare() {
@@ -218,7 +229,8 @@ export class LogStore {
     this.statements.upsertProducerState.run(topicId, partition, producerId, epoch, JSON.stringify(batches));
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.checkpointer.stop();
     this.db.close();
   }
 }
