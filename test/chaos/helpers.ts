@@ -7,13 +7,9 @@
  * `kill -9` is a real SIGKILL of a real process.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, Partitioners, type Consumer, type KafkaConfig, type ProducerConfig } from 'kafkajs';
+import { Partitioners, type Consumer, type ProducerConfig } from 'kafkajs';
 import { onTestFinished } from 'vitest';
 
 const SHOAL_CLI = fileURLToPath(new URL('../../infra/cli/bin/shoal.js', import.meta.url));
@@ -25,20 +21,7 @@ const PINO_ERROR = 50;
 /** Only for cleanup: a broker that ignores SIGTERM this long is SIGKILLed so no process outlives its test. */
 const STOP_GRACE_MS = 10_000;
 
-let nameCounter = 0;
-
-/** A topic or group name no other test (in this file, another file or an earlier run) uses. */
-export function uniqueName(prefix: string): string {
-  nameCounter += 1;
-  return `${prefix}-${process.pid}-${nameCounter}-${randomUUID().slice(0, 8)}`;
-}
-
-/** A fresh temp dir, removed when the current test finishes. */
-export async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `shoal-chaos-${prefix}-`));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { connected, kafkaFor, tempDir, uniqueName } from '@shoal/broker/testing';
 
 export interface BrokerExit {
   code: number | null;
@@ -167,28 +150,12 @@ export function whileRunning<T>(broker: CliBroker, what: string, work: Promise<T
   ]);
 }
 
-/** A kafkajs client for `bootstrap` that stays quiet and retries briefly. */
-export function kafkaFor(bootstrap: string, config: Partial<KafkaConfig> = {}): Kafka {
-  return new Kafka({
-    clientId: uniqueName('chaos'),
-    brokers: [bootstrap],
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 5, initialRetryTime: 50 },
-    ...config,
-  });
-}
 
 /** Producer options every chaos test uses: the v2 default partitioner (and no warning about it). */
 export function producerConfig(config: ProducerConfig = {}): ProducerConfig {
   return { createPartitioner: Partitioners.DefaultPartitioner, ...config };
 }
 
-/** Connects a kafkajs client and disconnects it when the current test finishes. */
-export async function connected<T extends { connect(): Promise<void>; disconnect(): Promise<void> }>(client: T): Promise<T> {
-  onTestFinished(() => client.disconnect());
-  await client.connect();
-  return client;
-}
 
 export interface ReceivedMessage {
   topic: string;

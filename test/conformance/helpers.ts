@@ -6,13 +6,8 @@
  * spawned asynchronously: a synchronous spawn would block the event loop the broker needs to answer them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import { startBroker, type RunningBroker } from '@shoal/broker';
 
 export const KCAT = '/usr/bin/kcat';
 export const PYTHON = '/usr/bin/python3';
@@ -31,39 +26,7 @@ export function pythonModulesMissingReason(modules: readonly string[]): string |
   return `${PYTHON} cannot import ${modules.join(', ')} (apt-get install python3-confluent-kafka python3-kafka): ${probe.stderr.trim().split('\n').at(-1) ?? ''}`;
 }
 
-let nameCounter = 0;
-
-/** A topic or group name no other test (in this file, another file or an earlier run) uses. */
-export function uniqueName(prefix: string): string {
-  nameCounter += 1;
-  return `${prefix}-${process.pid}-${nameCounter}-${randomUUID().slice(0, 8)}`;
-}
-
-/** A fresh temp dir, removed when the current test finishes. */
-export async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `shoal-conformance-${prefix}-`));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/**
- * Starts a broker on a free port with its own data dir; the current test closes it and removes the dir
- * when it finishes, whatever the outcome.
- */
-export async function startTestBroker(): Promise<RunningBroker> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'shoal-conformance-broker-'));
-  let broker: RunningBroker;
-  try {
-    broker = await startBroker({ port: 0, dataDir, logLevel: 'warn', groupInitialRebalanceDelayMs: 100 });
-  } catch (error) {
-    await rm(dataDir, { recursive: true, force: true });
-    throw error;
-  }
-  // Registered in this order, run in reverse: close the broker, then remove its files.
-  onTestFinished(() => rm(dataDir, { recursive: true, force: true }));
-  onTestFinished(() => broker.close());
-  return broker;
-}
+export { startTestBroker, tempDir, uniqueName } from '@shoal/broker/testing';
 
 export interface ProcessResult {
   command: string;

@@ -1,16 +1,6 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
-import { startTestBroker, uniqueName } from './testing/test-broker.js';
-
-function kafkaFor(bootstrap: string): Kafka {
-  return new Kafka({ clientId: uniqueName('broker-int'), brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 50 } });
-}
-
-async function connected<T extends { connect(): Promise<void>; disconnect(): Promise<void> }>(client: T): Promise<T> {
-  await client.connect();
-  onTestFinished(() => client.disconnect());
-  return client;
-}
+import { describe, expect, it } from 'vitest';
+import type { Consumer, KafkaMessage } from 'kafkajs';
+import { connected, kafkaFor, startTestBroker, uniqueName } from './testing/test-broker.js';
 
 /** Runs `consumer` until `count` messages arrived; resolves with them. */
 async function consumeAll(consumer: Consumer, topic: string, count: number): Promise<KafkaMessage[]> {

@@ -1,18 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { tempDir } from '@shoal/broker/testing';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../bin/shoal.js');
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-cli-'));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 describe('shoal CLI', () => {
   it('prints usage and rejects unknown commands and bad flags with clear errors', () => {

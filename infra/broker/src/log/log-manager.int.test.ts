@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { encodeBatch } from '../testing/kafkajs-batch.js';
+import { tempDir } from '../testing/test-broker.js';
 import { LogManager } from './log-manager.js';
 import { LogStore } from './log-store.js';
 import { readBaseOffset } from './record-batch.js';
@@ -17,11 +15,6 @@ function openLogs(dataDir: string, clock: { now: number }, overrides: Partial<ty
   return { store, logs };
 }
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-log-'));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 describe('LogManager on a SQLite file', () => {
   it('assigns consecutive offsets and restores topics, offsets and producer windows after reopening', async () => {
