@@ -58,38 +58,9 @@ function killWhenTestFinishes(child: ChildProcess): void {
 }
 
 /** Runs a program to its end (or its time bound) and collects its output. Never rejects on exit status. */
-export function runProcess(file: string, args: readonly string[], options: RunOptions): Promise<ProcessResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    killWhenTestFinishes(child);
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, options.timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    // A child that exits before reading all its input makes stdin fail with EPIPE; its exit status tells more.
-    child.stdin.on('error', () => {});
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({
-        command: describeCommand(file, args),
-        code,
-        signal,
-        timedOut,
-        stdout: Buffer.concat(stdout),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-      });
-    });
-    child.stdin.end(options.input ?? '');
-  });
+export async function runProcess(file: string, args: readonly string[], options: RunOptions): Promise<ProcessResult> {
+  const { satisfied: _satisfied, ...result } = await runChild(file, args, options);
+  return result;
 }
 
 /** A failure message that carries what is needed to reproduce and diagnose a child process's failure. */
@@ -126,8 +97,14 @@ export interface WatchResult extends ProcessResult {
  * time bound is killed with SIGKILL.
  */
 export function watchProcess(file: string, args: readonly string[], options: WatchOptions): Promise<WatchResult> {
+  return runChild(file, args, options);
+}
+
+/** The one child-process runner behind runProcess and watchProcess. */
+function runChild(file: string, args: readonly string[], options: RunOptions & Partial<WatchOptions>): Promise<WatchResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdin = options.input === undefined && options.until !== undefined ? 'ignore' : 'pipe';
+    const child = spawn(file, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: [stdin, 'pipe', 'pipe'] });
     killWhenTestFinishes(child);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
@@ -137,14 +114,14 @@ export function watchProcess(file: string, args: readonly string[], options: Wat
       timedOut = true;
       child.kill('SIGKILL');
     }, options.timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       stdout.push(chunk);
-      if (!satisfied && options.until(Buffer.concat(stdout))) {
+      if (options.until && !satisfied && options.until(Buffer.concat(stdout))) {
         satisfied = true;
         child.kill(options.stopSignal ?? 'SIGTERM');
       }
     });
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
@@ -161,6 +138,11 @@ export function watchProcess(file: string, args: readonly string[], options: Wat
         stderr: Buffer.concat(stderr).toString('utf8'),
       });
     });
+    if (child.stdin) {
+      // A child that exits before reading all its input makes stdin fail with EPIPE; its exit status tells more.
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.input ?? '');
+    }
   });
 }
 
