@@ -3,6 +3,12 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { Fetch, type FetchPartitionResponse, type FetchRequest, type FetchResponse } from '../protocol/messages/fetch.js';
 import type { LogManager, PartitionLog } from '../log/log-manager.js';
 
+/**
+ * Kafka's broker-side fetch.max.bytes default (55 MiB): a response never holds more than this, whatever
+ * max_bytes a client asks for, so one request cannot pull a whole log into memory.
+ */
+export const FETCH_MAX_BYTES = 57_671_680;
+
 interface FetchAttempt {
   response: FetchResponse;
   bytes: number;
@@ -17,7 +23,7 @@ interface FetchAttempt {
  */
 export function fetchRoute(logs: LogManager): ApiRoute {
   const attempt = (request: FetchRequest): FetchAttempt => {
-    let remaining = request.maxBytes;
+    let remaining = Math.min(request.maxBytes, FETCH_MAX_BYTES);
     let bytes = 0;
     let hasError = false;
     const topics = request.topics.map(({ topic, partitions }) => ({
