@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { logLevel, Partitioners, type Consumer, type Kafka, type LogEntry } from 'kafkajs';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { RawKafkaClient } from '../testing/raw-client.js';
-import { startTestBroker, uniqueName } from '../testing/test-broker.js';
+import { connected, kafkaFor as quietKafkaFor, startTestBroker, tempDir, uniqueName } from '../testing/test-broker.js';
 
 /**
  * The group coordinator against kafkajs 2.2.4 on a real broker: rebalances of a live consumer group, and
@@ -16,19 +13,11 @@ import { startTestBroker, uniqueName } from '../testing/test-broker.js';
 const CONSUMER_TIMINGS = { sessionTimeout: 6000, rebalanceTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 100 };
 
 function kafkaFor(bootstrap: string, clientId: string, logCreator?: (entry: LogEntry) => void): Kafka {
-  return new Kafka({
+  return quietKafkaFor(bootstrap, {
     clientId,
-    brokers: [bootstrap],
-    logLevel: logCreator === undefined ? logLevel.NOTHING : logLevel.DEBUG,
-    ...(logCreator === undefined ? {} : { logCreator: () => logCreator }),
     retry: { retries: 10, initialRetryTime: 50 },
+    ...(logCreator === undefined ? {} : { logLevel: logLevel.DEBUG, logCreator: () => logCreator }),
   });
-}
-
-async function connected<T extends { connect(): Promise<void>; disconnect(): Promise<void> }>(client: T): Promise<T> {
-  await client.connect();
-  onTestFinished(() => client.disconnect());
-  return client;
 }
 
 async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
@@ -226,8 +215,7 @@ describe('consumer group with kafkajs', () => {
   });
 
   it('keeps committed offsets across a broker restart', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'shoal-groups-int-'));
-    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDir('groups-int');
     const topic = uniqueName('restart');
     const groupId = uniqueName('restart-group');
 
