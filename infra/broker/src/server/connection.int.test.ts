@@ -13,12 +13,6 @@ function fetchBody(topic: string, offset: number, maxWaitMs: number) {
   };
 }
 
-function produceBody(topic: string, batch: Buffer) {
-  return (w: Writer) => {
-    w.nullableString(null).int16(1).int32(5000);
-    w.array([topic], (w, name) => void w.string(name).array([batch], (w, records) => void w.int32(0).nullableBytes(records)));
-  };
-}
 
 describe('a connection', () => {
   it('keeps responses in request order behind a parked long-poll fetch, and completes the fetch on append', async () => {
@@ -30,7 +24,7 @@ describe('a connection', () => {
       consumer.close();
       producer.close();
     });
-    await consumer.request(ApiKey.Metadata, 4, (w) => void w.array([topic], (w, t) => void w.string(t)).bool(true));
+    await consumer.ensureTopic(topic);
 
     const arrivals: string[] = [];
     // Fetch v4 at the log end with a long max wait: it parks. The ApiVersions behind it must not overtake it.
@@ -43,12 +37,8 @@ describe('a connection', () => {
     expect(arrivals).toEqual([]);
 
     // A produce on another connection completes the parked fetch long before its 30 s max wait.
-    const produced = await producer.request(ApiKey.Produce, 3, produceBody(topic, await encodeBatch([{ value: 'wake up' }])));
-    produced.int32();
-    produced.string();
-    produced.int32();
-    produced.int32();
-    expect(produced.int16()).toBe(ErrorCode.NONE);
+    const produced = await producer.produce(topic, 0, await encodeBatch([{ value: 'wake up' }]), { acks: 1 });
+    expect(produced.errorCode).toBe(ErrorCode.NONE);
 
     const fetched = await parkedFetch;
     await apiVersions;
@@ -70,7 +60,7 @@ describe('a connection', () => {
     const topic = uniqueName('empty');
     const client = await RawKafkaClient.connect(broker.port);
     onTestFinished(() => client.close());
-    await client.request(ApiKey.Metadata, 4, (w) => void w.array([topic], (w, t) => void w.string(t)).bool(true));
+    await client.ensureTopic(topic);
     let answered = false;
     const fetch = client.request(ApiKey.Fetch, 4, fetchBody(topic, 0, 400)).then(() => (answered = true));
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -84,26 +74,14 @@ describe('a connection', () => {
     const topic = uniqueName('acks0');
     const client = await RawKafkaClient.connect(broker.port);
     onTestFinished(() => client.close());
-    await client.request(ApiKey.Metadata, 4, (w) => void w.array([topic], (w, t) => void w.string(t)).bool(true));
+    await client.ensureTopic(topic);
     const batch = await encodeBatch([{ value: 'fire and forget' }]);
     let answered = false;
-    void client
-      .request(ApiKey.Produce, 3, (w) => {
-        w.nullableString(null).int16(0).int32(5000);
-        w.array([topic], (w, name) => void w.string(name).array([batch], (w, records) => void w.int32(0).nullableBytes(records)));
-      })
-      .then(() => (answered = true), () => undefined);
-    const offsets = await client.request(ApiKey.ListOffsets, 1, (w) => {
-      w.int32(-1);
-      w.array([topic], (w, name) => void w.string(name).array([0], (w, p) => void w.int32(p).int64(-1)));
-    });
-    offsets.int32();
-    offsets.string();
-    offsets.int32();
-    offsets.int32();
-    expect(offsets.int16()).toBe(ErrorCode.NONE);
-    offsets.int64();
-    expect(offsets.int64()).toBe(1);
+    void client.produce(topic, 0, batch, { acks: 0 }).then(
+      () => (answered = true),
+      () => undefined,
+    );
+    expect(await client.listOffset(topic, 0, -1)).toEqual({ errorCode: ErrorCode.NONE, offset: 1 });
     expect(answered).toBe(false);
   });
 });
