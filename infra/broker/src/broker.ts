@@ -133,7 +133,6 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   topicAdminRoutes(logs, {
     defaultPartitions: config.defaultPartitions,
     nodeId: NODE_ID,
-    logger,
     onTopicDeleted: (topic) => groups.deleteTopicOffsets(topic),
     brokerConfigs: () => ({
       'broker.id': String(NODE_ID),

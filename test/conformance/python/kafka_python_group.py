@@ -12,7 +12,7 @@ import time
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from script_harness import (arm_deadline, message_headers, message_key, message_value, record_json, run)
+from script_harness import (arm_deadline, group_scenario, message_headers, message_key, message_value, record_json, run)
 
 bootstrap, topic, group = sys.argv[1], sys.argv[2], sys.argv[3]
 first, count, deadline_s = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
@@ -71,12 +71,4 @@ def consume(partitions, expected_keys):
     return consumed, errors, commits, committed, high_watermarks
 
 
-def main():
-    partitions, produced, produce_errors = produce()
-    consumed, consume_errors, commits, committed, high_watermarks = consume(partitions, {r["key"] for r in produced})
-    return {"partitions": partitions, "produced": produced, "produceErrors": produce_errors, "consumed": consumed,
-            "consumeErrors": consume_errors, "commits": commits, "committed": committed,
-            "highWatermarks": high_watermarks}
-
-
-run(main)
+run(lambda: group_scenario(produce, consume))

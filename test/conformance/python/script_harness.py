@@ -28,6 +28,17 @@ def arm_deadline(seconds):
     signal.alarm(seconds)
 
 
+def group_scenario(produce, consume):
+    """The produce-then-consume-in-a-group scenario both client scripts run, as one result document.
+    `produce()` returns (partitions, produced, errors); `consume(partitions, keys)` returns
+    (consumed, errors, commits, committed, high_watermarks)."""
+    partitions, produced, produce_errors = produce()
+    consumed, consume_errors, commits, committed, high_watermarks = consume(partitions, {r["key"] for r in produced})
+    return {"partitions": partitions, "produced": produced, "produceErrors": produce_errors, "consumed": consumed,
+            "consumeErrors": consume_errors, "commits": commits, "committed": committed,
+            "highWatermarks": high_watermarks}
+
+
 def run(main):
     """Runs `main()` (which returns a dict) and prints it with ok=True, or the exception with ok=False."""
     try:

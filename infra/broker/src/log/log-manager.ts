@@ -50,6 +50,8 @@ export class Topic {
     readonly id: number,
     readonly name: string,
     readonly configs: Record<string, string>,
+    /** Resolved once: topic configs do not change after creation, and produce reads this per batch. */
+    readonly config: EffectiveTopicConfig,
   ) {}
 }
 
@@ -93,7 +95,7 @@ export class LogManager {
   private load(): void {
     const byId = new Map<number, Topic>();
     for (const stored of this.store.listTopics()) {
-      const topic = new Topic(stored.id, stored.name, stored.configs);
+      const topic = new Topic(stored.id, stored.name, stored.configs, effectiveTopicConfig(stored.configs, this.defaults));
       for (let p = 0; p < stored.partitions; p++) topic.partitions.push(new PartitionLog(topic, p, this.store.partitionState(stored.id, p)));
       this.topics.set(topic.name, topic);
       byId.set(topic.id, topic);
@@ -116,10 +118,6 @@ export class LogManager {
     return this.topics.get(topic)?.partitions[partition];
   }
 
-  configOf(topic: Topic): EffectiveTopicConfig {
-    return effectiveTopicConfig(topic.configs, this.defaults);
-  }
-
   get logDefaults(): BrokerLogDefaults {
     return this.defaults;
   }
@@ -137,7 +135,7 @@ export class LogManager {
     if (invalidConfig) return { errorCode: invalidConfig.errorCode, errorMessage: invalidConfig.message };
     if (dryRun) return { errorCode: ErrorCode.NONE, errorMessage: null };
     const id = this.store.insertTopic(name, partitions, configs);
-    const topic = new Topic(id, name, configs);
+    const topic = new Topic(id, name, configs, effectiveTopicConfig(configs, this.defaults));
     for (let p = 0; p < partitions; p++) topic.partitions.push(new PartitionLog(topic, p, { logStartOffset: 0, logEndOffset: 0, sizeBytes: 0 }));
     this.topics.set(name, topic);
     this.logger.info({ topic: name, partitions }, 'topic created');
@@ -193,7 +191,7 @@ export class LogManager {
           results[i] = failure(ErrorCode.INVALID_RECORD, 'produce request without a record batch');
           return;
         }
-        const config = this.configOf(log.topic);
+        const config = log.topic.config;
         if (request.records.length > config.maxMessageBytes) {
           results[i] = failure(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${request.records.length} bytes exceeds max.message.bytes ${config.maxMessageBytes}`);
           return;
@@ -294,7 +292,7 @@ export class LogManager {
   enforceRetention(): void {
     const now = this.now();
     for (const topic of this.topics.values()) {
-      const config = this.configOf(topic);
+      const config = topic.config;
       if (config.retentionMs < 0 && config.retentionBytes < 0) continue;
       for (const log of topic.partitions) {
         if (log.logEndOffset === log.logStartOffset) continue;

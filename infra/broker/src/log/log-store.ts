@@ -52,6 +52,8 @@ export class LogStore {
   readonly db: SqliteDatabase;
   private readonly statements: ReturnType<LogStore['prepare']>;
   private readonly checkpointer: WalCheckpointer;
+  // One wrapper for every transaction: better-sqlite3's wrapper is built once here, not per produce request.
+  private readonly runInTransaction: (work: () => unknown) => unknown;
 
   constructor(options: LogStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
@@ -96,6 +98,7 @@ export class LogStore {
       ) WITHOUT ROWID;
     `);
     this.statements = this.prepare();
+    this.runInTransaction = this.db.transaction((work: () => unknown) => work());
     this.checkpointer = new WalCheckpointer(path, options.checkpointIntervalMs ?? 1000, options.onCheckpointError ?? (() => undefined));
   }
 
@@ -155,8 +158,9 @@ export class LogStore {
     this.statements.setMeta.run(key, value);
   }
 
+  /** Runs `work` in one transaction (nested calls become savepoints). */
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    return this.runInTransaction(work) as T;
   }
 
   listTopics(): StoredTopic[] {

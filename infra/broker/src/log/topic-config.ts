@@ -1,9 +1,10 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 
 /**
- * Topic-level configuration, stored as Kafka-style string properties. The broker enforces the entries in
- * ENFORCED; any other well-formed name is stored and reported back (so tools that set them keep working)
- * but has no effect. Values of enforced entries are validated at create time.
+ * Topic-level configuration, stored as Kafka-style string properties. The broker enforces retention.ms,
+ * retention.bytes, max.message.bytes, message.timestamp.type and cleanup.policy; any other well-formed
+ * name is stored and reported back (so tools that set them keep working) but has no effect. Values of
+ * enforced entries are validated at create time.
  */
 export interface BrokerLogDefaults {
   retentionMs: number;
@@ -17,8 +18,6 @@ export interface EffectiveTopicConfig {
   maxMessageBytes: number;
   logAppendTime: boolean;
 }
-
-export const ENFORCED_TOPIC_CONFIGS = ['retention.ms', 'retention.bytes', 'max.message.bytes', 'message.timestamp.type', 'cleanup.policy'] as const;
 
 const CONFIG_NAME = /^[a-z][a-z0-9.]*$/;
 

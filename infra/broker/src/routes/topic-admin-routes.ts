@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import { route, type ApiRoute } from '../protocol/api.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { CreatePartitions } from '../protocol/messages/create-partitions.js';
@@ -16,7 +15,6 @@ export interface TopicAdminOptions {
   brokerConfigs: () => Record<string, string>;
   /** Called after a topic is deleted (the group coordinator drops its committed offsets). */
   onTopicDeleted: (topic: string) => void;
-  logger: Logger;
 }
 
 /** CreateTopics, DeleteTopics, CreatePartitions, DeleteRecords and DescribeConfigs on this one-node cluster. */
