@@ -1,22 +1,32 @@
 import { isShoalError } from '@shoal/core';
 import { brokerUsage, runBroker } from './commands/broker.js';
 import { runBench } from './commands/bench.js';
+import { runTopics, topicsUsage } from './commands/topics.js';
 
 const usage = `Usage: shoal <command> [options]
 
 Commands:
-  broker     run the embedded Kafka-protocol broker (shoal broker --help)
-  bench      run a benchmark: shoal bench broker
+  broker     run the embedded Kafka-protocol broker
+  topics     list, create and describe topics
+  bench      run a benchmark: shoal bench [broker|registry|codec]
 
 Run 'shoal <command> --help' for a command's options.
 `;
 
-type Command = (argv: string[]) => Promise<number>;
+interface Command {
+  run(argv: string[]): Promise<number>;
+  usage: string;
+}
 
 const commands: Record<string, Command> = {
-  broker: runBroker,
-  bench: runBench,
+  broker: { run: runBroker, usage: brokerUsage },
+  topics: { run: runTopics, usage: topicsUsage },
+  bench: { run: runBench, usage: '' },
 };
+
+function isArgumentError(error: unknown): boolean {
+  return error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -30,11 +40,17 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    return await command(rest);
+    return await command.run(rest);
   } catch (error) {
-    if (isShoalError(error, 'SHOAL_CONFIG_INVALID') || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
-      process.stderr.write(`shoal ${name}: ${(error as Error).message}\n\n${name === 'broker' ? brokerUsage : ''}`);
+    // A user's mistake gets the one-line reason and the command's usage; exit 2 like other CLIs.
+    if (isShoalError(error, 'SHOAL_CONFIG_INVALID') || isArgumentError(error)) {
+      process.stderr.write(`shoal ${name}: ${(error as Error).message}\n\n${command.usage}`);
       return 2;
+    }
+    // Anything else Shoal knows about (server unreachable, incompatible schema, invalid data) is one line.
+    if (isShoalError(error)) {
+      process.stderr.write(`shoal ${name}: ${error.message}\n`);
+      return 1;
     }
     throw error;
   }

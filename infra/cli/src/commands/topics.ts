@@ -1,0 +1,114 @@
+import { parseArgs } from 'node:util';
+import type { Admin } from 'kafkajs';
+import { ShoalError } from '@shoal/core';
+import { endpointOptions, endpointUsage, resolveEndpoints, withAdmin } from '../connection.js';
+import { integerOption } from '../options.js';
+import { renderTable } from '../output.js';
+
+export const topicsUsage = `Usage: shoal topics <list|create|describe> [options]
+
+  shoal topics list                          every topic with its partitions and message count
+  shoal topics create <topic> [--partitions <n>] [--config key=value ...]
+  shoal topics describe <topic>              per partition: low and high offsets, messages; configs
+
+Options:
+${endpointUsage}
+  --partitions <n>              partitions of a new topic (default 3)
+  --config <key=value>          topic config of a new topic, repeatable (retention.ms, cleanup.policy, ...)
+  --json                        one JSON document instead of a table
+  -h, --help                    show this help
+`;
+
+interface PartitionOffsets {
+  partition: number;
+  low: number;
+  high: number;
+  messages: number;
+}
+
+async function partitionOffsets(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets
+    .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high), messages: Number(o.high) - Number(o.low) }))
+    .sort((a, b) => a.partition - b.partition);
+}
+
+function parseConfigEntries(entries: readonly string[]): { name: string; value: string }[] {
+  return entries.map((entry) => {
+    const at = entry.indexOf('=');
+    if (at <= 0) throw new ShoalError('SHOAL_CONFIG_INVALID', `--config expects key=value, got '${entry}'`);
+    return { name: entry.slice(0, at), value: entry.slice(at + 1) };
+  });
+}
+
+export async function runTopics(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...endpointOptions,
+      partitions: { type: 'string' },
+      config: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  const [action, topic, ...extra] = positionals;
+  if (values.help || action === undefined) {
+    process.stdout.write(topicsUsage);
+    return values.help ? 0 : 2;
+  }
+  const { brokers } = resolveEndpoints(values);
+  const out = (text: string) => process.stdout.write(text);
+
+  if (action === 'list') {
+    if (topic !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', `'topics list' takes no topic, got '${topic}'`);
+    const listing = await withAdmin(brokers, async (admin) => {
+      const names = (await admin.listTopics()).filter((name) => !name.startsWith('__')).sort();
+      return Promise.all(
+        names.map(async (name) => {
+          const partitions = await partitionOffsets(admin, name);
+          return { topic: name, partitions: partitions.length, messages: partitions.reduce((sum, p) => sum + p.messages, 0) };
+        }),
+      );
+    });
+    if (values.json) out(`${JSON.stringify(listing)}\n`);
+    else out(renderTable(['TOPIC', 'PARTITIONS', 'MESSAGES'], listing.map((t) => [t.topic, t.partitions, t.messages])));
+    return 0;
+  }
+
+  if (topic === undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', `'topics ${action}' needs a topic name`);
+  if (extra.length > 0) throw new ShoalError('SHOAL_CONFIG_INVALID', `unexpected argument '${extra[0]}'`);
+
+  if (action === 'create') {
+    const numPartitions = integerOption(values.partitions, '--partitions', { min: 1, max: 10_000 }) ?? 3;
+    const configEntries = parseConfigEntries(values.config ?? []);
+    const created = await withAdmin(brokers, (admin) => admin.createTopics({ topics: [{ topic, numPartitions, configEntries }], waitForLeaders: true }));
+    out(created ? `created topic ${topic} with ${numPartitions} partition(s)\n` : `topic ${topic} already exists\n`);
+    return 0;
+  }
+
+  if (action === 'describe') {
+    const description = await withAdmin(brokers, async (admin) => {
+      const existing = await admin.listTopics();
+      if (!existing.includes(topic)) throw new ShoalError('SHOAL_TOPIC_NOT_FOUND', `topic '${topic}' does not exist (see 'shoal topics list')`);
+      const partitions = await partitionOffsets(admin, topic);
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2 /* TOPIC */, name: topic }] });
+      const configs = Object.fromEntries((described.resources[0]?.configEntries ?? []).map((c) => [c.configName, c.configValue]));
+      return { topic, partitions, configs };
+    });
+    if (values.json) {
+      out(`${JSON.stringify(description)}\n`);
+      return 0;
+    }
+    const total = description.partitions.reduce((sum, p) => sum + p.messages, 0);
+    out(`topic ${topic}: ${description.partitions.length} partition(s), ${total} message(s)\n\n`);
+    out(renderTable(['PARTITION', 'LOW', 'HIGH', 'MESSAGES'], description.partitions.map((p) => [p.partition, p.low, p.high, p.messages])));
+    const configRows = Object.entries(description.configs).sort(([a], [b]) => a.localeCompare(b));
+    if (configRows.length > 0) out(`\n${renderTable(['CONFIG', 'VALUE'], configRows)}`);
+    return 0;
+  }
+
+  throw new ShoalError('SHOAL_CONFIG_INVALID', `unknown topics action '${action}' (list, create, describe)`);
+}
