@@ -51,3 +51,32 @@ describe('shoal CLI', () => {
     expect(output).toContain('broker stopped');
   });
 });
+
+describe('shoal registry', () => {
+  it('serves the registry API on the port it logs and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [bin, 'registry', '--port', '0', '--data-dir', tempDir()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', () => {
+        const match = /Shoal schema registry listening on (http:\/\/[\d.]+:\d+)/.exec(output);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`registry exited early with ${code}: ${output}`)));
+    });
+    const response = await fetch(`${url}/schemas/types`);
+    expect(response.headers.get('content-type')).toContain('application/vnd.schemaregistry.v1+json');
+    expect(await response.json()).toEqual(['AVRO']);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('rejects an unknown compatibility level with the accepted ones', () => {
+    const result = spawnSync(process.execPath, [bin, 'registry', '--default-compatibility', 'SIDEWAYS', '--data-dir', tempDir()], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("--default-compatibility expects one of NONE, BACKWARD");
+    expect(result.stderr).toContain("got 'SIDEWAYS'");
+  });
+});

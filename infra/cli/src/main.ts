@@ -1,12 +1,14 @@
 import { isShoalError } from '@shoal/core';
 import { brokerUsage, runBroker } from './commands/broker.js';
 import { runBench } from './commands/bench.js';
+import { registryUsage, runRegistry } from './commands/registry.js';
 import { runTopics, topicsUsage } from './commands/topics.js';
 
 const usage = `Usage: shoal <command> [options]
 
 Commands:
   broker     run the embedded Kafka-protocol broker
+  registry   run the Confluent-compatible schema registry
   topics     list, create and describe topics
   bench      run a benchmark: shoal bench [broker|registry|codec]
 
@@ -20,6 +22,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   broker: { run: runBroker, usage: brokerUsage },
+  registry: { run: runRegistry, usage: registryUsage },
   topics: { run: runTopics, usage: topicsUsage },
   bench: { run: runBench, usage: '' },
 };

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { ShoalError } from '@shoal/core';
 
 /** Parses an optional integer flag, with a clear error naming the flag. */
@@ -14,7 +15,7 @@ export function integerOption(value: string | undefined, flag: string, bounds: {
 }
 
 /** Resolves with the name of the first SIGINT or SIGTERM. */
-export function waitForShutdownSignal(): Promise<NodeJS.Signals> {
+function waitForShutdownSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       process.off('SIGINT', onSignal);
@@ -24,4 +25,26 @@ export function waitForShutdownSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+/**
+ * Runs a server in the foreground until SIGINT or SIGTERM, then closes it. The signal handlers are in
+ * place before the server starts: a signal sent as soon as the server logs that it listens must not kill
+ * the process before `close()` runs.
+ */
+export async function serveUntilSignal(what: string, logger: Logger, start: () => Promise<{ close(): Promise<void> }>): Promise<number> {
+  const signal = waitForShutdownSignal();
+  let server;
+  try {
+    server = await start();
+  } catch (error) {
+    if (error instanceof ShoalError) {
+      logger.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+  logger.info(`${await signal} received, stopping the ${what}`);
+  await server.close();
+  return 0;
 }

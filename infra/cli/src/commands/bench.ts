@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 /** Benchmarks live beside the package they measure: `<package>/bench/<name>.bench.ts`. */
 const benches: Record<string, string> = {
   broker: 'infra/broker/bench/broker.bench.ts',
+  registry: 'infra/schema-registry/bench/registry.bench.ts',
+  codec: 'libs/events/bench/codec.bench.ts',
 };
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');

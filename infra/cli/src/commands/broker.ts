@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { brokerDefaults, startBroker, type BrokerOptions } from '@shoal/broker';
-import { ShoalError } from '@shoal/core';
 import { createCliLogger } from '../logger.js';
-import { integerOption, waitForShutdownSignal } from '../options.js';
+import { integerOption, serveUntilSignal } from '../options.js';
 
 export const brokerUsage = `Usage: shoal broker [options]
 
@@ -68,18 +67,5 @@ export async function runBroker(argv: string[]): Promise<number> {
     fsync: values.fsync,
     logger,
   };
-  let broker;
-  try {
-    broker = await startBroker(options);
-  } catch (error) {
-    if (error instanceof ShoalError) {
-      logger.error(error.message);
-      return 1;
-    }
-    throw error;
-  }
-  const signal = await waitForShutdownSignal();
-  logger.info(`${signal} received, stopping the broker`);
-  await broker.close();
-  return 0;
+  return serveUntilSignal('broker', logger, () => startBroker(options));
 }
