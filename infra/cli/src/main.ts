@@ -1,7 +1,10 @@
 import { isShoalError } from '@shoal/core';
 import { brokerUsage, runBroker } from './commands/broker.js';
 import { runBench } from './commands/bench.js';
+import { publishUsage, runPublish } from './commands/publish.js';
 import { registryUsage, runRegistry } from './commands/registry.js';
+import { runSchemas, schemasUsage } from './commands/schemas.js';
+import { runSubscribe, subscribeUsage } from './commands/subscribe.js';
 import { runTopics, topicsUsage } from './commands/topics.js';
 
 const usage = `Usage: shoal <command> [options]
@@ -9,7 +12,10 @@ const usage = `Usage: shoal <command> [options]
 Commands:
   broker     run the embedded Kafka-protocol broker
   registry   run the Confluent-compatible schema registry
+  schemas    register, check (CI gate) and list the Avro schemas of schemas/
   topics     list, create and describe topics
+  publish    publish CloudEvents with Avro data from JSON
+  subscribe  print the decoded CloudEvents of topics
   bench      run a benchmark: shoal bench [broker|registry|codec]
 
 Run 'shoal <command> --help' for a command's options.
@@ -23,7 +29,10 @@ interface Command {
 const commands: Record<string, Command> = {
   broker: { run: runBroker, usage: brokerUsage },
   registry: { run: runRegistry, usage: registryUsage },
+  schemas: { run: runSchemas, usage: schemasUsage },
   topics: { run: runTopics, usage: topicsUsage },
+  publish: { run: runPublish, usage: publishUsage },
+  subscribe: { run: runSubscribe, usage: subscribeUsage },
   bench: { run: runBench, usage: '' },
 };
 
@@ -52,7 +61,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     // Anything else Shoal knows about (server unreachable, incompatible schema, invalid data) is one line.
     if (isShoalError(error)) {
-      process.stderr.write(`shoal ${name}: ${error.message}\n`);
+      const hint = error.code === 'SHOAL_REGISTRY_UNAVAILABLE' ? "; start one with 'npx shoal registry' or set --registry / SCHEMA_REGISTRY_URL" : '';
+      process.stderr.write(`shoal ${name}: ${error.message}${hint}\n`);
       return 1;
     }
     throw error;
