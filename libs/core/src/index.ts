@@ -1,2 +1,4 @@
 export { ShoalError, isShoalError, SHOAL_ERROR_CODES } from './errors.js';
 export type { ShoalErrorCode, ShoalErrorOptions } from './errors.js';
+export { COMPATIBILITY_LEVELS, isCompatibilityLevel, AVRO_PRIMITIVES, namespaceOf, simpleNameOf } from './avro-contract.js';
+export type { CompatibilityLevel } from './avro-contract.js';

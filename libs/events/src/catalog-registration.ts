@@ -5,7 +5,8 @@
  */
 import { ShoalError } from '@shoal/core';
 import type { SchemaCatalog, SchemaFile } from './catalog/index.js';
-import type { CompatibilityLevel, RegistryClient, RegistrySchema, SchemaReference, SubjectVersion } from './registry-client.js';
+import type { CompatibilityLevel } from '@shoal/core';
+import type { RegistryClient, RegistrySchema, SchemaReference, SubjectVersion } from './registry-client.js';
 
 export interface RegisteredCatalogSchema {
   /** Record full name. */

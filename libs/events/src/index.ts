@@ -21,7 +21,8 @@ export { encodeWireFormat, wireSchemaId, decodeWireFormat, WIRE_MAGIC_BYTE, WIRE
 export { dataProblems } from './avro-data.js';
 export type { DataProblem } from './avro-data.js';
 
-export { RegistryClient, registryClientDefaults, COMPATIBILITY_LEVELS } from './registry-client.js';
+export { RegistryClient, registryClientDefaults } from './registry-client.js';
+export { COMPATIBILITY_LEVELS, type CompatibilityLevel } from '@shoal/core';
 export type {
   RegistryClientOptions,
   RegistryRequest,
@@ -29,7 +30,6 @@ export type {
   SchemaReference,
   SubjectVersion,
   CompatibilityVerdict,
-  CompatibilityLevel,
 } from './registry-client.js';
 export { registerCatalog, checkCatalog, findCatalogSchema } from './catalog-registration.js';
 export type { RegisteredCatalogSchema, CatalogSchemaCheck, CatalogLookups } from './catalog-registration.js';

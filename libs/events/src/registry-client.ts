@@ -21,11 +21,9 @@
  */
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { Type } from 'avsc';
-import { ShoalError, type ShoalErrorCode } from '@shoal/core';
+import { COMPATIBILITY_LEVELS, ShoalError, type CompatibilityLevel, type ShoalErrorCode } from '@shoal/core';
 import { avroTypeOptions } from './catalog/index.js';
 
-export const COMPATIBILITY_LEVELS = ['NONE', 'BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE'] as const;
-export type CompatibilityLevel = (typeof COMPATIBILITY_LEVELS)[number];
 
 export interface SchemaReference {
   /** Full name of the referenced record, as the referencing schema uses it. */

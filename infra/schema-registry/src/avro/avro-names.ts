@@ -5,16 +5,7 @@
  * the same way. The empty namespace `""` is the null namespace. Like Java Avro and avsc, a leading dot (`.Money`)
  * names a type of the null namespace from inside a namespaced one: the specification has no other spelling.
  */
-export const AVRO_PRIMITIVES: ReadonlySet<string> = new Set([
-  'null',
-  'boolean',
-  'int',
-  'long',
-  'float',
-  'double',
-  'bytes',
-  'string',
-]);
+export { AVRO_PRIMITIVES, namespaceOf, simpleNameOf } from '@shoal/core';
 
 const NAME_PART = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -34,15 +25,6 @@ export function isValidNamespace(namespace: string): boolean {
 export function resolveFullName(name: string, namespace: string): string | undefined {
   const full = name.startsWith('.') ? name.slice(1) : name.includes('.') || namespace === '' ? name : `${namespace}.${name}`;
   return full.split('.').every(isValidSimpleName) ? full : undefined;
-}
-
-export function namespaceOf(fullName: string): string {
-  const dot = fullName.lastIndexOf('.');
-  return dot < 0 ? '' : fullName.slice(0, dot);
-}
-
-export function simpleNameOf(fullName: string): string {
-  return fullName.slice(fullName.lastIndexOf('.') + 1);
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { CompatibilityLevel } from '@shoal/core';
 import type { ParsedAvroSchema } from './parse.js';
 import { readerCanReadWriter } from './schema-resolution.js';
 
@@ -11,17 +12,7 @@ import { readerCanReadWriter } from './schema-resolution.js';
  *   FULL                 both
  *   *_TRANSITIVE         the same against every earlier version, not only the latest
  */
-export const COMPATIBILITY_LEVELS = [
-  'NONE',
-  'BACKWARD',
-  'BACKWARD_TRANSITIVE',
-  'FORWARD',
-  'FORWARD_TRANSITIVE',
-  'FULL',
-  'FULL_TRANSITIVE',
-] as const;
-
-export type CompatibilityLevel = (typeof COMPATIBILITY_LEVELS)[number];
+export { COMPATIBILITY_LEVELS, type CompatibilityLevel } from '@shoal/core';
 
 /**
  * Messages explaining why `candidate` may not be registered after `previous` (oldest first) under `level`;

@@ -6,20 +6,12 @@
  *     "topics": { "orders.order": { "owner": "orders", "partitions": 3, "key": "orderId",
  *                                   "events": ["shoal.orders.OrderPlaced", ...] }, ... } }
  */
+import { COMPATIBILITY_LEVELS } from '@shoal/core';
 import { schemaInvalid } from './schema-errors.js';
 import type { TopicDefinition } from './schema-catalog.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
-export const COMPATIBILITY_LEVELS = [
-  'BACKWARD',
-  'BACKWARD_TRANSITIVE',
-  'FORWARD',
-  'FORWARD_TRANSITIVE',
-  'FULL',
-  'FULL_TRANSITIVE',
-  'NONE',
-] as const;
 
 export interface SchemaManifest {
   compatibility: string;

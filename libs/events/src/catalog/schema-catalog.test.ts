@@ -134,7 +134,7 @@ describe('loadSchemaCatalog', () => {
   const invalid: [string, Record<string, string | undefined>, string, RegExp][] = [
     ['no manifest', { 'manifest.json': undefined }, 'manifest.json', /missing/],
     ['a manifest that is not JSON', { 'manifest.json': '{"topics": ' }, 'manifest.json', /not valid JSON/],
-    ['an unknown compatibility level', { 'manifest.json': manifestWith((m) => (m.compatibility = 'SOMETIMES')) }, 'manifest.json', /"compatibility" must be one of BACKWARD/],
+    ['an unknown compatibility level', { 'manifest.json': manifestWith((m) => (m.compatibility = 'SOMETIMES')) }, 'manifest.json', /"compatibility" must be one of NONE, BACKWARD,/],
     ['no topics', { 'manifest.json': manifestWith((m) => delete m.topics) }, 'manifest.json', /"topics" must be an object/],
     ['a topic not named after its owner', { 'manifest.json': manifestWith((m) => (m.topics['shop.cart'].owner = 'orders')) }, 'manifest.json', /topic "shop.cart": topic names are <owner>.<aggregate>/],
     ['zero partitions', { 'manifest.json': manifestWith((m) => (m.topics['shop.cart'].partitions = 0)) }, 'manifest.json', /"partitions" must be a positive integer/],

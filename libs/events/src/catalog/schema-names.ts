@@ -10,28 +10,11 @@
  *                     "name": "Reason", ... } } ] }                             defines shoal.orders.Reason
  */
 
-export const AVRO_PRIMITIVES: ReadonlySet<string> = new Set([
-  'null',
-  'boolean',
-  'int',
-  'long',
-  'float',
-  'double',
-  'bytes',
-  'string',
-]);
+export { AVRO_PRIMITIVES, namespaceOf, simpleNameOf as simpleName } from '@shoal/core';
+import { AVRO_PRIMITIVES, namespaceOf } from '@shoal/core';
 
 export function fullName(name: string, namespace: string | undefined): string {
   return name.includes('.') || !namespace ? name : `${namespace}.${name}`;
-}
-
-export function namespaceOf(name: string): string {
-  const dot = name.lastIndexOf('.');
-  return dot < 0 ? '' : name.slice(0, dot);
-}
-
-export function simpleName(name: string): string {
-  return name.slice(name.lastIndexOf('.') + 1);
 }
 
 export interface SchemaNames {

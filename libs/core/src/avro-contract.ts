@@ -1,0 +1,32 @@
+/**
+ * Vocabulary of Avro schemas and the schema registry that more than one package speaks: the registry
+ * (infra/schema-registry) checks and stores schemas, the events lib (libs/events) loads, registers and
+ * generates code from them. Pure data and string functions, nothing that parses.
+ */
+
+/**
+ * Confluent's compatibility levels of a subject, for a new schema against the versions already registered:
+ * NONE no check; BACKWARD the new schema reads data written with the latest version; FORWARD the latest
+ * version reads data written with the new one; FULL both; *_TRANSITIVE the same against every version.
+ */
+export const COMPATIBILITY_LEVELS = ['NONE', 'BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE'] as const;
+
+export type CompatibilityLevel = (typeof COMPATIBILITY_LEVELS)[number];
+
+export function isCompatibilityLevel(value: unknown): value is CompatibilityLevel {
+  return typeof value === 'string' && (COMPATIBILITY_LEVELS as readonly string[]).includes(value);
+}
+
+/** Avro's primitive type names (specification 1.11, "Primitive Types"): never names of defined types. */
+export const AVRO_PRIMITIVES: ReadonlySet<string> = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string']);
+
+/** The namespace part of a full name (`shoal.common` of `shoal.common.Money`), `''` for the null namespace. */
+export function namespaceOf(fullName: string): string {
+  const dot = fullName.lastIndexOf('.');
+  return dot < 0 ? '' : fullName.slice(0, dot);
+}
+
+/** The simple name part of a full name (`Money` of `shoal.common.Money`). */
+export function simpleNameOf(fullName: string): string {
+  return fullName.slice(fullName.lastIndexOf('.') + 1);
+}
