@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { kafkaFor, tempDir } from '@shoal/broker/testing';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../bin/shoal.js');
 
@@ -78,5 +78,62 @@ describe('shoal registry', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("--default-compatibility expects one of NONE, BACKWARD");
     expect(result.stderr).toContain("got 'SIDEWAYS'");
+  });
+});
+
+describe('shoal dev', () => {
+  /** Starts `shoal dev` on free ports and resolves with its banner's addresses once it says it is ready. */
+  async function startDev(dataDir: string) {
+    const child = spawn(process.execPath, [bin, 'dev', '--data-dir', dataDir, '--broker-port', '0', '--registry-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', () => output.includes('Ctrl-C stops everything') && resolve());
+      child.once('exit', (code) => reject(new Error(`shoal dev exited early with ${code}: ${output}`)));
+    });
+    const bootstrap = /Kafka broker\s+(\S+)/.exec(output)?.[1];
+    const registry = /Schema registry\s+(\S+)/.exec(output)?.[1];
+    return { child, output, bootstrap: bootstrap!, registry: registry! };
+  }
+
+  it('starts broker and registry, registers the schemas, creates the topics, and restarts on the same data', async () => {
+    const dataDir = tempDir();
+    const first = await startDev(dataDir);
+    expect(first.output.match(/Shoal is ready/g)).toHaveLength(1);
+    const subjects = (await (await fetch(`${first.registry}/subjects`)).json()) as string[];
+    expect(subjects).toContain('orders.order-shoal.orders.OrderPlaced');
+    expect(subjects).toHaveLength(17);
+    const admin = kafkaFor(first.bootstrap).admin();
+    await admin.connect();
+    const metadata = await admin.fetchTopicMetadata({ topics: ['orders.order', 'payments.payment'] });
+    await admin.disconnect();
+    expect(metadata.topics.map((t) => t.partitions.length)).toEqual([3, 3]);
+    const exited = new Promise<number | null>((resolve) => first.child.once('exit', resolve));
+    first.child.kill('SIGINT');
+    expect(await exited).toBe(0);
+
+    // Same data dir: schemas already there (same ids), topics already there; ready again.
+    const second = await startDev(dataDir);
+    const again = await (await fetch(`${second.registry}/subjects/orders.order-shoal.orders.OrderPlaced/versions`)).json();
+    expect(again).toEqual([1]);
+  });
+
+  it('names the port and the flag to change when a port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => void blocker.close());
+    const port = (blocker.address() as { port: number }).port;
+    const child = spawn(process.execPath, [bin, 'dev', '--data-dir', tempDir(), '--broker-port', '0', '--registry-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(output).toContain(`port ${port} on 127.0.0.1 is already in use`);
+    expect(output).toContain('--registry-port');
+    expect(output).not.toContain('Shoal is ready');
   });
 });

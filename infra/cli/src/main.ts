@@ -1,6 +1,7 @@
 import { isShoalError } from '@shoal/core';
 import { brokerUsage, runBroker } from './commands/broker.js';
 import { runBench } from './commands/bench.js';
+import { devUsage, runDev } from './commands/dev.js';
 import { publishUsage, runPublish } from './commands/publish.js';
 import { registryUsage, runRegistry } from './commands/registry.js';
 import { runSchemas, schemasUsage } from './commands/schemas.js';
@@ -10,6 +11,7 @@ import { runTopics, topicsUsage } from './commands/topics.js';
 const usage = `Usage: shoal <command> [options]
 
 Commands:
+  dev        the whole platform on this machine (what 'npm start' runs)
   broker     run the embedded Kafka-protocol broker
   registry   run the Confluent-compatible schema registry
   schemas    register, check (CI gate) and list the Avro schemas of schemas/
@@ -27,6 +29,7 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  dev: { run: runDev, usage: devUsage },
   broker: { run: runBroker, usage: brokerUsage },
   registry: { run: runRegistry, usage: registryUsage },
   schemas: { run: runSchemas, usage: schemasUsage },
