@@ -3,14 +3,16 @@
  * wrote: kcat shows the CloudEvents headers, Python's confluent-kafka + Apache avro decode the data through
  * the registry (the Confluent wire format is the interop point).
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startTestBroker, uniqueName } from '@shoal/broker/testing';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { KCAT, PYTHON, kcatMissingReason, processReport, pythonModulesMissingReason, runProcess } from '../conformance/helpers.js';
-import { shoal } from './helpers.js';
+import { SHOAL_BIN, shoal } from './helpers.js';
 
 const SCRIPT_DIR = fileURLToPath(new URL('../conformance/python/', import.meta.url));
+const SCRIPT = '/usr/bin/script';
 
 async function platform() {
   const [broker, registry] = await Promise.all([startTestBroker(), startTestRegistry({ defaultCompatibility: 'BACKWARD_TRANSITIVE' })]);
@@ -58,6 +60,23 @@ describe('shoal publish and subscribe', () => {
     const filtered = await shoal(['subscribe', 'orders.order', 'payments.payment', '--from-beginning', '--type', 'shoal.orders.OrderShipped', '--max-messages', '1', '--group', uniqueName('g')], { env });
     expect(filtered.code, filtered.stderr).toBe(0);
     expect(JSON.parse(filtered.out).event.type).toBe('shoal.orders.OrderShipped');
+  });
+
+  // util-linux's script(1) runs the subscriber on a pseudo-terminal, as a person would see it.
+  it.skipIf(!existsSync(SCRIPT))('shows events readably and in colour on a terminal', async () => {
+    const { env } = await platform();
+    expect((await shoal(['publish', 'orders.order', '--type', 'shoal.orders.OrderShipped', '--data', JSON.stringify(shipped('o-5', 5))], { env })).code).toBe(0);
+    const command = [process.execPath, SHOAL_BIN, 'subscribe', 'orders.order', '--from-beginning', '--max-messages', '1'].map((a) => `'${a}'`).join(' ');
+    const { NO_COLOR: _noColor, ...terminalEnv } = process.env;
+    const result = await runProcess(SCRIPT, ['-qec', command, '/dev/null'], { timeoutMs: 30_000, env: { ...terminalEnv, ...env, TERM: 'xterm-256color' } });
+    expect(result.code, processReport(result)).toBe(0);
+    const screen = result.stdout.toString('utf8');
+    // Bold cyan event type, the position, the attributes, and the data laid out by util.inspect (not JSON).
+    expect(screen).toContain('\u001b[1m\u001b[36mshoal.orders.OrderShipped');
+    expect(screen).toMatch(/orders\.order\/\d@0/);
+    expect(screen).toContain('partitionkey=');
+    expect(screen).toContain("orderId: \u001b[32m'o-5'\u001b[39m");
+    expect(screen).not.toContain('{"topic"');
   });
 
   it('refuses data that does not match the schema, naming each field, and sends nothing', async () => {
