@@ -160,4 +160,25 @@ describe('shoal publish and subscribe', () => {
     expect(event.headers).toMatchObject({ ce_id: id, ce_type: 'shoal.orders.OrderPlaced', 'content-type': 'application/avro' });
     expect(event.data).toEqual(data);
   });
+
+  it.skipIf(missingPython !== null)('reads events that Python wrote in binary mode (Apache avro) and structured mode', async () => {
+    const { broker, registry, env } = await platform();
+    const result = await runProcess(
+      PYTHON,
+      ['-u', `${SCRIPT_DIR}produce_foreign_events.py`, broker.bootstrap, registry.url, 'orders.order', 'orders.order-shoal.orders.OrderShipped', '40'],
+      { timeoutMs: 60_000, env: { ...process.env, PYTHONNOUSERSITE: '1', PYTHONDONTWRITEBYTECODE: '1', NO_PROXY: '127.0.0.1,localhost' } },
+    );
+    const report = JSON.parse(result.stdout.toString('utf8'));
+    expect(report.ok && report.unflushed === 0, processReport(result)).toBe(true);
+
+    const read = await shoal(['subscribe', 'orders.order', '--from-beginning', '--max-messages', '2'], { env });
+    expect(read.code, read.stderr).toBe(0);
+    const events = read.out.trim().split('\n').map((l) => JSON.parse(l).event);
+    const binary = events.find((e) => e.id === report.binaryId);
+    expect(binary).toMatchObject({ type: 'shoal.orders.OrderShipped', source: '/python/shipping', subject: 'py-1', partitionkey: 'py-1', datacontenttype: 'application/avro' });
+    expect(binary.data).toEqual({ orderId: 'py-1', customerId: 'c-py', shipmentId: 's-py-1', trackingNumber: 'PY1', shippedAt: 1_767_225_600_000 });
+    const structured = events.find((e) => e.id === report.structuredId);
+    expect(structured).toMatchObject({ datacontenttype: 'application/json', partitionkey: 'py-2', time: '2026-01-01T00:00:01Z' });
+    expect(structured.data).toMatchObject({ orderId: 'py-2', trackingNumber: 'PY2' });
+  });
 });
