@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { startTestBroker, uniqueName } from '@shoal/broker/testing';
+import { connected, kafkaFor, startTestBroker, uniqueName } from '@shoal/broker/testing';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { KCAT, PYTHON, kcatMissingReason, processReport, pythonModulesMissingReason, runProcess } from '../conformance/helpers.js';
 import { SHOAL_BIN, shoal } from './helpers.js';
@@ -98,6 +98,18 @@ describe('shoal publish and subscribe', () => {
     const topics = await shoal(['topics', 'list', '--json'], { env });
     const ordersTopic = (JSON.parse(topics.out) as { topic: string; messages: number }[]).find((t) => t.topic === 'orders.order');
     expect(ordersTopic?.messages ?? 0).toBe(0);
+  });
+
+  it('reports a record that is not a Shoal event on stderr and goes on with the next one', async () => {
+    const { broker, env } = await platform();
+    const producer = await connected(kafkaFor(broker.bootstrap).producer());
+    // Same key, so the same partition: the poison record comes first.
+    await producer.send({ topic: 'orders.order', messages: [{ key: 'o-3', value: 'not avro', headers: { ce_specversion: '1.0', ce_id: 'x-1', ce_source: '/elsewhere', ce_type: 'shoal.orders.OrderShipped', 'content-type': 'application/avro' } }] });
+    expect((await shoal(['publish', 'orders.order', '--type', 'shoal.orders.OrderShipped', '--data', JSON.stringify(shipped('o-3', 3))], { env })).code).toBe(0);
+    const read = await shoal(['subscribe', 'orders.order', '--from-beginning', '--max-messages', '1'], { env });
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stderr).toMatch(/^skipped orders\.order\/\d@0: SHOAL_EVENT_DECODE: Cannot decode the event value: value starts with magic byte 0x6e, expected 0x00/m);
+    expect(JSON.parse(read.out).event.data).toEqual(shipped('o-3', 3));
   });
 
   it('says in one line which server is unreachable and how to point at another', async () => {
