@@ -22,10 +22,11 @@ import { describe, expect, it } from 'vitest';
 import { ApiKey } from '../../infra/broker/src/protocol/api-keys.js';
 import { Reader } from '../../infra/broker/src/protocol/reader.js';
 import { Writer } from '../../infra/broker/src/protocol/writer.js';
+import { fuzzSeed, seededRandom, type Random } from './random.js';
 import { assertRunning, collect, connected, kafkaFor, producerConfig, startCliBroker, tempDir, uniqueName, whileRunning, type CliBroker } from './helpers.js';
 
-const SEED = process.env['SHOAL_FUZZ_SEED'] === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env['SHOAL_FUZZ_SEED']);
-console.info(`chaos fuzz seed ${SEED} (replay: SHOAL_FUZZ_SEED=${SEED} npx vitest run test/chaos/fuzz.test.ts)`);
+const SEED = fuzzSeed('test/chaos/fuzz.test.ts');
+const randomFor = (testName: string) => seededRandom(SEED, testName);
 
 /** Every fuzz broker refuses frames above 1 MiB, so random sizes often cross the limit. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -52,49 +53,6 @@ const KafkaError = {
 
 // ---------------------------------------------------------------------------------------------------
 // Seeded randomness
-
-/** mulberry32: small and fast; statistical quality does not matter for picking fuzz inputs. */
-class Random {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)]!;
-  }
-
-  bytes(length: number): Buffer {
-    const bytes = Buffer.allocUnsafe(length);
-    for (let i = 0; i < length; i++) bytes[i] = this.int(0, 255);
-    return bytes;
-  }
-}
-
-/** One generator per test, derived from the run's seed and the test's name, so each test replays alone. */
-function randomFor(testName: string): Random {
-  let hash = (SEED ^ 0x811c9dc5) >>> 0;
-  for (let i = 0; i < testName.length; i++) hash = Math.imul(hash ^ testName.charCodeAt(i), 0x01000193) >>> 0;
-  return new Random(hash);
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Building requests
@@ -671,6 +629,11 @@ const templates: Record<number, Template> = {
     body(b, v, ctx) {
       b.array([ctx.topic], (b, name) => b.int8(2).string(name).nullableArray(['retention.ms'], (b, key) => b.string(key)));
       if (v >= 1) b.bool(false);
+    },
+  },
+  [ApiKey.DescribeLogDirs]: {
+    body(b, _v, ctx) {
+      b.nullableArray([ctx.topic], (b, name) => b.string(name).array([0, 1], (b, p) => b.int32(p)));
     },
   },
   [ApiKey.CreatePartitions]: {

@@ -17,6 +17,7 @@
  * warm, encode and decode make no registry call and await nothing.
  */
 import type { Type } from 'avsc';
+import './avro-limits.js';
 import { ShoalError } from '@shoal/core';
 import { dataInvalid } from './avro-data.js';
 import { findCatalogSchema, type CatalogLookups } from './catalog-registration.js';
