@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ShoalError } from '@shoal/core';
 import { GroupCoordinator, groupRoutes } from './groups/index.js';
@@ -8,6 +9,7 @@ import type { ApiRoute } from './protocol/api.js';
 import { apiVersionsRoute } from './routes/api-versions-route.js';
 import { fetchRoute } from './routes/fetch-route.js';
 import { listOffsetsRoute } from './routes/list-offsets-route.js';
+import { describeLogDirsRoute } from './routes/log-dirs-route.js';
 import { metadataRoute } from './routes/metadata-route.js';
 import { produceRoute } from './routes/produce-route.js';
 import { producerIdRoute } from './routes/producer-id-route.js';
@@ -130,6 +132,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   add(listOffsetsRoute(logs));
   add(metadataRoute(logs, { self, autoCreateTopics: config.autoCreateTopics, defaultPartitions: config.defaultPartitions }));
   add(producerIdRoute(logs));
+  add(describeLogDirsRoute(logs, { logDir: resolve(config.dataDir) }));
   topicAdminRoutes(logs, {
     defaultPartitions: config.defaultPartitions,
     nodeId: NODE_ID,
