@@ -71,7 +71,7 @@ async function startPlatform({ dataDir, brokerPort, registryPort, catalog, logge
     await broker?.close();
   };
   try {
-    broker = await startBroker({ dataDir: join(dataDir, 'broker'), port: brokerPort, logger: logger.child({ module: 'broker' }) }).catch((error: unknown) => {
+    broker = await startBroker({ dataDir: join(dataDir, 'broker'), port: brokerPort, logger }).catch((error: unknown) => {
       throw renamePortFlag(error, '--port', '--broker-port');
     });
     const compatibility = isCompatibilityLevel(catalog.compatibility) ? catalog.compatibility : undefined;
@@ -79,7 +79,7 @@ async function startPlatform({ dataDir, brokerPort, registryPort, catalog, logge
       dataDir: join(dataDir, 'registry'),
       port: registryPort,
       ...(compatibility === undefined ? {} : { defaultCompatibility: compatibility }),
-      logger: logger.child({ module: 'registry' }),
+      logger,
     }).catch((error: unknown) => {
       throw renamePortFlag(error, '--port', '--registry-port');
     });
