@@ -19,7 +19,7 @@ const EXPECTED_CODES = new Set(['SHOAL_EVENT_INVALID', 'SHOAL_EVENT_DECODE', 'SH
 
 function mutateValue(random: Random, value: Buffer): Buffer {
   const bytes = Buffer.from(value);
-  switch (random.int(0, 4)) {
+  switch (random.int(0, 5)) {
     case 0: {
       // Flip bytes of the Avro body; the 5-byte header stays, so the writer schema is known.
       for (let n = random.int(1, 4); n > 0; n--) bytes[random.int(Math.min(5, bytes.length - 1), bytes.length - 1)] = random.int(0, 255);
@@ -31,6 +31,10 @@ function mutateValue(random: Random, value: Buffer): Buffer {
       return Buffer.concat([bytes, random.bytes(random.int(1, 8))]);
     case 3:
       bytes[0] = random.int(1, 255);
+      return bytes;
+    case 4:
+      // A schema id the registry may not have (it holds 17).
+      bytes.writeUInt32BE(random.int(0, 2 ** 32 - 1), 1);
       return bytes;
     default:
       return random.bytes(random.int(0, 64));
