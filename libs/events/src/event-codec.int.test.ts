@@ -135,6 +135,22 @@ describe('EventCodec refusals', () => {
     expect(unknown.message).toContain('999999');
   });
 
+  it('asks the registry once about an unknown schema id, however many records carry it', async () => {
+    const { client, catalog, requests } = await registryWithCatalog();
+    const codec = new EventCodec({ registry: client, catalog });
+    const good = consumed(await codec.encode(placed()));
+    const poison = Buffer.from(good.value as Buffer);
+    poison.writeUInt32BE(424_242, 1);
+    requests.length = 0;
+    for (let i = 0; i < 50; i++) expect((await refusal(() => codec.decode({ ...good, value: poison }))).code).toBe('SHOAL_SCHEMA_UNKNOWN_ID');
+    expect(requests.filter((r) => r.path === '/schemas/ids/424242')).toHaveLength(1);
+    // Without the memory, every record is a request.
+    const forgetful = new EventCodec({ registry: client, catalog, unknownIdTtlMs: 0 });
+    requests.length = 0;
+    for (let i = 0; i < 3; i++) await refusal(() => forgetful.decode({ ...good, value: poison }));
+    expect(requests.filter((r) => r.path === '/schemas/ids/424242')).toHaveLength(3);
+  });
+
   it('refuses data written with the schema of another record than its type says', async () => {
     const { client, catalog, registered } = await registryWithCatalog();
     const codec = new EventCodec({ registry: client, catalog });

@@ -18,7 +18,7 @@
  */
 import type { Type } from 'avsc';
 import './avro-limits.js';
-import { ShoalError } from '@shoal/core';
+import { ShoalError, isShoalError } from '@shoal/core';
 import { dataInvalid } from './avro-data.js';
 import { findCatalogSchema, type CatalogLookups } from './catalog-registration.js';
 import type { SchemaCatalog } from './catalog/index.js';
@@ -32,6 +32,12 @@ export interface EventCodecOptions {
   registry: RegistryClient;
   /** Writer schemas for encoding and reader schemas for decoding the catalog's event types. */
   catalog?: SchemaCatalog;
+  /**
+   * How long a schema id the registry does not know is answered from memory (SHOAL_SCHEMA_UNKNOWN_ID)
+   * before the registry is asked again. Default 10 s: a burst of poison records costs one registry request
+   * per id, not one per record. Outages are never remembered.
+   */
+  unknownIdTtlMs?: number;
 }
 
 export interface EncodeOptions {
@@ -62,10 +68,12 @@ export class EventCodec {
   private readonly writerTypes = new Map<number, Promise<Type>>();
   private readonly readers = new Map<number, Map<string, Reader>>();
   private readonly lookups: CatalogLookups = new Map();
+  private readonly unknownIdTtlMs: number;
 
   constructor(options: EventCodecOptions) {
     this.registry = options.registry;
     this.catalog = options.catalog;
+    this.unknownIdTtlMs = options.unknownIdTtlMs ?? 10_000;
   }
 
   /**
@@ -178,8 +186,15 @@ export class EventCodec {
     if (type === undefined) {
       type = this.registry.schemaType(schemaId);
       this.writerTypes.set(schemaId, type);
-      // Unknown ids and outages are not cached: the schema may be registered, the registry may come back.
-      type.catch(() => this.writerTypes.delete(schemaId));
+      // An outage is forgotten at once (the registry may come back); an unknown id after a while (a producer
+      // may have used an id of another registry that this one is about to import).
+      type.catch((error: unknown) => {
+        const forget = () => {
+          if (this.writerTypes.get(schemaId) === type) this.writerTypes.delete(schemaId);
+        };
+        if (isShoalError(error, 'SHOAL_SCHEMA_UNKNOWN_ID') && this.unknownIdTtlMs > 0) setTimeout(forget, this.unknownIdTtlMs).unref();
+        else forget();
+      });
     }
     return type;
   }
