@@ -7,8 +7,8 @@ export interface Endpoints {
   registry: string;
 }
 
-export const DEFAULT_BROKERS = '127.0.0.1:9092';
-export const DEFAULT_REGISTRY = 'http://127.0.0.1:8081';
+const DEFAULT_BROKERS = '127.0.0.1:9092';
+const DEFAULT_REGISTRY = 'http://127.0.0.1:8081';
 
 /** `parseArgs` option specs shared by every command that talks to the broker or the registry. */
 export const endpointOptions = {

@@ -4,9 +4,10 @@ import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { brokerDefaults, startBroker, type RunningBroker } from '@shoal/broker';
 import { ShoalError, isCompatibilityLevel } from '@shoal/core';
-import { DEFAULT_SCHEMAS_DIR, RegistryClient, loadSchemaCatalog, registerCatalog, type SchemaCatalog } from '@shoal/events';
+import { RegistryClient, registerCatalog, type SchemaCatalog } from '@shoal/events';
 import { registryDefaults, startRegistry, type RunningRegistry } from '@shoal/schema-registry';
 import { withAdmin } from '../connection.js';
+import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
 import { createCliLogger } from '../logger.js';
 import { integerOption, serveUntilSignal } from '../options.js';
 
@@ -34,7 +35,7 @@ export async function runDev(argv: string[]): Promise<number> {
       reset: { type: 'boolean' },
       'broker-port': { type: 'string' },
       'registry-port': { type: 'string' },
-      schemas: { type: 'string' },
+      ...schemasOption,
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -48,7 +49,7 @@ export async function runDev(argv: string[]): Promise<number> {
   const registryPort = integerOption(values['registry-port'], '--registry-port', { min: 0, max: 65535 }) ?? registryDefaults.port;
   const dataDir = resolve(values['data-dir'] ?? '.shoal');
   // Read before anything starts: a broken schema is a one-line error, not a half-started platform.
-  const catalog = loadSchemaCatalog(resolve(values.schemas ?? DEFAULT_SCHEMAS_DIR));
+  const catalog = schemaCatalogOption(values);
   if (values.reset) rmSync(dataDir, { recursive: true, force: true });
   const logger = createCliLogger(values['log-level'] ?? 'info');
   return serveUntilSignal('platform', logger, () => startPlatform({ dataDir, brokerPort, registryPort, catalog, logger }));

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import { ShoalError } from '@shoal/core';
-import { DEFAULT_SCHEMAS_DIR, EventCodec, Publisher, RegistryClient, loadSchemaCatalog, type CloudEvent, type SchemaCatalog } from '@shoal/events';
+import { EventCodec, Publisher, RegistryClient, type CloudEvent, type SchemaCatalog } from '@shoal/events';
+import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
 import { brokerUnavailable, cliKafka, endpointOptions, endpointUsage, resolveEndpoints } from '../connection.js';
 
 export const publishUsage = `Usage: shoal publish <topic> --type <ce-type> (--data '<json>' | --file <path> | JSON lines on stdin) [options]
@@ -85,7 +85,7 @@ export async function runPublish(argv: string[]): Promise<number> {
       subject: { type: 'string' },
       'correlation-id': { type: 'string' },
       'causation-id': { type: 'string' },
-      schemas: { type: 'string' },
+      ...schemasOption,
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -102,7 +102,7 @@ export async function runPublish(argv: string[]): Promise<number> {
   if (type === undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', '--type is required: the CloudEvent type, e.g. shoal.orders.OrderPlaced');
   if (values.data !== undefined && values.file !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', 'give --data or --file, not both');
   const endpoints = resolveEndpoints(values);
-  const catalog = loadSchemaCatalog(resolve(values.schemas ?? DEFAULT_SCHEMAS_DIR));
+  const catalog = schemaCatalogOption(values);
   const expectedTopic = catalog.events.get(type)?.topic;
   if (expectedTopic !== undefined && expectedTopic !== topic) {
     throw new ShoalError('SHOAL_CONFIG_INVALID', `${type} belongs on topic ${expectedTopic} (schemas/manifest.json), not ${topic}`);

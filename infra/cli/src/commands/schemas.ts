@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { ShoalError } from '@shoal/core';
 import {
@@ -7,13 +7,13 @@ import {
   RegistryClient,
   checkCatalog,
   findCatalogSchema,
-  loadSchemaCatalog,
   registerCatalog,
   schemaCatalogFromFiles,
   type CatalogLookups,
   type SchemaCatalog,
 } from '@shoal/events';
 import { compatibilityMessages, type CompatibilityLevel } from '@shoal/schema-registry';
+import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
 import { endpointOptions, endpointUsage, resolveEndpoints } from '../connection.js';
 import { paint, renderTable } from '../output.js';
 
@@ -43,7 +43,7 @@ export async function runSchemas(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       ...endpointOptions,
-      schemas: { type: 'string' },
+      ...schemasOption,
       against: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -57,8 +57,7 @@ export async function runSchemas(argv: string[]): Promise<number> {
   }
   if (extra.length > 0) throw new ShoalError('SHOAL_CONFIG_INVALID', `unexpected argument '${extra[0]}'`);
   if (values.against !== undefined && action !== 'check') throw new ShoalError('SHOAL_CONFIG_INVALID', '--against applies to check only');
-  const schemasDir = resolve(values.schemas ?? DEFAULT_SCHEMAS_DIR);
-  const catalog = loadSchemaCatalog(schemasDir);
+  const catalog = schemaCatalogOption(values);
   const json = values.json === true;
 
   if (action === 'check' && values.against !== undefined) return checkAgainstCommit(catalog, values.against, json);

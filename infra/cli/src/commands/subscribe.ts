@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
 import { inspect, parseArgs } from 'node:util';
 import { ShoalError, isShoalError } from '@shoal/core';
-import { DEFAULT_SCHEMAS_DIR, EventCodec, RegistryClient, Subscriber, loadSchemaCatalog, type CloudEvent, type MessageContext } from '@shoal/events';
+import { EventCodec, RegistryClient, Subscriber, type CloudEvent, type MessageContext } from '@shoal/events';
+import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
 import { brokerUnavailable, cliKafka, endpointOptions, endpointUsage, resolveEndpoints } from '../connection.js';
 import { integerOption } from '../options.js';
 import { paint } from '../output.js';
@@ -55,7 +55,7 @@ export async function runSubscribe(argv: string[]): Promise<number> {
       group: { type: 'string' },
       type: { type: 'string', multiple: true },
       'max-messages': { type: 'string' },
-      schemas: { type: 'string' },
+      ...schemasOption,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -67,7 +67,7 @@ export async function runSubscribe(argv: string[]): Promise<number> {
   if (topics.length === 0) throw new ShoalError('SHOAL_CONFIG_INVALID', 'name at least one topic to subscribe to');
   const maxMessages = integerOption(values['max-messages'], '--max-messages', { min: 1 });
   const endpoints = resolveEndpoints(values);
-  const catalog = loadSchemaCatalog(resolve(values.schemas ?? DEFAULT_SCHEMAS_DIR));
+  const catalog = schemaCatalogOption(values);
   const types = values.type === undefined ? undefined : new Set(values.type);
   const throwaway = values.group === undefined;
   const groupId = values.group ?? `shoal-cli-${randomUUID()}`;
