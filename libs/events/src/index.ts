@@ -37,3 +37,4 @@ export type { RegisteredCatalogSchema, CatalogSchemaCheck, CatalogLookups } from
 export { loadSchemaCatalog, schemaCatalogFromFiles, DEFAULT_SCHEMAS_DIR, avroTypeOptions } from './catalog/index.js';
 export type { SchemaCatalog, SchemaFile, EventDefinition, TopicDefinition } from './catalog/index.js';
 export * from './generated/events.js';
+export { checkEvent } from './event-check.js';

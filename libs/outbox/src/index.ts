@@ -1,0 +1,8 @@
+/**
+ * @shoal/outbox: a service's own SQLite database with the transactional outbox (docs/runtime.md). A state
+ * change and the events it emits commit in one transaction; OutboxRelay publishes them in commit order.
+ */
+export { ServiceDatabase } from './service-database.js';
+export type { ServiceDatabaseOptions, Transaction, SqliteDatabase } from './service-database.js';
+export { eventOfRow } from './outbox-table.js';
+export type { EmitOptions, OutboxRow } from './outbox-table.js';
