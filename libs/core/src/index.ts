@@ -6,3 +6,4 @@ export { backoffDelay, sleep } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { silentLogger } from './logger.js';
 export type { ShoalLogger } from './logger.js';
+export type { Decider } from './decider.js';

@@ -95,13 +95,13 @@ export async function checkCatalog(registry: RegistryClient, catalog: SchemaCata
   return checks;
 }
 
-/** Lookups already answered, by schema full name; undefined = the registry does not hold the catalog's text. */
+/** Lookups by schema full name, in progress or answered; a promise of undefined (not registered) is dropped once settled. */
 export type CatalogLookups = Map<string, Promise<SubjectVersion | undefined>>;
 
 /**
  * The subject version that holds catalog schema `name` exactly as the catalog has it, references included
  * (each at the version holding the catalog's text of the referenced schema), or undefined when the registry
- * does not hold it. Answers are kept in `lookups`.
+ * does not hold it. Schemas found are kept in `lookups` (a "not registered" answer is not).
  */
 export function findCatalogSchema(registry: RegistryClient, catalog: SchemaCatalog, name: string, lookups: CatalogLookups = new Map()): Promise<SubjectVersion | undefined> {
   let found = lookups.get(name);
@@ -117,8 +117,14 @@ export function findCatalogSchema(registry: RegistryClient, catalog: SchemaCatal
       return registry.lookup(file.subject, { schema: file.schema, references });
     })();
     lookups.set(name, found);
-    // A failure (registry unreachable) is not an answer: the next call asks again.
-    found.catch(() => lookups.delete(name));
+    // Only a schema found is remembered: a failure (registry unreachable) is not an answer, and a schema not
+    // registered yet may be registered by the next call (the outbox relay retries until it is).
+    const forget = () => {
+      if (lookups.get(name) === found) lookups.delete(name);
+    };
+    found.then((version) => {
+      if (version === undefined) forget();
+    }, forget);
   }
   return found;
 }

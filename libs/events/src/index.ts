@@ -4,7 +4,7 @@
  * types, and the typed Publisher and Subscriber through which services touch Kafka.
  */
 export { Publisher } from './publisher.js';
-export type { PublisherOptions, PublishOptions, UntypedPublishOptions, PublishedEvent } from './publisher.js';
+export type { PublisherOptions, PublishOptions, UntypedPublishOptions, PublishRecord, PublishedEvent } from './publisher.js';
 export { Subscriber } from './subscriber.js';
 export type { SubscriberOptions, SubscriberStats, SubscriberLogger, MessageContext, EventHandler } from './subscriber.js';
 export { createEvent } from './create-event.js';

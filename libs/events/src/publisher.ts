@@ -35,6 +35,14 @@ export interface UntypedPublishOptions extends PublishOptions {
   subject?: string;
 }
 
+/** One event with its own destination, for `publishRecords` (an outbox row names its topic and key). */
+export interface PublishRecord {
+  event: CloudEvent<unknown>;
+  topic: string;
+  /** The Kafka key. Default: the event's partitionkey. */
+  key?: string;
+}
+
 /** Where one event landed. */
 export interface PublishedEvent {
   id: string;
@@ -108,6 +116,26 @@ export class Publisher {
     return this.send(outgoing);
   }
 
+  /**
+   * Events that each name their topic (and key), in order, as `publishBatch` publishes them; a type the
+   * catalog does not know is written with the latest schema of `<topic>-<type>`. When one cannot be encoded
+   * nothing is sent, and its error is rethrown with the same code and `details.index` / `details.eventId`
+   * naming it, so a caller can publish the events before it and report the one that blocks.
+   */
+  async publishRecords(records: readonly PublishRecord[]): Promise<PublishedEvent[]> {
+    const outgoing: Outgoing[] = [];
+    for (const [index, { event, topic, key }] of records.entries()) {
+      let encoded: Outgoing;
+      try {
+        encoded = await this.encode(event, { topic });
+      } catch (error) {
+        throw encodeFailure(error, index, event);
+      }
+      outgoing.push(key === undefined ? encoded : { ...encoded, message: { ...encoded.message, key } });
+    }
+    return this.send(outgoing);
+  }
+
   private async encode(event: CloudEvent<unknown>, options: UntypedPublishOptions): Promise<Outgoing> {
     const topic = options.topic ?? this.topic ?? this.catalogTopic(event.type);
     const message = await this.codec.encode(event, { subject: options.subject ?? `${topic}-${event.type}` });
@@ -158,4 +186,13 @@ export class Publisher {
       return { id: event.id, topic, partition, offset: offset.toString() };
     });
   }
+}
+
+function encodeFailure(error: unknown, index: number, event: CloudEvent<unknown>): unknown {
+  if (!(error instanceof ShoalError)) return error;
+  return new ShoalError(error.code, `Event ${event.id} (${event.type}) cannot be encoded: ${error.message}`, {
+    cause: error,
+    retriable: error.retriable,
+    details: { ...error.details, index, eventId: event.id },
+  });
 }

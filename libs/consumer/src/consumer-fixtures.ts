@@ -1,0 +1,132 @@
+/**
+ * Test support for this package's tests (not exported): a real broker and registry with the catalog, a real
+ * service database in a temp dir, a publisher, subscriptions that stop when the test ends, events to
+ * publish, records that are not events, and a reader of a dead-letter topic.
+ */
+import { join } from 'node:path';
+import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
+import { onTestFinished } from 'vitest';
+import { connected, tempDir, uniqueName } from '@shoal/broker/testing';
+import { createEvent, EventCodec, Publisher, type OrderPlaced, type ShoalEvent } from '@shoal/events';
+import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
+import { ServiceDatabase } from '@shoal/outbox';
+import type { EventHandlers } from './event-handlers.js';
+import { subscribe, type SubscribeOptions, type Subscription } from './subscription.js';
+
+export interface ConsumerTestbed {
+  platform: TestPlatform;
+  database: ServiceDatabase;
+  /** Publishes with the platform's codec, so its schema ids are the registry's. */
+  publisher: Publisher;
+  /** A plain kafkajs producer, for records that are not valid events. */
+  producer: Producer;
+  /**
+   * A subscription on the testbed's database (fromBeginning, 3 quick retries, short fetch waits, a unique
+   * group unless given), stopped when the test ends. Its codec is its own, cold, as a new process's would be.
+   */
+  subscription<H extends EventHandlers>(options: Partial<SubscribeOptions<H>> & Pick<SubscribeOptions<H>, 'handlers'>): Subscription;
+}
+
+export async function consumerTestbed(options: { database?: string } = {}): Promise<ConsumerTestbed> {
+  const platform = await startTestPlatform();
+  const database = openDatabase(platform, options.database ?? join(tempDir('consumer'), 'service.db'));
+  const publisher = await connected(new Publisher({ kafka: platform.kafka(), codec: platform.codec }));
+  const producer = await connected(platform.kafka().producer());
+  return {
+    platform,
+    database,
+    publisher,
+    producer,
+    subscription(options) {
+      const created = subscribe({
+        database,
+        kafka: platform.kafka(),
+        codec: new EventCodec({ registry: platform.registry, catalog: platform.catalog }),
+        group: uniqueName('group'),
+        topics: ['orders.order'],
+        fromBeginning: true,
+        retry: { attempts: 3, initialMs: 5, maxMs: 20 },
+        consumer: { maxWaitTimeInMs: 100 },
+        ...options,
+      } as SubscribeOptions);
+      onTestFinished(() => created.stop());
+      return created;
+    },
+  };
+}
+
+/** A service database at `path`, closed when the test ends (before its temp dir is removed). */
+export function openDatabase(platform: Pick<TestPlatform, 'catalog'>, path: string): ServiceDatabase {
+  const database = new ServiceDatabase({ path, catalog: platform.catalog });
+  onTestFinished(() => database.close());
+  return database;
+}
+
+/** Retries `assertion` until it passes; its last failure is the test's once `timeoutMs` has passed. */
+export async function eventually<T>(assertion: () => T, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return assertion();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export const orderSource = '/shoal/orders';
+
+/** An OrderPlaced of `orderId`; `sequence` travels as placedAt, for tests that check order. */
+export function orderPlaced(orderId: string, sequence = 0): ShoalEvent<'shoal.orders.OrderPlaced'> {
+  const data: OrderPlaced = {
+    orderId,
+    customerId: 'cus-1',
+    lines: [{ sku: 'SKU-1', quantity: 2, unitPrice: { amount: 500, currency: 'EUR' } }],
+    total: { amount: 1000, currency: 'EUR' },
+    shippingAddress: null,
+    placedAt: sequence,
+  };
+  return createEvent('shoal.orders.OrderPlaced', data, { source: orderSource, subject: orderId });
+}
+
+export function orderShipped(orderId: string): ShoalEvent<'shoal.orders.OrderShipped'> {
+  return createEvent('shoal.orders.OrderShipped', { orderId, customerId: 'cus-1', shipmentId: `shp-${orderId}`, trackingNumber: 'TRK-1', shippedAt: 1 }, { source: orderSource, subject: orderId });
+}
+
+/** The StockReserved an inventory handler emits for `placed`. */
+export function stockReserved(placed: ShoalEvent<'shoal.orders.OrderPlaced'>): ShoalEvent<'shoal.inventory.StockReserved'> {
+  const { orderId, customerId, lines, total } = placed.data;
+  return createEvent('shoal.inventory.StockReserved', { orderId, customerId, lines, total, reservedAt: 2 }, { source: '/shoal/inventory', subject: orderId, causedBy: placed });
+}
+
+/** Headers of a record that claims to be an OrderPlaced, for values that are not one. */
+export function poisonHeaders(id: string): Record<string, string> {
+  return { ce_specversion: '1.0', ce_id: id, ce_source: orderSource, ce_type: 'shoal.orders.OrderPlaced', 'content-type': 'application/avro' };
+}
+
+/** Every record of `topic` once there are `count` of them, in offset order, with headers as text. */
+export async function readTopic(platform: TestPlatform, topic: string, count: number): Promise<Array<KafkaMessage & { text: Record<string, string> }>> {
+  const consumer = platform.kafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
+  await connected(consumer);
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const records: KafkaMessage[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      records.push(message);
+    },
+  });
+  await eventually(() => {
+    if (records.length < count) throw new Error(`${topic} has ${records.length} of the ${count} records expected`);
+  });
+  await consumer.stop();
+  return records.map((record) => Object.assign(record, { text: headerTexts(record.headers ?? {}) }));
+}
+
+function headerTexts(headers: IHeaders): Record<string, string> {
+  const texts: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) texts[name] = Array.isArray(value) ? value.map(String).join(',') : value.toString();
+  }
+  return texts;
+}

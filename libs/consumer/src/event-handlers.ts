@@ -1,0 +1,33 @@
+/**
+ * Handlers, keyed by CloudEvent type and typed by the generated schema types: the handler of
+ * `'shoal.orders.OrderPlaced'` receives a `ShoalEvent<'shoal.orders.OrderPlaced'>` whose `data` is
+ * `OrderPlaced`.
+ *
+ * A handler is synchronous. It runs inside the transaction that also records the event in the inbox, writes
+ * through `tx.db` and emits through `tx.emit`; all of it commits together when it returns, none of it when it
+ * throws. Anything it awaited would run after the commit, outside the transaction, so a handler that returns
+ * a promise does not compile (`SynchronousHandlers`), and at run time it is refused (SHOAL_HANDLER_INVALID)
+ * with its writes rolled back. Asynchronous work belongs before the event (in whoever emitted it) or after it
+ * (an event emitted here, handled elsewhere).
+ */
+import type { CloudEvent, MessageContext, ShoalEvent, ShoalEventType } from '@shoal/events';
+import type { Transaction } from '@shoal/outbox';
+
+/** Where the record came from (as the simple Subscriber tells its handlers) and how many times it has been tried. */
+export interface HandlerContext extends MessageContext {
+  /** 1 on the first try; n + 1 after n retriable failures of this record. Waiting out an outage does not count. */
+  attempt: number;
+}
+
+export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: Transaction, context: HandlerContext) => void;
+
+/** At most one handler per event type. */
+export type EventHandlers = { [T in ShoalEventType]?: EventHandler<T> };
+
+/** Turns the type of a handler that returns a promise into a message the compiler shows. */
+export type SynchronousHandlers<H> = {
+  [K in keyof H]: H[K] extends (...args: never[]) => PromiseLike<unknown> ? 'handlers must be synchronous: what they await would run after the transaction commits' : H[K];
+};
+
+/** A handler as the runtime holds it, whatever its type. */
+export type AnyEventHandler = (event: CloudEvent<unknown>, tx: Transaction, context: HandlerContext) => unknown;
