@@ -4,6 +4,7 @@ import { runBench } from './commands/bench.js';
 import { devUsage, runDev } from './commands/dev.js';
 import { publishUsage, runPublish } from './commands/publish.js';
 import { registryUsage, runRegistry } from './commands/registry.js';
+import { replayUsage, runReplay } from './commands/replay.js';
 import { runSchemas, schemasUsage } from './commands/schemas.js';
 import { runSubscribe, subscribeUsage } from './commands/subscribe.js';
 import { runTopics, topicsUsage } from './commands/topics.js';
@@ -18,7 +19,8 @@ Commands:
   topics     list, create and describe topics
   publish    publish CloudEvents with Avro data from JSON
   subscribe  print the decoded CloudEvents of topics
-  bench      run a benchmark: shoal bench [broker|registry|codec]
+  replay     rebuild a projection of a running service from the log, without read downtime
+  bench      run a benchmark: shoal bench [broker|registry|codec|projections]
 
 Run 'shoal <command> --help' for a command's options.
 `;
@@ -36,6 +38,7 @@ const commands: Record<string, Command> = {
   topics: { run: runTopics, usage: topicsUsage },
   publish: { run: runPublish, usage: publishUsage },
   subscribe: { run: runSubscribe, usage: subscribeUsage },
+  replay: { run: runReplay, usage: replayUsage },
   bench: { run: runBench, usage: '' },
 };
 

@@ -8,6 +8,7 @@ const benches: Record<string, string> = {
   broker: 'infra/broker/bench/broker.bench.ts',
   registry: 'infra/schema-registry/bench/registry.bench.ts',
   codec: 'libs/events/bench/codec.bench.ts',
+  projections: 'libs/projections/bench/rebuild.bench.ts',
 };
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');

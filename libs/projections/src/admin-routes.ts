@@ -1,0 +1,243 @@
+/**
+ * The admin routes of a service's projections, a fastify plugin the service host mounts (and tests mount on
+ * a bare app): the service owns its read-model files, so it performs rebuilds; `shoal replay` asks it here
+ * and renders the progress.
+ *
+ *   GET  /admin/projections                 {"projections": [status, ...]}
+ *   GET  /admin/projections/:name           status, with the rebuild in progress (or the last one)
+ *   POST /admin/projections/:name/rebuild   {"from": "beginning"} (the default) or {"fromTimestamp": RFC 3339 or
+ *                                           ms since the epoch} -> 202 with the rebuild's progress and a Location
+ *                                           to poll
+ *
+ * Errors are application/problem+json (RFC 9457) with Shoal's code as an extension member:
+ * {type, title, status, detail, code}: 400 SHOAL_CONFIG_INVALID (a body that does not validate), 404
+ * SHOAL_PROJECTION_NOT_FOUND, 409 SHOAL_PROJECTION_REBUILDING, 503 SHOAL_SERVICE_UNAVAILABLE (not started
+ * or stopping). Every route declares its JSON schemas, so responses are serialized by them.
+ */
+import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
+import { ShoalError, isShoalError, type ShoalErrorCode } from '@shoal/core';
+import type { Projector } from './projector.js';
+import type { BuildFrom } from './read-model.js';
+
+export interface ProjectionAdminOptions {
+  projectors: Iterable<Projector>;
+  /** Milliseconds since the epoch, to refuse a rebuild from a time to come. */
+  now?: () => number;
+}
+
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+const statusOfCode: Partial<Record<ShoalErrorCode, number>> = {
+  SHOAL_CONFIG_INVALID: 400,
+  SHOAL_PROJECTION_NOT_FOUND: 404,
+  SHOAL_PROJECTION_REBUILDING: 409,
+  SHOAL_SERVICE_UNAVAILABLE: 503,
+};
+
+const titles: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  409: 'Conflict',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+const problemSchema = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail', 'code'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string' },
+  },
+} as const;
+
+const errorSchema = { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } } as const;
+
+const buildFromSchema = {
+  anyOf: [{ type: 'string', enum: ['beginning'] }, { type: 'object', required: ['timestamp'], properties: { timestamp: { type: 'integer' } } }],
+} as const;
+
+/** A partition's name, in every per-partition report. */
+const partitionProperties = { topic: { type: 'string' }, partition: { type: 'integer' } } as const;
+
+/** What a rebuild reports as a whole and for each partition. */
+const progressProperties = {
+  done: { type: 'integer' },
+  total: { type: 'integer' },
+  eventsPerSecond: { type: 'number' },
+  etaSeconds: { type: ['integer', 'null'] },
+} as const;
+
+const rebuildSchema = {
+  type: 'object',
+  properties: {
+    projection: { type: 'string' },
+    version: { type: 'integer' },
+    generation: { type: 'integer' },
+    reason: { type: 'string', enum: ['requested', 'version-change'] },
+    from: buildFromSchema,
+    state: { type: 'string', enum: ['building', 'swapped', 'failed', 'cancelled'] },
+    startedAt: { type: 'string' },
+    finishedAt: { type: ['string', 'null'] },
+    elapsedMs: { type: 'integer' },
+    ...progressProperties,
+    partitions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          ...partitionProperties,
+          start: { type: 'integer' },
+          end: { type: 'integer' },
+          position: { type: 'integer' },
+          ...progressProperties,
+          caughtUp: { type: 'boolean' },
+        },
+      },
+    },
+    error: errorSchema,
+  },
+} as const;
+
+const statusSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    version: { type: 'integer' },
+    state: { type: 'string' },
+    model: {
+      type: ['object', 'null'],
+      properties: {
+        file: { type: 'string' },
+        name: { type: 'string' },
+        version: { type: 'integer' },
+        generation: { type: 'integer' },
+        builtFrom: buildFromSchema,
+        createdAt: { type: 'string' },
+        liveSince: { type: ['string', 'null'] },
+      },
+    },
+    stale: { type: 'boolean' },
+    lag: { type: 'integer' },
+    partitions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          ...partitionProperties,
+          position: { type: 'integer' },
+          highWatermark: { type: 'integer' },
+          lag: { type: 'integer' },
+        },
+      },
+    },
+    applied: { type: 'integer' },
+    skipped: { type: 'integer' },
+    skippedByType: { type: 'object', additionalProperties: { type: 'integer' } },
+    poisoned: { type: 'integer' },
+    rebuilding: { type: 'boolean' },
+    rebuild: { anyOf: [{ type: 'null' }, rebuildSchema] },
+    error: errorSchema,
+  },
+} as const;
+
+const nameParams = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1, maxLength: 100 } },
+} as const;
+
+const rebuildBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: {
+    from: { type: 'string', enum: ['beginning'] },
+    fromTimestamp: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 0 }] },
+  },
+} as const;
+
+interface RebuildBody {
+  from?: 'beginning';
+  fromTimestamp?: string | number;
+}
+
+export const projectionAdminRoutes: FastifyPluginAsync<ProjectionAdminOptions> = async (app, options) => {
+  const projectors = new Map<string, Projector>();
+  for (const projector of options.projectors) {
+    if (projectors.has(projector.name)) throw new ShoalError('SHOAL_CONFIG_INVALID', `Two projectors are named ${projector.name}`);
+    projectors.set(projector.name, projector);
+  }
+  const now = options.now ?? Date.now;
+
+  const projectorNamed = (name: string): Projector => {
+    const projector = projectors.get(name);
+    if (projector === undefined) {
+      const known = [...projectors.keys()].sort();
+      throw new ShoalError('SHOAL_PROJECTION_NOT_FOUND', `No projection named '${name}' here (${known.length === 0 ? 'this service has none' : `known: ${known.join(', ')}`})`, {
+        details: { projection: name, known },
+      });
+    }
+    return projector;
+  };
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error.validation !== undefined) return sendProblem(reply, 400, 'SHOAL_CONFIG_INVALID', `Invalid request: ${error.message}`);
+    if (isShoalError(error)) return sendProblem(reply, statusOfCode[error.code] ?? 500, error.code, error.message);
+    reply.log.error({ err: error }, 'projection admin route failed');
+    return sendProblem(reply, 500, 'SHOAL_HANDLER_FAILED', error.message);
+  });
+
+  const problems = { 400: problemSchema, 404: problemSchema, 409: problemSchema, 500: problemSchema, 503: problemSchema };
+
+  app.get('/admin/projections', { schema: { response: { 200: { type: 'object', properties: { projections: { type: 'array', items: statusSchema } } }, ...problems } } }, async () => ({
+    projections: [...projectors.values()].map((projector) => projector.status()),
+  }));
+
+  app.get<{ Params: { name: string } }>('/admin/projections/:name', { schema: { params: nameParams, response: { 200: statusSchema, ...problems } } }, async (request) =>
+    projectorNamed(request.params.name).status(),
+  );
+
+  app.post<{ Params: { name: string }; Body: RebuildBody | null | undefined }>(
+    '/admin/projections/:name/rebuild',
+    { schema: { params: nameParams, body: rebuildBody, response: { 202: rebuildSchema, ...problems } } },
+    async (request, reply) => {
+      const projector = projectorNamed(request.params.name);
+      const handle = await projector.rebuild({ from: buildFrom(request.body ?? {}, now()) });
+      void reply.code(202).header('location', `/admin/projections/${encodeURIComponent(projector.name)}`);
+      return handle.progress();
+    },
+  );
+};
+
+/** Where a requested rebuild starts. */
+function buildFrom(body: RebuildBody, now: number): BuildFrom {
+  if (body.fromTimestamp === undefined) return 'beginning';
+  if (body.from !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', 'Give either from or fromTimestamp, not both');
+  const timestamp = parseTimestamp(body.fromTimestamp);
+  if (timestamp > now) throw new ShoalError('SHOAL_CONFIG_INVALID', `fromTimestamp ${new Date(timestamp).toISOString()} is in the future: the rebuilt model would be empty`);
+  return { timestamp };
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Milliseconds since the epoch, from an integer (or its string) or an RFC 3339 date-time with its offset. */
+export function parseTimestamp(value: string | number): number {
+  if (typeof value === 'number' || /^\d+$/.test(value)) {
+    const ms = Number(value);
+    if (Number.isSafeInteger(ms)) return ms;
+  } else if (RFC3339.test(value)) {
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  throw new ShoalError('SHOAL_CONFIG_INVALID', `Cannot read ${JSON.stringify(value)} as a time: give RFC 3339 with an offset (2026-01-31T12:00:00Z) or milliseconds since the epoch`);
+}
+
+function sendProblem(reply: FastifyReply, status: number, code: string, detail: string): FastifyReply {
+  return reply
+    .code(status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send({ type: `urn:shoal:error:${code}`, title: titles[status] ?? 'Error', status, detail, code });
+}

@@ -1,0 +1,156 @@
+import { readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Database from 'better-sqlite3';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { tempDir } from '@shoal/broker/testing';
+import { EventCodec, RegistryClient, createEvent } from '@shoal/events';
+import { eventually, expectedRows, orderProjection, orderRows, publishOrders, startProjectionPlatform, type PublishedOrder } from './testing/index.js';
+
+/** next_offset per partition of orders.order, as stored in a read-model file. */
+function storedPositions(file: string): Record<number, number> {
+  const db = new Database(file, { readonly: true });
+  try {
+    const rows = db.prepare<[], { partition: number; next_offset: number }>("SELECT partition, next_offset FROM projection_positions WHERE topic = 'orders.order'").all();
+    return Object.fromEntries(rows.map((row) => [row.partition, row.next_offset]));
+  } finally {
+    db.close();
+  }
+}
+
+/** The offset after the last published event of each partition. */
+function endOf(published: readonly PublishedOrder[]): Record<number, number> {
+  const ends: Record<number, number> = {};
+  for (const { partition, offset } of published) ends[partition] = Math.max(ends[partition] ?? 0, offset + 1);
+  return ends;
+}
+
+describe('Projector', () => {
+  it('applies each event once, keeps its positions in the read model and resumes there after a graceful stop', async () => {
+    const platform = await startProjectionPlatform();
+    const dataDir = tempDir('projection');
+    const first = await publishOrders(platform.publisher, 0, 3000);
+    // A type without a handler: skipped and counted, and the position still moves past it.
+    const confirmed = createEvent(
+      'shoal.orders.OrderConfirmed',
+      { orderId: 'ord-0001', customerId: 'cus-1', paymentId: 'pay-1', total: { amount: 100, currency: 'EUR' }, confirmedAt: 1 },
+      { source: '/shoal/orders', subject: 'ord-0001' },
+    );
+    const [skippedAt] = await platform.publisher.publish(confirmed);
+
+    const projector = platform.projector({ projection: orderProjection(), dataDir, maxRecordsPerTransaction: 500 });
+    await projector.start();
+    await projector.whenCaughtUp();
+    expect(projector.read(orderRows)).toEqual(expectedRows(first));
+    const status = projector.status();
+    expect(status).toMatchObject({ state: 'running', applied: 3000, skipped: 1, skippedByType: { 'shoal.orders.OrderConfirmed': 1 }, poisoned: 0, lag: 0, rebuilding: false, stale: false });
+    expect(status.model).toMatchObject({ file: 'order-counts.v1.g1.db', version: 1, generation: 1, builtFrom: 'beginning' });
+    const ends = endOf(first);
+    ends[skippedAt!.partition] = Math.max(ends[skippedAt!.partition] ?? 0, Number(skippedAt!.offset) + 1);
+    expect(status.partitions.map((p) => [p.partition, p.position])).toEqual(Object.entries(ends).map(([p, end]) => [Number(p), end]));
+    await projector.stop();
+    expect(storedPositions(`${dataDir}/order-counts.v1.g1.db`)).toEqual(ends);
+
+    const second = await publishOrders(platform.publisher, 3000, 2000);
+    const resumed = platform.projector({ projection: orderProjection(), dataDir });
+    await resumed.start();
+    await resumed.whenCaughtUp();
+    expect(resumed.read(orderRows)).toEqual(expectedRows([...first, ...second]));
+    // Only the new events were applied by the resumed projector.
+    expect(resumed.status().applied).toBe(2000);
+    expect(readdirSync(dataDir).sort()).toEqual(['order-counts.current.json', 'order-counts.v1.g1.db', 'order-counts.v1.g1.db-shm', 'order-counts.v1.g1.db-wal']);
+  });
+
+  it('rolls back a failed run with its position, stops, and applies everything once after a fix', async () => {
+    const platform = await startProjectionPlatform();
+    const dataDir = tempDir('projection');
+    const published = await publishOrders(platform.publisher, 0, 4000);
+    const failOn = 2345;
+    const broken = platform.projector({ projection: orderProjection({ failOn }), dataDir, maxRecordsPerTransaction: 300 });
+    await broken.start();
+    const caughtUp = broken.whenCaughtUp();
+    await expect(caughtUp).rejects.toMatchObject({ code: 'SHOAL_HANDLER_FAILED' });
+    const status = broken.status();
+    const failing = published.find((p) => p.seq === failOn)!;
+    expect(status.state).toBe('failed');
+    expect(status.error?.code).toBe('SHOAL_HANDLER_FAILED');
+    expect(status.error?.message).toContain(`orders.order/${failing.partition}@${failing.offset}`);
+    // The model holds exactly the events below the stored positions: the failing run left neither rows nor position.
+    const positions = Object.fromEntries(status.partitions.map((p) => [p.partition, p.position]));
+    expect(positions[failing.partition]).toBeLessThanOrEqual(failing.offset);
+    expect(broken.read(orderRows)).toEqual(expectedRows(published.filter((p) => p.offset < positions[p.partition]!)));
+    await broken.stop();
+
+    const fixed = platform.projector({ projection: orderProjection(), dataDir });
+    await fixed.start();
+    await fixed.whenCaughtUp();
+    expect(fixed.read(orderRows)).toEqual(expectedRows(published));
+  });
+
+  it('skips a record it cannot decode, live and in a rebuild alike, so both build the same model', async () => {
+    const platform = await startProjectionPlatform();
+    const dataDir = tempDir('projection');
+    const before = await publishOrders(platform.publisher, 0, 500);
+    const producer = platform.kafka().producer();
+    await producer.connect();
+    onTestFinished(() => producer.disconnect());
+    // Valid CloudEvent headers of a handled type, but a value that is not Confluent-framed Avro.
+    await producer.send({
+      topic: 'orders.order',
+      messages: [
+        {
+          key: 'ord-0001',
+          value: Buffer.from('not avro at all'),
+          headers: { ce_specversion: '1.0', ce_id: 'poison-1', ce_source: '/shoal/orders', ce_type: 'shoal.orders.OrderPlaced', 'content-type': 'application/avro' },
+        },
+      ],
+    });
+    const after = await publishOrders(platform.publisher, 500, 500);
+    const projector = platform.projector({ projection: orderProjection(), dataDir });
+    await projector.start();
+    await projector.whenCaughtUp();
+    expect(projector.status()).toMatchObject({ state: 'running', poisoned: 1, applied: 1000, lag: 0 });
+    const live = projector.read(orderRows);
+    expect(live).toEqual(expectedRows([...before, ...after]));
+
+    expect((await (await projector.rebuild()).done).state).toBe('swapped');
+    expect(projector.status()).toMatchObject({ poisoned: 1, model: { generation: 2 } });
+    expect(projector.read(orderRows)).toEqual(live);
+  });
+
+  it('retries while the registry is down instead of skipping events, then applies each once', async () => {
+    const platform = await startProjectionPlatform();
+    const published = await publishOrders(platform.publisher, 0, 1500);
+    // The registry as the projector sees it: 503 until it comes back, then the real one.
+    let down = true;
+    let refused = 0;
+    const gateway = createServer((request, response) => {
+      if (down) {
+        refused += 1;
+        response.writeHead(503).end();
+        return;
+      }
+      void fetch(`${platform.registryUrl}${request.url}`).then(async (answer) => {
+        response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await answer.arrayBuffer()));
+      });
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => gateway.close(() => resolve())));
+    const registry = new RegistryClient({ url: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`, retries: 0 });
+    const projector = platform.projector({
+      projection: orderProjection(),
+      dataDir: tempDir('projection'),
+      codec: new EventCodec({ registry, catalog: platform.catalog }),
+      retry: { initialMs: 20, maxMs: 100 },
+    });
+    await projector.start();
+    await eventually(() => expect(refused).toBeGreaterThan(3));
+    expect(projector.status()).toMatchObject({ state: 'running', applied: 0, poisoned: 0, lag: 1500 });
+    expect(projector.read(orderRows)).toEqual([]);
+
+    down = false;
+    await projector.whenCaughtUp();
+    expect(projector.read(orderRows)).toEqual(expectedRows(published));
+    expect(projector.status()).toMatchObject({ applied: 1500, poisoned: 0, lag: 0 });
+  });
+});
