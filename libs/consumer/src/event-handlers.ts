@@ -24,7 +24,12 @@ export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: Sh
 /** At most one handler per event type. */
 export type EventHandlers = { [T in ShoalEventType]?: EventHandler<T> };
 
-/** Turns the type of a handler that returns a promise into a message the compiler shows. */
+/**
+ * Turns the type of a handler that returns a promise into a message the compiler shows. A handler whose body
+ * only throws is inferred to return `never`, which matches too: annotate it `(event): void => { throw … }`.
+ * (Telling `never` apart here would need a conditional the compiler cannot see through while it infers the
+ * handlers' parameter types from their keys.)
+ */
 export type SynchronousHandlers<H> = {
   [K in keyof H]: H[K] extends (...args: never[]) => PromiseLike<unknown> ? 'handlers must be synchronous: what they await would run after the transaction commits' : H[K];
 };
