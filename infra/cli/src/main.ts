@@ -20,7 +20,7 @@ Commands:
   publish    publish CloudEvents with Avro data from JSON
   subscribe  print the decoded CloudEvents of topics
   replay     rebuild a projection of a running service from the log, without read downtime
-  bench      run a benchmark: shoal bench [broker|registry|codec|projections]
+  bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime]
 
 Run 'shoal <command> --help' for a command's options.
 `;

@@ -1,0 +1,285 @@
+import { join } from 'node:path';
+import type { Statement } from 'better-sqlite3';
+import type { KafkaMessage } from 'kafkajs';
+import { Publisher, type EventCodec } from '@shoal/events';
+import { ServiceDatabase } from '@shoal/outbox';
+import { createTopics } from '../../../infra/broker/bench/kafkajs-client.js';
+import { formatThroughputTable, type ThroughputRow } from '../../../infra/broker/bench/report.js';
+import { startSpan, type Span, type SpanTimer } from '../../../infra/broker/bench/span.js';
+import { combineSpans, count, orderPlaced, pollUntil, progressOf, runBench, settlesWithin, type BenchPlatform, type Goal } from '../../outbox/bench/bench-platform.js';
+import { subscribe, type Subscription } from '../src/index.js';
+
+/**
+ * Consumer runtime benchmark: `npm run bench -- consumer [--quick]`, also run by `npm run bench -- runtime`.
+ *
+ * A broker in a child process and a registry in this process on temp dirs (outbox/bench/bench-platform.ts).
+ * `orders.order` (3 partitions) is filled with OrderPlaced events through the Publisher, and a second topic with
+ * the very same records (same event ids). Each workload reads a topic from the beginning with a new consumer
+ * group, timed from the group join to the last record, in interleaved rounds so that a change in the machine's
+ * load hits every workload alike:
+ *
+ *   raw kafkajs          eachBatch counting records: the floor of any consumer
+ *   kafkajs + decode     the same, each record decoded by the EventCodec: the baseline "consuming the same
+ *                        events", what any consumer that reads the events has to do
+ *   runtime, new events  subscribe() with one upsert per event into the service database, the inbox on (its
+ *                        defaults: one transaction per 200 records, a savepoint per record)
+ *   runtime, duplicates  the same group on the same database reading the copy topic: every event id is in
+ *                        the inbox already, so every record is acknowledged as a duplicate without its handler
+ *
+ * The runtime's figures are checked, not assumed: each pass must count every record as handled (resp. as a
+ * duplicate), and the read model must hold exactly one upsert per event. Goal (docs/runtime.md): the runtime
+ * within 2x the time of raw kafkajs, checked against both baselines. Exits 0 whether or not it is met;
+ * non-zero only when the benchmark itself fails.
+ */
+const usage = `Usage: node --import tsx libs/consumer/bench/consumer.bench.ts [--quick]
+
+  --quick   10x fewer events (a smoke run; figures are noisier)
+`;
+
+const goals = { overhead: 2 } as const;
+
+const TOPIC = 'orders.order';
+const COPY_TOPIC = 'bench.orders-again';
+const PARTITIONS = 3;
+const ROUNDS = 2;
+const ORDERS = 20_000;
+const PUBLISH_BATCH = 2_000;
+const TIME_LIMIT_MS = 120_000;
+
+function planFor(quick: boolean) {
+  return { events: quick ? 10_000 : 100_000, warmupEvents: quick ? 2_000 : 10_000 };
+}
+
+const progress = progressOf('consumer');
+
+/** Publishes `events` OrderPlaced events (over ORDERS orders) to each of `topics`, the same records to each; returns the Avro value size. */
+async function fill(platform: BenchPlatform, topics: readonly string[], events: number, seed: number): Promise<number> {
+  const publisher = new Publisher({ kafka: platform.kafka, codec: platform.codec() });
+  await publisher.connect();
+  let valueBytes = 0;
+  try {
+    for (let from = 0; from < events; from += PUBLISH_BATCH) {
+      const batch = Array.from({ length: Math.min(PUBLISH_BATCH, events - from) }, (_, i) => orderPlaced(from + i, `ord-${seed}-${(from + i) % ORDERS}`));
+      for (const topic of topics) await publisher.publishBatch(batch, { topic });
+    }
+    valueBytes = (await platform.codec().encode(orderPlaced(0, `ord-${seed}-0`))).value!.length;
+  } finally {
+    await publisher.disconnect();
+  }
+  return valueBytes;
+}
+
+let groups = 0;
+const newGroup = (name: string) => `bench-${name}-${++groups}`;
+
+/**
+ * Reads `topic` from the beginning with a new group until `expected` records arrived, calling `perRecord`
+ * (awaiting it only when it returns a promise). From the group join to the batch holding the last record.
+ */
+async function consumeRaw(platform: BenchPlatform, topic: string, expected: number, perRecord: ((message: KafkaMessage) => unknown) | undefined): Promise<Span> {
+  const consumer = platform.kafka.consumer({ groupId: newGroup('raw') });
+  let timer: SpanTimer | undefined;
+  let ended: Promise<Span> | undefined;
+  let received = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    timer ??= startSpan(platform.broker, 'this-process');
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (perRecord !== undefined) {
+          for (const message of batch.messages) {
+            const result = perRecord(message);
+            if (result instanceof Promise) await result;
+          }
+        }
+        received += batch.messages.length;
+        if (received >= expected && ended === undefined) {
+          ended = timer!.stop();
+          finish();
+        }
+      },
+    });
+    if (!(await settlesWithin(finished, TIME_LIMIT_MS))) throw new Error(`kafkajs read ${count(received)} of ${count(expected)} records of ${topic} within ${TIME_LIMIT_MS / 1000} s`);
+    return await ended!;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** A service database whose read model takes one upsert per OrderPlaced: what a typical handler writes. */
+function readModel(path: string, platform: BenchPlatform): { database: ServiceDatabase; upsert: Statement<[string, string, number]> } {
+  const database = new ServiceDatabase({ path, catalog: platform.catalog });
+  database.db.exec('CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, total INTEGER NOT NULL, events INTEGER NOT NULL)');
+  const upsert = database.db.prepare<[string, string, number]>(
+    'INSERT INTO orders (order_id, customer_id, total, events) VALUES (?, ?, ?, 1) ON CONFLICT (order_id) DO UPDATE SET total = excluded.total, events = events + 1',
+  );
+  return { database, upsert };
+}
+
+/**
+ * One pass of the runtime over `topic` for `group` until `expected` records were handled or found duplicate,
+ * from the member joining (start() resolving) to the transaction that completed the last record.
+ */
+async function consumeWithRuntime(
+  platform: BenchPlatform,
+  model: ReturnType<typeof readModel>,
+  options: { group: string; topic: string; expected: number; codec: EventCodec },
+): Promise<{ span: Span; subscription: Subscription }> {
+  const subscription = subscribe({
+    database: model.database,
+    kafka: platform.kafka,
+    codec: options.codec,
+    group: options.group,
+    topics: [options.topic],
+    fromBeginning: true,
+    handlers: {
+      'shoal.orders.OrderPlaced': (event) => {
+        model.upsert.run(event.data.orderId, event.data.customerId, event.data.total.amount);
+      },
+    },
+  });
+  try {
+    await subscription.start();
+    const timer = startSpan(platform.broker, 'this-process');
+    const completed = () => {
+      const status = subscription.status();
+      return status.handled + status.duplicates + status.skipped + status.deadLettered >= options.expected;
+    };
+    const done = await pollUntil(completed, TIME_LIMIT_MS);
+    const span = await timer.stop();
+    if (!done) throw new Error(`the runtime completed ${JSON.stringify(subscription.status())} of ${count(options.expected)} records within ${TIME_LIMIT_MS / 1000} s`);
+    return { span, subscription };
+  } finally {
+    await subscription.stop();
+  }
+}
+
+/** JIT, connections and codec caches for every kind of consumer, on a topic of its own. */
+async function warmUp(platform: BenchPlatform, events: number): Promise<void> {
+  const topic = 'bench.warmup';
+  await createTopics(platform.kafka, [topic], PARTITIONS);
+  progress(`warming up with ${count(events)} events`);
+  await fill(platform, [topic], events, 2);
+  const codec = platform.codec();
+  await consumeRaw(platform, topic, events, (message) => codec.decode(message));
+  const model = readModel(join(platform.workDir, 'warmup.db'), platform);
+  try {
+    await consumeWithRuntime(platform, model, { group: newGroup('warmup'), topic, expected: events, codec: platform.codec() });
+  } finally {
+    model.database.close();
+  }
+}
+
+interface Figures {
+  raw: Span[];
+  decode: Span[];
+  runtime: Span[];
+  duplicates: Span[];
+}
+
+async function rounds(platform: BenchPlatform, events: number): Promise<Figures> {
+  const figures: Figures = { raw: [], decode: [], runtime: [], duplicates: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    progress(`round ${round} of ${ROUNDS}: raw kafkajs`);
+    figures.raw.push(await consumeRaw(platform, TOPIC, events, undefined));
+
+    progress(`round ${round} of ${ROUNDS}: kafkajs + decode`);
+    const codec = platform.codec();
+    figures.decode.push(await consumeRaw(platform, TOPIC, events, (message) => codec.decode(message)));
+
+    progress(`round ${round} of ${ROUNDS}: consumer runtime, new events`);
+    const model = readModel(join(platform.workDir, `service-${round}.db`), platform);
+    try {
+      const group = newGroup('runtime');
+      const first = await consumeWithRuntime(platform, model, { group, topic: TOPIC, expected: events, codec: platform.codec() });
+      expectCounts(first.subscription, { handled: events, duplicates: 0 });
+      figures.runtime.push(first.span);
+
+      progress(`round ${round} of ${ROUNDS}: consumer runtime, duplicates`);
+      const again = await consumeWithRuntime(platform, model, { group, topic: COPY_TOPIC, expected: events, codec: platform.codec() });
+      expectCounts(again.subscription, { handled: 0, duplicates: events });
+      figures.duplicates.push(again.span);
+
+      const applied = model.database.db.prepare('SELECT SUM(events) AS n FROM orders').get() as { n: number };
+      if (applied.n !== events) throw new Error(`the read model took ${applied.n} upserts for ${events} events`);
+    } finally {
+      model.database.close();
+    }
+  }
+  return figures;
+}
+
+function expectCounts(subscription: Subscription, expected: { handled: number; duplicates: number }): void {
+  const { handled, duplicates, skipped, deadLettered, lastFailure } = subscription.status();
+  if (handled !== expected.handled || duplicates !== expected.duplicates || skipped !== 0 || deadLettered !== 0) {
+    throw new Error(`expected ${JSON.stringify(expected)}, the runtime counted ${JSON.stringify({ handled, duplicates, skipped, deadLettered, lastFailure })}`);
+  }
+}
+
+function report(figures: Figures, events: number, valueBytes: number): { rows: ThroughputRow[]; goals: Goal[] } {
+  const raw = combineSpans(figures.raw);
+  const decode = combineSpans(figures.decode);
+  const runtime = combineSpans(figures.runtime);
+  const duplicates = combineSpans(figures.duplicates);
+  const messages = events * ROUNDS;
+  const row = (workload: string, span: Span, note: string, ratio?: number): ThroughputRow => ({
+    workload,
+    messages,
+    seconds: span.seconds,
+    valueBytes,
+    brokerCpu: span.brokerCpu,
+    ...(span.clientCpu === undefined ? {} : { clientCpu: span.clientCpu }),
+    ...(ratio === undefined ? {} : { ratio }),
+    note,
+  });
+  const vsRaw = (span: Span) => `${(span.seconds / raw.seconds).toFixed(2)}x raw kafkajs`;
+  // The issue's goal is "within 2x of raw kafkajs"; it is checked against both baselines: kafkajs + decode
+  // consumes the same events (like for like), raw kafkajs is the floor the projection benchmark also uses.
+  const within = (name: string, span: Span, baseline: string, baselineSpan: Span): Goal => {
+    const ratio = span.seconds / baselineSpan.seconds;
+    return { goal: `runtime, ${name}, within ${goals.overhead}x the time of ${baseline}`, measured: `${ratio.toFixed(2)}x`, met: ratio <= goals.overhead };
+  };
+  return {
+    rows: [
+      row('raw kafkajs', raw, 'eachBatch counting records: the floor'),
+      row('kafkajs + decode', decode, `EventCodec.decode per record: the baseline; ${vsRaw(decode)}`, 1),
+      row('runtime, new events', runtime, `inbox row + 1 upsert per event, 200 per transaction; ${vsRaw(runtime)}`, runtime.seconds / decode.seconds),
+      row('runtime, duplicates', duplicates, `every event id already in the inbox; ${vsRaw(duplicates)}`, duplicates.seconds / decode.seconds),
+    ],
+    goals: [
+      within('new events', runtime, 'kafkajs + decode', decode),
+      within('new events', runtime, 'raw kafkajs', raw),
+      within('duplicates', duplicates, 'kafkajs + decode', decode),
+      within('duplicates', duplicates, 'raw kafkajs', raw),
+    ],
+  };
+}
+
+runBench({
+  name: 'consumer',
+  title: 'Shoal consumer runtime benchmark',
+  usage,
+  async run(platform, quick) {
+    const plan = planFor(quick);
+    await createTopics(platform.kafka, [COPY_TOPIC], PARTITIONS);
+    progress(`publishing ${count(plan.events)} events to ${TOPIC} and ${COPY_TOPIC}`);
+    const valueBytes = await fill(platform, [TOPIC, COPY_TOPIC], plan.events, 1);
+    await warmUp(platform, plan.warmupEvents);
+    const { rows, goals } = report(await rounds(platform, plan.events), plan.events, valueBytes);
+    return {
+      lines: [
+        `broker in a child process, registry and clients in this one, on 127.0.0.1; ${count(plan.events)} OrderPlaced events over ${count(ORDERS)} orders, ${PARTITIONS} partitions`,
+        `${ROUNDS} interleaved rounds per workload after a warm-up, each from the group join to the last record; kafkajs consumer defaults (1 partition at a time)`,
+        'ratio = seconds / kafkajs + decode seconds; MB/s counts record values only; CPU columns are shares of one core (broker: the broker process; client: this process)',
+        '',
+        formatThroughputTable(rows),
+      ],
+      goals,
+    };
+  },
+});
