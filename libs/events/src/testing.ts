@@ -12,6 +12,8 @@ import { registerCatalog } from './catalog-registration.js';
 import { EventCodec } from './event-codec.js';
 import { RegistryClient } from './registry-client.js';
 
+export { refusal } from './event-fixtures.js';
+
 export interface TestPlatform {
   /** `host:port` of the broker. */
   bootstrap: string;

@@ -5,7 +5,6 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@shoal/broker/testing';
-import { isShoalError, type ShoalError } from '@shoal/core';
 import { createEvent, DEFAULT_SCHEMAS_DIR, loadSchemaCatalog, type SchemaCatalog, type ShoalEvent } from '@shoal/events';
 import { ServiceDatabase, type OutboxRow } from '@shoal/outbox';
 import { onTestFinished } from 'vitest';
@@ -55,13 +54,4 @@ export function orderPlacedEvent(orderId: string): ShoalEvent<'shoal.orders.Orde
   );
 }
 
-/** The ShoalError `call` throws or rejects with; anything else (or success) fails the test. */
-export async function refusal(call: () => unknown): Promise<ShoalError> {
-  try {
-    await call();
-  } catch (error) {
-    if (isShoalError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ShoalError, the call succeeded');
-}
+export { refusal } from '@shoal/events/testing';
