@@ -21,10 +21,10 @@ import { combineSpans, count, orderPlaced, progressOf, runBench, settlesWithin, 
  *   raw kafkajs + encode   the same, each batch encoded by the EventCodec just before it is sent
  *   outbox relay           the events committed into a ServiceDatabase outbox first (1-10 events per
  *                          transaction, one aggregate per transaction), then timed from the commit of the last
- *                          one to the relay's whenIdle(): read, encode, publish, mark sent
+ *                          one to the relay's whenIdle(): read, encode, publish, move the position
  * Latency at moderate load: an open-loop writer commits one event per transaction at a fixed rate while the
  * relay runs; commit-to-publish is from `transact` returning to `relay.flush()`, called right after the commit,
- * resolving: the broker acknowledged the batch holding the event and the relay marked it sent. The baseline
+ * resolving: the broker acknowledged the batch holding the event and the relay moved its position. The baseline
  * sends each event with raw kafkajs at the same rate, one send per event, measured from the send to its ack.
  * Both writers keep their schedule whatever the acknowledgements do (open loop), so a slow ack queues work
  * instead of slowing the writer down and hiding the delay.
@@ -286,7 +286,7 @@ function throughputReport(figures: ThroughputFigures, plan: Plan): { rows: Throu
     row('raw kafkajs + encode', rawEncode, { ratio: rawEncode.seconds / raw.seconds, note: ['EventCodec.encode per batch before its send', ...shortfall(figures.stored.rawEncode)].join('; ') }),
     row('outbox relay', relay, {
       ratio,
-      note: ['from a full outbox to whenIdle(): read, encode, publish, mark sent', ...shortfall(figures.stored.relay)].join('; '),
+      note: ['from a full outbox to whenIdle(): read, encode, publish, move the position', ...shortfall(figures.stored.relay)].join('; '),
     }),
     { ...row('  commit into the outbox', commit, {}), brokerCpu: undefined, note: 'transact + emit, 1-10 events per transaction (not part of the relay figure)' },
   ];

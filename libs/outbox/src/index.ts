@@ -6,5 +6,5 @@ export { ServiceDatabase } from './service-database.js';
 export type { ServiceDatabaseOptions, Transaction, SqliteDatabase } from './service-database.js';
 export { OutboxRelay } from './outbox-relay.js';
 export type { OutboxRelayOptions, OutboxRelayStatus, OutboxRelayError, StopOptions } from './outbox-relay.js';
-export { eventOfRow } from './outbox-table.js';
-export type { EmitOptions, OutboxRow } from './outbox-table.js';
+export { eventOfRow, outboxBacklog } from './outbox-table.js';
+export type { EmitOptions, OutboxBacklog, OutboxRow } from './outbox-table.js';

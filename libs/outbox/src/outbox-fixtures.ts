@@ -20,7 +20,7 @@ import {
 } from '@shoal/events';
 import type { Kafka } from 'kafkajs';
 import { onTestFinished } from 'vitest';
-import { ServiceDatabase } from './service-database.js';
+import { ServiceDatabase, type ServiceDatabaseOptions } from './service-database.js';
 
 const money = (amount: number) => ({ amount, currency: 'EUR' });
 const lines = (n: number) => [{ sku: `SKU-${n}`, quantity: 1 + (n % 3), unitPrice: money(100 + n) }];
@@ -128,8 +128,8 @@ export function idsByAggregate(events: readonly { topic: string; key: string | u
 }
 
 /** A service database in a fresh temp dir, closed when the test ends. */
-export function openDatabase(catalog: SchemaCatalog): ServiceDatabase {
-  const database = new ServiceDatabase({ path: join(tempDir('outbox'), 'service.db'), catalog });
+export function openDatabase(catalog: SchemaCatalog, options: Partial<ServiceDatabaseOptions> = {}): ServiceDatabase {
+  const database = new ServiceDatabase({ path: join(tempDir('outbox'), 'service.db'), catalog, ...options });
   onTestFinished(() => database.close());
   return database;
 }

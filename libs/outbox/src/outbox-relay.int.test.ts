@@ -6,6 +6,7 @@ import { kafkaFor, startTestBroker, tempDir } from '@shoal/broker/testing';
 import { EventCodec, loadSchemaCatalog, registerCatalog, RegistryClient, type ShoalEvent } from '@shoal/events';
 import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+import { outboxBacklog } from './outbox-table.js';
 import {
   catalogWithNewField,
   collectEvents,
@@ -20,7 +21,7 @@ import {
   seededRandom,
   type ReceivedEvent,
 } from './outbox-fixtures.js';
-import type { ServiceDatabase } from './service-database.js';
+import { ServiceDatabase } from './service-database.js';
 
 type Committed = Pick<ReceivedEvent, 'topic' | 'key' | 'event'>;
 
@@ -50,8 +51,15 @@ function emit(database: ServiceDatabase, committed: Committed[], events: readonl
   for (const event of events) committed.push({ topic: database.catalog.event(event.type).topic, key: event.subject, event });
 }
 
-function sentAt(database: ServiceDatabase): Array<{ id: string; sent_at: number | null }> {
-  return database.db.prepare('SELECT id, sent_at FROM outbox ORDER BY sequence').all() as Array<{ id: string; sent_at: number | null }>;
+/** The outbox rows in commit order, each with whether the relay's position is past it. */
+function rows(database: ServiceDatabase): Array<{ id: string; published: boolean }> {
+  const { publishedThrough } = outboxBacklog(database.db);
+  const all = database.db.prepare('SELECT sequence, id FROM outbox ORDER BY sequence').all() as Array<{ sequence: number; id: string }>;
+  return all.map((row) => ({ id: row.id, published: row.sequence <= publishedThrough }));
+}
+
+function positionUpdatedAt(database: ServiceDatabase): number {
+  return database.db.prepare('SELECT updated_at FROM outbox_relay').pluck().get() as number;
 }
 
 function freePort(): Promise<number> {
@@ -129,7 +137,7 @@ describe('OutboxRelay', () => {
     const byId = new Map(committed.map(({ event }) => [event.id, event]));
     for (const { event } of received) expect(plainEvent(event)).toEqual(plainEvent(byId.get(event.id)!));
     expect(relay.status()).toMatchObject({ state: 'running', backlog: 0, published: committed.length, consecutiveFailures: 0, lastError: undefined });
-    expect(sentAt(database).every((row) => row.sent_at !== null)).toBe(true);
+    expect(rows(database).every((row) => row.published)).toBe(true);
   });
 
   it('publishes the events before one it cannot encode, retries that one with backoff, and resumes in order once it can', async () => {
@@ -149,10 +157,10 @@ describe('OutboxRelay', () => {
 
     await eventually(() => relay.status().consecutiveFailures >= 3, 'three failed attempts');
     expect(relay.status()).toMatchObject({ backlog: 2, published: 1, lastError: { code: 'SHOAL_SCHEMA_NOT_REGISTERED', eventId: blocked.id, retriable: false } });
-    expect(sentAt(database).map((row) => [row.id, row.sent_at === null])).toEqual([
-      [before.id, false],
-      [blocked.id, true],
-      [behind.id, true],
+    expect(rows(database)).toEqual([
+      { id: before.id, published: true },
+      { id: blocked.id, published: false },
+      { id: behind.id, published: false },
     ]);
     const logged = logger.entries.find((entry) => entry.level === 'error');
     expect(logged?.details['eventId']).toBe(blocked.id);
@@ -166,26 +174,74 @@ describe('OutboxRelay', () => {
     expect(relay.status()).toMatchObject({ backlog: 0, published: 3, consecutiveFailures: 0, lastError: { eventId: blocked.id } });
   });
 
-  it('marks rows sent at its clock and prunes them in chunks once the retention passed, never unsent rows', async () => {
+  it('stops at a row that does not hold JSON, after publishing the rows before it, and goes on once the row is repaired', async () => {
     const platform = await startTestPlatform();
     const database = openDatabase(platform.catalog);
+    const committed: Committed[] = [];
+    const before = sampleEvent('shoal.orders.OrderPlaced', 'ord-a');
+    const broken = sampleEvent('shoal.orders.OrderConfirmed', 'ord-a');
+    const behind = sampleEvent('shoal.orders.OrderPlaced', 'ord-b');
+    emit(database, committed, [before, broken, behind]);
+    const setPayload = database.db.prepare('UPDATE outbox SET payload = ? WHERE id = ?');
+    setPayload.run('{"orderId": ', broken.id);
+    const received = await collectEvents(platform.kafka(), platform.codec, topicsOf(platform));
+    const relay = startRelay(platform, database);
+
+    await eventually(() => relay.status().consecutiveFailures >= 2, 'two failed attempts');
+    expect(relay.status()).toMatchObject({ backlog: 2, published: 1, lastError: { code: 'SHOAL_EVENT_DECODE', eventId: broken.id, retriable: false } });
+    expect(rows(database).map((row) => row.published)).toEqual([true, false, false]);
+
+    setPayload.run(JSON.stringify(broken.data), broken.id);
+    await relay.flush();
+    await eventually(() => received.length >= 3, 'the three events');
+    expect(idsByAggregate(received)).toEqual(idsByAggregate(committed));
+    expect(relay.status()).toMatchObject({ backlog: 0, published: 3, consecutiveFailures: 0 });
+  });
+
+  it('publishes what another connection to the file commits (as another process would), found by polling, in commit order with its own commits', async () => {
+    const platform = await startTestPlatform();
+    const database = openDatabase(platform.catalog);
+    const other = new ServiceDatabase({ path: database.path, catalog: platform.catalog });
+    const received = await collectEvents(platform.kafka(), platform.codec, topicsOf(platform));
+    const relay = startRelay(platform, database, { batchSize: 7 });
+    onTestFinished(() => other.close());
+    const committed: Committed[] = [];
+    const next = (n: number) => sampleEvent(eventTypes[n % 4]!, `ord-${n % 5}`, n);
+    for (let n = 0; n < 200; n++) {
+      emit(n % 3 === 0 ? database : other, committed, [next(n)]);
+      if (n % 10 === 0) await nextTurn();
+    }
+    // Commits of the other connection alone: nothing wakes the relay, its polling finds them.
+    for (let n = 200; n < 220; n++) emit(other, committed, [next(n)]);
+    await eventually(() => received.length >= committed.length, `${committed.length} events`);
+    expect(idsByAggregate(received)).toEqual(idsByAggregate(committed));
+    expect(await recordsOnBroker(platform.kafka(), topicsOf(platform))).toBe(committed.length);
+    expect(relay.status()).toMatchObject({ backlog: 0, published: committed.length });
+  });
+
+  it('moves its position at its clock and prunes published rows in chunks once their retention passed, never unpublished ones', async () => {
+    const platform = await startTestPlatform();
     let clock = 1_000_000;
-    const options = { now: () => clock, retentionMs: 60_000, pruneIntervalMs: 1_000, pruneChunkSize: 2 };
+    const now = () => clock;
+    const database = openDatabase(platform.catalog, { now });
+    const options = { now, retentionMs: 60_000, pruneIntervalMs: 1_000, pruneChunkSize: 2 };
     const relay = startRelay(platform, database, options);
     const committed: Committed[] = [];
     emit(database, committed, [0, 1, 2, 3, 4].map((n) => sampleEvent('shoal.orders.OrderPlaced', `ord-${n}`)));
     await relay.flush();
-    expect(sentAt(database).map((row) => row.sent_at)).toEqual([1_000_000, 1_000_000, 1_000_000, 1_000_000, 1_000_000]);
+    expect(rows(database).every((row) => row.published)).toBe(true);
+    expect(positionUpdatedAt(database)).toBe(1_000_000);
     expect(relay.status().lastPublishedAt).toBe(1_000_000);
 
     clock = 1_030_000;
     const recent = sampleEvent('shoal.orders.OrderPlaced', 'ord-5');
     emit(database, committed, [recent]);
     await relay.flush();
-    // The first five expire, the sixth is 30 s younger: three chunks of at most two rows.
+    expect(positionUpdatedAt(database)).toBe(1_030_000);
+    // The first five expire, the sixth was committed 30 s later: three chunks of at most two rows.
     clock = 1_060_001;
-    await eventually(() => sentAt(database).length === 1, 'the expired rows pruned');
-    expect(sentAt(database)).toEqual([{ id: recent.id, sent_at: 1_030_000 }]);
+    await eventually(() => rows(database).length === 1, 'the expired rows pruned');
+    expect(rows(database)).toEqual([{ id: recent.id, published: true }]);
 
     await relay.stop();
     const unsent = sampleEvent('shoal.orders.OrderPlaced', 'ord-6');
@@ -193,7 +249,8 @@ describe('OutboxRelay', () => {
     clock = 10_000_000;
     const idle = new OutboxRelay({ database, kafka: platform.kafka(), codec: platform.codec, ...options });
     expect(await idle.prune()).toBe(1);
-    expect(sentAt(database)).toEqual([{ id: unsent.id, sent_at: null }]);
+    expect(rows(database)).toEqual([{ id: unsent.id, published: false }]);
+    expect(idle.status()).toMatchObject({ backlog: 1, oldestUnsentAt: 1_060_001 });
   });
 
   it('stop({ drain }) publishes everything committed before it; a stopped relay refuses to wait or restart', async () => {

@@ -1,40 +1,46 @@
 /**
  * OutboxRelay: publishes the rows of a service database's `outbox` table (outbox-table.ts) to Kafka, in commit
- * order, and marks them sent (DESIGN.md §3).
+ * order, and moves the relay's position past them (DESIGN.md §3).
  *
- * One loop, never two batches in flight: read the first `batchSize` unsent rows by sequence (commit order,
- * since SQLite has one writer at a time), publish them with ONE Publisher call (an idempotent producer with one
- * request in flight, so a partition receives them in that order; the events of one aggregate share a key,
- * hence a partition), then mark exactly that sequence range sent in one UPDATE. Rows committed while a batch
- * is in flight make up the next batch, so batches grow with the load and a quiet service publishes each commit
- * at once. The loop is woken in-process by `ServiceDatabase.onCommit`; writes by other processes are found by
- * polling every `pollIntervalMs`.
+ * One loop, never two batches in flight: read the first `batchSize` rows above the position by sequence
+ * (commit order, since SQLite has one writer at a time), publish them with ONE Publisher call (an idempotent
+ * producer with one request in flight, so a partition receives them in that order; the events of one
+ * aggregate share a key, hence a partition), then set the position to the batch's last sequence with one
+ * single-row UPDATE. That is exact: a row committed later always gets a larger sequence, so none can appear
+ * below the position. Rows committed while a batch is in flight make up the next batch, so batches grow with
+ * the load and a quiet service publishes each commit at once. The loop is woken in-process by
+ * `ServiceDatabase.onCommit`; writes by other processes are found by polling every `pollIntervalMs`.
  *
- * At-least-once by construction: a row is marked only after the broker acknowledged it, so a crash between
+ * The relay is CPU-bound under load (kafkajs's encoding is most of it), and the broker's round trip is time
+ * it would spend waiting: while a full batch is in flight, the rows after it are read and parsed, so the
+ * next send starts as soon as the acknowledgement arrives. They are only read ahead; nothing is sent before
+ * the acknowledgement, and a failure discards them.
+ *
+ * At-least-once by construction: the position moves only after the broker acknowledged, so a crash between
  * the two publishes the same events (same ids) again on the next start, and consumers deduplicate by id
- * (their inbox). Nothing is ever skipped: a failure keeps every row unsent and the next attempt starts again
- * from the first unsent row, after a backoff. While the broker is away, the idempotent producer itself keeps
+ * (their inbox). Nothing is ever skipped: a failure leaves the position where it is and the next attempt
+ * starts again from it, after a backoff. While the broker is away, the idempotent producer itself keeps
  * retrying the batch in flight (kafkajs does not limit an idempotent producer's retries), which
  * `status().publishingSince` shows; a send that does fail, a failed connect or a registry outage while
  * encoding is retried by the relay.
  *
- * An event that cannot be encoded (its schema is not registered, its data no longer fits the writer schema)
- * does not get skipped either, since skipping it would break the order of its aggregate and lose it silently:
- * the rows before it are published, then the relay stops at it, logs it at error with its id, shows it in
- * `status().lastError` and retries with backoff until it can be encoded (e.g. once the schema is
- * registered). The whole outbox waits behind it, not only its aggregate: commit order is the only order the
- * relay knows, and a blocked outbox is what the alert on `lastError` is for.
+ * An event that cannot be encoded (its schema is not registered, its data no longer fits the writer schema,
+ * its row does not hold JSON) does not get skipped either, since skipping it would break the order of its
+ * aggregate and lose it silently: the rows before it are published, then the relay stops at it, logs it at
+ * error with its id, shows it in `status().lastError` and retries with backoff until it can be encoded (e.g.
+ * once the schema is registered). The whole outbox waits behind it, not only its aggregate: commit order is
+ * the only order the relay knows, and a blocked outbox is what the alert on `lastError` is for.
  *
- * Sent rows are kept `retentionMs` (for inspection and CDC) and deleted in chunks of `pruneChunkSize`, one
- * chunk per loop turn, so pruning never holds the write lock for long. Run one relay per database: two would
- * both publish every row.
+ * Published rows are kept `retentionMs` after their commit (for inspection and CDC) and deleted in chunks of
+ * `pruneChunkSize` by sequence, one chunk per loop turn, so pruning never holds the write lock for long. Run
+ * one relay per database: two would both publish every row.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import type { Kafka } from 'kafkajs';
 import { backoffDelay, isShoalError, ShoalError, silentLogger, sleep, type BackoffOptions, type ShoalLogger } from '@shoal/core';
 import { Publisher, type EventCodec, type PublisherOptions, type PublishRecord } from '@shoal/events';
-import { eventOfRow, type OutboxRow } from './outbox-table.js';
+import { eventOfRow, OutboxPosition, type OutboxRow } from './outbox-table.js';
 import type { ServiceDatabase } from './service-database.js';
 
 export interface OutboxRelayOptions {
@@ -46,7 +52,7 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** How often the outbox is read when no in-process commit woke the relay (writes by other processes), ms. Default 250. */
   pollIntervalMs?: number;
-  /** How long sent rows are kept before they are pruned, ms. Default 24 h. */
+  /** How long published rows are kept after their commit (`created_at`) before they are pruned, ms. Default 24 h. */
   retentionMs?: number;
   /** How often expired rows are looked for, ms. Default 60 s. */
   pruneIntervalMs?: number;
@@ -59,7 +65,7 @@ export interface OutboxRelayOptions {
   /** Further kafkajs producer settings (the Publisher keeps idempotence and ordering its own). */
   producer?: PublisherOptions['producer'];
   logger?: ShoalLogger;
-  /** The clock of `sent_at`, retention and status times. Default Date.now. */
+  /** The clock of the position's `updated_at`, retention and status times. Default Date.now. */
   now?: () => number;
 }
 
@@ -74,11 +80,11 @@ export interface OutboxRelayError {
 
 export interface OutboxRelayStatus {
   state: 'new' | 'running' | 'stopping' | 'stopped';
-  /** Rows not yet acknowledged by the broker. */
+  /** Rows above the relay's position: not yet acknowledged by the broker. */
   backlog: number;
-  /** `created_at` of the oldest unsent row, undefined when there is none: the relay's lag. */
+  /** `created_at` of the oldest row above the position, undefined when there is none: the relay's lag. */
   oldestUnsentAt: number | undefined;
-  /** Events this relay has published and marked sent since it started. */
+  /** Events this relay has published (and moved its position past) since it started. */
   published: number;
   lastPublishedAt: number | undefined;
   /** When the batch in flight was read, undefined when none is: a batch in flight for long means the broker does not answer. */
@@ -108,14 +114,23 @@ const defaultOptions = {
 
 type RelayRow = Pick<OutboxRow, 'sequence' | 'id' | 'aggregateid' | 'topic' | 'headers' | 'payload'>;
 
+/** Rows read in commit order, turned into what the Publisher sends. */
+interface Batch {
+  records: PublishRecord[];
+  /** The sequence of each record. */
+  sequences: number[];
+  /** As many rows as were asked for: the outbox may hold more. */
+  full: boolean;
+  /** Why the row after the last record cannot become an event (it does not hold JSON); undefined when none. */
+  blocked: unknown;
+}
+
 interface Waiter {
-  /** Resolve once every row up to this sequence is sent; undefined = once a read finds no unsent row. */
+  /** Resolve once every row up to this sequence is published; undefined = once a read finds no row above the position. */
   through: number | undefined;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
-
-type Outcome = 'empty' | 'published' | 'failed';
 
 export class OutboxRelay {
   private readonly options: Required<Omit<OutboxRelayOptions, 'producer'>>;
@@ -123,6 +138,7 @@ export class OutboxRelay {
   private readonly publisher: Publisher;
   private readonly logger: ShoalLogger;
   private readonly statements: ReturnType<typeof prepareStatements>;
+  private readonly position: OutboxPosition;
 
   private state: OutboxRelayStatus['state'] = 'new';
   private loop: Promise<void> | undefined;
@@ -149,6 +165,7 @@ export class OutboxRelay {
     this.logger = this.options.logger.child({ module: 'outbox-relay' });
     this.publisher = new Publisher({ kafka: options.kafka, codec: options.codec, ...(options.producer === undefined ? {} : { producer: options.producer }) });
     this.statements = prepareStatements(this.db);
+    this.position = new OutboxPosition(this.db);
   }
 
   /** Starts the loop. It connects in the background (retrying with backoff), so a broker that is down does not fail a service's start. */
@@ -161,9 +178,9 @@ export class OutboxRelay {
   }
 
   /**
-   * Stops gracefully: the batch in flight is finished and marked, then the producer disconnects. With
-   * `drain`, everything committed before the call is published first. Each wait is bounded by
-   * `stopTimeoutMs`; rows left unsent then are published by the next relay on this database.
+   * Stops gracefully: the batch in flight is finished and the position moved past it, then the producer
+   * disconnects. With `drain`, everything committed before the call is published first. Each wait is bounded
+   * by `stopTimeoutMs`; rows left above the position then are published by the next relay on this database.
    */
   stop(options: StopOptions = {}): Promise<void> {
     if (this.state === 'new') this.state = 'stopped';
@@ -171,25 +188,25 @@ export class OutboxRelay {
     return this.stopped;
   }
 
-  /** Resolves once every row committed before the call is published and marked sent. */
+  /** Resolves once every row committed before the call is published and the position moved past it. */
   flush(): Promise<void> {
     if (this.state !== 'running') return this.notRunning();
-    const last = (this.statements.lastUnsent.get() as { sequence: number | null }).sequence;
-    return last === null ? Promise.resolve() : this.waitFor(last);
+    const last = this.position.lastSequence();
+    return last <= this.position.publishedThrough() ? Promise.resolve() : this.waitFor(last);
   }
 
-  /** Resolves the next time the relay reads the outbox and finds nothing unsent (e.g. for tests and benchmarks). */
+  /** Resolves the next time the relay reads the outbox and finds nothing above its position (e.g. for tests and benchmarks). */
   whenIdle(): Promise<void> {
     if (this.state !== 'running') return this.notRunning();
     return this.waitFor(undefined);
   }
 
   status(): OutboxRelayStatus {
-    const oldest = this.statements.oldestUnsent.get() as { created_at: number } | undefined;
+    const { backlog, oldestUnsentAt } = this.position.backlog();
     return {
       state: this.state,
-      backlog: this.backlog(),
-      oldestUnsentAt: oldest?.created_at,
+      backlog,
+      oldestUnsentAt,
       published: this.published,
       lastPublishedAt: this.lastPublishedAt,
       publishingSince: this.publishingSince,
@@ -199,8 +216,9 @@ export class OutboxRelay {
   }
 
   /**
-   * Deletes every row sent more than `retentionMs` ago, a chunk per statement with a turn of the event loop
-   * between chunks; returns how many. The running relay does this by itself every `pruneIntervalMs`.
+   * Deletes the published rows committed more than `retentionMs` ago, a chunk per statement with a turn of
+   * the event loop between chunks; returns how many. The running relay does this by itself every
+   * `pruneIntervalMs`.
    */
   async prune(): Promise<number> {
     let total = 0;
@@ -215,14 +233,14 @@ export class OutboxRelay {
   private async shutDown(options: StopOptions): Promise<void> {
     if (options.drain === true) {
       const drained = await within(this.flush(), this.options.stopTimeoutMs);
-      if (!drained) this.logger.warn({ backlog: this.backlog() }, `The outbox was not drained within ${this.options.stopTimeoutMs} ms; the next relay publishes what is left`);
+      if (!drained) this.logger.warn({ backlog: this.position.backlog().backlog }, `The outbox was not drained within ${this.options.stopTimeoutMs} ms; the next relay publishes what is left`);
     }
     this.state = 'stopping';
     this.unsubscribe?.();
     this.stopSignal.abort();
     this.wakeUp?.();
     const finished = await within(this.loop ?? Promise.resolve(), this.options.stopTimeoutMs);
-    if (!finished) this.logger.warn({ publishingSince: this.publishingSince }, `The batch in flight was not acknowledged within ${this.options.stopTimeoutMs} ms; it stays unsent and will be published again`);
+    if (!finished) this.logger.warn({ publishingSince: this.publishingSince }, `The batch in flight was not acknowledged within ${this.options.stopTimeoutMs} ms; its rows stay above the position and will be published again`);
     const disconnect = this.publisher.disconnect().catch((error: unknown) => this.logger.warn({ err: error }, 'Disconnecting the producer failed'));
     if (!(await within(disconnect, this.options.stopTimeoutMs))) this.logger.warn({}, 'The producer did not disconnect in time');
     this.state = 'stopped';
@@ -247,20 +265,46 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     if (!(await this.connect())) return;
+    /** The rows after the batch last sent, read while it was in flight. */
+    let ahead: Batch | undefined;
     while (this.state === 'running') {
       this.woken = false;
-      const outcome = await this.publishNextBatch();
-      if (this.state !== 'running') break;
-      if (outcome === 'failed') {
-        await sleep(backoffDelay(this.consecutiveFailures, this.options.backoff), this.stopSignal.signal);
+      let batch: Batch;
+      try {
+        batch = this.nextBatch(ahead);
+      } catch (error) {
+        ahead = undefined;
+        await this.failed(error);
         continue;
       }
-      const morePruning = this.pruneIfDue();
-      if (outcome === 'empty') {
+      ahead = undefined;
+      if (batch.records.length === 0 && batch.blocked === undefined) {
         this.settle(Number.POSITIVE_INFINITY);
-        if (!morePruning) await this.idle();
+        if (!this.pruneIfDue()) await this.idle();
+        continue;
       }
+      this.publishingSince = this.options.now();
+      // Settled into a value at once: its rejection must not count as unhandled while the rows after it are read.
+      const sent = this.publish(batch).then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      );
+      if (batch.full && batch.blocked === undefined) ahead = await this.readAhead(batch);
+      const failure = await sent;
+      this.publishingSince = undefined;
+      if (failure !== undefined) {
+        ahead = undefined;
+        await this.failed(failure.error);
+        continue;
+      }
+      this.pruneIfDue();
     }
+  }
+
+  /** Records a failure and waits out the backoff (or the stop). */
+  private async failed(error: unknown): Promise<void> {
+    this.recordFailure(error);
+    if (this.state === 'running') await sleep(backoffDelay(this.consecutiveFailures, this.options.backoff), this.stopSignal.signal);
   }
 
   private async connect(): Promise<boolean> {
@@ -270,69 +314,91 @@ export class OutboxRelay {
         this.consecutiveFailures = 0;
         return true;
       } catch (error) {
-        this.recordFailure(error);
-        await sleep(backoffDelay(this.consecutiveFailures, this.options.backoff), this.stopSignal.signal);
+        await this.failed(error);
       }
     }
     return false;
   }
 
-  /** Never throws: a failure is recorded and the rows stay unsent. */
-  private async publishNextBatch(): Promise<Outcome> {
-    let rows: RelayRow[];
+  /** The rows read ahead, completed up to `batchSize` with rows committed since; else the first rows above the position. */
+  private nextBatch(ahead: Batch | undefined): Batch {
+    if (ahead === undefined || ahead.records.length === 0) return this.read(this.position.publishedThrough(), this.options.batchSize);
+    if (ahead.full || ahead.blocked !== undefined) return ahead;
+    const more = this.read(ahead.sequences[ahead.sequences.length - 1]!, this.options.batchSize - ahead.records.length);
+    return {
+      records: ahead.records.concat(more.records),
+      sequences: ahead.sequences.concat(more.sequences),
+      full: more.full,
+      blocked: more.blocked,
+    };
+  }
+
+  /**
+   * The rows after `batch`, read while it is in flight. Only after a turn of the event loop: kafkajs encodes
+   * the batch and writes its request within the microtasks the send started, and reading first would delay it.
+   * Undefined when the relay stops or the read fails (the loop then reads again from the position).
+   */
+  private async readAhead(batch: Batch): Promise<Batch | undefined> {
+    await nextTurn();
+    if (this.state !== 'running') return undefined;
     try {
-      rows = this.statements.unsent.all(this.options.batchSize) as RelayRow[];
-    } catch (error) {
-      this.recordFailure(error);
-      return 'failed';
-    }
-    if (rows.length === 0) return 'empty';
-    this.publishingSince = this.options.now();
-    try {
-      await this.publishRows(rows);
-      return 'published';
-    } catch (error) {
-      this.recordFailure(error);
-      return 'failed';
-    } finally {
-      this.publishingSince = undefined;
+      return this.read(batch.sequences[batch.sequences.length - 1]!, this.options.batchSize);
+    } catch {
+      return undefined;
     }
   }
 
-  private async publishRows(rows: readonly RelayRow[]): Promise<void> {
-    const records = rows.map(recordOfRow);
-    try {
-      await this.publisher.publishRecords(records);
-    } catch (error) {
-      // One event cannot be encoded: publish the ones before it, so only it and what follows it wait.
-      const blockedAt = encodeFailureIndex(error);
-      if (blockedAt !== undefined && blockedAt > 0) {
-        await this.publisher.publishRecords(records.slice(0, blockedAt));
-        this.markSent(rows.slice(0, blockedAt));
+  private read(after: number, limit: number): Batch {
+    const rows = this.statements.rowsAfter.all(after, limit) as RelayRow[];
+    const batch: Batch = { records: [], sequences: [], full: rows.length === limit, blocked: undefined };
+    for (const row of rows) {
+      try {
+        batch.records.push(recordOfRow(row));
+      } catch (error) {
+        batch.blocked = error;
+        break;
       }
-      throw error;
+      batch.sequences.push(row.sequence);
     }
-    this.markSent(rows);
+    return batch;
   }
 
-  private markSent(rows: readonly RelayRow[]): void {
-    const first = rows[0]!.sequence;
-    const last = rows[rows.length - 1]!.sequence;
+  /** Publishes the batch and moves the position past it; if one event cannot be encoded, only past the ones before it. */
+  private async publish(batch: Batch): Promise<void> {
+    const { records, sequences } = batch;
+    if (records.length > 0) {
+      try {
+        await this.publisher.publishRecords(records);
+      } catch (error) {
+        // One event cannot be encoded: publish the ones before it, so only it and what follows it wait.
+        const blockedAt = encodeFailureIndex(error);
+        if (blockedAt !== undefined && blockedAt > 0) {
+          await this.publisher.publishRecords(records.slice(0, blockedAt));
+          this.advance(sequences[blockedAt - 1]!, blockedAt);
+        }
+        throw error;
+      }
+      this.advance(sequences[sequences.length - 1]!, records.length);
+    }
+    if (batch.blocked !== undefined) throw batch.blocked;
+  }
+
+  /** After the broker acknowledged every row up to `through` (`count` of them). */
+  private advance(through: number, count: number): void {
     const now = this.options.now();
-    // Sequences are handed out in commit order, so no row can commit later inside the range just read.
-    this.statements.markSent.run(now, first, last);
-    this.published += rows.length;
+    this.position.advance(through, now);
+    this.published += count;
     this.lastPublishedAt = now;
     this.consecutiveFailures = 0;
-    this.settle(last);
+    this.settle(through);
   }
 
-  /** Resolves the waiters satisfied once every row up to `sentThrough` is sent (Infinity: no row is unsent), or rejects them all. */
-  private settle(sentThrough: number, error?: unknown): void {
+  /** Resolves the waiters satisfied once every row up to `publishedThrough` is published (Infinity: none is above the position), or rejects them all. */
+  private settle(publishedThrough: number, error?: unknown): void {
     const waiting: Waiter[] = [];
     for (const waiter of this.waiters) {
       if (error !== undefined) waiter.reject(error);
-      else if (sentThrough === Number.POSITIVE_INFINITY || (waiter.through !== undefined && waiter.through <= sentThrough)) waiter.resolve();
+      else if (publishedThrough === Number.POSITIVE_INFINITY || (waiter.through !== undefined && waiter.through <= publishedThrough)) waiter.resolve();
       else waiting.push(waiter);
     }
     this.waiters = waiting;
@@ -369,12 +435,12 @@ export class OutboxRelay {
       deleted = 0;
     }
     if (deleted < this.options.pruneChunkSize) this.nextPruneAt = now + this.options.pruneIntervalMs;
-    if (deleted > 0) this.logger.debug({ deleted }, 'Pruned sent outbox rows');
+    if (deleted > 0) this.logger.debug({ deleted }, 'Pruned published outbox rows');
     return deleted === this.options.pruneChunkSize;
   }
 
   private pruneChunk(): number {
-    return this.statements.prune.run(this.options.now() - this.options.retentionMs, this.options.pruneChunkSize).changes;
+    return this.statements.prune.run(this.position.publishedThrough(), this.options.pruneChunkSize, this.options.now() - this.options.retentionMs).changes;
   }
 
   /** Until a commit wakes the relay, the poll interval passes or the relay stops. */
@@ -390,22 +456,15 @@ export class OutboxRelay {
       this.wakeUp = done;
     });
   }
-
-  private backlog(): number {
-    return (this.statements.backlog.get() as { backlog: number }).backlog;
-  }
 }
 
 function prepareStatements(db: Database.Database) {
   return {
-    unsent: db.prepare('SELECT sequence, id, aggregateid, topic, headers, payload FROM outbox WHERE sent_at IS NULL ORDER BY sequence LIMIT ?'),
-    markSent: db.prepare('UPDATE outbox SET sent_at = ? WHERE sequence BETWEEN ? AND ? AND sent_at IS NULL'),
-    lastUnsent: db.prepare('SELECT MAX(sequence) AS sequence FROM outbox WHERE sent_at IS NULL'),
-    oldestUnsent: db.prepare('SELECT created_at FROM outbox WHERE sent_at IS NULL ORDER BY sequence LIMIT 1'),
-    backlog: db.prepare('SELECT COUNT(*) AS backlog FROM outbox WHERE sent_at IS NULL'),
-    prune: db.prepare(
-      'DELETE FROM outbox WHERE sequence IN (SELECT sequence FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ? ORDER BY sent_at LIMIT ?)',
-    ),
+    rowsAfter: db.prepare('SELECT sequence, id, aggregateid, topic, headers, payload FROM outbox WHERE sequence > ? ORDER BY sequence LIMIT ?'),
+    // The first chunk of published rows by sequence, less those still in retention: commit times grow with the
+    // sequence, so the oldest rows come first and the scan is never longer than a chunk. (Only a clock set back
+    // can put a young row among them, which slows pruning to a chunk per interval until it expires as well.)
+    prune: db.prepare('DELETE FROM outbox WHERE sequence IN (SELECT sequence FROM outbox WHERE sequence <= ? ORDER BY sequence LIMIT ?) AND created_at < ?'),
   };
 }
 

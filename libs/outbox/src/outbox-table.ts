@@ -13,9 +13,18 @@
  *   topic          TEXT                      where the relay publishes it
  *   headers        TEXT                      every CloudEvent attribute but data, as JSON
  *   created_at     INTEGER                   ms since the epoch, when the transaction wrote it
- *   sent_at        INTEGER NULL              ms since the epoch, when the broker acknowledged it; NULL until then
  *
- * Sent rows stay for the relay's retention window (for inspection and CDC), then are pruned.
+ * What is published is not a property of a row but a position, as a Kafka consumer keeps an offset rather
+ * than acknowledging each message: the one row of `outbox_relay` holds `published_through`, the sequence up
+ * to which the broker acknowledged everything, and the rows above it are the backlog. That is sound because
+ * rows become visible strictly in sequence order: a sequence is handed out under the write lock, so every row
+ * committed later has a larger one, and AUTOINCREMENT never hands one out twice, even after pruning. It is
+ * also cheap: the relay reads `sequence > published_through` by primary key and moves the position with one
+ * single-row UPDATE per batch, and an insert maintains no index but the primary key and the id's.
+ *
+ *   outbox_relay   id = 1 (one row), published_through INTEGER, updated_at INTEGER (ms, when it last moved)
+ *
+ * Published rows stay for the relay's retention window (for inspection and CDC), then are pruned.
  */
 import type Database from 'better-sqlite3';
 import { ShoalError } from '@shoal/core';
@@ -37,10 +46,10 @@ export interface OutboxRow {
   topic: string;
   headers: string;
   created_at: number;
-  sent_at: number | null;
 }
 
-export function createOutboxTable(db: Database.Database): void {
+/** The outbox and the relay's position (starting before the first row), on a new file or one that has them. */
+export function createOutboxTable(db: Database.Database, now: number): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS outbox (
       sequence      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,12 +60,80 @@ export function createOutboxTable(db: Database.Database): void {
       payload       TEXT    NOT NULL,
       topic         TEXT    NOT NULL,
       headers       TEXT    NOT NULL,
-      created_at    INTEGER NOT NULL,
-      sent_at       INTEGER
+      created_at    INTEGER NOT NULL
     );
-    CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (sequence) WHERE sent_at IS NULL;
-    CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+    CREATE TABLE IF NOT EXISTS outbox_relay (
+      id                INTEGER PRIMARY KEY CHECK (id = 1),
+      published_through INTEGER NOT NULL,
+      updated_at        INTEGER NOT NULL
+    );
+    -- Files of development builds marked rows sent one by one: their indexes would only slow inserts down.
+    DROP INDEX IF EXISTS outbox_unsent;
+    DROP INDEX IF EXISTS outbox_sent;
   `);
+  db.prepare('INSERT OR IGNORE INTO outbox_relay (id, published_through, updated_at) VALUES (1, 0, ?)').run(now);
+}
+
+/** What waits for the relay. */
+export interface OutboxBacklog {
+  /** The sequence up to which every row is published (0 before the first acknowledgement). */
+  publishedThrough: number;
+  /** Rows above it. */
+  backlog: number;
+  /** `created_at` of the first row above it, undefined when there is none: the relay's lag. */
+  oldestUnsentAt: number | undefined;
+}
+
+/**
+ * The relay's position in the outbox of one connection, its statements prepared once. `advance` is the
+ * relay's alone; reading is for anyone (status, tests, tools).
+ */
+export class OutboxPosition {
+  private readonly read: Database.Statement;
+  private readonly move: Database.Statement;
+  private readonly oldest: Database.Statement;
+  private readonly last: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.read = db.prepare('SELECT published_through FROM outbox_relay WHERE id = 1').pluck();
+    // Never backwards, whoever else moved it.
+    this.move = db.prepare('UPDATE outbox_relay SET published_through = ?, updated_at = ? WHERE id = 1 AND published_through < ?');
+    this.oldest = db.prepare('SELECT created_at FROM outbox WHERE sequence > ? ORDER BY sequence LIMIT 1').pluck();
+    this.last = db.prepare('SELECT MAX(sequence) FROM outbox').pluck();
+  }
+
+  publishedThrough(): number {
+    return (this.read.get() as number | undefined) ?? 0;
+  }
+
+  /** Records that every row up to `sequence` is published. */
+  advance(sequence: number, now: number): void {
+    this.move.run(sequence, now, sequence);
+  }
+
+  /** The largest sequence in the outbox, 0 when it is empty. */
+  lastSequence(): number {
+    return (this.last.get() as number | null) ?? 0;
+  }
+
+  /**
+   * The backlog is a distance, not a count, so it costs the same for a million rows (an outage) as for none:
+   * the sequences above the position have no gaps, since a rolled back insert's number is handed out again
+   * and pruning deletes only below the position. (Rows deleted above it by hand would still be counted.)
+   */
+  backlog(): OutboxBacklog {
+    const publishedThrough = this.publishedThrough();
+    return {
+      publishedThrough,
+      backlog: Math.max(0, this.lastSequence() - publishedThrough),
+      oldestUnsentAt: this.oldest.get(publishedThrough) as number | undefined,
+    };
+  }
+}
+
+/** The backlog of a service database's outbox, e.g. for a tool or a test while the relay runs in another process. */
+export function outboxBacklog(db: Database.Database): OutboxBacklog {
+  return new OutboxPosition(db).backlog();
 }
 
 /** Inserts checked events into the outbox of one connection. */
@@ -97,8 +174,10 @@ export class OutboxWriter {
 
 /** The CloudEvent a row holds, as it was emitted. */
 export function eventOfRow(row: Pick<OutboxRow, 'headers' | 'payload'>): CloudEvent<unknown> {
-  const attributes = JSON.parse(row.headers) as CloudEventAttributes;
-  return { ...attributes, data: JSON.parse(row.payload) as unknown };
+  // The parsed attributes are a fresh object: completing it costs less than copying it (the relay's hot path).
+  const event = JSON.parse(row.headers) as CloudEventAttributes & { data: unknown };
+  event.data = JSON.parse(row.payload) as unknown;
+  return event;
 }
 
 function aggregateTypeOf(topic: string): string {

@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { tempDir } from '@shoal/broker/testing';
 import { isShoalError, type ShoalError } from '@shoal/core';
 import { loadSchemaCatalog, type CloudEvent } from '@shoal/events';
-import { eventOfRow, type OutboxRow } from './outbox-table.js';
+import { eventOfRow, outboxBacklog, type OutboxRow } from './outbox-table.js';
 import { openDatabase, sampleEvent } from './outbox-fixtures.js';
 import { ServiceDatabase } from './service-database.js';
 
@@ -37,7 +40,7 @@ describe('ServiceDatabase.transact', () => {
     });
     expect(notes()).toEqual(['placed']);
     const [row] = outbox();
-    expect(row).toMatchObject({ id: event.id, aggregatetype: 'order', aggregateid: 'ord-1', type: 'shoal.orders.OrderPlaced', topic: 'orders.order', sent_at: null });
+    expect(row).toMatchObject({ id: event.id, aggregatetype: 'order', aggregateid: 'ord-1', type: 'shoal.orders.OrderPlaced', topic: 'orders.order' });
     expect(eventOfRow(row!)).toEqual(event);
     expect(commits).toEqual([1]);
     // A transaction that emits nothing does not wake the relay.
@@ -108,6 +111,60 @@ describe('ServiceDatabase.transact', () => {
     expect(notes()).toEqual(['outer']);
     expect(outbox().map((row) => row.id)).toEqual([kept.id, after.id]);
     expect(commits).toEqual([1]);
+  });
+
+  it('stamps rows with its clock, starts the relay position before the first row and hands sequences out without gaps or reuse', () => {
+    const database = openDatabase(catalog, { now: () => 1_234 });
+    const first = sampleEvent('shoal.orders.OrderPlaced', 'ord-1');
+    database.transact((tx) => tx.emit(first));
+    expect(outboxBacklog(database.db)).toEqual({ publishedThrough: 0, backlog: 1, oldestUnsentAt: 1_234 });
+    // Rolled back work (a transaction, a savepoint, a refused insert) leaves no gap: the backlog, a distance, stays a count.
+    expect(() =>
+      database.transact((tx) => {
+        tx.emit(sampleEvent('shoal.orders.OrderPlaced', 'ord-2'));
+        throw new Error('rolled back');
+      }),
+    ).toThrow('rolled back');
+    database.transact((tx) => {
+      expect(() =>
+        database.transact((inner) => {
+          inner.emit(sampleEvent('shoal.orders.OrderPlaced', 'ord-3'));
+          throw new Error('savepoint rolled back');
+        }),
+      ).toThrow('savepoint rolled back');
+      expect(() => tx.emit(first)).toThrow(first.id);
+      tx.emit(sampleEvent('shoal.orders.OrderPlaced', 'ord-4'));
+    });
+    const sequences = database.db.prepare('SELECT sequence FROM outbox ORDER BY sequence').pluck().all() as number[];
+    expect(sequences).toEqual([sequences[0], sequences[0]! + 1]);
+    expect(outboxBacklog(database.db).backlog).toBe(2);
+    const sequenceOf = (id: string) => database.db.prepare('SELECT sequence FROM outbox WHERE id = ?').pluck().get(id) as number;
+    const firstSequence = sequenceOf(first.id);
+    // Pruned down to nothing, the outbox still counts on: a row can never land below the relay's position.
+    database.db.exec('DELETE FROM outbox');
+    const second = sampleEvent('shoal.orders.OrderPlaced', 'ord-2');
+    database.transact((tx) => tx.emit(second));
+    expect(sequenceOf(second.id)).toBeGreaterThan(firstSequence);
+  });
+
+  it('opens the file of a development build whose outbox marked rows sent: drops its indexes and goes on writing', () => {
+    const path = join(tempDir('outbox'), 'service.db');
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE outbox (sequence INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, aggregatetype TEXT NOT NULL, aggregateid TEXT NOT NULL,
+        type TEXT NOT NULL, payload TEXT NOT NULL, topic TEXT NOT NULL, headers TEXT NOT NULL, created_at INTEGER NOT NULL, sent_at INTEGER);
+      CREATE INDEX outbox_unsent ON outbox (sequence) WHERE sent_at IS NULL;
+      CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+    `);
+    old.close();
+    const database = new ServiceDatabase({ path, catalog });
+    onTestFinished(() => database.close());
+    const event = sampleEvent('shoal.orders.OrderPlaced', 'ord-1');
+    database.transact((tx) => tx.emit(event));
+    const indexes = database.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND sql IS NOT NULL").pluck().all();
+    expect(indexes).toEqual([]);
+    expect(outboxBacklog(database.db)).toMatchObject({ publishedThrough: 0, backlog: 1 });
+    expect(eventOfRow(database.db.prepare('SELECT * FROM outbox').get() as OutboxRow)).toEqual(event);
   });
 
   it('needs a file: an in-memory database cannot be shared with a relay', () => {

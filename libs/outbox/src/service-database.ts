@@ -28,6 +28,8 @@ export interface ServiceDatabaseOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** How long a write waits for another process's write lock, in ms. Default 5000. */
   busyTimeoutMs?: number;
+  /** The clock of the outbox's `created_at`, which retention counts from. Default Date.now. */
+  now?: () => number;
 }
 
 /** What a transaction function receives. */
@@ -66,10 +68,16 @@ export class ServiceDatabase {
     } catch (cause) {
       throw new ShoalError('SHOAL_DATABASE', `Cannot open the service database ${options.path}: ${(cause as Error).message}`, { cause });
     }
-    createOutboxTable(this.db);
-    this.outbox = new OutboxWriter(this.db, this.catalog, () => {
-      this.emittedInTransaction = true;
-    });
+    const now = options.now ?? Date.now;
+    createOutboxTable(this.db, now());
+    this.outbox = new OutboxWriter(
+      this.db,
+      this.catalog,
+      () => {
+        this.emittedInTransaction = true;
+      },
+      now,
+    );
   }
 
   /**

@@ -9,8 +9,9 @@
  * after SIGTERM, which stops it with a drain (what Ctrl-C of a service does).
  *
  * --die-on-ack SIGKILLs the process the moment the broker's first Produce response arrives on the socket,
- * before kafkajs hands it to the relay: the batch is on the broker and not marked sent, the exact window
- * where at-least-once publishes again. A kill from outside lands somewhere at random; this one lands there.
+ * before kafkajs hands it to the relay: the batch is on the broker and the relay's position has not moved, the
+ * exact window where at-least-once publishes again. A kill from outside lands somewhere at random; this one
+ * lands there.
  */
 import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
