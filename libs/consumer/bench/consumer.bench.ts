@@ -22,7 +22,7 @@ import { subscribe, type Subscription } from '../src/index.js';
  *   kafkajs + decode     the same, each record decoded by the EventCodec: the baseline "consuming the same
  *                        events", what any consumer that reads the events has to do
  *   runtime, new events  subscribe() with one upsert per event into the service database, the inbox on (its
- *                        defaults: one transaction per 200 records, a savepoint per record)
+ *                        defaults: one transaction per 200 records)
  *   runtime, duplicates  the same group on the same database reading the copy topic: every event id is in
  *                        the inbox already, so every record is acknowledged as a duplicate without its handler
  *

@@ -1,16 +1,22 @@
 /**
  * Processing one kafkajs batch (the fetched records of one partition), in offset order.
  *
- * Records are processed in runs: one outer transaction on the service database holds up to
- * `recordsPerTransaction` records, each in a savepoint of its own (inbox row + handler writes + emitted
- * events). A handler that throws rolls back its savepoint alone; the records before it in the run still
- * commit. One commit per run instead of per record is what lets the inbox dedupe keep up with raw kafkajs
- * (one WAL append per run, not fsynced with synchronous=NORMAL). A run also ends where a record needs an
- * await: a cold decode (the registry must be asked for a writer schema) or a failure; nothing is ever awaited
- * with a transaction open. Offsets are resolved only after the run's transaction committed, and kafkajs
- * (autoCommit on, the default) commits the resolved offsets after every batch, whatever autoCommitInterval
- * says: a crash between the two delivers committed records again, and the inbox acknowledges them as
- * duplicates.
+ * Records are processed in runs: one transaction on the service database holds up to `recordsPerTransaction`
+ * records, each with its inbox row, its handler's writes and the events it emits. One commit per run instead of
+ * per record is what lets the inbox dedupe keep up with raw kafkajs (one WAL append per run, not fsynced with
+ * synchronous=NORMAL). A run also ends where a record needs an await: a cold decode (the registry must be asked
+ * for a writer schema) or a failure; nothing is ever awaited with a transaction open. Offsets are resolved only
+ * after the run's transaction committed, and kafkajs (autoCommit on, the default) commits the resolved offsets
+ * after every batch, whatever autoCommitInterval says: a crash between the two delivers committed records
+ * again, and the inbox acknowledges them as duplicates.
+ *
+ * Runs are optimistic: there is no savepoint per record. A savepoint around each record would let a failing
+ * handler roll back alone, but it costs two statements and a copy of every page the record touches, paid by
+ * every record, to serve the rare one that fails. Instead, when a handler throws, the whole run is rolled back;
+ * the records before the failing one are then applied again in a run of their own, which commits, and only
+ * then is the failing record dealt with. Seen from outside (the database, the outbox, the offsets) a handler
+ * that throws still rolls back alone and the records before it commit once: the first application of those
+ * records never committed. Their handlers do run a second time, on the same database state.
  *
  * A failed record is dealt with in place, before anything behind it on the partition (so events of one key
  * keep their order): retried with backoff while the member keeps heartbeating, or dead-lettered and passed
@@ -22,7 +28,6 @@ import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { performance } from 'node:perf_hooks';
 import { backoffDelay, ShoalError, sleep, type ShoalLogger } from '@shoal/core';
 import { peekEventType, type CloudEvent, type EventCodec } from '@shoal/events';
-import type { Statement } from 'better-sqlite3';
 import type { ServiceDatabase, Transaction } from '@shoal/outbox';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, HandlerContext } from './event-handlers.js';
@@ -57,8 +62,15 @@ export interface BatchProcessorOptions {
   now: () => number;
 }
 
-/** Why a run ended before the end of the batch. */
-type RunStop = { kind: 'cold'; decoding: Promise<CloudEvent<unknown>> } | { kind: 'failed'; error: unknown };
+/**
+ * Why a run ended before the end of the batch or its limit. `cold` and `failed` are about the record right after
+ * the ones the run committed; `rolled-back` means the run committed nothing: a handler threw after `applied`
+ * records of the run had been applied, and those are to be applied again before the failure is dealt with.
+ */
+type RunStop =
+  | { kind: 'cold'; decoding: Promise<CloudEvent<unknown>> }
+  | { kind: 'failed'; error: unknown }
+  | { kind: 'rolled-back'; applied: number; error: unknown };
 
 interface RunResult {
   /** Records completed (handled, duplicate or skipped) and committed, from the run's first record on. */
@@ -72,43 +84,49 @@ interface Tries {
   outages: number;
 }
 
+const FIRST_TRY: Tries = { attempt: 1, outages: 0 };
+
 /** Waits are cut in slices so the member heartbeats while it waits (kafkajs only sends one per interval). */
 const HEARTBEAT_SLICE_MS = 1000;
 
 export class BatchProcessor {
-  private readonly savepoint: Statement;
-  private readonly releaseSavepoint: Statement;
-  private readonly rollbackToSavepoint: Statement;
-
-  constructor(private readonly options: BatchProcessorOptions) {
-    const { db } = options.database;
-    this.savepoint = db.prepare('SAVEPOINT shoal_consumer_record');
-    this.releaseSavepoint = db.prepare('RELEASE shoal_consumer_record');
-    this.rollbackToSavepoint = db.prepare('ROLLBACK TO shoal_consumer_record');
-  }
+  constructor(private readonly options: BatchProcessorOptions) {}
 
   async process(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat } = payload;
     const { messages } = batch;
-    const { metrics, signal } = this.options;
+    const { metrics, signal, recordsPerTransaction } = this.options;
     metrics.fetched(batch.topic, batch.partition, batch.highWatermark, messages[0]?.offset);
     const active = () => payload.isRunning() && !payload.isStale() && !signal.aborted;
     let index = 0;
-    let tries: Tries = { attempt: 1, outages: 0 };
+    let tries = FIRST_TRY;
     let decoded: CloudEvent<unknown> | undefined;
+    // After a rolled-back run: the records to apply again, and the failure of the record behind them.
+    let replay: { records: number; error: unknown } | undefined;
     while (index < messages.length && active()) {
-      const run = this.run(batch, index, tries.attempt, decoded, tries.attempt > 1 || tries.outages > 0 ? 1 : this.options.recordsPerTransaction);
+      const limit = replay?.records ?? (tries.attempt > 1 || tries.outages > 0 ? 1 : recordsPerTransaction);
+      const run = this.run(batch, index, tries.attempt, decoded, limit);
       decoded = undefined;
       if (run.done > 0) {
         index += run.done;
         const last = messages[index - 1]!.offset;
         resolveOffset(last);
         metrics.advanced(batch.topic, batch.partition, last);
-        tries = { attempt: 1, outages: 0 };
+        tries = FIRST_TRY;
       }
       await heartbeat();
-      const stop = run.stoppedBy;
+      let stop = run.stoppedBy;
+      if (replay !== undefined) {
+        // Once the records before it committed, the failure is the next record's. A replay that stopped short
+        // (a handler failed this time) has a failure of its own first; the record behind runs again later.
+        if (stop === undefined && run.done === replay.records) stop = { kind: 'failed', error: replay.error };
+        replay = undefined;
+      }
       if (stop === undefined) continue;
+      if (stop.kind === 'rolled-back') {
+        replay = { records: stop.applied, error: stop.error };
+        continue;
+      }
       let error: unknown;
       if (stop.kind === 'cold') {
         try {
@@ -127,7 +145,7 @@ export class BatchProcessor {
         index += 1;
         resolveOffset(message.offset);
         metrics.advanced(batch.topic, batch.partition, message.offset);
-        tries = { attempt: 1, outages: 0 };
+        tries = FIRST_TRY;
       } else {
         tries = next;
       }
@@ -141,12 +159,14 @@ export class BatchProcessor {
   private run(batch: Batch, start: number, attempt: number, decoded: CloudEvent<unknown> | undefined, limit: number): RunResult {
     const { database, codec, handlers, metrics } = this.options;
     const { messages } = batch;
+    const end = Math.min(messages.length, start + limit);
     const tally = emptyTally();
     let done = 0;
     let stoppedBy: RunStop | undefined;
+    let failure: { applied: number; error: unknown } | undefined;
     try {
       database.transact((tx) => {
-        for (let i = start; i < messages.length && done < limit; i++) {
+        for (let i = start; i < end; i++) {
           const message = messages[i]!;
           let event: CloudEvent<unknown>;
           try {
@@ -165,6 +185,7 @@ export class BatchProcessor {
             }
             event = result;
           } catch (error) {
+            // Nothing of this record was written yet: the records before it commit.
             stoppedBy = { kind: 'failed', error };
             return;
           }
@@ -174,40 +195,35 @@ export class BatchProcessor {
             done += 1;
             continue;
           }
-          // A savepoint of our own rather than a nested transact(): a nested better-sqlite3 transaction
-          // builds a new wrapper per call, which costs as much as everything else done for a record.
-          this.savepoint.run();
-          let outcome: 'handled' | 'duplicate';
           try {
-            outcome = this.apply(batch, message, event, handler, tx, i === start ? attempt : 1);
+            if (this.apply(batch, message, event, handler, tx, i === start ? attempt : 1)) tally.handled += 1;
+            else tally.duplicates += 1;
           } catch (error) {
-            // Some failures (SQLITE_FULL, SQLITE_IOERR...) make SQLite roll the whole transaction back: then
-            // the run fails as a whole, below.
-            if (!database.db.inTransaction) throw error;
-            this.rollbackToSavepoint.run();
-            this.releaseSavepoint.run();
-            stoppedBy = { kind: 'failed', error };
-            return;
+            // Rethrown so that the whole run rolls back (some failures, SQLITE_FULL or SQLITE_IOERR, make
+            // SQLite roll it back anyway).
+            failure = { applied: i - start, error };
+            throw error;
           }
-          this.releaseSavepoint.run();
-          if (outcome === 'handled') tally.handled += 1;
-          else tally.duplicates += 1;
           done += 1;
         }
       });
     } catch (error) {
-      // The outer transaction itself failed (BEGIN, COMMIT, or rolled back by SQLite): nothing of the run is
-      // committed, and the failure is its first record's, which is tried again alone.
+      if (failure !== undefined && error === failure.error) {
+        const stop: RunStop = failure.applied === 0 ? { kind: 'failed', error } : { kind: 'rolled-back', applied: failure.applied, error };
+        return { done: 0, stoppedBy: stop };
+      }
+      // The transaction itself failed (BEGIN or COMMIT): nothing of the run is committed, and the failure is
+      // its first record's, which is tried again alone.
       return { done: 0, stoppedBy: { kind: 'failed', error } };
     }
     metrics.committed(tally);
     return { done, stoppedBy };
   }
 
-  /** The inbox row, then the handler unless the inbox already held the event: inside the record's savepoint. */
-  private apply(batch: Batch, message: KafkaMessage, event: CloudEvent<unknown>, handler: AnyEventHandler, tx: Transaction, attempt: number): 'handled' | 'duplicate' {
+  /** The inbox row, then the handler unless the inbox already held the event (a duplicate: false). */
+  private apply(batch: Batch, message: KafkaMessage, event: CloudEvent<unknown>, handler: AnyEventHandler, tx: Transaction, attempt: number): boolean {
     const { topic, partition } = batch;
-    if (!this.options.inbox.record({ eventId: event.id, type: event.type, topic, partition, offset: message.offset })) return 'duplicate';
+    if (!this.options.inbox.record({ eventId: event.id, type: event.type, topic, partition, offset: message.offset })) return false;
     const context: HandlerContext = {
       topic,
       partition,
@@ -232,7 +248,7 @@ export class BatchProcessor {
         { details: { type: event.type } },
       );
     }
-    return 'handled';
+    return true;
   }
 
   /** A retry (with its tries), the record published to the DLQ, or abandoned because the member stops. */

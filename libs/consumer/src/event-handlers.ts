@@ -4,11 +4,12 @@
  * `OrderPlaced`.
  *
  * A handler is synchronous. It runs inside the transaction that also records the event in the inbox, writes
- * through `tx.db` and emits through `tx.emit`; all of it commits together when it returns, none of it when it
- * throws. Anything it awaited would run after the commit, outside the transaction, so a handler that returns
- * a promise does not compile (`SynchronousHandlers`), and at run time it is refused (SHOAL_HANDLER_INVALID)
- * with its writes rolled back. Asynchronous work belongs before the event (in whoever emitted it) or after it
- * (an event emitted here, handled elsewhere).
+ * through `tx.db` and emits through `tx.emit`; all of it commits together, none of it when it throws. (When a
+ * later record of the same transaction throws, the handler runs again: batch-processor.ts rolls the run back
+ * and applies the records before the failing one again.) Anything it awaited would run after the commit,
+ * outside the transaction, so a handler that returns a promise does not compile (`SynchronousHandlers`), and
+ * at run time it is refused (SHOAL_HANDLER_INVALID) with its writes rolled back. Asynchronous work belongs
+ * before the event (in whoever emitted it) or after it (an event emitted here, handled elsewhere).
  */
 import type { CloudEvent, MessageContext, ShoalEvent, ShoalEventType } from '@shoal/events';
 import type { Transaction } from '@shoal/outbox';

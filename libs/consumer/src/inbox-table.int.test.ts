@@ -55,4 +55,22 @@ describe('Inbox', () => {
     expect(rows.filter((row) => row.consumer_group === 'payments')).toHaveLength(7);
     expect(await pruneInbox(database, inbox, 450, 2)).toBe(0);
   });
+
+  it('prunes from the oldest row on and stops at the first younger one, of any group', async () => {
+    const database = openDatabase({ catalog }, join(tempDir('inbox'), 'service.db'));
+    let clock = 0;
+    const inbox = new Inbox(database.db, 'inventory', () => clock);
+    const other = new Inbox(database.db, 'payments', () => clock);
+    // Insertion order; the clock steps back after evt-3, and the other group's row in between is young.
+    for (const [id, at, group] of [['evt-1', 100, inbox], ['evt-2', 200, inbox], ['pay-1', 900, other], ['evt-3', 300, inbox], ['evt-4', 950, inbox]] as const) {
+      clock = at;
+      database.transact(() => group.record(entry(id)));
+    }
+    const left = () => database.db.prepare('SELECT event_id FROM inbox ORDER BY rowid').pluck().all();
+    expect(await pruneInbox(database, inbox, 500, 10)).toBe(2);
+    // evt-3 is old, but behind a younger row: the next pruning after that one has aged takes it.
+    expect(left()).toEqual(['pay-1', 'evt-3', 'evt-4']);
+    expect(await pruneInbox(database, inbox, 920, 10)).toBe(1);
+    expect(left()).toEqual(['pay-1', 'evt-4']);
+  });
 });

@@ -144,6 +144,8 @@ describe('subscribe', () => {
     expect(calls).toEqual([
       { id: events[0]!.id, attempt: 1 },
       { id: flaky.id, attempt: 1 },
+      // The run of both was rolled back at flaky's failure, and the record before it applied again.
+      { id: events[0]!.id, attempt: 1 },
       { id: flaky.id, attempt: 2 },
       { id: flaky.id, attempt: 3 },
       { id: hopeless.id, attempt: 1 },
@@ -193,6 +195,75 @@ describe('subscribe', () => {
       [async!.id, 'SHOAL_HANDLER_INVALID', '1'],
     ]);
     expect(letters[1]!.text[DLQ_HEADERS.errorMessage]).toMatch(/returned a promise/);
+  });
+
+  it('commits the records before a failure in the middle of a run once each, though their handlers ran twice', async () => {
+    const bed = await consumerTestbed();
+    bed.database.db.exec('CREATE TABLE counts (event_id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
+    // One key, one batch: the six records sit on one partition and, after the cold first decode, in one run.
+    const events = Array.from({ length: 6 }, (_, n) => orderPlaced('ord-m', n));
+    const failing = events[3]!;
+    await bed.publisher.publishBatch(events);
+    const calls: Array<{ id: string; attempt: number }> = [];
+    const subscription = bed.subscription({
+      handlers: {
+        'shoal.orders.OrderPlaced': (event, tx, context) => {
+          calls.push({ id: event.id, attempt: context.attempt });
+          tx.db.prepare('INSERT INTO counts (event_id, n) VALUES (?, 1) ON CONFLICT (event_id) DO UPDATE SET n = n + 1').run(event.id);
+          tx.emit(stockReserved(event));
+          if (event.id === failing.id && context.attempt === 1) throw new Error('not yet');
+        },
+      },
+    });
+    await subscription.start();
+
+    await eventually(() => expect(subscription.status()).toMatchObject({ handled: 6 }));
+    expect(subscription.status()).toMatchObject({ duplicates: 0, retries: 1, deadLettered: 0 });
+    // The run was rolled back at the failure and its first three records applied again: that is the only
+    // trace of the first application, which never committed.
+    const before = events.slice(0, 3).map((event) => ({ id: event.id, attempt: 1 }));
+    expect(calls).toEqual([
+      ...before,
+      { id: failing.id, attempt: 1 },
+      ...before,
+      { id: failing.id, attempt: 2 },
+      ...events.slice(4).map((event) => ({ id: event.id, attempt: 1 })),
+    ]);
+    const db = bed.database.db;
+    expect(db.prepare('SELECT event_id, n FROM counts ORDER BY rowid').all()).toEqual(events.map((event) => ({ event_id: event.id, n: 1 })));
+    expect(db.prepare('SELECT event_id FROM inbox ORDER BY rowid').pluck().all()).toEqual(events.map((event) => event.id));
+    const emitted = (db.prepare('SELECT * FROM outbox ORDER BY sequence').all() as OutboxRow[]).map(eventOfRow);
+    expect(emitted.map((event) => event.causationid)).toEqual(events.map((event) => event.id));
+  });
+
+  it('deals with a failure of its own first when a handler fails again while its run is applied again', async () => {
+    const bed = await consumerTestbed();
+    bed.database.db.exec('CREATE TABLE counts (event_id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
+    const events = Array.from({ length: 5 }, (_, n) => orderPlaced('ord-n', n));
+    const [, fickle, , failing] = events;
+    await bed.publisher.publishBatch(events);
+    const calls: string[] = [];
+    const subscription = bed.subscription({
+      handlers: {
+        'shoal.orders.OrderPlaced': (event, tx) => {
+          calls.push(event.id);
+          tx.db.prepare('INSERT INTO counts (event_id, n) VALUES (?, 1) ON CONFLICT (event_id) DO UPDATE SET n = n + 1').run(event.id);
+          const call = calls.filter((id) => id === event.id).length;
+          // `failing` fails once; `fickle` ran fine before it, and fails on its second call, the replay.
+          if ((event.id === failing!.id && call === 1) || (event.id === fickle!.id && call === 2)) throw new Error(`call ${call} fails`);
+        },
+      },
+    });
+    await subscription.start();
+
+    await eventually(() => expect(subscription.status()).toMatchObject({ handled: 5 }));
+    // Only fickle's failure counts: failing's first failure belonged to a run that was rolled back, and it is
+    // tried afresh once fickle is through.
+    expect(subscription.status()).toMatchObject({ retries: 1, deadLettered: 0, lastFailure: { message: 'call 2 fails' } });
+    const ids = events.map((event) => event.id);
+    expect(calls).toEqual([ids[0], ids[1], ids[2], ids[3], ids[0], ids[1], ids[0], ids[1], ids[2], ids[3], ids[4]]);
+    expect(bed.database.db.prepare('SELECT event_id, n FROM counts ORDER BY rowid').all()).toEqual(ids.map((id) => ({ event_id: id, n: 1 })));
+    expect(bed.database.db.prepare('SELECT event_id FROM inbox ORDER BY rowid').pluck().all()).toEqual(ids);
   });
 
   it('runs the handler once per event id: a duplicate publish and a whole redelivery after the group was reset are acknowledged only', async () => {
@@ -282,7 +353,8 @@ describe('subscribe', () => {
     await eventually(() => expect(first.status().retries).toBe(1));
     await first.stop();
     await expect(first.whenStopped()).resolves.toBeUndefined();
-    expect(firstCalls).toEqual([...handledFirst.map((event) => event.id), stuck.id]);
+    // The records before stuck were applied again after its failure rolled their run back, and committed then.
+    expect(firstCalls).toEqual([...handledFirst.map((event) => event.id), stuck.id, ...handledFirst.map((event) => event.id)]);
 
     const later = orderPlaced('ord-s', 4);
     await bed.publisher.publish(later);

@@ -45,13 +45,13 @@ export interface SubscribeOptions<H extends EventHandlers = EventHandlers> {
   logger?: ShoalLogger;
   /** Partitions processed at the same time (kafkajs). Default 1. Order within a partition holds either way. */
   partitionsConsumedConcurrently?: number;
-  /** Records per database transaction at most (each in a savepoint of its own). Default 200. */
+  /** Records per database transaction at most; a failure rolls back its run and reapplies the records before it. Default 200. */
   recordsPerTransaction?: number;
   /** How long a processed event id is remembered. Default 7 days. */
   inboxRetentionMs?: number;
   /** How often old inbox rows are pruned. Default 1 hour. */
   inboxPruneIntervalMs?: number;
-  /** Rows deleted per pruning transaction. Default 1000. */
+  /** Inbox rows looked at per pruning transaction (the oldest first). Default 1000. */
   inboxPruneChunk?: number;
   /** Further kafkajs consumer settings (session timeout, fetch sizes, waits). */
   consumer?: Omit<ConsumerConfig, 'groupId'>;
