@@ -27,7 +27,7 @@
 import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { performance } from 'node:perf_hooks';
 import { backoffDelay, ShoalError, sleep, type ShoalLogger } from '@shoal/core';
-import { peekEventType, type CloudEvent, type EventCodec } from '@shoal/events';
+import { messageContext, peekEventType, type CloudEvent, type EventCodec } from '@shoal/events';
 import type { ServiceDatabase, Transaction } from '@shoal/outbox';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, HandlerContext } from './event-handlers.js';
@@ -224,15 +224,7 @@ export class BatchProcessor {
   private apply(batch: Batch, message: KafkaMessage, event: CloudEvent<unknown>, handler: AnyEventHandler, tx: Transaction, attempt: number): boolean {
     const { topic, partition } = batch;
     if (!this.options.inbox.record({ eventId: event.id, type: event.type, topic, partition, offset: message.offset })) return false;
-    const context: HandlerContext = {
-      topic,
-      partition,
-      offset: message.offset,
-      key: message.key === null ? null : message.key.toString('utf8'),
-      headers: message.headers ?? {},
-      timestamp: message.timestamp,
-      attempt,
-    };
+    const context: HandlerContext = { ...messageContext(topic, partition, message), attempt };
     const started = performance.now();
     let returned: unknown;
     try {

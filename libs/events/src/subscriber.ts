@@ -179,7 +179,7 @@ export class Subscriber {
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.state !== 'running') return;
-      const context = contextOf(batch.topic, batch.partition, message);
+      const context = messageContext(batch.topic, batch.partition, message);
       // Unresolved, the record is read again by whoever consumes the partition next.
       if (!(await this.handle(message, context))) return;
       resolveOffset(message.offset);
@@ -249,7 +249,8 @@ export class Subscriber {
   }
 }
 
-function contextOf(topic: string, partition: number, message: KafkaMessage): MessageContext {
+/** Where a record came from, as handlers are told (also the consumer runtime's HandlerContext). */
+export function messageContext(topic: string, partition: number, message: KafkaMessage): MessageContext {
   return {
     topic,
     partition,
