@@ -67,9 +67,6 @@ export function createOutboxTable(db: Database.Database, now: number): void {
       published_through INTEGER NOT NULL,
       updated_at        INTEGER NOT NULL
     );
-    -- Files of development builds marked rows sent one by one: their indexes would only slow inserts down.
-    DROP INDEX IF EXISTS outbox_unsent;
-    DROP INDEX IF EXISTS outbox_sent;
   `);
   db.prepare('INSERT OR IGNORE INTO outbox_relay (id, published_through, updated_at) VALUES (1, 0, ?)').run(now);
 }

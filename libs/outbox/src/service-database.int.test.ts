@@ -1,7 +1,4 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { describe, expect, it } from 'vitest';
 import { isShoalError, type ShoalError } from '@shoal/core';
 import { loadSchemaCatalog, type CloudEvent } from '@shoal/events';
 import { eventOfRow, outboxBacklog, type OutboxRow } from './outbox-table.js';
@@ -145,26 +142,6 @@ describe('ServiceDatabase.transact', () => {
     const second = sampleEvent('shoal.orders.OrderPlaced', 'ord-2');
     database.transact((tx) => tx.emit(second));
     expect(sequenceOf(second.id)).toBeGreaterThan(firstSequence);
-  });
-
-  it('opens the file of a development build whose outbox marked rows sent: drops its indexes and goes on writing', () => {
-    const path = join(tempDir('outbox'), 'service.db');
-    const old = new Database(path);
-    old.exec(`
-      CREATE TABLE outbox (sequence INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, aggregatetype TEXT NOT NULL, aggregateid TEXT NOT NULL,
-        type TEXT NOT NULL, payload TEXT NOT NULL, topic TEXT NOT NULL, headers TEXT NOT NULL, created_at INTEGER NOT NULL, sent_at INTEGER);
-      CREATE INDEX outbox_unsent ON outbox (sequence) WHERE sent_at IS NULL;
-      CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
-    `);
-    old.close();
-    const database = new ServiceDatabase({ path, catalog });
-    onTestFinished(() => database.close());
-    const event = sampleEvent('shoal.orders.OrderPlaced', 'ord-1');
-    database.transact((tx) => tx.emit(event));
-    const indexes = database.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND sql IS NOT NULL").pluck().all();
-    expect(indexes).toEqual([]);
-    expect(outboxBacklog(database.db)).toMatchObject({ publishedThrough: 0, backlog: 1 });
-    expect(eventOfRow(database.db.prepare('SELECT * FROM outbox').get() as OutboxRow)).toEqual(event);
   });
 
   it('needs a file: an in-memory database cannot be shared with a relay', () => {

@@ -49,6 +49,10 @@ export class ServiceDatabase {
   readonly db: SqliteDatabase;
   private readonly outbox: OutboxWriter;
   private readonly commitListeners = new Set<() => void>();
+  /** What every transaction function receives: the connection and the outbox, the same object each time. */
+  private readonly tx: Transaction;
+  /** better-sqlite3's BEGIN / COMMIT / ROLLBACK (SAVEPOINT when nested) around a work function, built once. */
+  private readonly runInTransaction: <T>(work: (tx: Transaction) => T) => T;
   private depth = 0;
   private emittedInTransaction = false;
   private closed = false;
@@ -78,21 +82,13 @@ export class ServiceDatabase {
       },
       now,
     );
-  }
-
-  /**
-   * Runs `work` in one transaction and returns its result. Throwing rolls back everything it wrote and
-   * emitted. Inside another `transact` it is a savepoint: rolled back alone if it throws.
-   */
-  transact<T>(work: (tx: Transaction) => T): T {
-    if (this.closed) throw new ShoalError('SHOAL_DATABASE', `The service database ${this.path} is closed`);
-    const tx: Transaction = {
+    this.tx = {
       db: this.db,
       emit: (event, options) => this.outbox.insert(event, options),
       emitUntyped: (event, options) => this.outbox.insert(event, options),
     };
-    const run = this.db.transaction(() => {
-      const result = work(tx);
+    this.runInTransaction = this.db.transaction((work: (tx: Transaction) => unknown) => {
+      const result = work(this.tx);
       if (isPromiseLike(result)) {
         // Swallow the abandoned promise's outcome: the refusal below is the error the caller sees.
         void Promise.resolve(result).catch(() => undefined);
@@ -102,11 +98,19 @@ export class ServiceDatabase {
         );
       }
       return result;
-    });
+    }) as <T>(work: (tx: Transaction) => T) => T;
+  }
+
+  /**
+   * Runs `work` in one transaction and returns its result. Throwing rolls back everything it wrote and
+   * emitted. Inside another `transact` it is a savepoint: rolled back alone if it throws.
+   */
+  transact<T>(work: (tx: Transaction) => T): T {
+    if (this.closed) throw new ShoalError('SHOAL_DATABASE', `The service database ${this.path} is closed`);
     this.depth += 1;
     let committed = false;
     try {
-      const result = run();
+      const result = this.runInTransaction(work);
       committed = true;
       return result;
     } finally {
