@@ -18,7 +18,7 @@
  */
 import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
 import { ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
-import type { EventCodec } from '@shoal/events';
+import { waitForGroupJoin, type EventCodec } from '@shoal/events';
 import type { ServiceDatabase } from '@shoal/outbox';
 import { BatchProcessor, type RetryOptions } from './batch-processor.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
@@ -142,20 +142,8 @@ export class Subscription {
   }
 
   private async join(): Promise<void> {
-    const { GROUP_JOIN, CRASH } = this.consumer.events;
-    const joined = new Promise<void>((resolve, reject) => {
-      this.settleJoin = resolve;
-      const removeJoin = this.consumer.on(GROUP_JOIN, () => {
-        removeJoin();
-        resolve();
-      });
-      const removeCrash = this.consumer.on(CRASH, ({ payload }) => {
-        if (payload.restart) return;
-        removeCrash();
-        reject(payload.error);
-      });
-    });
-    joined.catch(() => undefined);
+    const { joined, release } = waitForGroupJoin(this.consumer);
+    this.settleJoin = release;
     // stop() waits for this function, so each step first checks it was not called meanwhile.
     const stopped = () => this.abort.signal.aborted;
     try {

@@ -6,6 +6,8 @@
 export { Publisher } from './publisher.js';
 export type { PublisherOptions, PublishOptions, UntypedPublishOptions, PublishRecord, PublishedEvent } from './publisher.js';
 export { Subscriber, messageContext } from './subscriber.js';
+export { waitForGroupJoin } from './group-join.js';
+export type { GroupJoinWait } from './group-join.js';
 export type { SubscriberOptions, SubscriberStats, SubscriberLogger, MessageContext, EventHandler } from './subscriber.js';
 export { createEvent } from './create-event.js';
 export type { CreateEventOptions } from './create-event.js';

@@ -21,6 +21,7 @@ import type { SchemaCatalog } from './catalog/index.js';
 import type { CloudEvent, ShoalEvent } from './cloud-event.js';
 import { EventCodec } from './event-codec.js';
 import type { ShoalEventType } from './generated/events.js';
+import { waitForGroupJoin } from './group-join.js';
 import { peekEventType } from './kafka-binding.js';
 import type { RegistryClient } from './registry-client.js';
 
@@ -127,19 +128,11 @@ export class Subscriber {
   async run(): Promise<void> {
     this.assertNotStarted();
     this.state = 'running';
-    const { GROUP_JOIN, CRASH } = this.consumer.events;
-    const joined = new Promise<void>((resolve, reject) => {
-      this.settleJoin = resolve;
-      const removeJoin = this.consumer.on(GROUP_JOIN, () => {
-        removeJoin();
-        resolve();
-      });
-      this.consumer.on(CRASH, ({ payload }) => {
-        // kafkajs restarts the consumer itself after a retriable crash.
-        if (payload.restart) return;
-        reject(payload.error);
-        this.fail(payload.error);
-      });
+    const { joined, release } = waitForGroupJoin(this.consumer);
+    this.settleJoin = release;
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      // kafkajs restarts the consumer itself after a retriable crash.
+      if (!payload.restart) this.fail(payload.error);
     });
     try {
       await this.consumer.connect();

@@ -30,7 +30,7 @@
  */
 import type { Consumer, ConsumerConfig, EachBatchPayload, IMemberAssignment, Kafka, KafkaMessage } from 'kafkajs';
 import { ShoalError, backoffDelay, isShoalError, sleep, type ShoalLogger } from '@shoal/core';
-import { peekEventType, type CloudEvent, type EventCodec } from '@shoal/events';
+import { peekEventType, waitForGroupJoin, type CloudEvent, type EventCodec } from '@shoal/events';
 import type { Projection, ProjectionContext, ProjectionHandler } from './projection.js';
 import type { ReadModel } from './read-model.js';
 
@@ -132,21 +132,15 @@ export class ModelConsumer {
   /** Joins the group and starts consuming at the stored positions; resolves once the member has joined. */
   async start(): Promise<void> {
     const { GROUP_JOIN, CRASH, END_BATCH_PROCESS } = this.consumer.events;
-    const joined = new Promise<void>((resolve, reject) => {
-      this.settleJoin = resolve;
-      this.consumer.on(GROUP_JOIN, ({ payload }) => {
-        this.seekToPositions(payload.memberAssignment);
-        resolve();
-      });
-      this.consumer.on(CRASH, ({ payload }) => {
-        // kafkajs restarts the consumer itself after a retriable crash (and the next GROUP_JOIN seeks again).
-        if (payload.restart) return;
-        reject(payload.error);
-        this.fail(new ShoalError('SHOAL_BROKER_UNAVAILABLE', `The consumer of ${this.groupId} crashed: ${payload.error.message}`, { cause: payload.error }));
-      });
+    // Registered before the join wait, so the first join has seeked before start() resolves.
+    this.consumer.on(GROUP_JOIN, ({ payload }) => this.seekToPositions(payload.memberAssignment));
+    this.consumer.on(CRASH, ({ payload }) => {
+      // kafkajs restarts the consumer itself after a retriable crash (and the next GROUP_JOIN seeks again).
+      if (payload.restart) return;
+      this.fail(new ShoalError('SHOAL_BROKER_UNAVAILABLE', `The consumer of ${this.groupId} crashed: ${payload.error.message}`, { cause: payload.error }));
     });
-    // Not a rejection nobody handles when the consumer crashes after it joined.
-    joined.catch(() => undefined);
+    const { joined, release } = waitForGroupJoin(this.consumer);
+    this.settleJoin = release;
     this.consumer.on(END_BATCH_PROCESS, ({ payload }) => {
       // A batch of markers only (kafkajs's firstOffset is null when nothing in it was at or past the fetch offset).
       if (payload.batchSize === 0 && payload.firstOffset != null) this.passMarkers(payload.topic, payload.partition, Number(payload.lastOffset));
