@@ -38,6 +38,8 @@ const titles: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
   409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -186,6 +188,9 @@ export const projectionAdminRoutes: FastifyPluginAsync<ProjectionAdminOptions> =
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     if (error.validation !== undefined) return sendProblem(reply, 400, 'SHOAL_CONFIG_INVALID', `Invalid request: ${error.message}`);
     if (isShoalError(error)) return sendProblem(reply, statusOfCode[error.code] ?? 500, error.code, error.message);
+    // fastify's own refusals of what the client sent (malformed or empty JSON, too large, wrong media type).
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return sendProblem(reply, status, 'SHOAL_CONFIG_INVALID', `Invalid request: ${error.message}`);
     reply.log.error({ err: error }, 'projection admin route failed');
     return sendProblem(reply, 500, 'SHOAL_HANDLER_FAILED', error.message);
   });
