@@ -31,7 +31,7 @@
  * durable, and only then does the caller move past the record. Dead-lettering is at-least-once: a crash
  * after the publish and before the offset commit publishes the same record again.
  */
-import type { IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import type { ShoalError } from '@shoal/core';
 
 export const DLQ_HEADERS = {
@@ -94,7 +94,7 @@ export class DeadLetterQueue {
   ) {
     // A bounded number of kafkajs retries per send (idempotence needs at least one), so that a broker outage
     // surfaces as a failed send which the subscription logs and retries with its own backoff.
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 5 } });
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 5 }, createPartitioner: Partitioners.DefaultPartitioner });
   }
 
   /** Creates the topic if it does not exist (one partition, the broker's replication factor) and connects. */
