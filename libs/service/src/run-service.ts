@@ -4,7 +4,8 @@
  * (a second signal ends it at once), and a non-zero exit when a part dies on its own, so the supervisor
  * (`shoal dev`, Docker) restarts it.
  *
- * Exit codes: 0 stopped on a signal; 1 failed to start or a part failed; 2 invalid configuration.
+ * Exit codes: 0 stopped on a signal (or its supervisor's IPC channel closed); 1 failed to start or a part
+ * failed; 2 invalid configuration.
  */
 import { isShoalError } from '@shoal/core';
 import type { ConfigOf, ServiceConfigSpec, Setting } from './config.js';
@@ -44,6 +45,14 @@ export async function runService<S extends Record<string, Setting<unknown>>>(
         process.exit(130);
       }
       logger.info({ signal }, 'stopping');
+      void exit(0);
+    });
+  }
+  // Started by a supervisor with an IPC channel (`shoal dev`): when the supervisor goes away, however it
+  // died, the channel closes and the service stops instead of living on as an orphan holding its port.
+  if (process.connected === true) {
+    process.on('disconnect', () => {
+      logger.info('supervisor gone: stopping');
       void exit(0);
     });
   }

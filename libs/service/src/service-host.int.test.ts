@@ -105,7 +105,7 @@ describe('service host', () => {
 
     const live = await host.app.inject({ method: 'GET', url: '/health/live' });
     expect(live.statusCode).toBe(200);
-    expect(live.json()).toEqual({ status: 'live', service: 'echo' });
+    expect(live.json()).toMatchObject({ status: 'live', service: 'echo', pid: process.pid });
 
     const ready = await host.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);

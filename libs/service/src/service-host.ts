@@ -374,9 +374,12 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       type: 'object',
       properties: { status: { type: 'string' }, service: { type: 'string' }, checks: { type: 'object', additionalProperties: checkSchema } },
     } as const;
-    app.get('/health/live', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' }, service: { type: 'string' } } } } } }, async () => ({
+    const liveSchema = { type: 'object', properties: { status: { type: 'string' }, service: { type: 'string' }, pid: { type: 'integer' }, uptimeSeconds: { type: 'number' } } } as const;
+    app.get('/health/live', { schema: { response: { 200: liveSchema } } }, async () => ({
       status: 'live',
       service: this.config.service,
+      pid: process.pid,
+      uptimeSeconds: process.uptime(),
     }));
     app.get('/health/ready', { schema: { response: { 200: readySchema, 503: readySchema } } }, async (_request, reply) => {
       const { ready, checks } = await this.readiness();
