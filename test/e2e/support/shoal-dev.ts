@@ -1,0 +1,139 @@
+/**
+ * The whole platform as a user starts it: `shoal dev` in a child process (broker, registry, schemas, topics,
+ * the six services as its own children), on free ports and a data dir of the caller's. Used by the end-to-end
+ * tests and by `npm run bench -- e2e`, so it imports nothing from vitest; the caller stops it.
+ *
+ * Readiness comes from `--ready-file`, which `shoal dev` writes once every service answers /health/ready and
+ * rewrites when it restarts a service (with the new pid).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const SHOAL_BIN = join(REPO_ROOT, 'infra/cli/bin/shoal.js');
+export const SERVICES = ['orders', 'inventory', 'payments', 'shipping', 'notifications', 'order-view'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface ReadyFile {
+  broker: string;
+  registry: string;
+  dataDir: string;
+  services: Record<string, { url: string; pid: number }>;
+}
+
+export interface ShoalDevOptions {
+  dataDir: string;
+  /** Further environment for the services (e.g. SHIPPING_AUTO_DISPATCH_MS). */
+  env?: Record<string, string>;
+  /** Further `shoal dev` arguments (e.g. `--brokers` to use a Kafka of the caller's). */
+  args?: string[];
+  logLevel?: string;
+  /** Default 180 s: six services start on two cores. */
+  readyTimeoutMs?: number;
+  /** Echo the output to this process's stdout (benchmarks); tests keep it for failure messages. */
+  echo?: boolean;
+}
+
+export interface ShoalDev {
+  ready: ReadyFile;
+  url(service: ServiceName): string;
+  /** The pid the ready file holds now. */
+  pidOf(service: ServiceName): number;
+  readReadyFile(): ReadyFile;
+  /** Everything `shoal dev` printed so far (stdout and stderr interleaved). */
+  output(): string;
+  /** SIGINT (Ctrl-C), then waits for the exit; SIGKILL after `timeoutMs`. Resolves with the exit code. */
+  stop(timeoutMs?: number): Promise<number | null>;
+  child: ChildProcess;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+  return port;
+}
+
+export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev> {
+  const readyPath = join(options.dataDir, 'ready.json');
+  const ports: string[] = [];
+  for (const service of SERVICES) ports.push(`--${service}-port`, String(await freePort()));
+  const external = options.args ?? [];
+  const platformPorts = external.some((arg) => arg === '--brokers') ? [] : ['--broker-port', String(await freePort()), '--registry-port', String(await freePort())];
+  const args = [
+    '--import',
+    'tsx',
+    SHOAL_BIN,
+    'dev',
+    '--data-dir',
+    options.dataDir,
+    '--ready-file',
+    readyPath,
+    '--log-level',
+    options.logLevel ?? 'warn',
+    ...platformPorts,
+    ...ports,
+    ...external,
+  ];
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    output += text;
+    if (output.length > 4_000_000) output = output.slice(-2_000_000);
+    if (options.echo) process.stdout.write(text);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 180_000);
+  while (!existsSync(readyPath)) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`shoal dev exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.slice(-6000)}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`shoal dev not ready after ${options.readyTimeoutMs ?? 180_000} ms:\n${output.slice(-6000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const readReadyFile = (): ReadyFile => JSON.parse(readFileSync(readyPath, 'utf8')) as ReadyFile;
+  const ready = readReadyFile();
+  return {
+    ready,
+    child,
+    readReadyFile,
+    url: (service) => {
+      const entry = ready.services[service];
+      if (entry === undefined) throw new Error(`shoal dev runs no ${service}`);
+      return entry.url;
+    },
+    pidOf: (service) => {
+      const entry = readReadyFile().services[service];
+      if (entry === undefined) throw new Error(`shoal dev runs no ${service}`);
+      return entry.pid;
+    },
+    output: () => output,
+    async stop(timeoutMs = 60_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Whether a process is alive (signal 0 only checks). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
