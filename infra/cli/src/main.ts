@@ -6,6 +6,7 @@ import { publishUsage, runPublish } from './commands/publish.js';
 import { registryUsage, runRegistry } from './commands/registry.js';
 import { replayUsage, runReplay } from './commands/replay.js';
 import { runSchemas, schemasUsage } from './commands/schemas.js';
+import { runSetup, setupUsage } from './commands/setup.js';
 import { runSubscribe, subscribeUsage } from './commands/subscribe.js';
 import { runTopics, topicsUsage } from './commands/topics.js';
 
@@ -15,6 +16,7 @@ Commands:
   dev        the whole platform on this machine (what 'npm start' runs)
   broker     run the embedded Kafka-protocol broker
   registry   run the Confluent-compatible schema registry
+  setup      wait for a broker and a registry, register the schemas, create the topics (idempotent)
   schemas    register, check (CI gate) and list the Avro schemas of schemas/
   topics     list, create and describe topics
   publish    publish CloudEvents with Avro data from JSON
@@ -34,6 +36,7 @@ const commands: Record<string, Command> = {
   dev: { run: runDev, usage: devUsage },
   broker: { run: runBroker, usage: brokerUsage },
   registry: { run: runRegistry, usage: registryUsage },
+  setup: { run: runSetup, usage: setupUsage },
   schemas: { run: runSchemas, usage: schemasUsage },
   topics: { run: runTopics, usage: topicsUsage },
   publish: { run: runPublish, usage: publishUsage },
