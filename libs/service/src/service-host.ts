@@ -155,6 +155,8 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     const subscription = subscribe<H>({
       fromBeginning: true,
       ...options,
+      // Leaving the group waits for the fetch in flight, which an idle broker holds for maxWaitTimeInMs: kafkajs's 5 s default would hold every stop that long.
+      consumer: { maxWaitTimeInMs: 500, ...options.consumer },
       group,
       kafka: this.kafka,
       codec: this.codec,
@@ -351,6 +353,9 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     const app = fastify({
       loggerInstance: this.logger.child({ module: 'http' }),
       disableRequestLogging: true,
+      // fastify's Ajv default strips properties a schema's `additionalProperties: false` forbids and lets the
+      // request through; a route that says "no other members" means a 400 naming the member.
+      ajv: { customOptions: { removeAdditional: false } },
       frameworkErrors: (error, request, reply) => {
         sendProblem(request, reply, { status: error.statusCode ?? 400, code: 'SHOAL_REQUEST_INVALID', detail: error.message });
       },

@@ -11,6 +11,8 @@ import type { ConfigOf, ServiceConfig, ServiceConfigSpec, Setting } from './conf
 import { ServiceHost } from './service-host.js';
 
 export { eventually } from '@shoal/projections/testing';
+export { watchTopics } from './topic-watch.js';
+export type { TopicWatch, EventFilter } from './topic-watch.js';
 
 export interface TestServiceOptions {
   /** Default: a new platform for this test. */
@@ -50,4 +52,17 @@ export async function startTestService<S extends Record<string, Setting<unknown>
   await host.start();
   if (options.ready ?? true) await host.whenReady(30_000);
   return { host, platform, dataDir };
+}
+
+export type ConsumedOutcome = 'handled' | 'duplicate' | 'skipped' | 'dead_lettered';
+
+/**
+ * What a service's subscription did with the records it received, as its `/metrics` reports it: the way a
+ * test knows that an event which changes nothing (a redelivery, a no-op reaction) has been processed.
+ */
+export async function consumedEvents<C extends ServiceConfig>(host: ServiceHost<C>, group = host.config.service): Promise<Record<ConsumedOutcome, number>> {
+  const text = (await host.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const count = (outcome: ConsumedOutcome) =>
+    Number(new RegExp(`^shoal_events_consumed_total\\{group="${group}",outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { handled: count('handled'), duplicate: count('duplicate'), skipped: count('skipped'), dead_lettered: count('dead_lettered') };
 }
