@@ -268,7 +268,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       ...this.databases.map(({ name, relay }) => run(`outbox:${name}`, relayReadiness(relay))),
       ...this.subscriptions.map((hosted) => run(`subscription:${hosted.subscription.group}`, hosted.readiness)),
       ...this.projectors.map((hosted) => run(`projection:${hosted.projector.name}`, hosted.readiness)),
-      ...this.components.filter((component) => component.readiness !== undefined).map((component) => run(component.name, component.readiness!)),
+      ...this.components.filter((component) => component.readiness !== undefined).map((component) => run(component.name, () => component.readiness!())),
     ]);
     this.lastReady = Object.values(checks).every((check) => check.ok);
     return { ready: this.lastReady, checks };

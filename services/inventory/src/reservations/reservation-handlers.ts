@@ -1,0 +1,98 @@
+/**
+ * Inventory's reactions (DESIGN.md §4, steps 2 and 4), run by the consumer runtime inside the transaction
+ * that also records the event in the inbox, so a redelivered event never reserves or releases twice.
+ *
+ *   OrderPlaced      reserve every line or none -> StockReserved | StockReservationFailed
+ *   PaymentDeclined  release a RESERVED reservation -> StockReleased (compensation)
+ *   OrderCancelled   the same
+ *
+ * Why each reaction is also right when events arrive in a surprising order:
+ * - OrderPlaced and OrderCancelled share the orders.order topic and the order's key, so a cancellation is
+ *   always handled after its placement. A second OrderPlaced of an order (a new event id for an order
+ *   already decided) finds the reservation row and changes nothing: an order is reserved at most once.
+ * - PaymentDeclined (payments.payment) is caused by StockReserved, which is emitted in the same transaction
+ *   as the reservation, so the reservation is always there before it. A declined order also gets an
+ *   OrderCancelled from orders; whichever of the two comes second finds the reservation RELEASED and does
+ *   nothing. Releasing only a RESERVED row is what makes the pair, and any redelivery, safe.
+ * - A release for an order inventory never saw, or whose reservation FAILED, has nothing to give back.
+ *
+ * Confirmed orders keep their units reserved: shipping does not consume stock in this reference flow, so a
+ * shipped order's units stay in `reserved` (available + reserved changes only through PUT /stock).
+ */
+import type { EventHandlers } from '@shoal/consumer';
+import type { ShoalLogger } from '@shoal/core';
+import { createEvent, type ShoalEvent } from '@shoal/events';
+import type { Transaction } from '@shoal/outbox';
+import type { StockTable } from '../stock/stock-table.js';
+import { decideReservation, describeUnavailable } from './reservation-decision.js';
+import type { ReservationTable } from './reservation-table.js';
+
+export interface ReservationHandlerOptions {
+  stock: StockTable;
+  reservations: ReservationTable;
+  /** CloudEvents source of the emitted events. */
+  source: string;
+  now: () => number;
+  logger: ShoalLogger;
+}
+
+type ReleasingEvent = ShoalEvent<'shoal.orders.OrderCancelled' | 'shoal.payments.PaymentDeclined'>;
+
+export function reservationHandlers(options: ReservationHandlerOptions) {
+  const { stock, reservations, source, now, logger } = options;
+
+  const release = (event: ReleasingEvent, tx: Transaction): void => {
+    const { orderId } = event.data;
+    const reservation = reservations.get(orderId);
+    if (reservation?.status !== 'RESERVED') {
+      logger.debug({ orderId, cause: event.type, status: reservation?.status ?? 'unknown' }, 'nothing to release');
+      return;
+    }
+    const at = now();
+    for (const { sku, quantity } of reservation.lines) stock.release(sku, quantity, at);
+    reservations.markReleased(orderId, event.type, at);
+    tx.emit(
+      createEvent(
+        'shoal.inventory.StockReleased',
+        { orderId, lines: reservation.lines, reason: event.type, releasedAt: at },
+        { source, subject: orderId, causedBy: event, time: new Date(at) },
+      ),
+    );
+    logger.debug({ orderId, cause: event.type }, 'stock released');
+  };
+
+  return {
+    'shoal.orders.OrderPlaced': (event, tx) => {
+      const { orderId, customerId, lines, total } = event.data;
+      const known = reservations.get(orderId);
+      if (known !== undefined) {
+        logger.info({ orderId, eventId: event.id, status: known.status }, 'order placed again under a new event id: already decided, ignored');
+        return;
+      }
+      const decision = decideReservation(lines, (sku) => stock.availableOf(sku));
+      const at = now();
+      const options = { source, subject: orderId, causedBy: event, time: new Date(at) };
+      if (decision.outcome === 'reserved') {
+        for (const { sku, quantity } of decision.quantities) stock.reserve(sku, quantity, at);
+        reservations.insert({ orderId, customerId, status: 'RESERVED', lines: decision.quantities, reason: null, createdAt: at });
+        // Payments decides on this event alone (it cannot read the order), so the order's lines and total travel with it.
+        const reservedLines = lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice: { amount: unitPrice.amount, currency: unitPrice.currency } }));
+        tx.emit(
+          createEvent(
+            'shoal.inventory.StockReserved',
+            { orderId, customerId, lines: reservedLines, total: { amount: total.amount, currency: total.currency }, reservedAt: at },
+            options,
+          ),
+        );
+        logger.debug({ orderId }, 'stock reserved');
+      } else {
+        const reason = describeUnavailable(decision.unavailable);
+        reservations.insert({ orderId, customerId, status: 'FAILED', lines: decision.quantities, reason, createdAt: at });
+        tx.emit(createEvent('shoal.inventory.StockReservationFailed', { orderId, customerId, unavailable: decision.unavailable, failedAt: at }, options));
+        logger.debug({ orderId, reason }, 'stock reservation failed');
+      }
+    },
+    'shoal.orders.OrderCancelled': release,
+    'shoal.payments.PaymentDeclined': release,
+  } satisfies EventHandlers;
+}

@@ -1,0 +1,69 @@
+/**
+ * Notifications' HTTP API: what a customer (or everyone, about one order) was told, in event time.
+ *
+ *   GET /notifications?customerId=&orderId=&limit=   200 {"items": [...]}; 400 without customerId nor orderId
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { ShoalError } from '@shoal/core';
+import { problemResponses } from '@shoal/service';
+import type { Notification, NotificationStore } from './notification-store.js';
+
+export const MAX_LIST_LIMIT = 1000;
+
+const notificationSchema = {
+  type: 'object',
+  required: ['notificationId', 'customerId', 'orderId', 'channel', 'template', 'message', 'notifiedAt', 'eventId'],
+  properties: {
+    notificationId: { type: 'string' },
+    customerId: { type: 'string' },
+    orderId: { type: 'string' },
+    channel: { type: 'string' },
+    template: { type: 'string' },
+    message: { type: 'string' },
+    notifiedAt: { type: 'string', format: 'date-time' },
+    eventId: { type: 'string' },
+  },
+} as const;
+
+const querySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    customerId: { type: 'string', minLength: 1, maxLength: 100 },
+    orderId: { type: 'string', minLength: 1, maxLength: 100 },
+    limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: 100 },
+  },
+} as const;
+
+function notificationView(notification: Notification) {
+  return {
+    notificationId: notification.notificationId,
+    customerId: notification.customerId,
+    orderId: notification.orderId,
+    channel: notification.channel,
+    template: notification.template,
+    message: notification.message,
+    notifiedAt: new Date(notification.notifiedAt).toISOString(),
+    eventId: notification.eventId,
+  };
+}
+
+export function notificationRoutes(store: NotificationStore): FastifyPluginAsync {
+  return async (app) => {
+    app.get<{ Querystring: { customerId?: string; orderId?: string; limit: number } }>(
+      '/notifications',
+      {
+        schema: {
+          querystring: querySchema,
+          response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: notificationSchema } } }, ...problemResponses() },
+        },
+      },
+      async (request) => {
+        const { customerId, orderId, limit } = request.query;
+        // Checked here rather than with a schema `anyOf`, whose refusal lists three errors for one mistake.
+        if (customerId === undefined && orderId === undefined) throw new ShoalError('SHOAL_REQUEST_INVALID', 'Give customerId, orderId or both: listing every notification is not offered');
+        return { items: store.list({ ...(customerId === undefined ? {} : { customerId }), ...(orderId === undefined ? {} : { orderId }), limit }).map(notificationView) };
+      },
+    );
+  };
+}

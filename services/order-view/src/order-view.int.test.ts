@@ -1,0 +1,135 @@
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { Publisher, type ShoalEvent } from '@shoal/events';
+import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
+import type { ServiceHost } from '@shoal/service';
+import { eventually, startTestService } from '@shoal/service/testing';
+import { buildOrderView, type OrderViewConfig } from './app.js';
+import { configSpec } from './config.js';
+import { byTopics, confirmedFlow, customerCancelledFlow, declinedFlow, shippedFlow } from './orders/order-flow-fixtures.js';
+
+/**
+ * order-view for real: the projector consumes the five topics from a broker, reads go through fastify, the
+ * rebuild through the admin route `shoal replay` calls. The test publishes whole flows itself, each topic
+ * in order but the topics in reverse (every service's events before the orders that caused them).
+ */
+const reversedTopics = ['notifications.notification', 'shipping.shipment', 'payments.payment', 'inventory.reservation', 'orders.order'];
+
+async function connectedPublisher(platform: TestPlatform): Promise<Publisher> {
+  const publisher = new Publisher({ kafka: platform.kafka(), codec: platform.codec });
+  await publisher.connect();
+  onTestFinished(() => publisher.disconnect());
+  return publisher;
+}
+
+async function get(host: ServiceHost<OrderViewConfig>, url: string) {
+  const response = await host.app.inject({ method: 'GET', url });
+  return { status: response.statusCode, type: String(response.headers['content-type']), body: response.json() };
+}
+
+/** Waits until the model holds `events` events, and returns the stats. */
+async function caughtUp(host: ServiceHost<OrderViewConfig>, events: number) {
+  return eventually(async () => {
+    const { body } = await get(host, '/stats');
+    expect(body.events).toBe(events);
+    return body;
+  });
+}
+
+describe('order-view', () => {
+  it('shows each order with its status and whole timeline, lists and counts them, and rebuilds to the same model', async () => {
+    const platform = await startTestPlatform();
+    const publisher = await connectedPublisher(platform);
+    const { host } = await startTestService(configSpec, (h) => buildOrderView(h), { platform });
+
+    const shipped = shippedFlow('o-ship');
+    const declined = declinedFlow('o-decl', { customerId: 'c-same' });
+    const cancelled = customerCancelledFlow('o-canc', { customerId: 'c-same' });
+    const usd = confirmedFlow('o-usd', { currency: 'USD' });
+    const flows = [shipped, declined, cancelled, usd];
+    const events = byTopics(
+      flows.flatMap((flow) => flow.events),
+      reversedTopics,
+    );
+    // One event redelivered (published again, at another offset): recorded once.
+    await publisher.publishBatch([...events, shipped.events[3]!]);
+    const stats = await caughtUp(host, events.length);
+    expect(stats).toEqual({
+      orders: 4,
+      byStatus: { PLACED: 0, CONFIRMED: 1, CANCELLED: 2, SHIPPED: 1 },
+      revenue: [
+        { currency: 'EUR', confirmedAmount: 3000 },
+        { currency: 'USD', confirmedAmount: 3000 },
+      ],
+      events: events.length,
+    });
+
+    const order = await get(host, '/orders/o-ship');
+    expect(order.status).toBe(200);
+    expect(order.body).toEqual({
+      orderId: 'o-ship',
+      status: 'SHIPPED',
+      customerId: 'c-o-ship',
+      total: { amount: 3000, currency: 'EUR' },
+      placedAt: new Date(0).toISOString(),
+      updatedAt: shipped.events[shipped.events.length - 1]!.time,
+      correlationId: shipped.events[0]!.id,
+      paymentId: 'p-o-ship',
+      shipmentId: 's-o-ship',
+      trackingNumber: 'TRK-O-SHIP',
+      timeline: shipped.events.map((event: ShoalEvent) => ({ type: event.type, source: event.source, time: event.time, id: event.id })),
+    });
+    expect((await get(host, '/orders/o-decl')).body).toMatchObject({ status: 'CANCELLED', cancellation: { reason: 'PAYMENT_DECLINED', detail: 'credit limit exceeded' } });
+    expect((await get(host, '/orders/o-canc')).body.timeline).toHaveLength(cancelled.events.length);
+
+    const byCustomer = await get(host, '/orders?customerId=c-same');
+    expect(byCustomer.body.items.map((item: { orderId: string }) => item.orderId)).toEqual(['o-canc', 'o-decl']);
+    expect(byCustomer.body.items[0]).not.toHaveProperty('timeline');
+    expect(byCustomer.body.items[0]).toMatchObject({ status: 'CANCELLED', cancellation: { reason: 'CUSTOMER_REQUEST' }, shipmentId: 's-o-canc' });
+    const page = await get(host, '/orders?limit=3');
+    expect(page.body.items.map((item: { orderId: string }) => item.orderId)).toEqual(['o-canc', 'o-decl', 'o-ship']);
+    expect(page.body.next).toBe('o-ship');
+    expect((await get(host, `/orders?limit=3&after=${page.body.next}`)).body).toEqual({ items: [expect.objectContaining({ orderId: 'o-usd' })] });
+    expect((await get(host, '/orders?status=CONFIRMED')).body.items.map((item: { orderId: string }) => item.orderId)).toEqual(['o-usd']);
+
+    expect(await get(host, '/orders/nope')).toMatchObject({ status: 404, type: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_NOT_FOUND' } });
+    for (const query of ['status=LOST', 'limit=0', 'limit=1001', 'customerId=', 'after=']) {
+      const refused = await get(host, `/orders?${query}`);
+      expect(refused, query).toMatchObject({ status: 400, type: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_REQUEST_INVALID' } });
+    }
+
+    // A rebuild from the log (what `shoal replay order-view orders` asks for) arrives at the same model.
+    const before = await Promise.all(['/orders/o-ship', '/orders/o-decl', '/orders/o-canc', '/orders/o-usd', '/stats', '/orders'].map((url) => get(host, url)));
+    const rebuild = await host.app.inject({ method: 'POST', url: '/admin/projections/orders/rebuild', payload: { from: 'beginning' } });
+    expect(rebuild.statusCode).toBe(202);
+    const generation = rebuild.json().generation as number;
+    await eventually(async () => {
+      const { body } = await get(host, '/admin/projections/orders');
+      expect(body.rebuild).toMatchObject({ generation, state: 'swapped' });
+      expect(body.model.generation).toBe(generation);
+    });
+    const after = await Promise.all(['/orders/o-ship', '/orders/o-decl', '/orders/o-canc', '/orders/o-usd', '/stats', '/orders'].map((url) => get(host, url)));
+    expect(after).toEqual(before);
+  });
+
+  it('shows an order once its OrderPlaced arrives, and keeps its model across a restart', async () => {
+    const platform = await startTestPlatform();
+    const publisher = await connectedPublisher(platform);
+    const first = await startTestService(configSpec, (h) => buildOrderView(h), { platform });
+
+    const flow = shippedFlow('o-late');
+    const [placed, ...rest] = flow.events;
+    await publisher.publishBatch(rest.filter((event) => event.type !== 'shoal.orders.OrderShipped' && event.type !== 'shoal.orders.OrderConfirmed'));
+    await caughtUp(first.host, rest.length - 2);
+    expect(await get(first.host, '/orders/o-late')).toMatchObject({ status: 404 });
+    expect((await get(first.host, '/stats')).body.orders).toBe(0);
+    await first.host.stop();
+
+    const again = await startTestService(configSpec, (h) => buildOrderView(h), { platform, dataDir: first.dataDir });
+    expect((await get(again.host, '/stats')).body.events).toBe(rest.length - 2);
+    await publisher.publishBatch(flow.events.filter((event) => event.type.startsWith('shoal.orders.')));
+    await caughtUp(again.host, flow.events.length);
+    const order = await get(again.host, '/orders/o-late');
+    expect(order.body).toMatchObject({ status: 'SHIPPED', correlationId: placed!.id, paymentId: 'p-o-late', trackingNumber: 'TRK-O-LATE' });
+    expect(order.body.timeline.map((entry: { id: string }) => entry.id)).toEqual(flow.events.map((event) => event.id));
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * The credit-limit API. Setting a limit emits no event (the catalog has none for it); the read, the rule
+ * and the write run in one transaction so that no authorization can slip between them.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { ShoalError } from '@shoal/core';
+import type { ServiceDatabase } from '@shoal/outbox';
+import { problemResponses } from '@shoal/service';
+import { availableCredit, decideLimit, type CreditLine } from './credit-line.js';
+import type { CustomerTable } from './customer-table.js';
+
+const customerParamsSchema = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 100 } },
+} as const;
+
+const creditSchema = {
+  type: 'object',
+  required: ['customerId', 'limit', 'currency', 'used', 'available'],
+  properties: {
+    customerId: { type: 'string' },
+    limit: { type: 'integer' },
+    currency: { type: 'string' },
+    used: { type: 'integer' },
+    available: { type: 'integer' },
+  },
+} as const;
+
+export const currencySchema = { type: 'string', pattern: '^[A-Z]{3}$' } as const;
+
+export function customerRoutes(options: { database: ServiceDatabase; customers: CustomerTable; now: () => number }): FastifyPluginAsync {
+  const { database, customers, now } = options;
+  return async (app) => {
+    app.put<{ Params: { id: string }; Body: { limit: number; currency: string } }>(
+      '/customers/:id/limit',
+      {
+        schema: {
+          params: customerParamsSchema,
+          body: {
+            type: 'object',
+            required: ['limit', 'currency'],
+            additionalProperties: false,
+            properties: { limit: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, currency: currencySchema },
+          },
+          response: { 200: creditSchema, ...problemResponses(409) },
+        },
+      },
+      async (request) => {
+        const { id } = request.params;
+        const credit = database.transact(() => {
+          const next = decideLimit(customers.get(id), id, request.body.limit, request.body.currency);
+          customers.setLimit(next, now());
+          return next;
+        });
+        return creditBody(credit);
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/customers/:id',
+      { schema: { params: customerParamsSchema, response: { 200: creditSchema, ...problemResponses(404) } } },
+      async (request) => {
+        const credit = customers.get(request.params.id);
+        if (credit === undefined) {
+          throw new ShoalError('SHOAL_NOT_FOUND', `No credit limit set for customer ${request.params.id}`, { details: { customerId: request.params.id } });
+        }
+        return creditBody(credit);
+      },
+    );
+  };
+}
+
+function creditBody(credit: CreditLine) {
+  return { ...credit, available: availableCredit(credit) };
+}

@@ -1,0 +1,87 @@
+/**
+ * Payments' reactions (DESIGN.md §4, steps 3 and 7), run by the consumer runtime inside the transaction that
+ * also records the event in the inbox, so a redelivered event never charges or refunds twice.
+ *
+ *   StockReserved   authorize the order's total against the customer's credit line
+ *                   -> PaymentAuthorized | PaymentDeclined; nothing when the order has a payment already or
+ *                   was cancelled first
+ *   OrderCancelled  remember the cancellation; refund an AUTHORIZED payment -> PaymentRefunded
+ *
+ * StockReserved (inventory.reservation) and OrderCancelled (orders.order) are on different topics, so either
+ * can come first:
+ * - StockReserved first: the payment is decided; a later OrderCancelled refunds it if it was authorized
+ *   (a declined one has nothing to give back: orders cancels declined orders itself).
+ * - OrderCancelled first (the customer cancelled while stock was being reserved): the order is recorded in
+ *   `cancelled_orders` and the late StockReserved charges nobody. Inventory releases the units on the same
+ *   OrderCancelled, so nothing is held for an order that will never be paid.
+ */
+import type { EventHandlers } from '@shoal/consumer';
+import type { ShoalLogger } from '@shoal/core';
+import { createEvent } from '@shoal/events';
+import type { CustomerTable } from '../customers/customer-table.js';
+import { decidePayment } from './payment-decision.js';
+import type { PaymentTable } from './payment-table.js';
+
+export interface PaymentHandlerOptions {
+  customers: CustomerTable;
+  payments: PaymentTable;
+  /** CloudEvents source of the emitted events. */
+  source: string;
+  now: () => number;
+  /** Payment ids. */
+  newId: () => string;
+  logger: ShoalLogger;
+}
+
+export function paymentHandlers(options: PaymentHandlerOptions) {
+  const { customers, payments, source, now, newId, logger } = options;
+  return {
+    'shoal.inventory.StockReserved': (event, tx) => {
+      const { orderId, customerId } = event.data;
+      const total = { amount: event.data.total.amount, currency: event.data.total.currency };
+      const existing = payments.get(orderId);
+      if (existing !== undefined) {
+        logger.info({ orderId, eventId: event.id, status: existing.status }, 'stock reserved again for an order that has a payment: ignored');
+        return;
+      }
+      if (payments.isCancelled(orderId)) {
+        logger.debug({ orderId }, 'order cancelled before its stock was reserved: no payment');
+        return;
+      }
+      const decision = decidePayment(customerId, customers.get(customerId), total);
+      const at = now();
+      const paymentId = newId();
+      const options = { source, subject: orderId, causedBy: event, time: new Date(at) };
+      if (decision.outcome === 'authorized') {
+        customers.charge(customerId, total.amount, total.currency, at);
+        payments.insert({ paymentId, orderId, customerId, ...total, status: 'AUTHORIZED', reason: null, createdAt: at });
+        tx.emit(createEvent('shoal.payments.PaymentAuthorized', { paymentId, orderId, customerId, amount: total, authorizedAt: at }, options));
+        logger.debug({ orderId, paymentId }, 'payment authorized');
+      } else {
+        payments.insert({ paymentId, orderId, customerId, ...total, status: 'DECLINED', reason: decision.reason, createdAt: at });
+        tx.emit(createEvent('shoal.payments.PaymentDeclined', { paymentId, orderId, customerId, amount: total, reason: decision.reason, declinedAt: at }, options));
+        logger.debug({ orderId, paymentId, reason: decision.reason }, 'payment declined');
+      }
+    },
+    'shoal.orders.OrderCancelled': (event, tx) => {
+      const { orderId } = event.data;
+      payments.recordCancelled(orderId, event.data.cancelledAt);
+      const payment = payments.get(orderId);
+      if (payment?.status !== 'AUTHORIZED') {
+        logger.debug({ orderId, status: payment?.status ?? 'none' }, 'order cancelled: nothing to refund');
+        return;
+      }
+      const at = now();
+      customers.refund(payment.customerId, payment.amount, payment.currency, at);
+      payments.markRefunded(orderId, at);
+      tx.emit(
+        createEvent(
+          'shoal.payments.PaymentRefunded',
+          { paymentId: payment.paymentId, orderId, customerId: payment.customerId, amount: { amount: payment.amount, currency: payment.currency }, refundedAt: at },
+          { source, subject: orderId, causedBy: event, time: new Date(at) },
+        ),
+      );
+      logger.debug({ orderId, paymentId: payment.paymentId }, 'payment refunded');
+    },
+  } satisfies EventHandlers;
+}

@@ -1,0 +1,45 @@
+/** `GET /payments/:orderId`: the payment of an order, whatever became of it. */
+import type { FastifyPluginAsync } from 'fastify';
+import { ShoalError } from '@shoal/core';
+import { problemResponses } from '@shoal/service';
+import type { Payment, PaymentTable } from './payment-table.js';
+
+const paymentSchema = {
+  type: 'object',
+  required: ['paymentId', 'orderId', 'customerId', 'status', 'amount'],
+  properties: {
+    paymentId: { type: 'string' },
+    orderId: { type: 'string' },
+    customerId: { type: 'string' },
+    status: { type: 'string', enum: ['AUTHORIZED', 'DECLINED', 'REFUNDED'] },
+    amount: { type: 'object', required: ['amount', 'currency'], properties: { amount: { type: 'integer' }, currency: { type: 'string' } } },
+    reason: { type: 'string' },
+  },
+} as const;
+
+export function paymentRoutes(options: { payments: PaymentTable }): FastifyPluginAsync {
+  const { payments } = options;
+  return async (app) => {
+    app.get<{ Params: { orderId: string } }>(
+      '/payments/:orderId',
+      {
+        schema: {
+          params: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string', minLength: 1, maxLength: 100 } } },
+          response: { 200: paymentSchema, ...problemResponses(404) },
+        },
+      },
+      async (request) => {
+        const payment = payments.get(request.params.orderId);
+        if (payment === undefined) {
+          throw new ShoalError('SHOAL_NOT_FOUND', `No payment for order ${request.params.orderId}`, { details: { orderId: request.params.orderId } });
+        }
+        return paymentBody(payment);
+      },
+    );
+  };
+}
+
+function paymentBody(payment: Payment) {
+  const { paymentId, orderId, customerId, status, amount, currency, reason } = payment;
+  return { paymentId, orderId, customerId, status, amount: { amount, currency }, ...(reason === null ? {} : { reason }) };
+}

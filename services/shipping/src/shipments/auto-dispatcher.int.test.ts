@@ -1,0 +1,89 @@
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { tempDir } from '@shoal/broker/testing';
+import { silentLogger } from '@shoal/core';
+import { createEvent, loadSchemaCatalog } from '@shoal/events';
+import { ServiceDatabase } from '@shoal/outbox';
+import { eventually } from '@shoal/service/testing';
+import { AutoDispatcher, MIN_WAKE_INTERVAL_MS } from './auto-dispatcher.js';
+import { migrateShipments } from './shipment-store.js';
+import { Shipments } from './shipments.js';
+
+/**
+ * The auto-dispatcher on a real SQLite file (no broker: what it emits stays in the outbox, where the test
+ * reads it). The clock is the test's, so which shipments are due is decided by the test, not by timing.
+ */
+function desk() {
+  const database = new ServiceDatabase({ path: join(tempDir('auto-dispatch'), 'shipping.db'), catalog: loadSchemaCatalog() });
+  onTestFinished(() => database.close());
+  migrateShipments(database.db);
+  const clock = { now: 1_000_000 };
+  let ids = 0;
+  const shipments = new Shipments({
+    database,
+    source: '/shoal/shipping',
+    logger: silentLogger,
+    now: () => clock.now,
+    newId: () => `id-${String(++ids).padStart(4, '0')}`,
+    trackingNumber: () => `TRK-${String(ids).padStart(10, '0')}`,
+  });
+  const confirm = (orderId: string) =>
+    database.transact((tx) =>
+      shipments.schedule(
+        createEvent(
+          'shoal.orders.OrderConfirmed',
+          { orderId, customerId: 'c-1', paymentId: `p-${orderId}`, total: { amount: 100, currency: 'EUR' }, confirmedAt: clock.now },
+          { source: '/shoal/orders', subject: orderId },
+        ),
+        tx,
+      ),
+    );
+  const outboxTypes = () => (database.db.prepare('SELECT type FROM outbox ORDER BY sequence').all() as { type: string }[]).map((row) => row.type);
+  return { database, shipments, clock, confirm, outboxTypes };
+}
+
+describe('auto-dispatcher', () => {
+  it('dispatches the shipments scheduled longer ago than the delay, in batches, each once', async () => {
+    const { shipments, clock, confirm, outboxTypes } = desk();
+    for (let i = 0; i < 7; i += 1) confirm(`o-old-${i}`);
+    clock.now += 500;
+    confirm('o-new');
+
+    const dispatcher = new AutoDispatcher({ shipments, delayMs: 400, logger: silentLogger, now: () => clock.now, batchSize: 3 });
+    expect(dispatcher.intervalMs).toBe(100);
+    dispatcher.start();
+    onTestFinished(() => dispatcher.stop());
+
+    await eventually(() => expect(shipments.list({ status: 'DISPATCHED', limit: 100 }).map((s) => s.orderId).sort()).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `o-old-${i}`)));
+    expect(shipments.list({ orderId: 'o-new', limit: 1 })[0]!.status).toBe('SCHEDULED');
+    expect(dispatcher.readiness()).toEqual({ ok: true, detail: 'dispatching after 400 ms; 7 dispatched' });
+
+    clock.now += 400;
+    await eventually(() => expect(shipments.list({ orderId: 'o-new', limit: 1 })[0]!.status).toBe('DISPATCHED'));
+    expect(outboxTypes().filter((type) => type === 'shoal.shipping.ShipmentDispatched')).toHaveLength(8);
+  });
+
+  it('wakes at most every max(delay / 4, 50 ms), and stops cleanly: no run after stop()', async () => {
+    const { shipments, clock, confirm } = desk();
+    expect(new AutoDispatcher({ shipments, delayMs: 100, logger: silentLogger }).intervalMs).toBe(MIN_WAKE_INTERVAL_MS);
+    expect(new AutoDispatcher({ shipments, delayMs: 10_000, logger: silentLogger }).intervalMs).toBe(2_500);
+
+    let runs = 0;
+    const counting = Object.create(shipments) as Shipments;
+    counting.due = (before, limit) => {
+      runs += 1;
+      return shipments.due(before, limit);
+    };
+    const dispatcher = new AutoDispatcher({ shipments: counting, delayMs: 100, logger: silentLogger, now: () => clock.now });
+    dispatcher.start();
+    await eventually(() => expect(runs).toBeGreaterThanOrEqual(2));
+    await dispatcher.stop();
+    const runsAtStop = runs;
+
+    confirm('o-after-stop');
+    clock.now += 1_000;
+    await new Promise((resolve) => setTimeout(resolve, MIN_WAKE_INTERVAL_MS * 4));
+    expect(runs).toBe(runsAtStop);
+    expect(shipments.list({ orderId: 'o-after-stop', limit: 1 })[0]!.status).toBe('SCHEDULED');
+  });
+});
