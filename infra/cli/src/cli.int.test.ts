@@ -84,7 +84,7 @@ describe('shoal registry', () => {
 describe('shoal dev', () => {
   /** Starts `shoal dev` on free ports and resolves with its banner's addresses once it says it is ready. */
   async function startDev(dataDir: string) {
-    const child = spawn(process.execPath, [bin, 'dev', '--data-dir', dataDir, '--broker-port', '0', '--registry-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'dev', '--no-services', '--data-dir', dataDir, '--broker-port', '0', '--registry-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
     onTestFinished(() => void child.kill('SIGKILL'));
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -125,14 +125,14 @@ describe('shoal dev', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     onTestFinished(() => void blocker.close());
     const port = (blocker.address() as { port: number }).port;
-    const child = spawn(process.execPath, [bin, 'dev', '--data-dir', tempDir(), '--broker-port', '0', '--registry-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'dev', '--no-services', '--data-dir', tempDir(), '--broker-port', '0', '--registry-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
     onTestFinished(() => void child.kill('SIGKILL'));
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(1);
-    expect(output).toContain(`port ${port} on 127.0.0.1 is already in use`);
+    expect(output).toContain(`port ${port} (registry) on 127.0.0.1 is already in use`);
     expect(output).toContain('--registry-port');
     expect(output).not.toContain('Shoal is ready');
   });

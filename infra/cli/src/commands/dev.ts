@@ -1,33 +1,112 @@
-import { rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+/**
+ * `shoal dev` (what `npm start` runs): the whole platform on one machine, in the foreground.
+ *
+ * The broker and the schema registry run in this process (or are the user's own, given with `--brokers` and
+ * `--registry`), set up as `shoal setup` does it (../dev/platform.ts); then every service of services/ runs
+ * as its own child process under a supervisor (../dev/), as it would in production: its own heap, its own
+ * crash, its own port. Which services exist is read from their package.json files
+ * (../dev/service-discovery.ts), so a new service joins `npm start` by declaring itself, and each gets a
+ * `--<name>-port` flag.
+ *
+ * Everything that can be refused is refused before anything starts: flags, the schemas, the services'
+ * entry points, and every port (a taken port is one sentence naming the flag that moves it, not a service
+ * crash-looping on EADDRINUSE). Stopping goes from the edge inwards: the services first (each drains its
+ * outbox to the broker), then the registry, then the broker they were publishing to.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Logger } from 'pino';
-import { brokerDefaults, startBroker, type RunningBroker } from '@shoal/broker';
-import { ShoalError, isCompatibilityLevel } from '@shoal/core';
-import { RegistryClient, registerCatalog, type SchemaCatalog } from '@shoal/events';
-import { registryDefaults, startRegistry, type RunningRegistry } from '@shoal/schema-registry';
-import { withAdmin } from '../connection.js';
+import pino, { type Logger } from 'pino';
+import { brokerDefaults } from '@shoal/broker';
+import { ShoalError } from '@shoal/core';
+import type { SchemaCatalog } from '@shoal/events';
+import { registryDefaults } from '@shoal/schema-registry';
+import { resolveEndpoints } from '../connection.js';
+import { LogPrinter } from '../dev/log-lines.js';
+import { startPlatform, type Platform, type PlatformOptions } from '../dev/platform.js';
+import { assertPortsFree, type PlannedPort } from '../dev/port-check.js';
+import { readyBanner } from '../dev/ready-banner.js';
+import { removeReadyFile, writeReadyFile, type ReadyFileContent } from '../dev/ready-file.js';
+import { REPO_ROOT, discoverServices, type DiscoveredService } from '../dev/service-discovery.js';
+import { ServiceSupervisor } from '../dev/service-supervisor.js';
+import { integerOption } from '../options.js';
 import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
-import { createCliLogger } from '../logger.js';
-import { integerOption, serveUntilSignal } from '../options.js';
+
+const HOST = '127.0.0.1';
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+const devDefaults = {
+  dataDir: '.shoal',
+  readyTimeoutMs: 120_000,
+  /** How long the services get to stop (drain their outboxes) before they are killed. */
+  stopGraceMs: 20_000,
+  logLevel: 'info',
+};
+/** Names a service cannot take: its `--<name>-port` flag would be one of the platform's. */
+const RESERVED_NAMES = new Set(['broker', 'registry', 'shoal']);
+
+/** The services' lines of the usage text; a broken package.json must not break `shoal --help`. */
+function servicePortUsage(): string {
+  try {
+    return discoverServices()
+      .map((service) => `  ${`--${service.name}-port <n>`.padEnd(28)}HTTP port of ${service.name} (default ${service.port})\n`)
+      .join('');
+  } catch (error) {
+    return `  --<service>-port <n>        (the services cannot be listed: ${(error as Error).message})\n`;
+  }
+}
 
 export const devUsage = `Usage: shoal dev [options]     (what 'npm start' runs)
 
-Runs the platform on this machine in the foreground: the embedded Kafka-protocol broker and the schema
-registry, registers every schema of schemas/, creates the topics of schemas/manifest.json, and prints one
-"Shoal is ready" banner. Data lives under --data-dir and survives restarts. Ctrl-C stops everything.
+Runs the whole platform on this machine in the foreground: the embedded Kafka-protocol broker and the
+schema registry, the schemas of schemas/ registered and the topics of schemas/manifest.json created (as
+'shoal setup' does), then every service of services/ as its own process, its logs prefixed with its name.
+Once every service answers ready it prints one "Shoal is ready" banner with every URL. A service that exits
+on its own is reported and restarted (after 1 s, doubling up to 30 s). Data lives under --data-dir and
+survives restarts. Ctrl-C stops the services (each drains its outbox), then the registry and the broker.
 
 Options:
-  --data-dir <dir>        where the broker and the registry keep their data (default .shoal)
-  --reset                 delete --data-dir first: a fresh platform
-  --broker-port <n>       Kafka port (default ${brokerDefaults.port})
-  --registry-port <n>     schema registry port (default ${registryDefaults.port})
-  --schemas <dir>         the schemas folder (default: the repository's schemas/)
-  --log-level <level>     trace, debug, info, warn, error (default info)
-  -h, --help              show this help
+  --data-dir <dir>            where everything keeps its data: <dir>/broker, <dir>/registry,
+                              <dir>/<service> (default ${devDefaults.dataDir})
+  --reset                     delete --data-dir first: a fresh platform
+  --broker-port <n>           Kafka port (default ${brokerDefaults.port})
+  --registry-port <n>         schema registry port (default ${registryDefaults.port})
+  --brokers <host:port,...>   use this Kafka instead of starting the embedded broker
+  --registry <url>            use this schema registry instead of starting the embedded one
+${servicePortUsage()}  --services <a,b,...>        run only these services
+  --no-services               run only the broker and the registry
+  --ready-timeout <seconds>   how long the services may take to be ready (default ${devDefaults.readyTimeoutMs / 1000})
+  --ready-file <path>         once ready, write the addresses and the services' pids there as JSON
+  --schemas <dir>             the schemas folder (default: the repository's schemas/)
+  --log-level <level>         ${LOG_LEVELS.join(', ')} (default ${devDefaults.logLevel}); the services' too
+  -h, --help                  show this help
+
+Each service gets this command's environment plus KAFKA_BROKERS, SCHEMA_REGISTRY_URL, SHOAL_DATA_DIR,
+PORT, HOST and LOG_LEVEL; its own settings pass through (SHIPPING_AUTO_DISPATCH_MS=2000 npm start).
+Exit status: 0 stopped by Ctrl-C or SIGTERM, 1 something failed to start, 2 a usage error.
 `;
 
+/** One service as this run starts it. */
+interface PlannedService {
+  service: DiscoveredService;
+  port: number;
+  url: string;
+}
+
+interface DevPlan {
+  dataDir: string;
+  broker: PlatformOptions['broker'];
+  registry: PlatformOptions['registry'];
+  catalog: SchemaCatalog;
+  logLevel: string;
+  readyTimeoutMs: number;
+  readyFile: string | undefined;
+  services: PlannedService[];
+}
+
 export async function runDev(argv: string[]): Promise<number> {
+  const discovered = discoverServices();
+  const reserved = discovered.find((service) => RESERVED_NAMES.has(service.name));
+  if (reserved !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', `${reserved.dir}/package.json: '${reserved.name}' is a name of the platform's own; give the service another`);
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -35,9 +114,16 @@ export async function runDev(argv: string[]): Promise<number> {
       reset: { type: 'boolean' },
       'broker-port': { type: 'string' },
       'registry-port': { type: 'string' },
+      brokers: { type: 'string' },
+      registry: { type: 'string' },
+      services: { type: 'string' },
+      'no-services': { type: 'boolean' },
+      'ready-timeout': { type: 'string' },
+      'ready-file': { type: 'string' },
       ...schemasOption,
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      ...Object.fromEntries(discovered.map((service) => [`${service.name}-port`, { type: 'string' as const }])),
     },
     strict: true,
   });
@@ -45,82 +131,174 @@ export async function runDev(argv: string[]): Promise<number> {
     process.stdout.write(devUsage);
     return 0;
   }
-  const brokerPort = integerOption(values['broker-port'], '--broker-port', { min: 0, max: 65535 }) ?? brokerDefaults.port;
-  const registryPort = integerOption(values['registry-port'], '--registry-port', { min: 0, max: 65535 }) ?? registryDefaults.port;
-  const dataDir = resolve(values['data-dir'] ?? '.shoal');
-  // Read before anything starts: a broken schema is a one-line error, not a half-started platform.
-  const catalog = schemaCatalogOption(values);
-  if (values.reset) rmSync(dataDir, { recursive: true, force: true });
-  const logger = createCliLogger(values['log-level'] ?? 'info');
-  return serveUntilSignal('platform', logger, () => startPlatform({ dataDir, brokerPort, registryPort, catalog, logger }));
+  const flags = values as Record<string, string | boolean | undefined>;
+  const plan = planRun(flags, discovered);
+  await assertPortsFree(
+    [
+      ...('port' in plan.broker ? [{ port: plan.broker.port, owner: 'broker', flag: '--broker-port' }] : []),
+      ...('port' in plan.registry ? [{ port: plan.registry.port, owner: 'registry', flag: '--registry-port' }] : []),
+      ...plan.services.map(({ service, port }): PlannedPort => ({ port, owner: service.name, flag: `--${service.name}-port` })),
+    ],
+    HOST,
+  );
+  if (flags.reset === true) rmSync(plan.dataDir, { recursive: true, force: true });
+  if (plan.readyFile !== undefined) removeReadyFile(plan.readyFile);
+
+  const printer = new LogPrinter({ names: ['shoal', 'broker', 'registry', ...plan.services.map(({ service }) => service.name)] });
+  const logger = pino(
+    { level: plan.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    printer.destination('shoal'),
+  );
+  return runPlatform(plan, printer, logger);
 }
 
-interface PlatformOptions {
-  dataDir: string;
-  brokerPort: number;
-  registryPort: number;
-  catalog: SchemaCatalog;
-  logger: Logger;
-}
-
-/** Broker, registry, schemas, topics, banner; whatever started is stopped again if a later step fails. */
-async function startPlatform({ dataDir, brokerPort, registryPort, catalog, logger }: PlatformOptions): Promise<{ close(): Promise<void> }> {
-  let broker: RunningBroker | undefined;
-  let registry: RunningRegistry | undefined;
-  const close = async () => {
-    await registry?.close();
-    await broker?.close();
+/** Every flag checked, the services chosen, their ports and entry points checked; nothing started. */
+function planRun(flags: Record<string, string | boolean | undefined>, discovered: readonly DiscoveredService[]): DevPlan {
+  const text = (name: string) => (typeof flags[name] === 'string' ? flags[name] : undefined);
+  const port = (name: string, min: number) => integerOption(text(name), `--${name}`, { min, max: 65535 });
+  const logLevel = text('log-level') ?? devDefaults.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ShoalError('SHOAL_CONFIG_INVALID', `--log-level expects one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  }
+  const servicePorts = new Map(discovered.map((service) => [service.name, port(`${service.name}-port`, 1) ?? service.port]));
+  const services = chooseServices(text('services'), flags['no-services'] === true, discovered).map((service): PlannedService => {
+    const servicePort = servicePorts.get(service.name) ?? service.port;
+    if (!existsSync(service.main)) {
+      throw new ShoalError('SHOAL_CONFIG_INVALID', `${service.name}'s entry point ${relative(REPO_ROOT, service.main)} does not exist (see ${relative(REPO_ROOT, service.dir)}/package.json); leave it out with --services`);
+    }
+    return { service, port: servicePort, url: `http://${HOST}:${servicePort}` };
+  });
+  const readyFile = text('ready-file');
+  return {
+    dataDir: resolve(text('data-dir') ?? devDefaults.dataDir),
+    ...serversOf(text, port),
+    // Read before anything starts: a broken schema is a one-line error, not a half-started platform.
+    catalog: schemaCatalogOption({ schemas: text('schemas') }),
+    logLevel,
+    readyTimeoutMs: (integerOption(text('ready-timeout'), '--ready-timeout', { min: 1, max: 86_400 }) ?? devDefaults.readyTimeoutMs / 1000) * 1000,
+    readyFile: readyFile === undefined ? undefined : resolve(readyFile),
+    services,
   };
+}
+
+/** The user's servers when `--brokers` / `--registry` name them; otherwise this process starts its own, on `--*-port`. */
+function serversOf(text: (name: string) => string | undefined, port: (name: string, min: number) => number | undefined): Pick<DevPlan, 'broker' | 'registry'> {
+  for (const [own, given] of [
+    ['broker-port', 'brokers'],
+    ['registry-port', 'registry'],
+  ] as const) {
+    if (text(own) !== undefined && text(given) !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', `give --${own} or --${given}, not both`);
+  }
+  // Checked as every client command checks them, but never read from the environment: without the flags,
+  // dev runs servers of its own whatever KAFKA_BROKERS and SCHEMA_REGISTRY_URL say.
+  const given = resolveEndpoints({ brokers: text('brokers'), registry: text('registry') }, {});
+  return {
+    broker: text('brokers') === undefined ? { port: port('broker-port', 0) ?? brokerDefaults.port } : { external: given.brokers },
+    registry: text('registry') === undefined ? { port: port('registry-port', 0) ?? registryDefaults.port } : { external: given.registry },
+  };
+}
+
+/** `--services a,b` (each a known name), `--no-services`, or every discovered service. */
+function chooseServices(list: string | undefined, none: boolean, discovered: readonly DiscoveredService[]): DiscoveredService[] {
+  if (none && list !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', 'give --services or --no-services, not both');
+  if (none) return [];
+  if (list === undefined) return [...discovered];
+  const known = discovered.map((service) => service.name).join(', ');
+  const names = list
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+  if (names.length === 0) throw new ShoalError('SHOAL_CONFIG_INVALID', `--services names no service; the services are ${known}`);
+  const unknown = names.filter((name) => !discovered.some((service) => service.name === name));
+  if (unknown.length > 0) {
+    throw new ShoalError('SHOAL_CONFIG_INVALID', `--services: unknown service${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `'${name}'`).join(', ')}; the services are ${known}`);
+  }
+  return discovered.filter((service) => names.includes(service.name));
+}
+
+/**
+ * Starts everything, waits for a signal, stops everything. The first SIGINT or SIGTERM stops gracefully,
+ * at any point (during a long wait for readiness too); a second one kills the services at once.
+ */
+async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): Promise<number> {
+  const shutdown = new AbortController();
+  let supervisor: ServiceSupervisor | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!shutdown.signal.aborted) {
+      logger.info(`${signal} received, stopping`);
+      shutdown.abort(signal);
+      return;
+    }
+    logger.warn(`${signal} received again: killing the services`);
+    supervisor?.kill();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let platform: Platform | undefined;
   try {
-    broker = await startBroker({ dataDir: join(dataDir, 'broker'), port: brokerPort, logger }).catch((error: unknown) => {
-      throw renamePortFlag(error, '--port', '--broker-port');
-    });
-    const compatibility = isCompatibilityLevel(catalog.compatibility) ? catalog.compatibility : undefined;
-    registry = await startRegistry({
-      dataDir: join(dataDir, 'registry'),
-      port: registryPort,
-      ...(compatibility === undefined ? {} : { defaultCompatibility: compatibility }),
+    platform = await startPlatform({ dataDir: plan.dataDir, broker: plan.broker, registry: plan.registry, catalog: plan.catalog, logger });
+    if (shutdown.signal.aborted) return 0;
+    const running = platform;
+    let ready = false;
+    const refreshReadyFile = () => {
+      if (ready && plan.readyFile !== undefined && supervisor !== undefined) writeReadyFile(plan.readyFile, readyFileContent(plan, running, supervisor));
+    };
+    supervisor = new ServiceSupervisor({
       logger,
-    }).catch((error: unknown) => {
-      throw renamePortFlag(error, '--port', '--registry-port');
+      services: plan.services.map(({ service, port, url }) => ({
+        name: service.name,
+        main: service.main,
+        url,
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: running.brokers.join(','),
+          SCHEMA_REGISTRY_URL: running.registryUrl,
+          SHOAL_DATA_DIR: plan.dataDir,
+          PORT: String(port),
+          HOST,
+          LOG_LEVEL: plan.logLevel,
+        },
+        printer,
+        logger,
+        onReady: refreshReadyFile,
+      })),
     });
-    const registered = await registerCatalog(new RegistryClient({ url: registry.url }), catalog);
-    const topics = [...catalog.topics.values()];
-    await withAdmin([broker.bootstrap], (admin) =>
-      admin.createTopics({ topics: topics.map((t) => ({ topic: t.name, numPartitions: t.partitions })), waitForLeaders: true }),
+    supervisor.start();
+    if (!(await supervisor.whenReady(plan.readyTimeoutMs, shutdown.signal))) return 0;
+    ready = true;
+    refreshReadyFile();
+    process.stdout.write(
+      readyBanner({
+        brokers: running.brokers.join(','),
+        registryUrl: running.registryUrl,
+        schemas: running.setup.schemas.length,
+        topics: running.setup.topics.map((topic) => topic.name),
+        dataDir: plan.dataDir,
+        services: plan.services.map(({ service, url }) => ({ name: service.name, url })),
+      }),
     );
-    process.stdout.write(banner(broker, registry, registered.length, topics.map((t) => t.name), dataDir));
-    return { close };
+    if (!shutdown.signal.aborted) await new Promise((resolve) => shutdown.signal.addEventListener('abort', resolve, { once: true }));
+    return 0;
   } catch (error) {
-    await close();
-    throw error;
+    if (!(error instanceof ShoalError)) throw error;
+    logger.error(error.message);
+    if (supervisor !== undefined || platform !== undefined) logger.error('stopping everything');
+    return 1;
+  } finally {
+    if (plan.readyFile !== undefined) removeReadyFile(plan.readyFile);
+    await supervisor?.stop(devDefaults.stopGraceMs);
+    await platform?.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
-/** The servers name their own flag; under `shoal dev` the user sets another one. */
-function renamePortFlag(error: unknown, from: string, to: string): unknown {
-  if (error instanceof ShoalError && error.code === 'SHOAL_PORT_IN_USE') {
-    return new ShoalError(error.code, error.message.replace(from, to), { cause: error });
-  }
-  return error;
-}
-
-function banner(broker: RunningBroker, registry: RunningRegistry, schemas: number, topics: string[], dataDir: string): string {
-  // The client commands default to the standard ports; other ports have to be named.
-  const flags = `${broker.port === brokerDefaults.port ? '' : ` --brokers ${broker.bootstrap}`}${registry.port === registryDefaults.port ? '' : ` --registry ${registry.url}`}`;
-  const example = JSON.stringify({ orderId: 'o-1', customerId: 'c-1', shipmentId: 's-1', trackingNumber: 'TRACK-1', shippedAt: Date.UTC(2026, 0, 1) });
-  return `
-  Shoal is ready
-
-  Kafka broker      ${broker.bootstrap}
-  Schema registry   ${registry.url}
-  Schemas           ${schemas} registered
-  Topics            ${topics.join(', ')}
-  Data              ${dataDir}  (shoal dev --reset starts afresh)
-
-  Watch events:     npx shoal subscribe ${topics.join(' ')} --from-beginning${flags}
-  Publish one:      npx shoal publish orders.order --type shoal.orders.OrderShipped --data '${example}'${flags}
-  Ctrl-C stops everything.
-
-`;
+function readyFileContent(plan: DevPlan, platform: Platform, supervisor: ServiceSupervisor): ReadyFileContent {
+  return {
+    broker: platform.brokers.join(','),
+    registry: platform.registryUrl,
+    dataDir: plan.dataDir,
+    services: Object.fromEntries(supervisor.services.map((service) => [service.name, { url: service.url, pid: service.pid ?? 0 }])),
+  };
 }

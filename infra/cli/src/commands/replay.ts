@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { SHOAL_ERROR_CODES, ShoalError, sleep, type ShoalErrorCode } from '@shoal/core';
 import { parseTimestamp, type RebuildPartitionProgress, type RebuildProgress } from '@shoal/projections';
+import { discoverServices } from '../dev/service-discovery.js';
 import { integerOption } from '../options.js';
 import { paint } from '../output.js';
 
@@ -12,8 +13,16 @@ import { paint } from '../output.js';
  * line. The routes' JSON is typed by the library's own types, so the compiler checks that this command reads
  * what the service writes.
  */
-/** The reference services' default HTTP ports (DESIGN.md §5). */
-const SERVICE_PORTS: Readonly<Record<string, number>> = { orders: 3001, inventory: 3002, payments: 3003, shipping: 3004, notifications: 3005, 'order-view': 3006 };
+/** The services' default ports as `shoal dev` starts them, for the usage text; a broken package.json must not break `--help`. */
+function defaultPortsUsage(): string {
+  try {
+    return `Default ports: ${discoverServices()
+      .map((service) => `${service.name} ${service.port}`)
+      .join(', ')}.`;
+  } catch (error) {
+    return `Default ports: unknown (${(error as Error).message}).`;
+  }
+}
 
 export const replayUsage = `Usage: shoal replay <service> <projection> [options]
 
@@ -31,9 +40,7 @@ Options:
   --interval <ms>               how often progress is asked for (default 500)
   -h, --help                    show this help
 
-Default ports: ${Object.entries(SERVICE_PORTS)
-  .map(([service, port]) => `${service} ${port}`)
-  .join(', ')}.
+${defaultPortsUsage()}
 Exit codes: 0 swapped in (with --no-wait: started), 1 the rebuild failed or the service refused or cannot
 be reached, 2 a usage error.
 `;
@@ -108,11 +115,13 @@ export async function runReplay(argv: string[]): Promise<number> {
   return summarize(what, progress);
 }
 
+/** `--url`, else where `shoal dev` runs the service by default (services/<name>/package.json). */
 function serviceUrl(service: string, url: string | undefined): string {
-  const port = SERVICE_PORTS[service];
+  const services = url === undefined ? discoverServices() : [];
+  const port = services.find((candidate) => candidate.name === service)?.port;
   const base = (url ?? (port === undefined ? undefined : `http://127.0.0.1:${port}`))?.replace(/\/+$/, '');
   if (base === undefined) {
-    throw new ShoalError('SHOAL_CONFIG_INVALID', `'${service}' is not a service with a default port (${Object.keys(SERVICE_PORTS).join(', ')}): give its address with --url`);
+    throw new ShoalError('SHOAL_CONFIG_INVALID', `'${service}' is not a service with a default port (${services.map((candidate) => candidate.name).join(', ')}): give its address with --url`);
   }
   if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new ShoalError('SHOAL_CONFIG_INVALID', `--url expects an http(s) URL, got '${base}'`);
   return base;

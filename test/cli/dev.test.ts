@@ -1,0 +1,226 @@
+/**
+ * `shoal dev` as a user runs it: a real child process that starts the broker, the registry and every
+ * service as processes of its own, on ports picked free for the test (never the default ones, which a
+ * developer's own `npm start` may hold). Most assertions share one run of the whole platform, since
+ * starting it is what costs time.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { tempDir } from '@shoal/broker/testing';
+import { discoverServices } from '../../infra/cli/src/dev/service-discovery.js';
+import { REPO_ROOT, SHOAL_BIN, shoal } from './helpers.js';
+
+const SERVICES = ['orders', 'inventory', 'payments', 'shipping', 'notifications', 'order-view'];
+
+interface ReadyFile {
+  broker: string;
+  registry: string;
+  dataDir: string;
+  services: Record<string, { url: string; pid: number }>;
+}
+
+interface DevProcess {
+  child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * `shoal dev <args>` in the background. A run the test did not stop itself gets SIGTERM when the test ends
+ * (so its services stop before the temp dir goes), SIGKILL if that takes too long.
+ */
+function startDev(args: readonly string[]): DevProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.KAFKA_BROKERS;
+  delete env.SCHEMA_REGISTRY_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', SHOAL_BIN, 'dev', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  onTestFinished(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+  });
+  return { child, output: () => output, exited };
+}
+
+/** Polls `check` until it stops throwing; throws its last error after `timeoutMs`. */
+async function eventually<T>(check: () => T | Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+async function untilOutput(dev: DevProcess, text: string, timeoutMs: number): Promise<void> {
+  await eventually(() => {
+    if (dev.child.exitCode !== null) throw new Error(`shoal dev exited with code ${dev.child.exitCode} before printing '${text}':\n${dev.output()}`);
+    expect(dev.output(), 'output so far').toContain(text);
+  }, timeoutMs).catch((error: unknown) => {
+    throw new Error(`'${text}' did not appear within ${timeoutMs} ms: ${(error as Error).message.slice(0, 200)}\n--- output ---\n${dev.output().slice(-6000)}`);
+  });
+}
+
+/** `count` distinct ports that were free a moment ago. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  for (let i = 0; i < count; i++) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+  }
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** A port held by another listener for the rest of the test. */
+async function takenPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return (server.address() as { port: number }).port;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readReady(path: string): ReadyFile {
+  return JSON.parse(readFileSync(path, 'utf8')) as ReadyFile;
+}
+
+async function status(url: string): Promise<number> {
+  return (await fetch(url, { signal: AbortSignal.timeout(5_000) })).status;
+}
+
+async function livePid(url: string): Promise<unknown> {
+  return ((await (await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(5_000) })).json()) as { pid?: unknown }).pid;
+}
+
+/** The flags of a run on free ports: data dir, broker, registry and a port per service. */
+async function devArgs(dir: string, services: readonly string[]): Promise<{ args: string[]; ports: Map<string, number> }> {
+  const [brokerPort, registryPort, ...servicePorts] = await freePorts(2 + services.length);
+  const ports = new Map(services.map((name, index) => [name, servicePorts[index]!]));
+  const args = ['--data-dir', join(dir, 'data'), '--broker-port', String(brokerPort), '--registry-port', String(registryPort)];
+  for (const [name, port] of ports) args.push(`--${name}-port`, String(port));
+  return { args, ports };
+}
+
+describe('shoal dev', () => {
+  it('runs every service as its own process, restarts one killed with -9, and stops them all on SIGINT', async () => {
+    expect(discoverServices().map((service) => service.name)).toEqual(SERVICES);
+    const dir = tempDir('dev');
+    const readyFile = join(dir, 'ready.json');
+    const { args, ports } = await devArgs(dir, SERVICES);
+    const dev = startDev([...args, '--ready-file', readyFile]);
+
+    await untilOutput(dev, 'Ctrl-C stops everything.', 110_000);
+    const ready = readReady(readyFile);
+    expect(Object.keys(ready.services)).toEqual(SERVICES);
+    expect(ready.dataDir).toBe(join(dir, 'data'));
+    const banner = dev.output().slice(dev.output().indexOf('Shoal is ready'));
+    expect(banner).toContain(`Kafka broker      ${ready.broker}`);
+    expect(banner).toContain(`Schema registry   ${ready.registry}`);
+    for (const name of SERVICES) {
+      const url = `http://127.0.0.1:${ports.get(name)}`;
+      expect(ready.services[name]?.url).toBe(url);
+      expect(banner).toMatch(new RegExp(`^ +${name} +${url}$`, 'm'));
+      expect(await status(`${url}/health/ready`), `${name} ready`).toBe(200);
+      expect(await livePid(url), `${name} pid`).toBe(ready.services[name]?.pid);
+    }
+    const url = (name: string) => `http://127.0.0.1:${ports.get(name)}`;
+    expect(banner).toContain(`curl -X PUT ${url('inventory')}/stock/SKU-1 -H 'content-type: application/json' -d '{"available": 10}'`);
+    expect(banner).toContain(`curl -X PUT ${url('payments')}/customers/c1/limit -H 'content-type: application/json' -d '{"limit": 100000, "currency": "EUR"}'`);
+    expect(banner).toContain(`curl -X POST ${url('orders')}/orders -H 'content-type: application/json' -d '{"customerId": "c1", "currency": "EUR", "lines": [{"sku": "SKU-1", "quantity": 2, "unitPrice": 1500}]}'`);
+    expect(banner).toContain(`curl ${url('order-view')}/orders/<orderId>`);
+    expect(banner).toContain('npx shoal subscribe orders.order inventory.reservation payments.payment shipping.shipment notifications.notification --from-beginning --brokers');
+    // The services' pino JSON, rendered with their names.
+    expect(dev.output()).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} orders +INFO +listening url=${url('orders')}$`, 'm'));
+
+    const victim = ready.services.inventory!.pid;
+    process.kill(victim, 'SIGKILL');
+    const restarted = await eventually(() => {
+      const pid = readReady(readyFile).services.inventory!.pid;
+      expect(pid).not.toBe(victim);
+      return pid;
+    }, 90_000);
+    expect(isAlive(victim)).toBe(false);
+    expect(await status(`${url('inventory')}/health/ready`)).toBe(200);
+    expect(await livePid(url('inventory'))).toBe(restarted);
+    expect(dev.output()).toMatch(/ inventory exited \(SIGKILL\); restarting in 1 s/);
+    expect(dev.output()).toMatch(/ inventory is ready again/);
+
+    const pids = [...Object.values(ready.services).map((service) => service.pid), restarted];
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toEqual({ code: 0, signal: null });
+    for (const pid of pids) expect(isAlive(pid), `process ${pid}`).toBe(false);
+    expect(existsSync(readyFile)).toBe(false);
+    const out = dev.output();
+    expect(out.split('Shoal is ready')).toHaveLength(2);
+    // Every service stopped (its outbox drained) before the broker it publishes to.
+    const brokerStopped = out.search(/^\S+ broker +INFO +broker stopped/m);
+    expect(brokerStopped).toBeGreaterThan(0);
+    for (const name of SERVICES) {
+      const stopped = out.search(new RegExp(`^\\S+ ${name} +INFO +stopped$`, 'm'));
+      expect(stopped, `${name} stopped`).toBeGreaterThan(0);
+      expect(stopped).toBeLessThan(brokerStopped);
+    }
+  }, 240_000);
+
+  it('runs the subset --services names, ignoring the ports of the others', async () => {
+    const dir = tempDir('dev');
+    const readyFile = join(dir, 'ready.json');
+    const { args, ports } = await devArgs(dir, ['inventory', 'payments']);
+    const dev = startDev([...args, '--orders-port', String(await takenPort()), '--services', 'payments,inventory', '--ready-file', readyFile]);
+
+    await untilOutput(dev, 'Ctrl-C stops everything.', 90_000);
+    const ready = readReady(readyFile);
+    expect(Object.keys(ready.services)).toEqual(['inventory', 'payments']);
+    for (const [name, port] of ports) expect(await status(`http://127.0.0.1:${port}/health/ready`), name).toBe(200);
+    const banner = dev.output().slice(dev.output().indexOf('Shoal is ready'));
+    expect(banner).toContain(`curl -X PUT http://127.0.0.1:${ports.get('inventory')}/stock/SKU-1`);
+    expect(banner).not.toMatch(/^ +orders +http/m);
+    expect(banner).not.toContain('/orders ');
+
+    dev.child.kill('SIGTERM');
+    expect(await dev.exited).toEqual({ code: 0, signal: null });
+    for (const service of Object.values(ready.services)) expect(isAlive(service.pid)).toBe(false);
+  }, 120_000);
+
+  it('refuses a taken port before anything starts, naming the port, its service and the flag', async () => {
+    const dir = tempDir('dev');
+    const { args } = await devArgs(dir, SERVICES.filter((name) => name !== 'inventory'));
+    const port = await takenPort();
+    const run = await shoal(['dev', ...args, '--inventory-port', String(port)]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toBe(`shoal dev: port ${port} (inventory) on 127.0.0.1 is already in use: stop what holds it or choose another with --inventory-port\n`);
+    // Nothing was started: the broker and the registry would have created their data folders.
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  it('refuses an unknown service name in --services, listing the known ones', async () => {
+    const run = await shoal(['dev', '--services', 'inventory,warehouse', '--data-dir', join(tempDir('dev'), 'data')]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`shoal dev: --services: unknown service 'warehouse'; the services are ${SERVICES.join(', ')}\n`);
+    expect(run.stderr).toContain('Usage: shoal dev');
+  });
+});
