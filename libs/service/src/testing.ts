@@ -2,10 +2,12 @@
  * Test support for services: `@shoal/service/testing`. `startTestService(spec, build)` runs a service's real
  * composition (the same `build` its main.ts hands to runService) in the test's process against the calling
  * test's broker and registry, on a free port, with its files in a temp dir; tests drive it over HTTP
- * (`host.app.inject()` or `host.url`) and watch what it publishes on the real topics.
+ * (`host.app.inject()`, `call`, or `host.url`), play the services upstream with `publisherFor`, and watch
+ * what it publishes on the real topics.
  */
 import { onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { connected, tempDir } from '@shoal/broker/testing';
+import { Publisher } from '@shoal/events';
 import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
 import type { ConfigOf, ServiceConfig, ServiceConfigSpec, Setting } from './config.js';
 import { ServiceHost } from './service-host.js';
@@ -65,4 +67,22 @@ export async function consumedEvents<C extends ServiceConfig>(host: ServiceHost<
   const count = (outcome: ConsumedOutcome) =>
     Number(new RegExp(`^shoal_events_consumed_total\\{group="${group}",outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
   return { handled: count('handled'), duplicate: count('duplicate'), skipped: count('skipped'), dead_lettered: count('dead_lettered') };
+}
+
+/** A connected publisher on `platform`, disconnected when the test ends: how a test plays another service. */
+export function publisherFor(platform: TestPlatform): Promise<Publisher> {
+  return connected(new Publisher({ kafka: platform.kafka(), codec: platform.codec }));
+}
+
+/** What `call` returns. `body` is the parsed JSON, left untyped: tests assert its shape rather than trust one. */
+export interface CallResult {
+  status: number;
+  contentType: string;
+  body: any;
+}
+
+/** Sends `body` (as JSON, when given) to the service in-process and returns what it answered. */
+export async function call<C extends ServiceConfig>(host: ServiceHost<C>, method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<CallResult> {
+  const response = await host.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
+  return { status: response.statusCode, contentType: String(response.headers['content-type']), body: response.json() };
 }

@@ -1,12 +1,9 @@
 /**
  * Test support for inventory's tests (not exported): the events other services would send it, built the
- * way they build them, a connected publisher to send them with, and HTTP calls to the service.
+ * way they build them. The publisher to send them with and `call` come from @shoal/service/testing.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { connected } from '@shoal/broker/testing';
-import { createEvent, Publisher, type ShoalEvent } from '@shoal/events';
-import type { TestPlatform } from '@shoal/events/testing';
-import type { ServiceConfig, ServiceHost } from '@shoal/service';
+import { createEvent, type ShoalEvent } from '@shoal/events';
 
 export type PlacedOrder = ShoalEvent<'shoal.orders.OrderPlaced'>;
 
@@ -46,15 +43,4 @@ export function paymentDeclined(placed: PlacedOrder) {
     { paymentId: uuidv7(), orderId, customerId, amount: total, reason: 'declined in a test', declinedAt: Date.now() },
     { source: '/shoal/payments', subject: orderId, causedBy: placed },
   );
-}
-
-/** A connected publisher on `platform`, disconnected when the test ends. */
-export function publisherFor(platform: TestPlatform): Promise<Publisher> {
-  return connected(new Publisher({ kafka: platform.kafka(), codec: platform.codec }));
-}
-
-/** Sends `body` to the service and returns the status and parsed body. */
-export async function call<C extends ServiceConfig>(host: ServiceHost<C>, method: 'GET' | 'PUT', url: string, body?: unknown) {
-  const response = await host.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
-  return { status: response.statusCode, contentType: String(response.headers['content-type']), body: response.json() as Record<string, unknown> };
 }

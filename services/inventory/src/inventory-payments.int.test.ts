@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { startTestPlatform } from '@shoal/events/testing';
-import { eventually, startTestService, watchTopics } from '@shoal/service/testing';
+import { call, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildPayments, configSpec as paymentsSpec } from '@shoal/service-payments';
 import { buildInventory, configSpec as inventorySpec } from './app.js';
-import { call, orderPlaced, publisherFor, type PlacedOrder } from './inventory-fixtures.js';
+import { orderPlaced, type PlacedOrder } from './inventory-fixtures.js';
 
 /**
  * A slice of the choreography (DESIGN.md §4, steps 2 to 4): inventory and payments as they run in

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@shoal/broker/testing';
 import { startTestPlatform } from '@shoal/events/testing';
-import { consumedEvents, eventually, startTestService, watchTopics } from '@shoal/service/testing';
+import { call, consumedEvents, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildInventory, configSpec } from './app.js';
-import { call, orderCancelled, orderPlaced, paymentDeclined, publisherFor } from './inventory-fixtures.js';
+import { orderCancelled, orderPlaced, paymentDeclined } from './inventory-fixtures.js';
 
 /**
  * The inventory service for real: its composition on a broker and a registry, HTTP through fastify, events

@@ -1,9 +1,8 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { createEvent, Publisher } from '@shoal/events';
-import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
-import type { ServiceHost } from '@shoal/service';
-import { consumedEvents, eventually, startTestService, watchTopics } from '@shoal/service/testing';
-import { buildNotifications, type NotificationsConfig } from './app.js';
+import { describe, expect, it } from 'vitest';
+import { createEvent } from '@shoal/events';
+import { startTestPlatform } from '@shoal/events/testing';
+import { call, consumedEvents, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
+import { buildNotifications } from './app.js';
 import { configSpec } from './config.js';
 import { render, type NotifiedEvent } from './notifications/render.js';
 
@@ -50,22 +49,10 @@ function orderEvents(orderId: string, customerId: string) {
   };
 }
 
-async function connectedPublisher(platform: TestPlatform): Promise<Publisher> {
-  const publisher = new Publisher({ kafka: platform.kafka(), codec: platform.codec });
-  await publisher.connect();
-  onTestFinished(() => publisher.disconnect());
-  return publisher;
-}
-
-async function list(host: ServiceHost<NotificationsConfig>, query: string) {
-  const response = await host.app.inject({ method: 'GET', url: `/notifications?${query}` });
-  return { status: response.statusCode, type: String(response.headers['content-type']), body: response.json() };
-}
-
 describe('notifications', () => {
   it('records one message per customer-visible event, in event time, and announces each as CustomerNotified', async () => {
     const platform = await startTestPlatform();
-    const publisher = await connectedPublisher(platform);
+    const publisher = await publisherFor(platform);
     const published = await watchTopics(platform, ['notifications.notification']);
     const { host } = await startTestService(configSpec, (h) => buildNotifications(h), { platform });
 
@@ -78,7 +65,7 @@ describe('notifications', () => {
     await publisher.publishBatch([shippedFlow.authorized, other.placed]);
     await eventually(async () => expect(await consumedEvents(host)).toEqual({ handled: 7, duplicate: 1, skipped: 1, dead_lettered: 0 }));
 
-    const mine = await list(host, 'customerId=c-1');
+    const mine = await call(host, 'GET', '/notifications?customerId=c-1');
     expect(mine.status).toBe(200);
     const expected: NotifiedEvent[] = [shippedFlow.placed, cancelledFlow.placed, shippedFlow.confirmed, cancelledFlow.cancelled, shippedFlow.shipped, cancelledFlow.refunded];
     expect(mine.body.items.map((item: { eventId: string }) => item.eventId)).toEqual(expected.map((event) => event.id));
@@ -95,17 +82,17 @@ describe('notifications', () => {
     expect(mine.body.items[3].message).toContain('cancelled by the customer');
     expect(mine.body.items[4].message).toContain('TRK-0123456789');
 
-    expect((await list(host, 'orderId=o-2')).body.items.map((item: { template: string }) => item.template)).toEqual([
+    expect((await call(host, 'GET', '/notifications?orderId=o-2')).body.items.map((item: { template: string }) => item.template)).toEqual([
       'shoal.orders.OrderPlaced',
       'shoal.orders.OrderCancelled',
       'shoal.payments.PaymentRefunded',
     ]);
-    expect((await list(host, 'customerId=c-1&orderId=o-1')).body.items).toHaveLength(3);
-    expect((await list(host, 'customerId=c-2&orderId=o-1')).body.items).toEqual([]);
-    expect((await list(host, 'customerId=c-1&limit=2')).body.items.map((item: { eventId: string }) => item.eventId)).toEqual([shippedFlow.placed.id, cancelledFlow.placed.id]);
+    expect((await call(host, 'GET', '/notifications?customerId=c-1&orderId=o-1')).body.items).toHaveLength(3);
+    expect((await call(host, 'GET', '/notifications?customerId=c-2&orderId=o-1')).body.items).toEqual([]);
+    expect((await call(host, 'GET', '/notifications?customerId=c-1&limit=2')).body.items.map((item: { eventId: string }) => item.eventId)).toEqual([shippedFlow.placed.id, cancelledFlow.placed.id]);
     for (const query of ['', 'limit=5', 'customerId=c-1&limit=0', 'customerId=c-1&limit=1001', 'customerId=']) {
-      const refused = await list(host, query);
-      expect(refused, query).toMatchObject({ status: 400, type: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_REQUEST_INVALID' } });
+      const refused = await call(host, 'GET', `/notifications?${query}`);
+      expect(refused, query).toMatchObject({ status: 400, contentType: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_REQUEST_INVALID' } });
     }
 
     // One CustomerNotified per message, keyed by the customer, in the flow of the event it is about.
@@ -125,21 +112,21 @@ describe('notifications', () => {
 
   it('keeps its messages across a restart and does not notify twice for a redelivered event', async () => {
     const platform = await startTestPlatform();
-    const publisher = await connectedPublisher(platform);
+    const publisher = await publisherFor(platform);
     const published = await watchTopics(platform, ['notifications.notification']);
     const first = await startTestService(configSpec, (h) => buildNotifications(h), { platform });
     const flow = orderEvents('o-9', 'c-9');
     await publisher.publishBatch([flow.placed, flow.confirmed]);
-    await eventually(async () => expect((await list(first.host, 'customerId=c-9')).body.items).toHaveLength(2));
-    const before = (await list(first.host, 'customerId=c-9')).body.items;
+    await eventually(async () => expect((await call(first.host, 'GET', '/notifications?customerId=c-9')).body.items).toHaveLength(2));
+    const before = (await call(first.host, 'GET', '/notifications?customerId=c-9')).body.items;
     await first.host.stop();
 
     const again = await startTestService(configSpec, (h) => buildNotifications(h), { platform, dataDir: first.dataDir });
-    expect((await list(again.host, 'customerId=c-9')).body.items).toEqual(before);
+    expect((await call(again.host, 'GET', '/notifications?customerId=c-9')).body.items).toEqual(before);
     await publisher.publishBatch([flow.confirmed, flow.shipped]);
-    await eventually(async () => expect((await list(again.host, 'customerId=c-9')).body.items).toHaveLength(3));
+    await eventually(async () => expect((await call(again.host, 'GET', '/notifications?customerId=c-9')).body.items).toHaveLength(3));
     await eventually(async () => expect(await consumedEvents(again.host)).toMatchObject({ handled: 1, duplicate: 1 }));
-    expect((await list(again.host, 'customerId=c-9')).body.items.map((item: { template: string }) => item.template)).toEqual([
+    expect((await call(again.host, 'GET', '/notifications?customerId=c-9')).body.items.map((item: { template: string }) => item.template)).toEqual([
       'shoal.orders.OrderPlaced',
       'shoal.orders.OrderConfirmed',
       'shoal.orders.OrderShipped',

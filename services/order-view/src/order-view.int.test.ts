@@ -1,8 +1,8 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { Publisher, type ShoalEvent } from '@shoal/events';
-import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
+import { describe, expect, it } from 'vitest';
+import type { ShoalEvent } from '@shoal/events';
+import { startTestPlatform } from '@shoal/events/testing';
 import type { ServiceHost } from '@shoal/service';
-import { eventually, startTestService } from '@shoal/service/testing';
+import { call, eventually, publisherFor, startTestService } from '@shoal/service/testing';
 import { buildOrderView, type OrderViewConfig } from './app.js';
 import { configSpec } from './config.js';
 import { byTopics, confirmedFlow, customerCancelledFlow, declinedFlow, shippedFlow } from './orders/order-flow-fixtures.js';
@@ -14,22 +14,10 @@ import { byTopics, confirmedFlow, customerCancelledFlow, declinedFlow, shippedFl
  */
 const reversedTopics = ['notifications.notification', 'shipping.shipment', 'payments.payment', 'inventory.reservation', 'orders.order'];
 
-async function connectedPublisher(platform: TestPlatform): Promise<Publisher> {
-  const publisher = new Publisher({ kafka: platform.kafka(), codec: platform.codec });
-  await publisher.connect();
-  onTestFinished(() => publisher.disconnect());
-  return publisher;
-}
-
-async function get(host: ServiceHost<OrderViewConfig>, url: string) {
-  const response = await host.app.inject({ method: 'GET', url });
-  return { status: response.statusCode, type: String(response.headers['content-type']), body: response.json() };
-}
-
 /** Waits until the model holds `events` events, and returns the stats. */
 async function caughtUp(host: ServiceHost<OrderViewConfig>, events: number) {
   return eventually(async () => {
-    const { body } = await get(host, '/stats');
+    const { body } = await call(host, 'GET', '/stats');
     expect(body.events).toBe(events);
     return body;
   });
@@ -38,7 +26,7 @@ async function caughtUp(host: ServiceHost<OrderViewConfig>, events: number) {
 describe('order-view', () => {
   it('shows each order with its status and whole timeline, lists and counts them, and rebuilds to the same model', async () => {
     const platform = await startTestPlatform();
-    const publisher = await connectedPublisher(platform);
+    const publisher = await publisherFor(platform);
     const { host } = await startTestService(configSpec, (h) => buildOrderView(h), { platform });
 
     const shipped = shippedFlow('o-ship');
@@ -63,7 +51,7 @@ describe('order-view', () => {
       events: events.length,
     });
 
-    const order = await get(host, '/orders/o-ship');
+    const order = await call(host, 'GET', '/orders/o-ship');
     expect(order.status).toBe(200);
     expect(order.body).toEqual({
       orderId: 'o-ship',
@@ -78,57 +66,57 @@ describe('order-view', () => {
       trackingNumber: 'TRK-O-SHIP',
       timeline: shipped.events.map((event: ShoalEvent) => ({ type: event.type, source: event.source, time: event.time, id: event.id })),
     });
-    expect((await get(host, '/orders/o-decl')).body).toMatchObject({ status: 'CANCELLED', cancellation: { reason: 'PAYMENT_DECLINED', detail: 'credit limit exceeded' } });
-    expect((await get(host, '/orders/o-canc')).body.timeline).toHaveLength(cancelled.events.length);
+    expect((await call(host, 'GET', '/orders/o-decl')).body).toMatchObject({ status: 'CANCELLED', cancellation: { reason: 'PAYMENT_DECLINED', detail: 'credit limit exceeded' } });
+    expect((await call(host, 'GET', '/orders/o-canc')).body.timeline).toHaveLength(cancelled.events.length);
 
-    const byCustomer = await get(host, '/orders?customerId=c-same');
+    const byCustomer = await call(host, 'GET', '/orders?customerId=c-same');
     expect(byCustomer.body.items.map((item: { orderId: string }) => item.orderId)).toEqual(['o-canc', 'o-decl']);
     expect(byCustomer.body.items[0]).not.toHaveProperty('timeline');
     expect(byCustomer.body.items[0]).toMatchObject({ status: 'CANCELLED', cancellation: { reason: 'CUSTOMER_REQUEST' }, shipmentId: 's-o-canc' });
-    const page = await get(host, '/orders?limit=3');
+    const page = await call(host, 'GET', '/orders?limit=3');
     expect(page.body.items.map((item: { orderId: string }) => item.orderId)).toEqual(['o-canc', 'o-decl', 'o-ship']);
     expect(page.body.next).toBe('o-ship');
-    expect((await get(host, `/orders?limit=3&after=${page.body.next}`)).body).toEqual({ items: [expect.objectContaining({ orderId: 'o-usd' })] });
-    expect((await get(host, '/orders?status=CONFIRMED')).body.items.map((item: { orderId: string }) => item.orderId)).toEqual(['o-usd']);
+    expect((await call(host, 'GET', `/orders?limit=3&after=${page.body.next}`)).body).toEqual({ items: [expect.objectContaining({ orderId: 'o-usd' })] });
+    expect((await call(host, 'GET', '/orders?status=CONFIRMED')).body.items.map((item: { orderId: string }) => item.orderId)).toEqual(['o-usd']);
 
-    expect(await get(host, '/orders/nope')).toMatchObject({ status: 404, type: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_NOT_FOUND' } });
+    expect(await call(host, 'GET', '/orders/nope')).toMatchObject({ status: 404, contentType: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_NOT_FOUND' } });
     for (const query of ['status=LOST', 'limit=0', 'limit=1001', 'customerId=', 'after=']) {
-      const refused = await get(host, `/orders?${query}`);
-      expect(refused, query).toMatchObject({ status: 400, type: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_REQUEST_INVALID' } });
+      const refused = await call(host, 'GET', `/orders?${query}`);
+      expect(refused, query).toMatchObject({ status: 400, contentType: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_REQUEST_INVALID' } });
     }
 
     // A rebuild from the log (what `shoal replay order-view orders` asks for) arrives at the same model.
-    const before = await Promise.all(['/orders/o-ship', '/orders/o-decl', '/orders/o-canc', '/orders/o-usd', '/stats', '/orders'].map((url) => get(host, url)));
+    const before = await Promise.all(['/orders/o-ship', '/orders/o-decl', '/orders/o-canc', '/orders/o-usd', '/stats', '/orders'].map((url) => call(host, 'GET', url)));
     const rebuild = await host.app.inject({ method: 'POST', url: '/admin/projections/orders/rebuild', payload: { from: 'beginning' } });
     expect(rebuild.statusCode).toBe(202);
     const generation = rebuild.json().generation as number;
     await eventually(async () => {
-      const { body } = await get(host, '/admin/projections/orders');
+      const { body } = await call(host, 'GET', '/admin/projections/orders');
       expect(body.rebuild).toMatchObject({ generation, state: 'swapped' });
       expect(body.model.generation).toBe(generation);
     });
-    const after = await Promise.all(['/orders/o-ship', '/orders/o-decl', '/orders/o-canc', '/orders/o-usd', '/stats', '/orders'].map((url) => get(host, url)));
+    const after = await Promise.all(['/orders/o-ship', '/orders/o-decl', '/orders/o-canc', '/orders/o-usd', '/stats', '/orders'].map((url) => call(host, 'GET', url)));
     expect(after).toEqual(before);
   });
 
   it('shows an order once its OrderPlaced arrives, and keeps its model across a restart', async () => {
     const platform = await startTestPlatform();
-    const publisher = await connectedPublisher(platform);
+    const publisher = await publisherFor(platform);
     const first = await startTestService(configSpec, (h) => buildOrderView(h), { platform });
 
     const flow = shippedFlow('o-late');
     const [placed, ...rest] = flow.events;
     await publisher.publishBatch(rest.filter((event) => event.type !== 'shoal.orders.OrderShipped' && event.type !== 'shoal.orders.OrderConfirmed'));
     await caughtUp(first.host, rest.length - 2);
-    expect(await get(first.host, '/orders/o-late')).toMatchObject({ status: 404 });
-    expect((await get(first.host, '/stats')).body.orders).toBe(0);
+    expect(await call(first.host, 'GET', '/orders/o-late')).toMatchObject({ status: 404 });
+    expect((await call(first.host, 'GET', '/stats')).body.orders).toBe(0);
     await first.host.stop();
 
     const again = await startTestService(configSpec, (h) => buildOrderView(h), { platform, dataDir: first.dataDir });
-    expect((await get(again.host, '/stats')).body.events).toBe(rest.length - 2);
+    expect((await call(again.host, 'GET', '/stats')).body.events).toBe(rest.length - 2);
     await publisher.publishBatch(flow.events.filter((event) => event.type.startsWith('shoal.orders.')));
     await caughtUp(again.host, flow.events.length);
-    const order = await get(again.host, '/orders/o-late');
+    const order = await call(again.host, 'GET', '/orders/o-late');
     expect(order.body).toMatchObject({ status: 'SHIPPED', correlationId: placed!.id, paymentId: 'p-o-late', trackingNumber: 'TRK-O-LATE' });
     expect(order.body.timeline.map((entry: { id: string }) => entry.id)).toEqual(flow.events.map((event) => event.id));
   });

@@ -4,8 +4,7 @@
  * them. What the service publishes is read back with `watchTopics` of @shoal/service/testing.
  */
 import { expect } from 'vitest';
-import { connected } from '@shoal/broker/testing';
-import { createEvent, Publisher, type CloudEvent, type ShoalEvent, type ShoalEventDataMap, type ShoalEventType } from '@shoal/events';
+import { createEvent, type CloudEvent, type ShoalEvent, type ShoalEventDataMap, type ShoalEventType } from '@shoal/events';
 import type { TestPlatform } from '@shoal/events/testing';
 import type { ServiceHost } from '@shoal/service';
 import { startTestService, type TopicWatch } from '@shoal/service/testing';
@@ -41,11 +40,6 @@ export async function getOrder(host: ServiceHost, orderId: string): Promise<{ st
   return { statusCode: response.statusCode, body: response.json(), etag: response.headers.etag };
 }
 
-/** A connected Publisher, disconnected when the test ends. */
-export async function publisherOf(platform: TestPlatform): Promise<Publisher> {
-  return connected(new Publisher({ kafka: platform.kafka(), codec: platform.codec }));
-}
-
 const sources = { inventory: '/shoal/inventory', payments: '/shoal/payments', shipping: '/shoal/shipping' } as const;
 
 function upstream<T extends ShoalEventType>(type: T, data: ShoalEventDataMap[T], source: string, causedBy?: CloudEvent<unknown>): ShoalEvent<T> {
@@ -79,4 +73,4 @@ export function typesOf(published: TopicWatch, orderId: string): string[] {
     .map((event) => event.type);
 }
 
-export { consumedEvents, eventually, watchTopics } from '@shoal/service/testing';
+export { consumedEvents, eventually, publisherFor, watchTopics } from '@shoal/service/testing';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startTestPlatform } from '@shoal/events/testing';
-import { consumedEvents, eventually, getOrder, placeOrder, publisherOf, startOrders, typesOf, upstreamEvents, watchTopics } from './orders-fixtures.js';
+import { consumedEvents, eventually, getOrder, placeOrder, publisherFor, startOrders, typesOf, upstreamEvents, watchTopics } from './orders-fixtures.js';
 
 /**
  * The orders service reacting to the rest of the choreography for real: upstream events published to the
@@ -11,7 +11,7 @@ describe('orders reactions', () => {
   it('confirms on PaymentAuthorized, ships on ShipmentDispatched, cancels on StockReservationFailed and PaymentDeclined, each caused by the upstream event', async () => {
     const { host, platform } = await startOrders();
     const published = await watchTopics(platform, ['orders.order']);
-    const publisher = await publisherOf(platform);
+    const publisher = await publisherFor(platform);
     const [paid, outOfStock, declined] = [await placeOrder(host), await placeOrder(host), await placeOrder(host)];
     const [placed] = await published.waitFor('shoal.orders.OrderPlaced', { subject: paid });
 
@@ -69,7 +69,7 @@ describe('orders reactions', () => {
   it('ignores what arrives after it stopped applying and events of unknown orders, dead-letters none, and decides a redelivered event once', async () => {
     const { host, platform } = await startOrders();
     const published = await watchTopics(platform, ['orders.order']);
-    const publisher = await publisherOf(platform);
+    const publisher = await publisherFor(platform);
 
     // Cancelled by the customer while payments authorized: stays cancelled (payments refunds on OrderCancelled).
     const cancelledFirst = await placeOrder(host);
@@ -119,7 +119,7 @@ describe('orders reactions', () => {
   it('keeps its orders across a restart on the same data dir and goes on reacting to them', async () => {
     const platform = await startTestPlatform();
     const first = await startOrders({ platform });
-    const publisher = await publisherOf(platform);
+    const publisher = await publisherFor(platform);
     const orderId = await placeOrder(first.host, { customerId: 'c-restart' });
     const cancelledId = await placeOrder(first.host);
     await first.host.app.inject({ method: 'POST', url: `/orders/${cancelledId}/cancel` });

@@ -1,12 +1,9 @@
 /**
  * Test support for payments' tests (not exported): the events inventory and orders would send it, built
- * the way they build them, a connected publisher, and HTTP calls to the service.
+ * the way they build them. The publisher to send them with and `call` come from @shoal/service/testing.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { connected } from '@shoal/broker/testing';
-import { createEvent, Publisher, type ShoalEvent } from '@shoal/events';
-import type { TestPlatform } from '@shoal/events/testing';
-import type { ServiceConfig, ServiceHost } from '@shoal/service';
+import { createEvent, type ShoalEvent } from '@shoal/events';
 
 export type ReservedStock = ShoalEvent<'shoal.inventory.StockReserved'>;
 
@@ -29,15 +26,4 @@ export function orderCancelled(reserved: ReservedStock, reason: 'OUT_OF_STOCK' |
     { orderId, customerId, reason, detail: `cancelled in a test (${reason})`, cancelledAt: Date.now() },
     { source: '/shoal/orders', subject: orderId },
   );
-}
-
-/** A connected publisher on `platform`, disconnected when the test ends. */
-export function publisherFor(platform: TestPlatform): Promise<Publisher> {
-  return connected(new Publisher({ kafka: platform.kafka(), codec: platform.codec }));
-}
-
-/** Sends `body` to the service and returns the status and parsed body. */
-export async function call<C extends ServiceConfig>(host: ServiceHost<C>, method: 'GET' | 'PUT', url: string, body?: unknown) {
-  const response = await host.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) });
-  return { status: response.statusCode, contentType: String(response.headers['content-type']), body: response.json() as Record<string, unknown> };
 }

@@ -1,9 +1,8 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { createEvent, Publisher, type ShoalEvent } from '@shoal/events';
-import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
-import type { ServiceHost } from '@shoal/service';
-import { consumedEvents, eventually, startTestService, watchTopics } from '@shoal/service/testing';
-import { buildShipping, type ShippingConfig } from './app.js';
+import { describe, expect, it } from 'vitest';
+import { createEvent, type ShoalEvent } from '@shoal/events';
+import { startTestPlatform } from '@shoal/events/testing';
+import { call, consumedEvents, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
+import { buildShipping } from './app.js';
 import { configSpec } from './config.js';
 import { TRACKING_NUMBER_PATTERN } from './shipments/shipment.js';
 
@@ -30,22 +29,10 @@ function cancelled(orderId: string): ShoalEvent<'shoal.orders.OrderCancelled'> {
   );
 }
 
-async function connectedPublisher(platform: TestPlatform): Promise<Publisher> {
-  const publisher = new Publisher({ kafka: platform.kafka(), codec: platform.codec });
-  await publisher.connect();
-  onTestFinished(() => publisher.disconnect());
-  return publisher;
-}
-
-async function call(host: ServiceHost<ShippingConfig>, method: 'GET' | 'POST', url: string) {
-  const response = await host.app.inject({ method, url });
-  return { status: response.statusCode, type: String(response.headers['content-type']), body: response.json() };
-}
-
 describe('shipping', () => {
   it('schedules once per confirmed order, dispatches over HTTP, cancels what is not dispatched yet', async () => {
     const platform = await startTestPlatform();
-    const publisher = await connectedPublisher(platform);
+    const publisher = await publisherFor(platform);
     const published = await watchTopics(platform, ['shipping.shipment']);
     const { host } = await startTestService(configSpec, (h) => buildShipping(h), { platform });
 
@@ -101,14 +88,14 @@ describe('shipping', () => {
     expect(cancelledEvent).toMatchObject({ correlationid: 'corr-o-2' });
 
     const refused = await call(host, 'POST', `/shipments/${o2.shipmentId}/dispatch`);
-    expect(refused).toMatchObject({ status: 409, type: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_COMMAND_REJECTED' } });
+    expect(refused).toMatchObject({ status: 409, contentType: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_COMMAND_REJECTED' } });
     expect((await call(host, 'GET', '/shipments?orderId=o-3')).body).toEqual({ items: [] });
 
     expect(await call(host, 'POST', '/shipments/nope/dispatch')).toMatchObject({ status: 404, body: { code: 'SHOAL_NOT_FOUND' } });
     expect(await call(host, 'GET', '/shipments/nope')).toMatchObject({ status: 404, body: { code: 'SHOAL_NOT_FOUND' } });
     for (const query of ['status=LOST', 'limit=0', 'limit=1001', 'orderId=']) {
       const invalid = await call(host, 'GET', `/shipments?${query}`);
-      expect(invalid, query).toMatchObject({ status: 400, type: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_REQUEST_INVALID' } });
+      expect(invalid, query).toMatchObject({ status: 400, contentType: expect.stringContaining('application/problem+json'), body: { code: 'SHOAL_REQUEST_INVALID' } });
     }
     expect((await call(host, 'GET', '/shipments?limit=1')).body.items).toHaveLength(1);
 
@@ -124,7 +111,7 @@ describe('shipping', () => {
 
   it('dispatches automatically after SHIPPING_AUTO_DISPATCH_MS, stops cleanly, and keeps its state across a restart', async () => {
     const platform = await startTestPlatform();
-    const publisher = await connectedPublisher(platform);
+    const publisher = await publisherFor(platform);
     const published = await watchTopics(platform, ['shipping.shipment']);
     const auto = await startTestService(configSpec, (h) => buildShipping(h), { platform, env: { SHIPPING_AUTO_DISPATCH_MS: '100' } });
     expect(auto.host.config.autoDispatchMs).toBe(100);
