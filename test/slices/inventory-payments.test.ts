@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { startTestPlatform } from '@shoal/events/testing';
 import { call, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
+import { buildInventory, configSpec as inventorySpec } from '@shoal/service-inventory';
 import { buildPayments, configSpec as paymentsSpec } from '@shoal/service-payments';
-import { buildInventory, configSpec as inventorySpec } from './app.js';
-import { orderPlaced, type PlacedOrder } from './inventory-fixtures.js';
+import { orderPlaced, type PlacedOrder } from '../../services/inventory/src/inventory-fixtures.js';
 
 /**
- * A slice of the choreography (DESIGN.md §4, steps 2 to 4): inventory and payments as they run in
+ * A slice of the choreography, in test/ because services never import each other (DESIGN.md §4, steps 2 to 4): inventory and payments as they run in
  * production, each with its own database and consumer group, on one broker, reacting to each other's
  * events. The test plays the orders service: it publishes OrderPlaced and reads what follows.
  */
