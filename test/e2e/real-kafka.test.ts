@@ -13,7 +13,7 @@ import { freePort, startShoalDev, type ShoalDev } from './support/shoal-dev.js';
 import { Shop } from './support/shop.js';
 
 const KAFKA_IMAGE = 'apache/kafka:3.9.1';
-const REGISTRY_IMAGE = 'confluentinc/cp-schema-registry:7.7.1';
+const REGISTRY_IMAGE = 'confluentinc/cp-schema-registry:7.9.1';
 
 /** Why there is no container engine to run on, or null when there is one. */
 async function dockerMissingReason(): Promise<string | null> {

@@ -38,12 +38,23 @@ export function kafkaLogLevel(level: string): kafkaLevel {
   }
 }
 
+/**
+ * Warnings kafkajs prints on every start for a choice Shoal made on purpose: the dead-letter producer is
+ * idempotent with a bounded number of retries, so that a broker outage surfaces as a failed send the
+ * subscription retries with its own backoff (docs/runtime.md). Logged at debug, not warn.
+ */
+const EXPECTED_WARNINGS = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
+
 export function kafkaLogCreator(root: Logger): logCreator {
   const logger = root.child({ module: 'kafkajs' });
   return () =>
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _name, ...details } = log;
       const fields = { namespace, ...details };
+      if (level === kafkaLevel.WARN && EXPECTED_WARNINGS.includes(message)) {
+        logger.debug(fields, message);
+        return;
+      }
       switch (level) {
         case kafkaLevel.ERROR:
           logger.error(fields, message);

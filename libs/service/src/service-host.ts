@@ -138,7 +138,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       database,
       kafka: this.kafka,
       codec: this.codec,
-      logger: this.logger.child({ module: 'outbox-relay', database: file }),
+      logger: this.logger.child({ database: file }),
     });
     this.databases.push({ name: file.replace(/\.db$/, ''), database, relay });
     return database;
@@ -163,7 +163,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       group,
       kafka: this.kafka,
       codec: this.codec,
-      logger: this.logger.child({ module: 'consumer', group }),
+      logger: this.logger,
     } as SubscribeOptions<H>);
     const hosted: HostedSubscription = {
       subscription,
@@ -185,7 +185,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       kafka: this.kafka,
       codec: this.codec,
       groupPrefix: options.groupPrefix ?? `${this.config.service}.projection`,
-      logger: this.logger.child({ module: 'projector', projection: projection.name }),
+      logger: this.logger,
     });
     this.projectors.push({ projector, ...projectorReadiness(projector) });
     return projector;

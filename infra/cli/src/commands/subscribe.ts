@@ -38,7 +38,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 function forPeople(event: CloudEvent<unknown>, context: MessageContext): string {
   const where = paint('dim', `${context.topic}/${context.partition}@${context.offset}`);
   const attributes = Object.entries(event)
-    .filter(([name]) => !['type', 'data', 'specversion', 'datacontenttype'].includes(name))
+    .filter(([name, value]) => value !== undefined && !['type', 'data', 'specversion', 'datacontenttype'].includes(name))
     .map(([name, value]) => `${paint('dim', `${name}=`)}${String(value)}`)
     .join(' ');
   const data = inspect(event.data, { colors: process.stdout.isTTY && process.env.NO_COLOR === undefined, depth: 8, breakLength: 100, compact: 4 });
