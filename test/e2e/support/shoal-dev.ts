@@ -50,20 +50,31 @@ export interface ShoalDev {
   child: ChildProcess;
 }
 
+/**
+ * `count` distinct free ports. Every listener stays open until all are chosen: closing one before asking for
+ * the next lets the system hand the same port out twice.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    await Promise.all(servers.map((server) => new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen))));
+    return servers.map((server) => (server.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolveClose) => server.close(() => resolveClose()))));
+  }
+}
+
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
-  return port;
+  const [port] = await freePorts(1);
+  return port!;
 }
 
 export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev> {
   const readyPath = join(options.dataDir, 'ready.json');
-  const ports: string[] = [];
-  for (const service of SERVICES) ports.push(`--${service}-port`, String(await freePort()));
+  const chosen = await freePorts(SERVICES.length + 2);
+  const ports = SERVICES.flatMap((service, i) => [`--${service}-port`, String(chosen[i])]);
   const external = options.args ?? [];
-  const platformPorts = external.some((arg) => arg === '--brokers') ? [] : ['--broker-port', String(await freePort()), '--registry-port', String(await freePort())];
+  const platformPorts = external.some((arg) => arg === '--brokers') ? [] : ['--broker-port', String(chosen.at(-2)), '--registry-port', String(chosen.at(-1))];
   const args = [
     '--import',
     'tsx',

@@ -1,0 +1,203 @@
+/**
+ * The e2e benchmark's report: one table of figures, each beside its baseline from the same run, the ratio
+ * between them, the issue's goal where it sets one and whether it was met; then where the CPU went during the
+ * throughput phase. Pure formatting of what e2e.bench.ts measured.
+ */
+import { formatTable, quantile } from '../../infra/broker/bench/report.js';
+import { count } from '../../libs/outbox/bench/bench-platform.js';
+
+export const goals = { ordersPerSecond: 300, p99Ms: 100, p99AtRate: 100 } as const;
+
+/** Event hops from POST /orders to OrderConfirmed: OrderPlaced, StockReserved, PaymentAuthorized, OrderConfirmed. */
+export const HOPS = 4;
+
+export interface ThroughputFigures {
+  orders: number;
+  concurrency: number;
+  /** First POST sent -> last OrderConfirmed arrived. */
+  seconds: number;
+  /** First POST sent -> last POST answered. */
+  postSeconds: number;
+  /** Last POST answered -> last OrderConfirmed arrived, ms. */
+  drainMs: number;
+  /** Mean over orders of POST answered -> its OrderConfirmed arrived, ms. */
+  meanAnswerToConfirmMs: number;
+  /** Orders answered 201 that were not confirmed within the time limit. */
+  missing: number;
+}
+
+export interface CpuFigure {
+  process: string;
+  pid: number;
+  /** CPU seconds from the first POST to the last confirmation. */
+  untilConfirmed: number | undefined;
+  /** CPU seconds from the first POST until the platform was idle again (the orders' whole choreography). */
+  untilIdle: number | undefined;
+}
+
+export interface LatencyFigures {
+  rate: number;
+  seconds: number;
+  /** Scheduled send -> OrderConfirmed arrival, ms ascending; an order never confirmed counts as Infinity. */
+  samplesMs: number[];
+  missing: number;
+  maxLateMs: number;
+  /**
+   * Per event of the flow, ms ascending over the orders that saw it: from its cause (the predecessor's arrival
+   * here, or the scheduled send) to its arrival here, and that span split at the event's ce_time.
+   */
+  steps: Array<{ event: string; by: string; samplesMs: number[]; untilCreatedMs: number[]; afterCreatedMs: number[] }>;
+  /** Scheduled send -> POST answered, ms ascending. */
+  answersMs: number[];
+}
+
+export interface BaselineFigures {
+  hop: { rate: number; seconds: number; samplesMs: number[]; missing: number };
+  chain: { orders: number; seconds: number; missing: number };
+}
+
+export interface E2eFigures {
+  throughput: ThroughputFigures;
+  /** Of the phase above: wall seconds from the first POST to idle, for the CPU shares. */
+  idleSeconds: number;
+  cpu: CpuFigure[];
+  latency: LatencyFigures[];
+  baselines: BaselineFigures;
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(1)} ms` : 'never');
+const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}x` : '-');
+const rate = (value: number) => `${count(value)}/s`;
+const verdict = (met: boolean | undefined) => (met === undefined ? '' : met ? 'met' : 'NOT MET');
+
+interface Row {
+  figure: string;
+  measured: string;
+  baseline?: string;
+  ratio?: string;
+  goal?: string;
+  met?: boolean;
+}
+
+export function figuresTable(figures: E2eFigures): { table: string; goalsMet: number; goalsChecked: number } {
+  const { throughput, baselines } = figures;
+  const sustained = throughput.orders / throughput.seconds;
+  const chainRate = baselines.chain.orders / baselines.chain.seconds;
+  const complete = throughput.missing === 0 && baselines.chain.missing === 0;
+  const rows: Row[] = [
+    {
+      figure: `sustained throughput, ${count(throughput.orders)} orders, ${throughput.concurrency} in flight`,
+      measured: `${rate(sustained)}`,
+      baseline: `${rate(chainRate)} raw chain`,
+      ratio: times(sustained / chainRate),
+      goal: `>= ${goals.ordersPerSecond}/s`,
+      met: complete && sustained >= goals.ordersPerSecond,
+    },
+    { figure: '  POST /orders alone', measured: rate(throughput.orders / throughput.postSeconds) },
+    { figure: '  last POST answered -> last confirmed', measured: ms(throughput.drainMs) },
+    { figure: '  mean POST answered -> confirmed', measured: ms(throughput.meanAnswerToConfirmMs) },
+  ];
+  const hop = baselines.hop.samplesMs;
+  for (const run of figures.latency) {
+    const at = `at ${count(run.rate)}/s for ${run.seconds} s`;
+    const percentiles: Array<[string, number]> = [
+      ['p50', 0.5],
+      ['p90', 0.9],
+      ['p99', 0.99],
+      ['max', 1],
+    ];
+    for (const [name, q] of percentiles) {
+      const value = quantile(run.samplesMs, q);
+      const floor = HOPS * quantile(hop, q);
+      const isGoal = name === 'p99' && run.rate === goals.p99AtRate;
+      rows.push({
+        figure: name === 'p50' ? `place -> confirmed ${name}, ${at}` : `  ${name}`,
+        measured: ms(value),
+        baseline: name === 'max' ? undefined : `${ms(floor)} (${HOPS} hops)`,
+        ratio: name === 'max' ? undefined : times(value / floor),
+        ...(isGoal ? { goal: `<= ${goals.p99Ms} ms`, met: value <= goals.p99Ms } : {}),
+      });
+    }
+  }
+  const checked = rows.filter((row) => row.met !== undefined);
+  const table = formatTable(
+    [
+      { title: 'figure', align: 'left' },
+      { title: 'measured', align: 'right' },
+      { title: 'baseline (same run)', align: 'right' },
+      { title: 'ratio', align: 'right' },
+      { title: 'goal', align: 'left' },
+      { title: '', align: 'left' },
+    ],
+    rows.map((row) => [row.figure, row.measured, row.baseline ?? '', row.ratio ?? '', row.goal ?? '', verdict(row.met)]),
+  );
+  return { table, goalsMet: checked.filter((row) => row.met).length, goalsChecked: checked.length };
+}
+
+/** What the baselines were, in a line each under the table. */
+export function baselineLines(baselines: BaselineFigures): string[] {
+  const { hop, chain } = baselines;
+  return [
+    `raw chain: ${count(chain.orders)} records produced in batches of up to 500, then 3 consume -> produce relays over 4 scratch topics (kafkajs, idempotent producers, acks -1; after 500 untimed): ${chain.seconds.toFixed(2)} s${chain.missing > 0 ? `; ${count(chain.missing)} NEVER ARRIVED` : ''}`,
+    `raw hop: single records at ${count(hop.rate)}/s, produce -> consume, for ${hop.seconds} s after 1 s untimed: p50 ${ms(quantile(hop.samplesMs, 0.5))}, p99 ${ms(quantile(hop.samplesMs, 0.99))}, max ${ms(quantile(hop.samplesMs, 1))}${hop.missing > 0 ? `; ${count(hop.missing)} NEVER ARRIVED` : ''}; x${HOPS} = the latency floor`,
+  ];
+}
+
+export function cpuTable(figures: E2eFigures): string {
+  const { throughput } = figures;
+  const share = (seconds: number | undefined, wall: number) => (seconds === undefined ? '-' : `${Math.round((seconds / wall) * 100)}%`);
+  const cpu = (seconds: number | undefined) => (seconds === undefined ? '-' : seconds.toFixed(2));
+  const perOrder = (seconds: number | undefined) => (seconds === undefined ? '-' : ((seconds * 1000) / throughput.orders).toFixed(2));
+  const total = (pick: (row: CpuFigure) => number | undefined) => figures.cpu.reduce((sum, row) => sum + (pick(row) ?? 0), 0);
+  const rows = [...figures.cpu, { process: 'total', pid: 0, untilConfirmed: total((row) => row.untilConfirmed), untilIdle: total((row) => row.untilIdle) }];
+  return formatTable(
+    [
+      { title: 'process', align: 'left' },
+      { title: 'pid', align: 'right' },
+      { title: 'CPU s to last confirmed', align: 'right' },
+      { title: 'of a core', align: 'right' },
+      { title: 'CPU s to idle', align: 'right' },
+      { title: 'of a core', align: 'right' },
+      { title: 'CPU ms/order', align: 'right' },
+    ],
+    rows.map((row) => [
+      row.process,
+      row.pid === 0 ? '' : String(row.pid),
+      cpu(row.untilConfirmed),
+      share(row.untilConfirmed, throughput.seconds),
+      cpu(row.untilIdle),
+      share(row.untilIdle, figures.idleSeconds),
+      perOrder(row.untilIdle),
+    ]),
+  );
+}
+
+export function stepsTable(run: LatencyFigures): string {
+  const mean = (samples: readonly number[]) => samples.reduce((sum, ms) => sum + ms, 0) / samples.length;
+  const pair = (samples: readonly number[]) => (samples.length === 0 ? '-' : `${ms(quantile(samples, 0.5))} / ${ms(mean(samples))}`);
+  const row = (step: string, by: string, samples: readonly number[], untilCreated?: readonly number[], afterCreated?: readonly number[]) => [
+    step,
+    by,
+    ms(quantile(samples, 0.5)),
+    ms(quantile(samples, 0.99)),
+    ms(mean(samples)),
+    untilCreated === undefined ? '' : pair(untilCreated),
+    afterCreated === undefined ? '' : pair(afterCreated),
+  ];
+  return formatTable(
+    [
+      { title: 'event', align: 'left' },
+      { title: 'emitted by', align: 'left' },
+      { title: 'p50', align: 'right' },
+      { title: 'p99', align: 'right' },
+      { title: 'mean', align: 'right' },
+      { title: 'to ce_time p50 / mean', align: 'right' },
+      { title: 'ce_time to here p50 / mean', align: 'right' },
+    ],
+    [
+      row('(POST answered)', 'orders (HTTP)', run.answersMs),
+      ...run.steps.map((step) => row(step.event, step.by, step.samplesMs, step.untilCreatedMs, step.afterCreatedMs)),
+      row('total', 'scheduled send -> OrderConfirmed here', run.samplesMs),
+    ],
+  );
+}

@@ -1,0 +1,404 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel, type logCreator } from 'kafkajs';
+import { count, progressOf } from '../../libs/outbox/bench/bench-platform.js';
+import { Shop } from '../e2e/support/shop.js';
+import { SERVICES, startShoalDev, type ShoalDev } from '../e2e/support/shoal-dev.js';
+import { startArrivalWatch, type ArrivalWatch } from './arrival-watch.js';
+import { baselineLines, cpuTable, figuresTable, stepsTable, type CpuFigure, type LatencyFigures, type ThroughputFigures } from './e2e-report.js';
+import { KafkaBaselines } from './kafka-baselines.js';
+import { OrderTraffic, type PlacedOrder } from './order-traffic.js';
+import { waitForIdle } from './platform-idle.js';
+import { cpuUsedBetween, readCpu } from './process-cpu.js';
+
+/**
+ * The whole choreography under load: `npm run bench -- e2e [--quick]` (issue 5 §5).
+ *
+ * `shoal dev` runs in a child process on a fresh temp data dir and free ports (test/e2e/support/shoal-dev.ts),
+ * the six services at LOG_LEVEL=warn with shipping's auto-dispatch off. Stock of a handful of skus and the
+ * customers' credit limits are set high enough that no order is ever refused, so every order goes PLACED ->
+ * CONFIRMED through four event hops (OrderPlaced -> StockReserved -> PaymentAuthorized -> OrderConfirmed).
+ * A kafkajs consumer in this process (a new group, from the end, committing nothing) notes when each order's
+ * OrderConfirmed arrives on `orders.order` (ArrivalWatch: the ce_type header and the Kafka key, nothing
+ * decoded), and its OrderPlaced, StockReserved and PaymentAuthorized too, with their ce_time.
+ *
+ *   throughput   N orders by POST /orders with at most 64 in flight (closed loop, OrderTraffic): orders/s =
+ *                N / (first POST sent -> last OrderConfirmed arrived). Also the POST rate alone and how long
+ *                the confirmations trail the answers. CPU seconds of each process shoal dev runs, from
+ *                /proc/<pid>/stat, to the last confirmation and to idle (the orders' whole choreography).
+ *   latency      open loop at a fixed offered rate: each POST sent when due whatever the earlier ones did;
+ *                latency = OrderConfirmed arrival - scheduled send, so a stall shows in full instead of
+ *                slowing the sender (no coordinated omission). Where it goes: each event of the flow from
+ *                its cause (its predecessor arriving here) to its arrival here, split at its ce_time (the
+ *                services stamp it with the system clock as they handle the cause) into the way to the
+ *                handler (fetch, decode) and the way out (commit, outbox relay, broker, fetch here).
+ *   baselines    on the same broker in the same run (KafkaBaselines): raw produce -> consume of single
+ *                records at the first offered rate, times 4 hops = the latency floor; and a raw kafkajs chain
+ *                of the same shape (a batching producer and three consume -> produce relays) moving N records.
+ *
+ * A short closed-loop warm-up comes first (JIT, codec caches, first segments), and every phase waits for the
+ * platform to be idle (platform-idle.ts) so that none starts on the previous one's tail. Exits 0 whether or
+ * not the goals are met; 1 when the run itself failed (a POST refused, an order never confirmed, shoal dev
+ * not starting), 2 on bad options. shoal dev is stopped with SIGINT, as Ctrl-C would, also on Ctrl-C here.
+ */
+const usage = `Usage: npm run bench -- e2e [options]
+       node --import tsx test/bench/e2e.bench.ts [options]
+
+Options take their values after '=' (shoal bench passes on only the arguments that start with '-'):
+  --quick               a smoke run: 600 orders, 10 s at 100/s, no second rate (under 1 min)
+  --orders=<n>          orders of the throughput phase (default 3000; --quick 600)
+  --concurrency=<n>     POSTs in flight in the throughput phase (default 64)
+  --rate=<r,...>        offered rates of the latency phase, orders/s (default 100,300; --quick 100)
+  --duration=<s,...>    seconds at each rate; the last one repeats (default 30,10; --quick 10)
+  --cpu-prof-dir=<dir>  write a V8 CPU profile of shoal dev and of every service into <dir>, one
+                        <service>-<pid>.cpuprofile each (Chrome DevTools, speedscope), and phases.json:
+                        when each phase ran, in µs of the clock of the profiles' timestamps
+  --log=<file>          keep everything shoal dev printed in <file>
+  -h, --help            show this help
+`;
+
+/** How long confirmations may trail the last POST of a phase before the run counts as failed. */
+const CONFIRM_TIMEOUT_MS = 90_000;
+const IDLE_TIMEOUT_MS = 60_000;
+/** The benchmark's own groups and topics start with this; the idle check leaves them out. */
+const BENCH_PREFIX = 'bench.e2e';
+const SKUS = Array.from({ length: 8 }, (_, i) => `BENCH-SKU-${i + 1}`);
+const CUSTOMERS = Array.from({ length: 50 }, (_, i) => `bench-customer-${i + 1}`);
+/** Never runs out (an order takes at most 3 units of an sku), and fits the Avro int of the events. */
+const STOCK = 1_000_000_000;
+const CREDIT_LIMIT = 1_000_000_000_000;
+const CONFIRMED = 'shoal.orders.OrderConfirmed';
+/** The events of an order's way to CONFIRMED, in order, each with its topic and the service that emits it. */
+const FLOW = [
+  { type: 'shoal.orders.OrderPlaced', topic: 'orders.order', by: 'orders (HTTP)' },
+  { type: 'shoal.inventory.StockReserved', topic: 'inventory.reservation', by: 'inventory' },
+  { type: 'shoal.payments.PaymentAuthorized', topic: 'payments.payment', by: 'payments' },
+  { type: CONFIRMED, topic: 'orders.order', by: 'orders (consumer)' },
+] as const;
+
+interface Plan {
+  quick: boolean;
+  orders: number;
+  concurrency: number;
+  warmupOrders: number;
+  rates: Array<{ rate: number; seconds: number }>;
+  /** Seconds of the raw produce -> consume baseline (at the first rate). */
+  hopSeconds: number;
+  cpuProfDir: string | undefined;
+  logFile: string | undefined;
+}
+
+const progress = progressOf('e2e');
+
+/** Set once shoal dev is being stopped: from then on every client here loses its broker, as intended. */
+let platformStopping = false;
+
+/** kafkajs's errors, one line each on stderr, until shoal dev is being stopped. */
+const kafkaErrors: logCreator = () => ({ namespace, log }) => {
+  if (!platformStopping) process.stderr.write(`e2e bench: kafkajs ${namespace}: ${log.message}\n`);
+};
+
+function positiveNumbers(text: string, flag: string): number[] {
+  const values = text.split(',').map((part) => Number(part.trim()));
+  if (values.length === 0 || values.some((value) => !Number.isFinite(value) || value <= 0)) throw new Error(`${flag} takes positive numbers separated by commas, not '${text}'`);
+  return values;
+}
+
+function planFrom(argv: string[]): Plan | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      orders: { type: 'string' },
+      concurrency: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      'cpu-prof-dir': { type: 'string' },
+      log: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const quick = values.quick;
+  const [orders] = positiveNumbers(values.orders ?? (quick ? '600' : '3000'), '--orders');
+  const [concurrency] = positiveNumbers(values.concurrency ?? '64', '--concurrency');
+  const rates = positiveNumbers(values.rate ?? (quick ? '100' : '100,300'), '--rate');
+  const durations = positiveNumbers(values.duration ?? (quick ? '10' : '30,10'), '--duration');
+  return {
+    quick,
+    orders: Math.round(orders!),
+    concurrency: Math.round(concurrency!),
+    warmupOrders: quick ? 100 : 300,
+    rates: rates.map((rate, i) => ({ rate, seconds: durations[Math.min(i, durations.length - 1)]! })),
+    hopSeconds: quick ? 5 : 10,
+    cpuProfDir: values['cpu-prof-dir'] === undefined ? undefined : resolve(values['cpu-prof-dir']),
+    logFile: values.log === undefined ? undefined : resolve(values.log),
+  };
+}
+
+/** The running platform and what the phases share. */
+interface Bench {
+  dev: ShoalDev;
+  kafka: Kafka;
+  watch: ArrivalWatch;
+  traffic: OrderTraffic;
+  problems: string[];
+  /** When each phase ran, in µs of the monotonic clock that V8's CPU profiles use too. */
+  phases: Array<{ phase: string; fromUs: number; toUs: number }>;
+}
+
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+
+/** Runs `work` as phase `phase` of the run (its span goes into phases.json beside CPU profiles). */
+async function phase<T>(bench: Bench, name: string, work: () => Promise<T>): Promise<T> {
+  const fromUs = monotonicMicros();
+  try {
+    return await work();
+  } finally {
+    bench.phases.push({ phase: name, fromUs, toUs: monotonicMicros() });
+  }
+}
+
+async function main(): Promise<number> {
+  let plan: Plan | 'help';
+  try {
+    plan = planFrom(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`e2e bench: ${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if (plan === 'help') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const loadBefore = loadavg()[0]!;
+  const dataDir = mkdtempSync(join(tmpdir(), 'shoal-e2e-bench-'));
+  let dev: ShoalDev | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      platformStopping = true;
+      if (dev !== undefined) {
+        const code = await dev.stop();
+        if (plan.logFile !== undefined) writeFileSync(plan.logFile, dev.output());
+        if (code !== 0) process.stderr.write(`e2e bench: shoal dev exited with ${code} when stopped\n${dev.output().slice(-4000)}\n`);
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    })());
+  process.once('SIGINT', () => {
+    progress('interrupted: stopping shoal dev');
+    void stop().finally(() => process.exit(130));
+  });
+
+  try {
+    progress(`starting shoal dev on ${dataDir}`);
+    const started = performance.now();
+    dev = await startPlatform(dataDir, { SHIPPING_AUTO_DISPATCH_MS: '0', ...(plan.cpuProfDir === undefined ? {} : profilingEnv(plan.cpuProfDir)) });
+    progress(`shoal dev ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const bench = await prepare(dev);
+    try {
+      return await run(bench, plan, loadBefore);
+    } finally {
+      bench.traffic.close();
+      await bench.watch.stop();
+    }
+  } catch (error) {
+    if (dev !== undefined) process.stderr.write(`e2e bench: shoal dev's last output:\n${dev.output().slice(-6000)}\n`);
+    throw error;
+  } finally {
+    progress('stopping shoal dev');
+    await stop();
+  }
+}
+
+/** shoal dev on free ports, its services logging warnings only. */
+function startPlatform(dataDir: string, env: Record<string, string>): Promise<ShoalDev> {
+  return startShoalDev({ dataDir, logLevel: 'warn', env });
+}
+
+/**
+ * The environment that makes shoal dev and every service write a CPU profile (cpu-profile-preload.ts). tsx
+ * first: NODE_OPTIONS comes before the command line's own `--import tsx`.
+ */
+function profilingEnv(dir: string): Record<string, string> {
+  mkdirSync(dir, { recursive: true });
+  const preload = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'cpu-profile-preload.ts')).href;
+  return { SHOAL_CPU_PROF_DIR: dir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import tsx --import ${preload}`.trim() };
+}
+
+/** Stock and credit for every order to go through, the confirmation watch, the order traffic. */
+async function prepare(dev: ShoalDev): Promise<Bench> {
+  const shop = new Shop((service) => dev.url(service));
+  for (const sku of SKUS) await shop.setStock(sku, STOCK);
+  for (const customer of CUSTOMERS) await shop.setLimit(customer, CREDIT_LIMIT, 'EUR');
+  // ERROR only: kafkajs warns at every rebalance of the scratch groups.
+  const kafka = new Kafka({ clientId: 'e2e-bench', brokers: [dev.ready.broker], logLevel: logLevel.ERROR, logCreator: kafkaErrors });
+  // OrderConfirmed first: the type the watch waits for unless told otherwise.
+  const watch = await startArrivalWatch({
+    kafka,
+    topics: [...new Set(FLOW.map((step) => step.topic))],
+    groupId: `${BENCH_PREFIX}-flow-${Date.now()}`,
+    eventTypes: [CONFIRMED, ...FLOW.map((step) => step.type).filter((type) => type !== CONFIRMED)],
+  });
+  const traffic = new OrderTraffic({ url: dev.url('orders'), skus: SKUS, customers: CUSTOMERS });
+  return { dev, kafka, watch, traffic, problems: [], phases: [] };
+}
+
+async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number> {
+  progress(`warming up with ${count(plan.warmupOrders)} orders`);
+  await phase(bench, 'warm-up', async () => {
+    const warmup = await bench.traffic.closedLoop(plan.warmupOrders, 16);
+    await confirmed(bench, 'warm-up', warmup.orders, warmup.failures);
+    await idle(bench, 'warm-up');
+  });
+
+  const { throughput, cpu, idleSeconds } = await phase(bench, 'throughput', () => throughputPhase(bench, plan));
+  const latency: LatencyFigures[] = [];
+  for (const { rate, seconds } of plan.rates) latency.push(await phase(bench, `latency at ${rate}/s`, () => latencyPhase(bench, rate, seconds)));
+
+  const baselines = new KafkaBaselines(bench.kafka, CONFIRM_TIMEOUT_MS);
+  const hopRate = plan.rates[0]!.rate;
+  progress(`baseline: raw kafkajs produce -> consume, ${count(hopRate)}/s for ${plan.hopSeconds} s`);
+  const hop = await phase(bench, 'baseline: raw hop', () => baselines.hopLatency(hopRate, plan.hopSeconds));
+  progress(`baseline: raw kafkajs chain of 3 relays, ${count(plan.orders)} records`);
+  const chain = await phase(bench, 'baseline: raw chain', () => baselines.relayChain(plan.orders));
+  if (plan.cpuProfDir !== undefined) writeFileSync(join(plan.cpuProfDir, 'phases.json'), `${JSON.stringify(bench.phases, null, 2)}\n`);
+  if (hop.missing + chain.missing > 0) bench.problems.push(`raw kafkajs baselines lost records: ${hop.missing} of the hop run, ${chain.missing} of the chain`);
+
+  const figures = {
+    throughput,
+    idleSeconds,
+    cpu,
+    latency,
+    baselines: { hop: { rate: hopRate, seconds: plan.hopSeconds, samplesMs: hop.latenciesMs, missing: hop.missing }, chain },
+  };
+  const { table, goalsMet, goalsChecked } = figuresTable(figures);
+  const lateness = latency.map((run) => `${count(run.rate)}/s: ${run.maxLateMs.toFixed(1)} ms`).join(', ');
+  process.stdout.write(
+    [
+      '',
+      `Shoal end-to-end benchmark: the whole choreography under shoal dev${plan.quick ? ' (--quick: smaller, noisier)' : ''}`,
+      `node ${process.version}, ${availableParallelism()} cores, 1-min load average ${loadBefore.toFixed(2)} before and ${loadavg()[0]!.toFixed(2)} after the run`,
+      `shoal dev on a fresh data dir, services at LOG_LEVEL=warn, ${SKUS.length} skus, ${CUSTOMERS.length} customers; every order is confirmed (PLACED -> CONFIRMED, 4 event hops)`,
+      `confirmation = OrderConfirmed arriving at a kafkajs consumer in this process; open-loop sender at most ${lateness} behind schedule`,
+      '',
+      table,
+      '',
+      ...baselineLines(figures.baselines),
+      '',
+      ...latency.flatMap((run) => [
+        `Where place -> confirmed goes at ${count(run.rate)}/s: each event from its cause (its predecessor arriving here; for OrderPlaced the scheduled`,
+        'send) to its arrival here, split at its ce_time (when the service created it: fetched, decoded, handling) into the way to the',
+        'handler and the way out (commit, outbox relay, broker, the fetch here); ms resolution',
+        stepsTable(run),
+        '',
+      ]),
+      `CPU during the throughput phase (/proc/<pid>/stat): ${throughput.seconds.toFixed(2)} s to the last confirmation, ${idleSeconds.toFixed(2)} s until idle`,
+      cpuTable(figures),
+      '',
+      `goals met: ${goalsMet} of ${goalsChecked}`,
+      '',
+    ].join('\n'),
+  );
+  if (bench.problems.length > 0) {
+    process.stderr.write(`e2e bench: the run is not valid:\n${bench.problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+async function throughputPhase(bench: Bench, plan: Plan): Promise<{ throughput: ThroughputFigures; cpu: CpuFigure[]; idleSeconds: number }> {
+  progress(`throughput: ${count(plan.orders)} orders, ${plan.concurrency} in flight`);
+  const pids = new Map<string, number>([...SERVICES.map((service) => [service, bench.dev.pidOf(service)] as const), ['shoal dev (broker, registry)', bench.dev.child.pid!], ['this benchmark', process.pid]]);
+  const cpuAtStart = readCpu(pids);
+  const run = await bench.traffic.closedLoop(plan.orders, plan.concurrency);
+  const confirmations = await confirmed(bench, 'throughput', run.orders, run.failures);
+  const cpuAtConfirmed = readCpu(pids);
+  await idle(bench, 'throughput');
+  const idleAt = performance.now();
+  const cpuAtIdle = readCpu(pids);
+
+  const firstSent = Math.min(...run.orders.map((order) => order.sentAt));
+  const lastAnswered = Math.max(...run.orders.map((order) => order.answeredAt));
+  const lastConfirmed = Math.max(...confirmations.filter((at) => Number.isFinite(at)));
+  const answerToConfirm = run.orders.map((order, i) => confirmations[i]! - order.answeredAt).filter((lag) => Number.isFinite(lag));
+  const untilConfirmed = cpuUsedBetween(cpuAtStart, cpuAtConfirmed);
+  const untilIdle = cpuUsedBetween(cpuAtStart, cpuAtIdle);
+  return {
+    throughput: {
+      orders: run.orders.length,
+      concurrency: plan.concurrency,
+      seconds: (lastConfirmed - firstSent) / 1000,
+      postSeconds: (lastAnswered - firstSent) / 1000,
+      drainMs: lastConfirmed - lastAnswered,
+      meanAnswerToConfirmMs: answerToConfirm.reduce((sum, lag) => sum + lag, 0) / answerToConfirm.length,
+      missing: confirmations.filter((at) => !Number.isFinite(at)).length,
+    },
+    cpu: [...pids].map(([name, pid]) => ({ process: name, pid, untilConfirmed: untilConfirmed.get(name), untilIdle: untilIdle.get(name) })),
+    idleSeconds: (idleAt - firstSent) / 1000,
+  };
+}
+
+async function latencyPhase(bench: Bench, rate: number, seconds: number): Promise<LatencyFigures> {
+  progress(`latency: ${count(rate)} orders/s for ${seconds} s, open loop`);
+  const run = await bench.traffic.openLoop(rate, seconds);
+  const confirmations = await confirmed(bench, `latency at ${rate}/s`, run.orders, run.failures);
+  await idle(bench, `latency at ${rate}/s`);
+  const samplesMs = run.orders.map((order, i) => confirmations[i]! - order.scheduledAt).sort((a, b) => a - b);
+  // Per order and event: from its cause (the predecessor's arrival here; for the first, the scheduled send) to
+  // its ce_time (the emitting service created it), and from then to its arrival here.
+  const steps = FLOW.map((step, i) => {
+    const arrived = bench.watch.arrivalsOf(step.type);
+    const created = bench.watch.createdAtOf(step.type);
+    const before = i === 0 ? undefined : bench.watch.arrivalsOf(FLOW[i - 1]!.type);
+    const spans = run.orders.map((order) => {
+      const from = before === undefined ? order.scheduledAt : (before.get(order.orderId) ?? Number.NaN);
+      const to = arrived.get(order.orderId) ?? Number.NaN;
+      const at = (created.get(order.orderId) ?? Number.NaN) - performance.timeOrigin;
+      return { whole: to - from, untilCreated: at - from, afterCreated: to - at };
+    });
+    const sorted = (pick: (span: (typeof spans)[number]) => number) => spans.map(pick).filter((ms) => Number.isFinite(ms)).sort((a, b) => a - b);
+    return {
+      event: step.type.slice(step.type.lastIndexOf('.') + 1),
+      by: step.by,
+      samplesMs: sorted((span) => span.whole),
+      untilCreatedMs: sorted((span) => span.untilCreated),
+      afterCreatedMs: sorted((span) => span.afterCreated),
+    };
+  });
+  const answers = run.orders.map((order) => order.answeredAt - order.scheduledAt).sort((a, b) => a - b);
+  return { rate, seconds, samplesMs, missing: samplesMs.filter((ms) => !Number.isFinite(ms)).length, maxLateMs: run.maxLateMs, steps, answersMs: answers };
+}
+
+/**
+ * The arrival time of each order's OrderConfirmed (Infinity for one that did not arrive within the time limit),
+ * in the order of `orders`. A refused POST or a missing confirmation makes the run invalid; both are noted.
+ */
+async function confirmed(bench: Bench, phase: string, orders: readonly PlacedOrder[], failures: readonly string[]): Promise<number[]> {
+  if (failures.length > 0) bench.problems.push(`${phase}: ${count(failures.length)} POST /orders failed, the first: ${failures[0]}`);
+  if (orders.length === 0) throw new Error(`${phase}: no order was placed; the first failure: ${failures[0]}`);
+  const ids = orders.map((order) => order.orderId);
+  if (!(await bench.watch.waitFor(ids, CONFIRM_TIMEOUT_MS))) {
+    const missing = ids.filter((id) => !bench.watch.arrivalsOf().has(id));
+    bench.problems.push(`${phase}: ${count(missing.length)} of ${count(ids.length)} orders not confirmed within ${CONFIRM_TIMEOUT_MS / 1000} s of the last POST, e.g. ${missing.slice(0, 3).join(', ')}`);
+  }
+  return ids.map((id) => bench.watch.arrivalsOf().get(id) ?? Number.POSITIVE_INFINITY);
+}
+
+async function idle(bench: Bench, phase: string): Promise<void> {
+  const services = SERVICES.map((service) => bench.dev.url(service));
+  const busy = await waitForIdle({ kafka: bench.kafka, services, ignorePrefix: BENCH_PREFIX, timeoutMs: IDLE_TIMEOUT_MS });
+  if (busy !== undefined) bench.problems.push(`after ${phase}: the platform still had work in hand ${IDLE_TIMEOUT_MS / 1000} s later: ${busy}`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`e2e bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
