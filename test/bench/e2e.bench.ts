@@ -47,7 +47,7 @@ import { cpuUsedBetween, readCpu } from './process-cpu.js';
 const usage = `Usage: npm run bench -- e2e [options]
        node --import tsx test/bench/e2e.bench.ts [options]
 
-Options take their values after '=' (shoal bench passes on only the arguments that start with '-'):
+Options (a value after a space or '='):
   --quick               a smoke run: 600 orders, 10 s at 100/s, no second rate (under 1 min)
   --orders=<n>          orders of the throughput phase (default 3000; --quick 600)
   --concurrency=<n>     POSTs in flight in the throughput phase (default 64)

@@ -28,7 +28,10 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..')
 const benchNames = [...Object.keys(benches), ...Object.keys(groups)];
 
 export async function runBench(argv: string[]): Promise<number> {
-  const names = argv.filter((a) => !a.startsWith('-'));
+  // Benchmark names come first; everything from the first option on is the benchmarks' own (`--rate 100`).
+  const firstOption = argv.findIndex((a) => a.startsWith('-'));
+  const names = firstOption === -1 ? argv : argv.slice(0, firstOption);
+  const options = firstOption === -1 ? [] : argv.slice(firstOption);
   const selected = names.length === 0 ? everything : names.flatMap((name) => groups[name] ?? [name]);
   for (const name of selected) {
     const files = benches[name];
@@ -43,7 +46,7 @@ export async function runBench(argv: string[]): Promise<number> {
         return 1;
       }
       // A child process per benchmark: each gets a clean heap and event loop, so figures do not bleed.
-      const result = spawnSync(process.execPath, ['--import', 'tsx', path, ...argv.filter((a) => a.startsWith('-'))], { stdio: 'inherit', cwd: repoRoot });
+      const result = spawnSync(process.execPath, ['--import', 'tsx', path, ...options], { stdio: 'inherit', cwd: repoRoot });
       if (result.status !== 0) return result.status ?? 1;
     }
   }
