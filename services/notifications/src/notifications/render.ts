@@ -62,10 +62,18 @@ export function formatMoney(minorUnits: number, currency: string): string {
   return decimals === 0 ? `${sign}${whole} ${currency}` : `${sign}${whole}.${digits.slice(digits.length - decimals)} ${currency}`;
 }
 
+/** Building an Intl.NumberFormat costs more than rendering the rest of a message, so once per currency. */
+const decimalsByCurrency = new Map<string, number>();
+
 function currencyDecimals(currency: string): number {
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return 2;
+  let decimals = decimalsByCurrency.get(currency);
+  if (decimals === undefined) {
+    try {
+      decimals = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    } catch {
+      decimals = 2;
+    }
+    if (decimalsByCurrency.size < 1000) decimalsByCurrency.set(currency, decimals);
   }
+  return decimals;
 }
