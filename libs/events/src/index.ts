@@ -3,6 +3,9 @@
  * data in the Confluent wire format, the schema registry client, the schema catalog with its generated
  * types, and the typed Publisher and Subscriber through which services touch Kafka.
  */
+// Before anything creates a kafkajs connection: stops kafkajs 2.2.4's idle 1 ms timer loop (see the module).
+import './kafkajs-request-queue.js';
+
 export { Publisher } from './publisher.js';
 export type { PublisherOptions, PublishOptions, UntypedPublishOptions, PublishRecord, PublishedEvent } from './publisher.js';
 export { Subscriber, messageContext } from './subscriber.js';
