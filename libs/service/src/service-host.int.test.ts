@@ -162,6 +162,8 @@ describe('service host', () => {
     expect(invalid).toMatchObject({ status: 400, code: 'SHOAL_REQUEST_INVALID' });
     expect(invalid.errors?.[0]?.path).toMatch(/^body/);
     expect(await problem('POST', '/notify/c1', '{"message": ')).toMatchObject({ status: 400, code: 'SHOAL_REQUEST_INVALID' });
+    // A JSON body is validated as sent: no coercion of a number into the string the schema asks for.
+    expect(await problem('POST', '/notify/c1', '{"message": 42}')).toMatchObject({ status: 400, code: 'SHOAL_REQUEST_INVALID', errors: [{ path: 'body/message' }] });
     expect(await problem('POST', '/notify/c1', 'message=x', 'application/x-www-form-urlencoded')).toMatchObject({ status: 415 });
     expect(await problem('POST', `/notify/${'x'.repeat(30)}`, '{"message":"m"}')).toMatchObject({ status: 400, code: 'SHOAL_REQUEST_INVALID' });
     expect(await problem('POST', `/notify/${'x'.repeat(200)}`, '{"message":"m"}')).toMatchObject({ status: 414, code: 'SHOAL_REQUEST_INVALID' });

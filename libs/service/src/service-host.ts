@@ -23,6 +23,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import AjvCompiler from '@fastify/ajv-compiler';
 import fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { Kafka, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -363,12 +364,23 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       // One line per request would drown the business logs at hundreds of orders a second; errors are still
       // logged by the error handler, and every request is counted in /metrics.
       logController: new LogController({ disableRequestLogging: true }),
-      // fastify's Ajv default strips properties a schema's `additionalProperties: false` forbids and lets the
-      // request through; a route that says "no other members" means a 400 naming the member.
-      ajv: { customOptions: { removeAdditional: false } },
       frameworkErrors: (error, request, reply) => {
         sendProblem(request, reply, { status: error.statusCode ?? 400, code: 'SHOAL_REQUEST_INVALID', detail: error.message });
       },
+    });
+    // fastify's Ajv defaults strip members a schema's `additionalProperties: false` forbids and coerce types
+    // (`{"available": "10"}` passing as 10, `true` as 1). A JSON body is typed already, so it is validated as
+    // sent: a forbidden member or a wrong type is a 400 naming it. Path and query parameters arrive as strings
+    // and keep fastify's coercion (`?limit=100` is an integer).
+    const compilers = new Map<'body' | 'other', ReturnType<ReturnType<typeof AjvCompiler>>>();
+    app.setValidatorCompiler((route) => {
+      const part = route.httpPart === 'body' ? 'body' : 'other';
+      let build = compilers.get(part);
+      if (build === undefined) {
+        build = AjvCompiler()(app.getSchemas() as Parameters<ReturnType<typeof AjvCompiler>>[0], { customOptions: { removeAdditional: false, ...(part === 'body' ? { coerceTypes: false } : {}) } });
+        compilers.set(part, build);
+      }
+      return build(route);
     });
     app.setErrorHandler((error, request, reply) => {
       const problem = problemOf(error as Error);
