@@ -4,21 +4,10 @@
  * scenario uses its own customers and SKUs, so scenarios share one running platform without interfering.
  */
 import { expect } from 'vitest';
+import { Random } from '../../chaos/random.js';
 import { eventually, mapConcurrently, type OrderLine, type OrderStatus, type Shop } from './shop.js';
 
 const FINAL: readonly OrderStatus[] = ['CONFIRMED', 'CANCELLED', 'SHIPPED'];
-
-/** A random-looking but repeatable sequence (mulberry32), so a failing burst can be replayed. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
@@ -177,7 +166,9 @@ export interface Burst {
  * what is asked, with credit limits that decline some: every outcome of the choreography happens at once.
  */
 export async function placeBurst(shop: Shop, options: { count: number; seed: number; concurrency?: number; onProgress?: (placed: number) => void }): Promise<Burst> {
-  const random = seeded(options.seed);
+  // Seeded, so a failing burst replays exactly.
+  const rng = new Random(options.seed);
+  const random = () => rng.next();
   const tag = unique('burst');
   const skus = new Map(Array.from({ length: 5 }, (_, i) => [`${tag}-SKU-${i}`, 60 + i * 10] as const));
   const customers = new Map(Array.from({ length: 20 }, (_, i) => [`${tag}-c${i}`, i % 4 === 0 ? 5_000 : 1_000_000] as const));
