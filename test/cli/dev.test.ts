@@ -12,6 +12,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from '@shoal/broker/testing';
 import { discoverServices } from '../../infra/cli/src/dev/service-discovery.js';
 import { REPO_ROOT, SHOAL_BIN, shoal } from './helpers.js';
+import { isAlive } from '../e2e/support/shoal-dev.js';
 
 const SERVICES = ['orders', 'inventory', 'payments', 'shipping', 'notifications', 'order-view'];
 
@@ -93,15 +94,6 @@ async function takenPort(): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return (server.address() as { port: number }).port;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function readReady(path: string): ReadyFile {

@@ -7,3 +7,5 @@ export type { BackoffOptions } from './backoff.js';
 export { silentLogger } from './logger.js';
 export type { ShoalLogger } from './logger.js';
 export type { Decider } from './decider.js';
+export { PROBLEM_CONTENT_TYPE, problemSchema, problemDocument, httpStatusOfCode } from './problem-details.js';
+export type { ProblemDocumentOptions } from './problem-details.js';

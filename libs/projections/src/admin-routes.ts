@@ -15,7 +15,7 @@
  * or stopping). Every route declares its JSON schemas, so responses are serialized by them.
  */
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
-import { ShoalError, isShoalError, type ShoalErrorCode } from '@shoal/core';
+import { httpStatusOfCode, isShoalError, problemDocument, problemSchema, PROBLEM_CONTENT_TYPE, ShoalError } from '@shoal/core';
 import type { Projector } from './projector.js';
 import type { BuildFrom } from './read-model.js';
 
@@ -24,37 +24,6 @@ export interface ProjectionAdminOptions {
   /** Milliseconds since the epoch, to refuse a rebuild from a time to come. */
   now?: () => number;
 }
-
-const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-const statusOfCode: Partial<Record<ShoalErrorCode, number>> = {
-  SHOAL_CONFIG_INVALID: 400,
-  SHOAL_PROJECTION_NOT_FOUND: 404,
-  SHOAL_PROJECTION_REBUILDING: 409,
-  SHOAL_SERVICE_UNAVAILABLE: 503,
-};
-
-const titles: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
-const problemSchema = {
-  type: 'object',
-  required: ['type', 'title', 'status', 'detail', 'code'],
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    code: { type: 'string' },
-  },
-} as const;
 
 const errorSchema = { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } } as const;
 
@@ -187,7 +156,7 @@ export const projectionAdminRoutes: FastifyPluginAsync<ProjectionAdminOptions> =
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     if (error.validation !== undefined) return sendProblem(reply, 400, 'SHOAL_CONFIG_INVALID', `Invalid request: ${error.message}`);
-    if (isShoalError(error)) return sendProblem(reply, statusOfCode[error.code] ?? 500, error.code, error.message);
+    if (isShoalError(error)) return sendProblem(reply, httpStatusOfCode(error.code, error.retriable), error.code, error.message);
     // fastify's own refusals of what the client sent (malformed or empty JSON, too large, wrong media type).
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendProblem(reply, status, 'SHOAL_CONFIG_INVALID', `Invalid request: ${error.message}`);
@@ -241,8 +210,5 @@ export function parseTimestamp(value: string | number): number {
 }
 
 function sendProblem(reply: FastifyReply, status: number, code: string, detail: string): FastifyReply {
-  return reply
-    .code(status)
-    .type(PROBLEM_CONTENT_TYPE)
-    .send({ type: `urn:shoal:error:${code}`, title: titles[status] ?? 'Error', status, detail, code });
+  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problemDocument({ status, code, detail }));
 }
