@@ -18,9 +18,9 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import type { Message } from 'kafkajs';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir, uniqueName } from '@shoal/broker/testing';
+import { tempDir, uniqueName } from '@shoal/testing';
 import { subscribe } from '@shoal/consumer';
-import { ServiceDatabase } from '@shoal/outbox';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { projectionAdminRoutes } from '@shoal/projections';
 import { eventually, orderPlaced, orderProjection, startProjectionPlatform } from '@shoal/projections/testing';
 import { mutateHeaders, mutateValue } from './hostile-records.js';
@@ -79,7 +79,7 @@ describe('the runtime under hostile records', () => {
     expect(total).toBe(messages.length);
 
     const dir = tempDir('runtime-fuzz');
-    const database = new ServiceDatabase({ path: join(dir, 'service.db'), catalog: platform.catalog });
+    const database = new SqliteServiceDatabase({ path: join(dir, 'service.db'), catalog: platform.catalog });
     onTestFinished(() => database.close());
     database.db.exec('CREATE TABLE seen (event_id TEXT PRIMARY KEY)');
     const remember = database.db.prepare('INSERT OR IGNORE INTO seen (event_id) VALUES (?)');

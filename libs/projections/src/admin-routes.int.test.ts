@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
 import { projectionAdminRoutes } from './admin-routes.js';
 import type { Projector } from './projector.js';
 import { eventually, orderProjection, publishOrders, startProjectionPlatform } from './testing/index.js';

@@ -25,12 +25,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import AjvCompiler from '@fastify/ajv-compiler';
 import fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { Kafka, type Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import { kafkaClient } from '@shoal/transport';
 import type { Logger } from 'pino';
 import { ShoalError } from '@shoal/core';
 import { subscribe, type EventHandlers, type SubscribeOptions, type Subscription } from '@shoal/consumer';
-import { EventCodec, loadSchemaCatalog, RegistryClient, type SchemaCatalog } from '@shoal/events';
-import { OutboxRelay, ServiceDatabase, type OutboxRelayOptions } from '@shoal/outbox';
+import { EventCodec, loadSchemaCatalog, RegistryClient, type SchemaCatalog } from '@shoal/contract';
+import { OutboxRelay, type OutboxRelayOptions } from '@shoal/outbox';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { projectionAdminRoutes, Projector, type Projection, type ProjectorOptions } from '@shoal/projections';
 import type { ServiceConfig } from './config.js';
 import { createServiceLogger, kafkaLogCreator, kafkaLogLevel } from './logging.js';
@@ -63,7 +65,7 @@ export type HostSubscribeOptions<H extends EventHandlers> = Omit<SubscribeOption
 
 interface HostedDatabase {
   name: string;
-  database: ServiceDatabase;
+  database: SqliteServiceDatabase;
   relay: OutboxRelay;
 }
 
@@ -111,7 +113,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     this.source = `/shoal/${this.config.service}`;
     this.logger = options.logger ?? createServiceLogger(this.config.service, this.config.logLevel);
     this.catalog = options.catalog ?? loadSchemaCatalog();
-    this.kafka = new Kafka({
+    this.kafka = kafkaClient({
       clientId: this.config.service,
       brokers: [...this.config.kafkaBrokers],
       logLevel: kafkaLogLevel(this.config.logLevel),
@@ -129,11 +131,11 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
   }
 
   /** The service's SQLite database `<dataDir>/<file>` (default `<service>.db`) with its outbox relay. */
-  openDatabase(options: { file?: string; relay?: Partial<Omit<OutboxRelayOptions, 'database' | 'kafka' | 'codec'>> } = {}): ServiceDatabase {
+  openDatabase(options: { file?: string; relay?: Partial<Omit<OutboxRelayOptions, 'database' | 'kafka' | 'codec'>> } = {}): SqliteServiceDatabase {
     this.assertNew('openDatabase');
     mkdirSync(this.config.dataDir, { recursive: true });
     const file = options.file ?? `${this.config.service}.db`;
-    const database = new ServiceDatabase({ path: join(this.config.dataDir, file), catalog: this.catalog });
+    const database = new SqliteServiceDatabase({ path: join(this.config.dataDir, file), catalog: this.catalog });
     const relay = new OutboxRelay({
       ...options.relay,
       database,

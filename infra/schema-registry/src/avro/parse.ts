@@ -67,7 +67,7 @@ function parseOne(text: string, scope: ParseScope, origin: string): ParsedAvroSc
   let type: Type;
   try {
     // The normalized form goes to avsc, not the text: it is what the registry serves back, so avsc must
-    // accept exactly it. Options as in @shoal/events (avro-type-options.ts): unions never wrapped, no
+    // accept exactly it. Options as in @shoal/contract (avro-type-options.ts): unions never wrapped, no
     // logical type classes, so the registry judges schemas the way producers and consumers will read them.
     type = avsc.Type.forSchema(normalized as AvscSchema, { wrapUnions: 'never', registry: scope.registry });
   } catch (error) {

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
-import type { ServiceDatabase } from '@shoal/outbox';
+import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { problemResponses } from '@shoal/service';
 import { availableCredit, decideLimit, type CreditLine } from './credit-line.js';
 import type { CustomerTable } from './customer-table.js';
@@ -29,7 +29,7 @@ const creditSchema = {
 
 export const currencySchema = { type: 'string', pattern: '^[A-Z]{3}$' } as const;
 
-export function customerRoutes(options: { database: ServiceDatabase; customers: CustomerTable; now: () => number }): FastifyPluginAsync {
+export function customerRoutes(options: { database: SqliteServiceDatabase; customers: CustomerTable; now: () => number }): FastifyPluginAsync {
   const { database, customers, now } = options;
   return async (app) => {
     app.put<{ Params: { id: string }; Body: { limit: number; currency: string } }>(
