@@ -37,7 +37,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
-import { backoffDelay, isShoalError, ShoalError, silentLogger, sleep, type BackoffOptions, type ShoalLogger } from '@shoal/core';
+import { backoffDelay, definedOnly, isShoalError, settlesWithin, ShoalError, silentLogger, sleep, type BackoffOptions, type ShoalLogger } from '@shoal/core';
 import { type EventCodec } from '@shoal/contract';
 import { Publisher, type PublisherOptions, type PublishRecord } from '@shoal/transport';
 import { eventOfRow, type OutboxTable, type RelayRow, type ServiceDatabase } from '@shoal/store';
@@ -154,7 +154,7 @@ export class OutboxRelay {
   private lastError: OutboxRelayError | undefined;
 
   constructor(options: OutboxRelayOptions) {
-    this.options = { ...defaultOptions, ...withoutUndefined(options) } as Required<Omit<OutboxRelayOptions, 'producer'>>;
+    this.options = { ...defaultOptions, ...definedOnly(options) } as Required<Omit<OutboxRelayOptions, 'producer'>>;
     validate(this.options);
     this.logger = this.options.logger.child({ module: 'outbox-relay' });
     this.publisher = new Publisher({ kafka: options.kafka, codec: options.codec, ...(options.producer === undefined ? {} : { producer: options.producer }) });
@@ -225,17 +225,17 @@ export class OutboxRelay {
 
   private async shutDown(options: StopOptions): Promise<void> {
     if (options.drain === true) {
-      const drained = await within(this.flush(), this.options.stopTimeoutMs);
+      const drained = await settlesWithin(this.flush(), this.options.stopTimeoutMs);
       if (!drained) this.logger.warn({ backlog: this.position.backlog().backlog }, `The outbox was not drained within ${this.options.stopTimeoutMs} ms; the next relay publishes what is left`);
     }
     this.state = 'stopping';
     this.unsubscribe?.();
     this.stopSignal.abort();
     this.wakeUp?.();
-    const finished = await within(this.loop ?? Promise.resolve(), this.options.stopTimeoutMs);
+    const finished = await settlesWithin(this.loop ?? Promise.resolve(), this.options.stopTimeoutMs);
     if (!finished) this.logger.warn({ publishingSince: this.publishingSince }, `The batch in flight was not acknowledged within ${this.options.stopTimeoutMs} ms; its rows stay above the position and will be published again`);
     const disconnect = this.publisher.disconnect().catch((error: unknown) => this.logger.warn({ err: error }, 'Disconnecting the producer failed'));
-    if (!(await within(disconnect, this.options.stopTimeoutMs))) this.logger.warn({}, 'The producer did not disconnect in time');
+    if (!(await settlesWithin(disconnect, this.options.stopTimeoutMs))) this.logger.warn({}, 'The producer did not disconnect in time');
     this.state = 'stopped';
     this.settle(Number.POSITIVE_INFINITY, new ShoalError('SHOAL_SERVICE_UNAVAILABLE', 'The outbox relay stopped'));
   }
@@ -470,19 +470,6 @@ function encodeFailureIndex(error: unknown): number | undefined {
   return typeof index === 'number' ? index : undefined;
 }
 
-/** Whether `promise` settled within `ms` (its rejection counts as settled). */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function validate(options: Required<Omit<OutboxRelayOptions, 'producer'>>): void {
   const positive = { batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs, pruneIntervalMs: options.pruneIntervalMs, pruneChunkSize: options.pruneChunkSize, stopTimeoutMs: options.stopTimeoutMs };
   for (const [name, value] of Object.entries(positive)) {
@@ -491,8 +478,4 @@ function validate(options: Required<Omit<OutboxRelayOptions, 'producer'>>): void
   if (!Number.isFinite(options.retentionMs) || options.retentionMs < 0) {
     throw new ShoalError('SHOAL_CONFIG_INVALID', `OutboxRelay option retentionMs must be a finite number of ms >= 0, got ${options.retentionMs}`);
   }
-}
-
-function withoutUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

@@ -1,7 +1,6 @@
 /**
- * The admin routes of a service's projections, a fastify plugin the service host mounts (and tests mount on
- * a bare app): the service owns its read-model files, so it performs rebuilds; `shoal replay` asks it here
- * and renders the progress.
+ * The admin routes of a service's projections, a fastify plugin the service host mounts: the service owns its
+ * read-model files, so it performs rebuilds; `shoal replay` asks it here and renders the progress.
  *
  *   GET  /admin/projections                 {"projections": [status, ...]}
  *   GET  /admin/projections/:name           status, with the rebuild in progress (or the last one)
@@ -9,15 +8,15 @@
  *                                           ms since the epoch} -> 202 with the rebuild's progress and a Location
  *                                           to poll
  *
- * Errors are application/problem+json (RFC 9457) with Shoal's code as an extension member:
- * {type, title, status, detail, code}: 400 SHOAL_CONFIG_INVALID (a body that does not validate), 404
+ * Refusals are the service's problem+json like those of every other route (the app's one error handler,
+ * service-app.ts): 400 SHOAL_REQUEST_INVALID (a body that does not validate or asks for the impossible), 404
  * SHOAL_PROJECTION_NOT_FOUND, 409 SHOAL_PROJECTION_REBUILDING, 503 SHOAL_SERVICE_UNAVAILABLE (not started
  * or stopping). Every route declares its JSON schemas, so responses are serialized by them.
  */
-import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
-import { httpStatusOfCode, isShoalError, problemDocument, problemSchema, PROBLEM_CONTENT_TYPE, ShoalError } from '@shoal/core';
-import type { Projector } from './projector.js';
-import type { BuildFrom } from './read-model.js';
+import type { FastifyPluginAsync } from 'fastify';
+import { isShoalError, ShoalError } from '@shoal/core';
+import { parseTimestamp, type BuildFrom, type Projector } from '@shoal/projections';
+import { problemResponses } from './problem.js';
 
 export interface ProjectionAdminOptions {
   projectors: Iterable<Projector>;
@@ -154,17 +153,7 @@ export const projectionAdminRoutes: FastifyPluginAsync<ProjectionAdminOptions> =
     return projector;
   };
 
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
-    if (error.validation !== undefined) return sendProblem(reply, 400, 'SHOAL_CONFIG_INVALID', `Invalid request: ${error.message}`);
-    if (isShoalError(error)) return sendProblem(reply, httpStatusOfCode(error.code, error.retriable), error.code, error.message);
-    // fastify's own refusals of what the client sent (malformed or empty JSON, too large, wrong media type).
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return sendProblem(reply, status, 'SHOAL_CONFIG_INVALID', `Invalid request: ${error.message}`);
-    reply.log.error({ err: error }, 'projection admin route failed');
-    return sendProblem(reply, 500, 'SHOAL_HANDLER_FAILED', error.message);
-  });
-
-  const problems = { 400: problemSchema, 404: problemSchema, 409: problemSchema, 500: problemSchema, 503: problemSchema };
+  const problems = problemResponses(404, 409);
 
   app.get('/admin/projections', { schema: { response: { 200: { type: 'object', properties: { projections: { type: 'array', items: statusSchema } } }, ...problems } } }, async () => ({
     projections: [...projectors.values()].map((projector) => projector.status()),
@@ -189,26 +178,13 @@ export const projectionAdminRoutes: FastifyPluginAsync<ProjectionAdminOptions> =
 /** Where a requested rebuild starts. */
 function buildFrom(body: RebuildBody, now: number): BuildFrom {
   if (body.fromTimestamp === undefined) return 'beginning';
-  if (body.from !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', 'Give either from or fromTimestamp, not both');
-  const timestamp = parseTimestamp(body.fromTimestamp);
-  if (timestamp > now) throw new ShoalError('SHOAL_CONFIG_INVALID', `fromTimestamp ${new Date(timestamp).toISOString()} is in the future: the rebuilt model would be empty`);
-  return { timestamp };
-}
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/** Milliseconds since the epoch, from an integer (or its string) or an RFC 3339 date-time with its offset. */
-export function parseTimestamp(value: string | number): number {
-  if (typeof value === 'number' || /^\d+$/.test(value)) {
-    const ms = Number(value);
-    if (Number.isSafeInteger(ms)) return ms;
-  } else if (RFC3339.test(value)) {
-    const ms = Date.parse(value);
-    if (!Number.isNaN(ms)) return ms;
+  if (body.from !== undefined) throw new ShoalError('SHOAL_REQUEST_INVALID', 'Give either from or fromTimestamp, not both');
+  let timestamp: number;
+  try {
+    timestamp = parseTimestamp(body.fromTimestamp);
+  } catch (error) {
+    throw isShoalError(error) ? new ShoalError('SHOAL_REQUEST_INVALID', `fromTimestamp: ${error.message}`, { cause: error }) : error;
   }
-  throw new ShoalError('SHOAL_CONFIG_INVALID', `Cannot read ${JSON.stringify(value)} as a time: give RFC 3339 with an offset (2026-01-31T12:00:00Z) or milliseconds since the epoch`);
-}
-
-function sendProblem(reply: FastifyReply, status: number, code: string, detail: string): FastifyReply {
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problemDocument({ status, code, detail }));
+  if (timestamp > now) throw new ShoalError('SHOAL_REQUEST_INVALID', `fromTimestamp ${new Date(timestamp).toISOString()} is in the future: the rebuilt model would be empty`);
+  return { timestamp };
 }

@@ -1,12 +1,13 @@
-import Fastify from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from '@shoal/testing';
-import { projectionAdminRoutes } from './admin-routes.js';
-import type { Projector } from './projector.js';
-import { eventually, orderProjection, publishOrders, startProjectionPlatform } from './testing/index.js';
+import type { Projector } from '@shoal/projections';
+import { eventually, orderProjection, publishOrders, startProjectionPlatform } from '@shoal/projections/testing';
+import { createServiceLogger } from './logging.js';
+import { projectionAdminRoutes } from './projection-admin-routes.js';
+import { createServiceApp } from './service-app.js';
 
 async function adminApp(projectors: Projector[]) {
-  const app = Fastify();
+  const app = createServiceApp({ logger: createServiceLogger('test', 'silent') });
   await app.register(projectionAdminRoutes, { projectors });
   onTestFinished(() => app.close());
   return app;
@@ -57,6 +58,9 @@ describe('projection admin routes', () => {
       status: 404,
       detail: "No projection named 'nope' here (known: order-counts)",
       code: 'SHOAL_PROJECTION_NOT_FOUND',
+      instance: '/admin/projections/nope',
+      projection: 'nope',
+      known: ['order-counts'],
     });
     expect((await app.inject({ method: 'POST', url: '/admin/projections/nope/rebuild', payload: {} })).statusCode).toBe(404);
   });
@@ -67,14 +71,14 @@ describe('projection admin routes', () => {
     const projector = platform.projector({ projection: orderProjection(), dataDir: tempDir('projection') });
     await projector.start();
     const now = Date.parse('2030-01-01T00:00:00Z');
-    const app = Fastify();
+    const app = createServiceApp({ logger: createServiceLogger('test', 'silent') });
     await app.register(projectionAdminRoutes, { projectors: [projector], now: () => now });
     onTestFinished(() => app.close());
 
     const bad = async (payload: unknown) => {
       const response = await app.inject({ method: 'POST', url: '/admin/projections/order-counts/rebuild', payload: payload as object });
       expect(response.statusCode, response.body).toBe(400);
-      expect(response.json().code).toBe('SHOAL_CONFIG_INVALID');
+      expect(response.json().code).toBe('SHOAL_REQUEST_INVALID');
       return response.json().detail as string;
     };
     expect(await bad({ fromTimestamp: 'yesterday' })).toContain('RFC 3339');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isShoalError } from '@shoal/core';
-import { parseTimestamp } from './admin-routes.js';
+import { parseTimestamp } from './parse-timestamp.js';
 
 describe('parseTimestamp', () => {
   it.each([
