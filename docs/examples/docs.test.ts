@@ -50,7 +50,9 @@ function sampleTexts(): Map<string, string> {
       if (region === undefined) return;
       const end = lines.findIndex((other, index) => index > start && other.trim() === `// #endregion ${region}`);
       if (end === -1) throw new Error(`${name}: region ${region} has no end`);
-      texts.set(dedent(lines.slice(start + 1, end)), `${name}#${region}`);
+      // Regions may nest: the markers of inner ones are not part of the text.
+      const body = lines.slice(start + 1, end).filter((inner) => !/^\s*\/\/ #(end)?region\b/.test(inner));
+      texts.set(dedent(body), `${name}#${region}`);
     });
   }
   return texts;

@@ -16,11 +16,14 @@ export async function startReservations(options: { brokers: string[]; registryUr
   const kafka = kafkaClient({ clientId: options.group, brokers: options.brokers });
   const codec = new EventCodec({ registry: new RegistryClient({ url: options.registryUrl }), catalog });
 
+  // #region database
   const database = new SqliteServiceDatabase({ path: join(options.dataDir, 'inventory.db'), catalog }); // @shoal/store-sqlite
   database.db.exec('CREATE TABLE IF NOT EXISTS reserved (sku TEXT PRIMARY KEY, quantity INTEGER NOT NULL)');
   const relay = new OutboxRelay({ database, kafka, codec }); // @shoal/outbox: publishes what transactions emit
   relay.start();
+  // #endregion database
 
+  // #region subscription
   const subscription = subscribe({ // @shoal/consumer
     database, kafka, codec, group: options.group, topics: ['orders.order'], fromBeginning: true,
     handlers: {
@@ -37,13 +40,17 @@ export async function startReservations(options: { brokers: string[]; registryUr
     },
   });
   await subscription.start(); // resolves once the member has joined its group
+  // #endregion subscription
 
   return {
     database,
-    async stop() { // the order matters: consumers first, then drain the outbox, then close the file
+    async stop() {
+      // #region stop
+      // The order matters: consumers first, then publish what is committed, then close the file.
       await subscription.stop();
       await relay.stop({ drain: true });
       database.close();
+      // #endregion stop
     },
   };
 }

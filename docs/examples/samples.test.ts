@@ -15,6 +15,8 @@ import { startReservations } from './reserve-stock.js';
 import { placeAndConfirm } from './confirmation-decider.js';
 import { runOrderSummaries } from './order-summaries.js';
 import { produceAndConsume, withBroker } from './start-broker.js';
+import { confirmOrder } from './transact.js';
+import { outboxBacklog } from '@shoal/store-sqlite';
 
 describe('doc samples', () => {
   it('publish-and-subscribe: a published OrderPlaced is heard, typed, with its envelope', async () => {
@@ -51,6 +53,20 @@ describe('doc samples', () => {
     expect(version).toBe(2);
     expect(stream.events.map((recorded) => recorded.event.type)).toEqual(['shoal.orders.OrderPlaced', 'shoal.orders.OrderConfirmed']);
     expect(database.db.prepare('SELECT type FROM outbox ORDER BY sequence').pluck().all()).toEqual(['shoal.orders.OrderPlaced', 'shoal.orders.OrderConfirmed']);
+  });
+
+  it('transact: the row and its outbox entry commit together, and a refused event rolls both back', async () => {
+    const platform = await startTestPlatform();
+    const database = openTestDatabase(platform.catalog);
+    const data = { orderId: 'o-4', customerId: 'c-1', paymentId: 'pay-4', total: { amount: 100, currency: 'EUR' }, confirmedAt: 1 };
+    confirmOrder(database, 'o-4', createEvent('shoal.orders.OrderConfirmed', data, { source: '/shoal/orders', subject: 'o-4' }));
+    expect(database.db.prepare('SELECT status FROM orders WHERE id = ?').pluck().get('o-4')).toBe('CONFIRMED');
+    expect(outboxBacklog(database.db)).toMatchObject({ publishedThrough: 0, backlog: 1 });
+
+    const broken = createEvent('shoal.orders.OrderConfirmed', { ...data, orderId: 'o-5', total: { amount: 1, currency: 7 } } as never, { source: '/shoal/orders', subject: 'o-5' });
+    expect(() => confirmOrder(database, 'o-5', broken)).toThrow(expect.objectContaining({ code: 'SHOAL_EVENT_DATA_INVALID' }));
+    expect(database.db.prepare('SELECT status FROM orders WHERE id = ?').pluck().get('o-5')).toBe('PLACED');
+    expect(outboxBacklog(database.db).backlog).toBe(1);
   });
 
   it('order-summaries: the projection is built, read, rebuilt and reported by the admin routes', async () => {
