@@ -27,15 +27,16 @@ export const orderSummaries = defineProjection({
 // #endregion projection
 
 // #region projector
-import Fastify from 'fastify';
 import type { Kafka } from 'kafkajs';
 import type { EventCodec } from '@shoal/contract';
-import { Projector, projectionAdminRoutes } from '@shoal/projections';
+import { Projector } from '@shoal/projections';
+import { createServiceApp, createServiceLogger, projectionAdminRoutes } from '@shoal/service';
 
 export async function runOrderSummaries(kafka: Kafka, codec: EventCodec, dataDir: string) {
   const projector = new Projector({ projection: orderSummaries, dataDir, kafka, codec });
   await projector.start(); // resolves once it consumes
-  const admin = Fastify(); // a service host mounts the same plugin on its own app
+  // The service host does this for every projector it runs (host.projector(...)), on the service's own app.
+  const admin = createServiceApp({ logger: createServiceLogger('order-summaries', 'warn') });
   await admin.register(projectionAdminRoutes, { projectors: [projector] });
 
   const statusOf = (orderId: string) =>
