@@ -3,7 +3,7 @@ import { startTestPlatform } from '@shoal/contract/testing';
 import { call, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildInventory, configSpec as inventorySpec } from '@shoal/service-inventory';
 import { buildPayments, configSpec as paymentsSpec } from '@shoal/service-payments';
-import { orderPlaced, type PlacedOrder } from '../../services/inventory/src/inventory-fixtures.js';
+import { orderPlaced, type PlacedOrder } from '../../services/inventory/src/testing/upstream-events.js';
 
 /**
  * A slice of the choreography, in test/ because services never import each other (DESIGN.md §4, steps 2 to 4): inventory and payments as they run in

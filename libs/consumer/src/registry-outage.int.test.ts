@@ -6,7 +6,7 @@ import { EventCodec, registerCatalog, RegistryClient } from '@shoal/contract';
 import { Publisher } from '@shoal/transport';
 import { startTestPlatform } from '@shoal/contract/testing';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
-import { eventually, openDatabase, orderPlaced } from './consumer-fixtures.js';
+import { eventually, openDatabase, orderPlaced } from './testing/consumer-testbed.js';
 import { subscribe } from './subscription.js';
 
 it('waits out a registry outage, however many retries it takes, and dead-letters nothing', async () => {

@@ -10,7 +10,7 @@ import {
   poisonHeaders,
   readTopic,
   stockReserved,
-} from './consumer-fixtures.js';
+} from './testing/consumer-testbed.js';
 import { DLQ_HEADERS } from './dead-letter-queue.js';
 import type { EventHandlers, HandlerContext } from './event-handlers.js';
 import type { InboxRow } from './inbox-table.js';

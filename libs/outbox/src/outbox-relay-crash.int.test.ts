@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from '@shoal/testing';
 import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
-import { collectEvents, eventually, idsByAggregate, plainEvent, type ReceivedEvent } from './outbox-fixtures.js';
+import { collectEvents, eventually, idsByAggregate, plainEvent, type ReceivedEvent } from './testing/relay-checks.js';
 import { eventTypes, sampleEvent } from '@shoal/contract/testing';
 import { outboxBacklog } from '@shoal/store-sqlite';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';

@@ -8,7 +8,7 @@ import { EventCodec, loadSchemaCatalog, registerCatalog, RegistryClient, type Sh
 import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 import { outboxBacklog } from '@shoal/store-sqlite';
-import { catalogWithNewField, collectEvents, eventually, idsByAggregate, plainEvent, recordingLogger, recordsOnBroker, seededRandom, type ReceivedEvent } from './outbox-fixtures.js';
+import { catalogWithNewField, collectEvents, eventually, idsByAggregate, plainEvent, recordingLogger, recordsOnBroker, seededRandom, type ReceivedEvent } from './testing/relay-checks.js';
 import { eventTypes, sampleEvent } from '@shoal/contract/testing';
 import { openTestDatabase } from '@shoal/store-sqlite/testing';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';

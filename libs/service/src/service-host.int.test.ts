@@ -8,7 +8,7 @@ import { defineProjection, prepared } from '@shoal/projections';
 import { defineServiceConfig, integerSetting } from './config.js';
 import type { ServiceHost } from './service-host.js';
 import { ServiceHost as Host } from './service-host.js';
-import { eventually, startTestService } from './testing.js';
+import { eventually, startTestService } from './testing/index.js';
 
 /**
  * A small service composed the way the reference services are: a database whose route emits an event, a

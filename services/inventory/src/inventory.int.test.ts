@@ -3,7 +3,7 @@ import { tempDir } from '@shoal/testing';
 import { startTestPlatform } from '@shoal/contract/testing';
 import { call, consumedEvents, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildInventory, configSpec } from './app.js';
-import { orderCancelled, orderPlaced, paymentDeclined } from './inventory-fixtures.js';
+import { orderCancelled, orderPlaced, paymentDeclined } from './testing/upstream-events.js';
 
 /**
  * The inventory service for real: its composition on a broker and a registry, HTTP through fastify, events

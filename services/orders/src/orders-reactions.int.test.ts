@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startTestPlatform } from '@shoal/contract/testing';
-import { consumedEvents, eventually, getOrder, placeOrder, publisherFor, startOrders, typesOf, upstreamEvents, watchTopics } from './orders-fixtures.js';
+import { consumedEvents, eventually, getOrder, placeOrder, publisherFor, startOrders, typesOf, upstreamEvents, watchTopics } from './testing/orders.js';
 
 /**
  * The orders service reacting to the rest of the choreography for real: upstream events published to the

@@ -3,7 +3,7 @@ import { logLevel, Partitioners, type Consumer, type Kafka, type LogEntry } from
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { RawKafkaClient } from '../testing/raw-client.js';
-import { connected, kafkaFor as quietKafkaFor, startTestBroker } from '../testing/test-broker.js';
+import { connected, kafkaFor as quietKafkaFor, startTestBroker } from '../testing/broker.js';
 import { tempDir, uniqueName } from '@shoal/testing';
 
 /**

@@ -1,17 +1,14 @@
-/**
- * Test support for any package that needs a real schema registry: `@shoal/schema-registry/testing`.
- * Not part of the runtime surface (it imports vitest).
- */
+/** Real registries for the calling test (listening, or an app to `inject()` into), and the schemas tests share. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { onTestFinished } from 'vitest';
-import { buildRegistryApp } from './app.js';
-import type { CompatibilityLevel } from './avro/index.js';
-import { Registry } from './registry.js';
-import { RegistryStore } from './registry-store.js';
-import { startRegistry, type RegistryOptions, type RunningRegistry } from './server.js';
+import { buildRegistryApp } from '../app.js';
+import type { CompatibilityLevel } from '../avro/index.js';
+import { Registry } from '../registry.js';
+import { RegistryStore } from '../registry-store.js';
+import { startRegistry, type RegistryOptions, type RunningRegistry } from '../server.js';
 
 /** A fresh temp dir, removed when the current test finishes. */
 function registryTempDir(): string {

@@ -1,5 +1,5 @@
 /**
- * Test support for this package's tests (not exported): a real broker and registry with the catalog, a real
+ * Test support for this package's tests: a real broker and registry with the catalog, a real
  * service database in a temp dir, a publisher, subscriptions that stop when the test ends, events to
  * publish, records that are not events, and a reader of a dead-letter topic.
  */
@@ -12,8 +12,8 @@ import { createEvent, EventCodec, type OrderPlaced, type ShoalEvent } from '@sho
 import { Publisher } from '@shoal/transport';
 import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
-import type { EventHandlers } from './event-handlers.js';
-import { subscribe, type SubscribeOptions, type Subscription } from './subscription.js';
+import type { EventHandlers } from '../event-handlers.js';
+import { subscribe, type SubscribeOptions, type Subscription } from '../subscription.js';
 
 export interface ConsumerTestbed {
   platform: TestPlatform;

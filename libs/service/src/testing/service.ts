@@ -1,21 +1,12 @@
-/**
- * Test support for services: `@shoal/service/testing`. `startTestService(spec, build)` runs a service's real
- * composition (the same `build` its main.ts hands to runService) in the test's process against the calling
- * test's broker and registry, on a free port, with its files in a temp dir; tests drive it over HTTP
- * (`host.app.inject()`, `call`, or `host.url`), play the services upstream with `publisherFor`, and watch
- * what it publishes on the real topics.
- */
+/** A service's real composition started in the test's process, and the ways a test drives and observes it. */
 import { onTestFinished } from 'vitest';
 import { connected } from '@shoal/broker/testing';
 import { tempDir } from '@shoal/testing';
 import { Publisher } from '@shoal/transport';
 import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
-import type { ConfigOf, ServiceConfig, ServiceConfigSpec, Setting } from './config.js';
-import { ServiceHost } from './service-host.js';
+import type { ConfigOf, ServiceConfig, ServiceConfigSpec, Setting } from '../config.js';
+import { ServiceHost } from '../service-host.js';
 
-export { eventually } from '@shoal/projections/testing';
-export { watchTopics } from './topic-watch.js';
-export type { TopicWatch, EventFilter } from './topic-watch.js';
 
 export interface TestServiceOptions {
   /** Default: a new platform for this test. */

@@ -1,5 +1,5 @@
 /**
- * Test support for this package's tests (not exported): valid data for every catalog event type, a seeded
+ * Test support for this package's tests: valid data for every catalog event type, a seeded
  * random source (a failing run can be replayed from its seed), a consumer that collects what reached the
  * broker, decoded, a logger that keeps what it is told, and polling with a deadline instead of fixed sleeps.
  */
