@@ -16,6 +16,8 @@
  * numbers from the Kafka protocol guide instead of taken from the broker's table, so a wrong entry there
  * cannot make these tests agree with it.
  */
+import { kafkaFor } from '@shoal/broker/testing';
+import { connected, tempDir, uniqueName } from '@shoal/testing';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -23,7 +25,7 @@ import { ApiKey } from '../../infra/broker/src/protocol/api-keys.js';
 import { Reader } from '../../infra/broker/src/protocol/reader.js';
 import { Writer } from '../../infra/broker/src/protocol/writer.js';
 import { fuzzSeed, seededRandom, type Random } from './random.js';
-import { assertRunning, collect, connected, kafkaFor, producerConfig, startCliBroker, tempDir, uniqueName, whileRunning, type CliBroker } from './helpers.js';
+import { assertRunning, collect, producerConfig, startCliBroker, whileRunning, type CliBroker } from './helpers.js';
 
 const SEED = fuzzSeed('test/chaos/fuzz.test.ts');
 const randomFor = (testName: string) => seededRandom(SEED, testName);

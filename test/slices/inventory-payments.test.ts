@@ -1,6 +1,7 @@
+import { eventually } from '@shoal/testing';
 import { describe, expect, it } from 'vitest';
 import { startTestPlatform } from '@shoal/contract/testing';
-import { call, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
+import { call, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildInventory, configSpec as inventorySpec } from '@shoal/service-inventory';
 import { buildPayments, configSpec as paymentsSpec } from '@shoal/service-payments';
 import { orderPlaced, type PlacedOrder } from '../../services/inventory/src/testing/upstream-events.js';
@@ -76,7 +77,7 @@ describe('inventory and payments together', () => {
       expect(authorized.length + declined.length).toBe(reserved.length);
       expect(released.length).toBe(declined.length);
       return { reserved, failed, authorized, declined, released };
-    }, 30_000);
+    }, { what: 'every order decided and every decline compensated', timeoutMs: 30_000 });
 
     expect(decided.failed.length).toBeGreaterThan(0);
     expect(decided.declined.length).toBeGreaterThan(0);

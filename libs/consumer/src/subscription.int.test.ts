@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { uniqueName } from '@shoal/testing';
+import { eventually, uniqueName } from '@shoal/testing';
 import { ShoalError } from '@shoal/core';
 import { eventOfRow, type OutboxRow } from '@shoal/store';
 import {
   consumerTestbed,
-  eventually,
   orderPlaced,
   orderShipped,
   poisonHeaders,

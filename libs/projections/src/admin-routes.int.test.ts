@@ -1,9 +1,9 @@
 import Fastify from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/testing';
+import { tempDir, eventually } from '@shoal/testing';
 import { projectionAdminRoutes } from './admin-routes.js';
 import type { Projector } from './projector.js';
-import { eventually, orderProjection, publishOrders, startProjectionPlatform } from './testing/index.js';
+import { orderProjection, publishOrders, startProjectionPlatform } from './testing/index.js';
 
 async function adminApp(projectors: Projector[]) {
   const app = Fastify();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@shoal/testing';
+import { tempDir, eventually } from '@shoal/testing';
 import { startTestPlatform } from '@shoal/contract/testing';
-import { call, consumedEvents, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
+import { call, consumedEvents, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildInventory, configSpec } from './app.js';
 import { orderCancelled, orderPlaced, paymentDeclined } from './testing/upstream-events.js';
 

@@ -3,5 +3,5 @@
  * database for the calling test, subscriptions stopped when it ends, events to publish and records that are
  * not events. Imports vitest: not for runtime code.
  */
-export { consumerTestbed, openDatabase, eventually, orderSource, orderPlaced, orderShipped, stockReserved, poisonHeaders, readTopic } from './consumer-testbed.js';
+export { consumerTestbed, openDatabase, orderSource, orderPlaced, orderShipped, stockReserved, poisonHeaders, readTopic } from './consumer-testbed.js';
 export type { ConsumerTestbed } from './consumer-testbed.js';

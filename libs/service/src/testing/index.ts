@@ -7,6 +7,5 @@
  */
 export { startTestService, consumedEvents, publisherFor, call } from './service.js';
 export type { TestServiceOptions, TestService, ConsumedOutcome, CallResult } from './service.js';
-export { eventually } from '@shoal/projections/testing';
 export { watchTopics } from './topic-watch.js';
 export type { TopicWatch, EventFilter } from './topic-watch.js';

@@ -1,7 +1,6 @@
 /** A service's real composition started in the test's process, and the ways a test drives and observes it. */
 import { onTestFinished } from 'vitest';
-import { connected } from '@shoal/broker/testing';
-import { tempDir } from '@shoal/testing';
+import { tempDir, connected } from '@shoal/testing';
 import { Publisher } from '@shoal/transport';
 import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
 import type { ConfigOf, ServiceConfig, ServiceConfigSpec, Setting } from '../config.js';

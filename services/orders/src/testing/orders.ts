@@ -72,5 +72,3 @@ export function typesOf(published: TopicWatch, orderId: string): string[] {
     .filter((event) => event.subject === orderId)
     .map((event) => event.type);
 }
-
-export { consumedEvents, eventually, publisherFor, watchTopics } from '@shoal/service/testing';

@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/testing';
+import { tempDir, eventually } from '@shoal/testing';
 import { silentLogger } from '@shoal/core';
 import { createEvent, loadSchemaCatalog } from '@shoal/contract';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
-import { eventually } from '@shoal/service/testing';
 import { AutoDispatcher, MIN_WAKE_INTERVAL_MS } from './auto-dispatcher.js';
 import { migrateShipments } from './shipment-store.js';
 import { Shipments } from './shipments.js';
