@@ -21,9 +21,8 @@ import { buildPayments } from '../../services/payments/src/app.js';
 import { configSpec as paymentsSpec } from '../../services/payments/src/config.js';
 import { buildShipping } from '../../services/shipping/src/app.js';
 import { configSpec as shippingSpec } from '../../services/shipping/src/config.js';
-import { fuzzSeed, seededRandom, type Random } from './random.js';
+import { seededRandom, type Random } from '@shoal/testing';
 
-const SEED = fuzzSeed('test/chaos/services-fuzz.test.ts');
 
 type Method = 'GET' | 'POST' | 'PUT';
 
@@ -103,7 +102,7 @@ async function startServices() {
 describe('the services under hostile HTTP requests', () => {
   it('refuse what they cannot take with a 4xx problem+json and stay ready', async () => {
     const hosts = await startServices();
-    const random = seededRandom(SEED, 'services-fuzz');
+    const random = seededRandom();
     const answered: { service: string; method: Method; url: string; status: number }[] = [];
     for (const [service, serviceRoutes] of Object.entries(routes)) {
       const host = hosts.get(service)!;

