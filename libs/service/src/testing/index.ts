@@ -6,6 +6,6 @@
  * what it publishes on the real topics.
  */
 export { startTestService, consumedEvents, publisherFor, call } from './service.js';
-export type { TestServiceOptions, TestService, ConsumedOutcome, CallResult } from './service.js';
+export type { TestServiceOptions, TestService, ServiceRoute, ConsumedOutcome, CallResult } from './service.js';
 export { watchTopics } from './topic-watch.js';
 export type { TopicWatch, EventFilter } from './topic-watch.js';

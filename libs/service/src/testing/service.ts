@@ -22,6 +22,14 @@ export interface TestService<C extends ServiceConfig> {
   host: ServiceHost<C>;
   platform: TestPlatform;
   dataDir: string;
+  /** Every route the service's composition registered (seen by fastify's onRoute), HEAD routes left out. */
+  routes: ServiceRoute[];
+}
+
+export interface ServiceRoute {
+  method: string;
+  /** As registered, with its `:params`. */
+  url: string;
 }
 
 export async function startTestService<S extends Record<string, Setting<unknown>>>(
@@ -41,10 +49,14 @@ export async function startTestService<S extends Record<string, Setting<unknown>
   });
   const host = new ServiceHost({ config, catalog: platform.catalog });
   onTestFinished(() => host.stop());
+  const routes: ServiceRoute[] = [];
+  host.app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   await build(host);
   await host.start();
   if (options.ready ?? true) await host.whenReady(30_000);
-  return { host, platform, dataDir };
+  return { host, platform, dataDir, routes };
 }
 
 export type ConsumedOutcome = 'handled' | 'duplicate' | 'skipped' | 'dead_lettered';
