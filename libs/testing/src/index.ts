@@ -3,8 +3,8 @@
  * unique names that clean up after the calling test, the one poller (`eventually`), free ports, seeded
  * randomness that SHOAL_FUZZ_SEED replays, and kafkajs clients closed at test end with a count of what a
  * topic holds. Fixtures of one package (a broker, a registry, a database) stay in that package's
- * `src/testing/`. Never imported by production code; safe to import outside a vitest run (benchmarks) as
- * long as what is called needs no test (tempDir, seededRandom and connected do).
+ * `src/testing/`. Never imported by production code. Benchmarks may import it too: only tempDir,
+ * seededRandom and connected need a running test.
  */
 export { tempDir, uniqueName } from './temp-files.js';
 export { eventually } from './eventually.js';
