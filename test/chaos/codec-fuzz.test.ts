@@ -12,15 +12,15 @@ import { isShoalError } from '@shoal/core';
 import { EventCodec, RegistryClient, loadSchemaCatalog, registerCatalog, type CloudEvent, type KafkaMessageIn } from '@shoal/contract';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { mutateHeaders, mutateValue } from './hostile-records.js';
-import { fuzzSeed, seededRandom } from './random.js';
+import { fuzzSeed, seededRandom } from '@shoal/testing';
 
-const SEED = fuzzSeed('test/chaos/codec-fuzz.test.ts');
+const SEED = fuzzSeed();
 const ROUNDS = 20_000;
 const EXPECTED_CODES = new Set(['SHOAL_EVENT_INVALID', 'SHOAL_EVENT_DECODE', 'SHOAL_SCHEMA_UNKNOWN_ID', 'SHOAL_EVENT_DATA_INVALID']);
 
 describe('event codec under hostile records', () => {
   it(`decodes ${ROUNDS} mutated records into an event or a typed, non-retriable error`, async () => {
-    const random = seededRandom(SEED, 'codec fuzz');
+    const random = seededRandom();
     const registry = await startTestRegistry();
     const catalog = loadSchemaCatalog();
     const client = new RegistryClient({ url: registry.url, retries: 0 });

@@ -8,9 +8,11 @@
  * idempotent producer's new messages are not mistaken for duplicates, and a group resumes from its
  * committed offsets.
  */
+import { kafkaFor } from '@shoal/broker/testing';
+import { connected, tempDir, uniqueName } from '@shoal/testing';
 import { describe, expect, it } from 'vitest';
 import { ConfigResourceTypes, type Admin, type IHeaders, type Kafka, type Producer } from 'kafkajs';
-import { collect, connected, kafkaFor, producerConfig, startCliBroker, tempDir, uniqueName, whileRunning, type CliBroker, type ReceivedMessage } from './helpers.js';
+import { collect, producerConfig, startCliBroker, whileRunning, type CliBroker, type ReceivedMessage } from './helpers.js';
 
 /** No initial rebalance delay: consumer groups of one member form at once. */
 const BROKER_ARGS = ['--group-initial-rebalance-delay-ms', '0'];

@@ -16,17 +16,17 @@
  * numbers from the Kafka protocol guide instead of taken from the broker's table, so a wrong entry there
  * cannot make these tests agree with it.
  */
+import { kafkaFor } from '@shoal/broker/testing';
+import { connected, fuzzSeed, seededRandom, tempDir, uniqueName, type Random } from '@shoal/testing';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ApiKey } from '../../infra/broker/src/protocol/api-keys.js';
 import { Reader } from '../../infra/broker/src/protocol/reader.js';
 import { Writer } from '../../infra/broker/src/protocol/writer.js';
-import { fuzzSeed, seededRandom, type Random } from './random.js';
-import { assertRunning, collect, connected, kafkaFor, producerConfig, startCliBroker, tempDir, uniqueName, whileRunning, type CliBroker } from './helpers.js';
+import { assertRunning, collect, producerConfig, startCliBroker, whileRunning, type CliBroker } from './helpers.js';
 
-const SEED = fuzzSeed('test/chaos/fuzz.test.ts');
-const randomFor = (testName: string) => seededRandom(SEED, testName);
+const SEED = fuzzSeed();
 
 /** Every fuzz broker refuses frames above 1 MiB, so random sizes often cross the limit. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -730,7 +730,7 @@ function expectAtMostOwnResponse(conversation: Conversation, mutated: Buffer, wh
 
 describe('protocol fuzzing against a broker process', () => {
   it('survives random bytes (seeded)', async () => {
-    const random = randomFor('random bytes');
+    const random = seededRandom();
     const broker = await startFuzzBroker();
     const probe = await startClientProbe(broker);
     await probe.check('before random bytes');
@@ -760,7 +760,7 @@ describe('protocol fuzzing against a broker process', () => {
   });
 
   it('answers, refuses or closes frames with random api keys, versions and bodies (seeded)', async () => {
-    const random = randomFor('random headers');
+    const random = seededRandom();
     const broker = await startFuzzBroker();
     const probe = await startClientProbe(broker);
     const apis = await advertisedApis(broker.port);
@@ -811,7 +811,7 @@ describe('protocol fuzzing against a broker process', () => {
   });
 
   it('refuses or survives mutations of well-formed requests of every served API and version (seeded)', async () => {
-    const random = randomFor('mutations');
+    const random = seededRandom();
     const broker = await startFuzzBroker();
     const probe = await startClientProbe(broker);
     const apis = await advertisedApis(broker.port);

@@ -4,7 +4,7 @@
  * unknown schema ids, header values replaced by random bytes (invalid UTF-8 included), repeated or dropped,
  * and content types switched to structured mode or nonsense.
  */
-import type { Random } from './random.js';
+import type { Random } from '@shoal/testing';
 
 export function mutateValue(random: Random, value: Buffer): Buffer {
   const bytes = Buffer.from(value);

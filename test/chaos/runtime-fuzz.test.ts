@@ -17,28 +17,17 @@
 import { join } from 'node:path';
 import type { Message } from 'kafkajs';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir, uniqueName } from '@shoal/testing';
+import { eventually, recordsOnTopics, seededRandom, tempDir, uniqueName } from '@shoal/testing';
 import { subscribe } from '@shoal/consumer';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { createServiceApp, createServiceLogger, projectionAdminRoutes } from '@shoal/service';
-import { eventually, orderPlaced, orderProjection, startProjectionPlatform } from '@shoal/projections/testing';
+import { orderPlaced, orderProjection, startProjectionPlatform } from '@shoal/projections/testing';
 import { mutateHeaders, mutateValue } from './hostile-records.js';
-import { fuzzSeed, seededRandom } from './random.js';
 
-const SEED = fuzzSeed('test/chaos/runtime-fuzz.test.ts');
 const VALID = 150;
 const HOSTILE = 250;
 const TOPIC = 'orders.order';
 
-async function recordsOn(kafka: ReturnType<Awaited<ReturnType<typeof startProjectionPlatform>>['kafka']>, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /** The codec's string headers as the Buffers a consumer receives, for the mutations to work on. */
 function asBuffers(headers: Record<string, string>): Record<string, Buffer> {
@@ -47,7 +36,7 @@ function asBuffers(headers: Record<string, string>): Record<string, Buffer> {
 
 describe('the runtime under hostile records', () => {
   it(`consumer runtime and projector live through ${HOSTILE} mutated and oversized records among ${VALID} valid events`, async () => {
-    const random = seededRandom(SEED, 'runtime fuzz');
+    const random = seededRandom();
     const platform = await startProjectionPlatform();
     const kafka = platform.kafka();
 
@@ -74,7 +63,7 @@ describe('the runtime under hostile records', () => {
     await producer.connect();
     onTestFinished(() => producer.disconnect());
     for (let from = 0; from < messages.length; from += 50) await producer.send({ topic: TOPIC, acks: -1, messages: messages.slice(from, from + 50) });
-    const total = await recordsOn(kafka, TOPIC);
+    const total = await recordsOnTopics(kafka, TOPIC);
     expect(total).toBe(messages.length);
 
     const dir = tempDir('runtime-fuzz');
@@ -106,18 +95,18 @@ describe('the runtime under hostile records', () => {
       const s = subscription.status();
       return s.handled + s.duplicates + s.skipped + s.deadLettered;
     };
-    await eventually(() => expect(accounted(), JSON.stringify(subscription.status())).toBe(total), 60_000);
+    await eventually(() => expect(accounted(), JSON.stringify(subscription.status())).toBe(total), { what: 'every record accounted for by the subscription', timeoutMs: 60_000 });
     const status = subscription.status();
     expect(status.state).toBe('running');
     const seen = new Set(database.db.prepare('SELECT event_id FROM seen').pluck().all() as string[]);
     expect(valid.filter((event) => !seen.has(event.id)).map((event) => event.id)).toEqual([]);
-    expect(await recordsOn(kafka, `${group}.dlq`)).toBe(status.deadLettered);
+    expect(await recordsOnTopics(kafka, `${group}.dlq`)).toBe(status.deadLettered);
     expect(status.deadLettered).toBeGreaterThan(0);
 
     await eventually(() => {
       const projection = projector.status();
       expect(projection.applied + projection.skipped + projection.poisoned, JSON.stringify(projection)).toBe(total);
-    }, 60_000);
+    }, { what: 'every record accounted for by the projector', timeoutMs: 60_000 });
     expect(projector.status().state).toBe('running');
     expect(projector.status().poisoned).toBeGreaterThan(0);
     const counted = projector.read((db) => db.prepare('SELECT sum(events) FROM order_events').pluck().get() as number);

@@ -6,15 +6,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/testing';
+import { eventually, freePorts, tempDir } from '@shoal/testing';
 import { discoverServices } from '../../infra/cli/src/dev/service-discovery.js';
 import { REPO_ROOT, SHOAL_BIN, shoal } from './helpers.js';
 import { isAlive } from '../e2e/support/shoal-dev.js';
 
-const SERVICES = ['orders', 'inventory', 'payments', 'shipping', 'notifications', 'order-view'];
+/** Every service of the repository, as `shoal dev` finds them. */
+const SERVICES = discoverServices().map((service) => service.name);
 
 interface ReadyFile {
   broker: string;
@@ -53,39 +54,14 @@ function startDev(args: readonly string[]): DevProcess {
   return { child, output: () => output, exited };
 }
 
-/** Polls `check` until it stops throwing; throws its last error after `timeoutMs`. */
-async function eventually<T>(check: () => T | Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
-
 async function untilOutput(dev: DevProcess, text: string, timeoutMs: number): Promise<void> {
-  await eventually(() => {
-    if (dev.child.exitCode !== null) throw new Error(`shoal dev exited with code ${dev.child.exitCode} before printing '${text}':\n${dev.output()}`);
-    expect(dev.output(), 'output so far').toContain(text);
-  }, timeoutMs).catch((error: unknown) => {
-    throw new Error(`'${text}' did not appear within ${timeoutMs} ms: ${(error as Error).message.slice(0, 200)}\n--- output ---\n${dev.output().slice(-6000)}`);
-  });
-}
-
-/** `count` distinct ports that were free a moment ago. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  for (let i = 0; i < count; i++) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    servers.push(server);
-  }
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
+  await eventually(
+    () => {
+      if (dev.child.exitCode !== null) throw new Error(`shoal dev exited with code ${dev.child.exitCode} before printing '${text}':\n${dev.output()}`);
+      return dev.output().includes(text);
+    },
+    { what: () => `'${text}' in the output of shoal dev; its output:\n${dev.output().slice(-6000)}`, timeoutMs, intervalMs: 200 },
+  );
 }
 
 /** A port held by another listener for the rest of the test. */
@@ -119,7 +95,7 @@ async function devArgs(dir: string, services: readonly string[]): Promise<{ args
 
 describe('shoal dev', () => {
   it('runs every service as its own process, restarts one killed with -9, and stops them all on SIGINT', async () => {
-    expect(discoverServices().map((service) => service.name)).toEqual(SERVICES);
+    expect(SERVICES.length).toBeGreaterThan(0);
     const dir = tempDir('dev');
     const readyFile = join(dir, 'ready.json');
     const { args, ports } = await devArgs(dir, SERVICES);
@@ -154,7 +130,7 @@ describe('shoal dev', () => {
       const pid = readReady(readyFile).services.inventory!.pid;
       expect(pid).not.toBe(victim);
       return pid;
-    }, 90_000);
+    }, { what: 'inventory restarted with a new pid', timeoutMs: 90_000, intervalMs: 200 });
     expect(isAlive(victim)).toBe(false);
     expect(await status(`${url('inventory')}/health/ready`)).toBe(200);
     expect(await livePid(url('inventory'))).toBe(restarted);

@@ -1,9 +1,9 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/testing';
+import { tempDir, eventually } from '@shoal/testing';
 import type { Projector } from '@shoal/projections';
 import { createServiceApp, createServiceLogger, projectionAdminRoutes } from '@shoal/service';
-import { eventually, orderProjection, publishOrders, startProjectionPlatform } from '@shoal/projections/testing';
+import { orderProjection, publishOrders, startProjectionPlatform } from '@shoal/projections/testing';
 import { formatDuration, progressBar, progressLine } from '../../infra/cli/src/commands/replay.js';
 import { shoal } from './helpers.js';
 

@@ -26,8 +26,6 @@ export function pythonModulesMissingReason(modules: readonly string[]): string |
   return `${PYTHON} cannot import ${modules.join(', ')} (apt-get install python3-confluent-kafka python3-kafka): ${probe.stderr.trim().split('\n').at(-1) ?? ''}`;
 }
 
-export { startTestBroker } from '@shoal/broker/testing';
-export { tempDir, uniqueName } from '@shoal/testing';
 
 export interface ProcessResult {
   command: string;

@@ -4,6 +4,7 @@
  * that say why, from where and after how many attempts. Operators inspect dead letters with such tools, so
  * the headers must be plain, readable Kafka headers and not something only Shoal can decode.
  */
+import { eventually, tempDir, uniqueName } from '@shoal/testing';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ShoalError } from '@shoal/core';
@@ -12,18 +13,10 @@ import { createEvent } from '@shoal/contract';
 import { Publisher } from '@shoal/transport';
 import { startTestPlatform } from '@shoal/contract/testing';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
-import { KCAT, kcatMissingReason, processReport, runProcess, tempDir, uniqueName } from './helpers.js';
+import { KCAT, kcatMissingReason, processReport, runProcess } from './helpers.js';
 
 const missing = kcatMissingReason();
 if (missing) console.warn(`skipping the kcat dead-letter test: ${missing}`);
-
-async function eventually(condition: () => boolean, timeoutMs: number, explain: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(explain());
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe.skipIf(missing !== null)('dead letters read by kcat', () => {
   it('carry the original key, value and ce_* headers plus the dlq.* reason headers', async () => {
@@ -56,7 +49,7 @@ describe.skipIf(missing !== null)('dead letters read by kcat', () => {
       { source: '/shoal/orders', subject: 'o-13' },
     );
     const [placed] = await publisher.publish(cancelled);
-    await eventually(() => subscription.status().deadLettered === 1, 20_000, () => JSON.stringify(subscription.status()));
+    await eventually(() => subscription.status().deadLettered === 1, () => `one record dead-lettered: ${JSON.stringify(subscription.status())}`);
 
     const consumed = await runProcess(KCAT, ['-b', platform.bootstrap, '-t', `${group}.dlq`, '-C', '-J', '-e', '-o', 'beginning', '-q'], { timeoutMs: 20_000 });
     expect(consumed.code, processReport(consumed)).toBe(0);

@@ -5,10 +5,12 @@
  *
  * Each test starts its own broker; each kcat run has a hard time bound so a broken broker fails the test.
  */
+import { startTestBroker } from '@shoal/broker/testing';
+import { tempDir, uniqueName } from '@shoal/testing';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KCAT, kcatMissingReason, librdkafkaComplaints, processReport, runProcessOk, startTestBroker, tempDir, uniqueName, watchProcess } from './helpers.js';
+import { KCAT, kcatMissingReason, librdkafkaComplaints, processReport, runProcessOk, watchProcess } from './helpers.js';
 
 const missing = kcatMissingReason();
 if (missing) console.warn(`skipping kcat conformance tests: ${missing}`);

@@ -6,9 +6,11 @@
  * Each test starts its own broker. Each script has its own hard deadline, and the child process a
  * slightly longer one, so a broken broker fails a test instead of hanging it.
  */
+import { startTestBroker } from '@shoal/broker/testing';
+import { uniqueName } from '@shoal/testing';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PYTHON, librdkafkaComplaints, processReport, pythonModulesMissingReason, runProcess, startTestBroker, uniqueName } from './helpers.js';
+import { PYTHON, librdkafkaComplaints, processReport, pythonModulesMissingReason, runProcess } from './helpers.js';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./python/', import.meta.url));
 /** Deadline a script enforces on itself (it then reports a `deadline` result). */

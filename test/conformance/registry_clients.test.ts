@@ -4,11 +4,12 @@
  * python3-confluent-kafka, run by ./python/registry_confluent_client.py, which also has Apache avro parse
  * the schemas the registry serves). Each test starts its own registry in a temp dir.
  */
+import { uniqueName } from '@shoal/testing';
 import { fileURLToPath } from 'node:url';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { describe, expect, it } from 'vitest';
 import { startTestRegistry, testSchemas } from '@shoal/schema-registry/testing';
-import { PYTHON, processReport, pythonModulesMissingReason, runProcess, uniqueName } from './helpers.js';
+import { PYTHON, processReport, pythonModulesMissingReason, runProcess } from './helpers.js';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./python/', import.meta.url));
 const SCRIPT_DEADLINE_S = 30;

@@ -10,9 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { burstInvariants, cancelAfterConfirmation, declinedPayment, happyPath, outOfStock, placeBurst, unique } from './support/scenarios.js';
+import { burstInvariants, cancelAfterConfirmation, declinedPayment, happyPath, outOfStock, placeBurst } from './support/scenarios.js';
 import { isAlive, REPO_ROOT, SERVICES, SHOAL_BIN, startShoalDev, type ShoalDev } from './support/shoal-dev.js';
-import { eventually, mapConcurrently, Shop, type ViewOrder } from './support/shop.js';
+import { eventually, uniqueName } from '@shoal/testing';
+import { mapConcurrently, PLATFORM_WAIT, Shop, type ViewOrder } from './support/shop.js';
 
 let dev: ShoalDev;
 let shop: Shop;
@@ -59,8 +60,8 @@ describe('order fulfilment, end to end through shoal dev', () => {
     });
     expect(killed).toBe(true);
     expect(burst.refused).toBe(0);
-    await eventually(() => expect(dev.output()).toMatch(/inventory exited .*SIGKILL/i), 30_000);
-    await eventually(() => expect(dev.pidOf('inventory')).not.toBe(victim), 60_000, 250);
+    await eventually(() => expect(dev.output()).toMatch(/inventory exited .*SIGKILL/i), { ...PLATFORM_WAIT, timeoutMs: 30_000 });
+    await eventually(() => expect(dev.pidOf('inventory')).not.toBe(victim), { what: 'inventory restarted with a new pid', timeoutMs: 60_000, intervalMs: 250 });
     expect(isAlive(victim)).toBe(false);
     await burstInvariants(shop, burst);
   }, 300_000);
@@ -69,8 +70,8 @@ describe('order fulfilment, end to end through shoal dev', () => {
     const before = await snapshot(shop);
     expect(before.size).toBeGreaterThan(1000);
 
-    const customer = unique('c-replay');
-    const sku = unique('SKU-REPLAY');
+    const customer = uniqueName('c-replay');
+    const sku = uniqueName('SKU-REPLAY');
     await shop.setStock(sku, 1_000_000);
     await shop.setLimit(customer, 1_000_000_000, 'EUR');
     let flowing = true;
@@ -93,7 +94,7 @@ describe('order fulfilment, end to end through shoal dev', () => {
     await eventually(async () => {
       const viewed = await shop.viewOrders({ customerId: customer });
       expect(viewed.filter((order) => order.status === 'CONFIRMED').map((order) => order.orderId).sort()).toEqual([...placedDuringReplay].sort());
-    }, 60_000, 250);
+    }, { what: 'the orders placed during the replay confirmed in the view', timeoutMs: 60_000, intervalMs: 250 });
     const after = await snapshot(shop);
     for (const [orderId, order] of before) expect(after.get(orderId), `order ${orderId} after the rebuild`).toEqual(order);
     expect(after.size).toBe(before.size + placedDuringReplay.length);
@@ -106,7 +107,7 @@ describe('order fulfilment, end to end through shoal dev', () => {
     expect(pids.every(isAlive)).toBe(true);
     const code = await dev.stop();
     expect(code).toBe(0);
-    await eventually(() => expect(pids.filter(isAlive)).toEqual([]), 10_000);
+    await eventually(() => expect(pids.filter(isAlive)).toEqual([]), { ...PLATFORM_WAIT, what: 'every service process gone', timeoutMs: 10_000 });
   }, 90_000);
 });
 

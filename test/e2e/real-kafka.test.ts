@@ -4,12 +4,13 @@
  * platform. It needs a Docker engine: where testcontainers finds none (as on the machines this project is
  * built on), the suite is skipped with the reason; wherever one is reachable it runs.
  */
+import { freePort } from '@shoal/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { burstInvariants, cancelAfterConfirmation, declinedPayment, happyPath, outOfStock, placeBurst } from './support/scenarios.js';
-import { freePort, startShoalDev, type ShoalDev } from './support/shoal-dev.js';
+import { startShoalDev, type ShoalDev } from './support/shoal-dev.js';
 import { Shop } from './support/shop.js';
 
 const KAFKA_IMAGE = 'apache/kafka:3.9.1';

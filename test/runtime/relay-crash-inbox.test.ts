@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir, uniqueName } from '@shoal/testing';
+import { eventually, recordsOnTopics, tempDir, uniqueName } from '@shoal/testing';
 import { subscribe } from '@shoal/consumer';
 import { createEvent, type CustomerNotified, type ShoalEvent } from '@shoal/contract';
 import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
@@ -37,18 +37,10 @@ async function runRelay(platform: TestPlatform, database: string, args: string[]
     await exited;
   });
   if (done !== undefined) {
-    await until(done, 30_000, () => `the relay did not publish everything; its stderr:\n${stderr}`);
+    await eventually(done, { what: () => `the relay to publish everything; its stderr:\n${stderr}`, timeoutMs: 30_000 });
     child.kill('SIGTERM');
   }
   return exited;
-}
-
-async function until(condition: () => boolean, timeoutMs: number, explain: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(explain());
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 function notification(n: number): ShoalEvent<'shoal.notifications.CustomerNotified'> {
@@ -62,17 +54,6 @@ function notification(n: number): ShoalEvent<'shoal.notifications.CustomerNotifi
     notifiedAt: 1_767_225_600_000 + n,
   };
   return createEvent('shoal.notifications.CustomerNotified', data, { source: '/shoal/notifications', subject: data.customerId });
-}
-
-async function recordsOnTopic(platform: TestPlatform): Promise<number> {
-  const admin = platform.kafka().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(TOPIC);
-    return offsets.reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 describe('a relay killed between publish and mark, and a consumer with an inbox', () => {
@@ -96,7 +77,7 @@ describe('a relay killed between publish and mark, and a consumer with an inbox'
     await runRelay(platform, producerPath, ['--batch-size', '300'], () => unsent() === 0);
     producer.close();
 
-    const published = await recordsOnTopic(platform);
+    const published = await recordsOnTopics(platform.kafka(), TOPIC);
     expect(published).toBeGreaterThan(COUNT);
 
     const consumer = new SqliteServiceDatabase({ path: join(dir, 'order-view.db'), catalog: platform.catalog });
@@ -118,10 +99,10 @@ describe('a relay killed between publish and mark, and a consumer with an inbox'
     });
     onTestFinished(() => subscription.stop());
     await subscription.start();
-    await until(() => {
+    await eventually(() => {
       const status = subscription.status();
       return status.handled + status.duplicates >= published;
-    }, 30_000, () => `consumed ${JSON.stringify(subscription.status())} of ${published}`);
+    }, { what: () => `${published} records consumed: ${JSON.stringify(subscription.status())}`, timeoutMs: 30_000 });
 
     const effects = consumer.db.prepare('SELECT event_id AS id, applied FROM effects').all() as Array<{ id: string; applied: number }>;
     expect(effects.filter((row) => row.applied !== 1)).toEqual([]);

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { createEvent } from '@shoal/contract';
 import { orderPlacedData } from '@shoal/contract/testing';
-import { eventually, publisherFor, startTestService } from '@shoal/service/testing';
+import { publisherFor, startTestService } from '@shoal/service/testing';
+import { eventually } from '@shoal/testing';
 import { buildOrderTally } from './app.js';
 import { configSpec } from './config.js';
 

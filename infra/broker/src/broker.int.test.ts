@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Consumer, KafkaMessage } from 'kafkajs';
-import { uniqueName } from '@shoal/testing';
-import { connected, kafkaFor, startTestBroker } from './testing/test-broker.js';
+import { uniqueName, connected } from '@shoal/testing';
+import { kafkaFor, startTestBroker } from './testing/broker.js';
 
 /** Runs `consumer` until `count` messages arrived; resolves with them. */
 async function consumeAll(consumer: Consumer, topic: string, count: number): Promise<KafkaMessage[]> {

@@ -2,7 +2,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildRegistryApp } from './app.js';
 import { Registry } from './registry.js';
 import { RegistryStore } from './registry-store.js';
-import { avroRecord, registryCaller, testRegistryApp } from './testing.js';
+import { avroRecord, registryCaller, testRegistryApp } from './testing/registry.js';
 
 const money = avroRecord('shoal.common.Money', [{ name: 'amount', type: 'long' }]);
 

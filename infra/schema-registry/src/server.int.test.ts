@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isShoalError } from '@shoal/core';
 import { startRegistry } from './server.js';
-import { avroRecord, startTestRegistry, testSchemas } from './testing.js';
+import { avroRecord, startTestRegistry, testSchemas } from './testing/registry.js';
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@shoal/testing';
 import { loadSchemaCatalog } from '@shoal/contract';
-import { openDatabase } from './consumer-fixtures.js';
+import { openDatabase } from './testing/consumer-testbed.js';
 import { Inbox, pruneInbox, type InboxEntry } from './inbox-table.js';
 
 const catalog = loadSchemaCatalog();

@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
-import { connected } from '@shoal/broker/testing';
-import { tempDir, uniqueName } from '@shoal/testing';
+import { tempDir, uniqueName, connected, eventually } from '@shoal/testing';
 import { EventCodec, registerCatalog, RegistryClient } from '@shoal/contract';
 import { Publisher } from '@shoal/transport';
 import { startTestPlatform } from '@shoal/contract/testing';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
-import { eventually, openDatabase, orderPlaced } from './consumer-fixtures.js';
+import { openDatabase, orderPlaced } from './testing/consumer-testbed.js';
 import { subscribe } from './subscription.js';
 
 it('waits out a registry outage, however many retries it takes, and dead-letters nothing', async () => {

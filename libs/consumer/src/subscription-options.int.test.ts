@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '@shoal/testing';
 import { isShoalError } from '@shoal/core';
 import { EventCodec, loadSchemaCatalog, RegistryClient } from '@shoal/contract';
-import { openDatabase } from './consumer-fixtures.js';
+import { openDatabase } from './testing/consumer-testbed.js';
 import type { EventHandlers } from './event-handlers.js';
 import { subscribe, type SubscribeOptions } from './subscription.js';
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { loadSchemaCatalog } from './catalog/index.js';
 import { checkCatalog, findCatalogSchema, registerCatalog } from './catalog-registration.js';
-import { catalogWithSchema } from './event-fixtures.js';
-import { countingClient, registryWithCatalog } from './registry-fixtures.js';
+import { catalogWithSchema } from './testing/event-data.js';
+import { countingClient, registryWithCatalog } from './testing/registry.js';
 
 describe('registerCatalog', () => {
   it('registers every schema after the ones it references, at the catalog level, with references to their versions', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEvent } from './create-event.js';
-import { orderPlacedData } from './event-fixtures.js';
+import { orderPlacedData } from './testing/event-data.js';
 import type { OrderConfirmed } from './generated/events.js';
 
 const placed = orderPlacedData({ orderId: 'o-1' });

@@ -2,7 +2,7 @@ import { CloudEvent as SdkCloudEvent, Kafka as SdkKafka } from 'cloudevents';
 import type { IHeaders } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from './cloud-event.js';
-import { refusal } from './event-fixtures.js';
+import { refusal } from './testing/event-data.js';
 import { fromKafkaMessage, peekEventType, toKafkaMessage, type KafkaMessageIn } from './kafka-binding.js';
 
 const bytes = Buffer.from([0, 0, 0, 0, 7, 2, 104, 105]);

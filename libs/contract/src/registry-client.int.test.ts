@@ -1,8 +1,8 @@
 import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
-import { orderPlacedData, refusal } from './event-fixtures.js';
-import { countingClient, registryWithCatalog } from './registry-fixtures.js';
+import { orderPlacedData, refusal } from './testing/event-data.js';
+import { countingClient, registryWithCatalog } from './testing/registry.js';
 import type { RegistrySchema } from './registry-client.js';
 
 

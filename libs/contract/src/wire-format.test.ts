@@ -1,6 +1,6 @@
 import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { refusal } from './event-fixtures.js';
+import { refusal } from './testing/event-data.js';
 import { decodeWireFormat, encodeWireFormat, wireSchemaId } from './wire-format.js';
 
 const type = avsc.Type.forSchema({

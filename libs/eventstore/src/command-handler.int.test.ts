@@ -12,8 +12,8 @@ import {
   type NotificationEvent,
   type NotifyCommand,
   type OrderCommand,
-} from './test-deciders.js';
-import { openTestDatabase, outboxRows, refusal } from './test-support.js';
+} from './testing/deciders.js';
+import { openTestDatabase, outboxRows, refusal } from './testing/databases.js';
 
 const NOW = 1_767_225_600_000;
 const place: OrderCommand = { type: 'PlaceOrder', orderId: 'ord-1', customerId: 'cus-1', lines: testLines(), now: NOW };

@@ -3,11 +3,11 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { EventStore } from './index.js';
-import { notificationMessage } from './test-deciders.js';
-import { openTestDatabase, orderPlacedEvent, outboxRows } from './test-support.js';
-import type { WriterOutcome } from './test-writer-process.js';
+import { notificationMessage } from './testing/deciders.js';
+import { openTestDatabase, orderPlacedEvent, outboxRows } from './testing/databases.js';
+import type { WriterOutcome } from './testing/writer-process.js';
 
-const writerScript = fileURLToPath(new URL('./test-writer-process.ts', import.meta.url));
+const writerScript = fileURLToPath(new URL('./testing/writer-process.ts', import.meta.url));
 
 /**
  * Starts one writer process per argument list, lets them all go at once when every one has its database

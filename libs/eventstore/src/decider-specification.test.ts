@@ -1,8 +1,8 @@
 import { AssertionError } from 'node:assert';
 import { describe, expect, it } from 'vitest';
 import { createEvent } from '@shoal/contract';
-import { DeciderSpecification } from './testing.js';
-import { orderDecider, OrderRuleViolation, testLines, type OrderCommand, type OrderEvent } from './test-deciders.js';
+import { DeciderSpecification } from './testing/index.js';
+import { orderDecider, OrderRuleViolation, testLines, type OrderCommand, type OrderEvent } from './testing/deciders.js';
 
 const NOW = 1_767_225_600_000;
 const place: OrderCommand = { type: 'PlaceOrder', orderId: 'ord-1', customerId: 'cus-1', lines: testLines(), now: NOW };

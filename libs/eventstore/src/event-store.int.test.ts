@@ -3,7 +3,7 @@ import { createEvent, type ShoalEvent } from '@shoal/contract';
 import { eventOfRow } from '@shoal/store';
 import { type SqliteTransaction } from '@shoal/store-sqlite';
 import { ConcurrencyError, EventStore, type ExpectedVersion } from './index.js';
-import { catalogWithGiftNote, openTestDatabase, orderPlacedEvent, outboxRows, refusal } from './test-support.js';
+import { catalogWithGiftNote, openTestDatabase, orderPlacedEvent, outboxRows, refusal } from './testing/databases.js';
 
 function confirmedEvent(orderId: string): ShoalEvent<'shoal.orders.OrderConfirmed'> {
   return createEvent(

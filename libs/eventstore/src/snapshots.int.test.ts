@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventStore, handleCommand, handleCommandIn, type SnapshotPolicy } from './index.js';
-import { notificationDecider, type NotificationCount, type NotifyCommand } from './test-deciders.js';
-import { openTestDatabase, refusal } from './test-support.js';
+import { notificationDecider, type NotificationCount, type NotifyCommand } from './testing/deciders.js';
+import { openTestDatabase, refusal } from './testing/databases.js';
 
 const policy: SnapshotPolicy = { everyNEvents: 3, version: 1 };
 

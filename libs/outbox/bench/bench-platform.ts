@@ -160,16 +160,6 @@ export function combineSpans(spans: readonly Span[]): Span {
   return { seconds, brokerCpu: weighted((span) => span.brokerCpu), clientCpu: weighted((span) => span.clientCpu ?? 0) };
 }
 
-/** Polls `done` every few ms until it holds; false when `timeoutMs` passed first. The poll costs a few µs per turn. */
-export async function pollUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  return true;
-}
-
 /** Whether `promise` settled within `ms` (its rejection is the caller's to see). */
 export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/testing';
+import { eventually, tempDir } from '@shoal/testing';
 import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
-import { collectEvents, eventually, idsByAggregate, plainEvent, type ReceivedEvent } from './outbox-fixtures.js';
+import { collectEvents, idsByAggregate, plainEvent, type ReceivedEvent } from './testing/relay-checks.js';
 import { eventTypes, sampleEvent } from '@shoal/contract/testing';
 import { outboxBacklog } from '@shoal/store-sqlite';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
@@ -128,7 +128,7 @@ describe('OutboxRelay in a process that is killed', () => {
 
     const second = await startRelayProcess(platform, path, ['--batch-size', '500']);
     const ids = new Set(committed.map(({ event }) => event.id));
-    await eventually(() => new Set(received.map(({ event }) => event.id)).size >= ids.size, 'every committed event', 30_000);
+    await eventually(() => new Set(received.map(({ event }) => event.id)).size >= ids.size, { what: 'every committed event', timeoutMs: 30_000 });
     expect(await second.stop(), second.output()).toBe(0);
 
     expect(new Set(received.map(({ event }) => event.id))).toEqual(ids);

@@ -1,14 +1,13 @@
-import { createServer } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isShoalError, ShoalError } from '@shoal/core';
 import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
-import { tempDir } from '@shoal/testing';
+import { eventually, freePort, recordsOnTopics, seededRandom, tempDir } from '@shoal/testing';
 import { EventCodec, loadSchemaCatalog, registerCatalog, RegistryClient, type ShoalEvent } from '@shoal/contract';
 import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 import { outboxBacklog } from '@shoal/store-sqlite';
-import { catalogWithNewField, collectEvents, eventually, idsByAggregate, plainEvent, recordingLogger, recordsOnBroker, seededRandom, type ReceivedEvent } from './outbox-fixtures.js';
+import { catalogWithNewField, collectEvents, idsByAggregate, plainEvent, recordingLogger, type ReceivedEvent } from './testing/relay-checks.js';
 import { eventTypes, sampleEvent } from '@shoal/contract/testing';
 import { openTestDatabase } from '@shoal/store-sqlite/testing';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
@@ -52,24 +51,11 @@ function positionUpdatedAt(database: SqliteServiceDatabase): number {
   return database.db.prepare('SELECT updated_at FROM outbox_relay').pluck().get() as number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 class RolledBack extends Error {}
 
 describe('OutboxRelay', () => {
   it('publishes exactly the events of committed transactions, in commit order per aggregate, none of rolled back ones', async () => {
-    const seed = Math.floor(Math.random() * 2 ** 32);
-    const random = seededRandom(seed);
-    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    const random = seededRandom();
     const platform = await startTestPlatform();
     const database = openTestDatabase(platform.catalog);
     database.db.exec('CREATE TABLE aggregates (id TEXT PRIMARY KEY, version INTEGER NOT NULL)');
@@ -84,16 +70,16 @@ describe('OutboxRelay', () => {
       const emitted: Committed[] = [];
       try {
         database.transact((tx) => {
-          for (let i = 1 + Math.floor(random() * 3); i > 0; i--) {
-            const aggregate = `agg-${Math.floor(random() * 12)}`;
-            const event = sampleEvent(pick(eventTypes), aggregate, t);
+          for (let i = 1 + random.int(0, 2); i > 0; i--) {
+            const aggregate = `agg-${random.int(0, 11)}`;
+            const event = sampleEvent(random.pick(eventTypes), aggregate, t);
             tx.emit(event);
             bump.run(aggregate);
             emitted.push({ topic: platform.catalog.event(event.type).topic, key: aggregate, event });
           }
-          if (random() < 0.1) {
+          if (random.chance(0.1)) {
             // A savepoint that fails alone: its event is discarded, the outer transaction goes on.
-            const inner = sampleEvent(pick(eventTypes), `agg-${Math.floor(random() * 12)}`, t);
+            const inner = sampleEvent(random.pick(eventTypes), `agg-${random.int(0, 11)}`, t);
             try {
               database.transact((nested) => {
                 nested.emit(inner);
@@ -104,7 +90,7 @@ describe('OutboxRelay', () => {
               discarded.add(inner.id);
             }
           }
-          if (random() < 0.25) throw new RolledBack();
+          if (random.chance(0.25)) throw new RolledBack();
         });
         committed.push(...emitted);
         versions += emitted.length;
@@ -117,9 +103,9 @@ describe('OutboxRelay', () => {
     }
 
     await relay.flush();
-    await eventually(() => received.length >= committed.length, `${committed.length} events (seed ${seed})`);
-    expect(await recordsOnBroker(platform.kafka(), topicsOf(platform)), `seed ${seed}`).toBe(committed.length);
-    expect(idsByAggregate(received), `seed ${seed}`).toEqual(idsByAggregate(committed));
+    await eventually(() => received.length >= committed.length, `${committed.length} events`);
+    expect(await recordsOnTopics(platform.kafka(), topicsOf(platform))).toBe(committed.length);
+    expect(idsByAggregate(received)).toEqual(idsByAggregate(committed));
     expect(received.filter(({ event }) => discarded.has(event.id))).toEqual([]);
     expect(discarded.size).toBeGreaterThan(0);
     // The state changes committed with exactly the events that were published.
@@ -205,7 +191,7 @@ describe('OutboxRelay', () => {
     for (let n = 200; n < 220; n++) emit(other, committed, [next(n)]);
     await eventually(() => received.length >= committed.length, `${committed.length} events`);
     expect(idsByAggregate(received)).toEqual(idsByAggregate(committed));
-    expect(await recordsOnBroker(platform.kafka(), topicsOf(platform))).toBe(committed.length);
+    expect(await recordsOnTopics(platform.kafka(), topicsOf(platform))).toBe(committed.length);
     expect(relay.status()).toMatchObject({ backlog: 0, published: committed.length });
   });
 
@@ -251,7 +237,7 @@ describe('OutboxRelay', () => {
     for (let n = 0; n < 300; n++) emit(database, committed, [sampleEvent(eventTypes[n % eventTypes.length]!, `agg-${n % 7}`, n)]);
     await relay.stop({ drain: true });
     expect(relay.status()).toMatchObject({ state: 'stopped', backlog: 0, published: 300 });
-    expect(await recordsOnBroker(platform.kafka(), topicsOf(platform))).toBe(300);
+    expect(await recordsOnTopics(platform.kafka(), topicsOf(platform))).toBe(300);
     const refusal = await relay.whenIdle().catch((error: unknown) => error);
     expect(isShoalError(refusal, 'SHOAL_SERVICE_UNAVAILABLE')).toBe(true);
     expect(() => relay.start()).toThrow(ShoalError);
@@ -284,7 +270,7 @@ describe('OutboxRelay', () => {
     const received = await collectEvents(platform.kafka(), platform.codec, topics);
     await eventually(() => received.length >= 60, 'the 60 events');
     expect(idsByAggregate(received)).toEqual(idsByAggregate(committed));
-    expect(await recordsOnBroker(platform.kafka(), topics)).toBe(60);
+    expect(await recordsOnTopics(platform.kafka(), topics)).toBe(60);
     expect(relay.status()).toMatchObject({ backlog: 0, published: 60 });
   });
 

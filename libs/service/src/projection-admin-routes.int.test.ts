@@ -1,7 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/testing';
+import { tempDir, eventually } from '@shoal/testing';
 import type { Projector } from '@shoal/projections';
-import { eventually, orderProjection, publishOrders, startProjectionPlatform } from '@shoal/projections/testing';
+import { orderProjection, publishOrders, startProjectionPlatform } from '@shoal/projections/testing';
 import { createServiceLogger } from './logging.js';
 import { projectionAdminRoutes } from './projection-admin-routes.js';
 import { createServiceApp } from './service-app.js';

@@ -1,14 +1,15 @@
+import { eventually, recordsOnTopics } from '@shoal/testing';
 import { createServer } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ShoalError } from '@shoal/core';
 import { createEvent } from '@shoal/contract';
 import { Publisher } from '@shoal/transport';
-import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
+import { startTestPlatform } from '@shoal/contract/testing';
 import { defineProjection, prepared } from '@shoal/projections';
 import { defineServiceConfig, integerSetting } from './config.js';
 import type { ServiceHost } from './service-host.js';
 import { ServiceHost as Host } from './service-host.js';
-import { eventually, startTestService } from './testing.js';
+import { startTestService } from './testing/index.js';
 
 /**
  * A small service composed the way the reference services are: a database whose route emits an event, a
@@ -87,16 +88,6 @@ function notified(source: string, customerId: string, message: string) {
   );
 }
 
-async function publishedCount(platform: TestPlatform, topic: string): Promise<number> {
-  const admin = platform.kafka().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 describe('service host', () => {
   it('serves health, readiness with its checks, metrics, and a route whose event flows through the outbox, the broker and back', async () => {
@@ -122,7 +113,7 @@ describe('service host', () => {
       const heard = await host.app.inject({ method: 'GET', url: '/heard/c1' });
       expect(heard.json()).toEqual({ heard: 2 });
     });
-    expect(await publishedCount(platform, 'notifications.notification')).toBe(3);
+    expect(await recordsOnTopics(platform.kafka(), 'notifications.notification')).toBe(3);
 
     const metrics = await eventually(async () => {
       const response = await host.app.inject({ method: 'GET', url: '/metrics' });
@@ -182,7 +173,7 @@ describe('service host', () => {
     await publisher.publish(notified('/shoal/test', 'c9', 'poison'));
     await publisher.publish(notified('/shoal/test', 'c9', 'fine'));
     await eventually(async () => expect((await host.app.inject({ method: 'GET', url: '/heard/c9' })).json()).toEqual({ heard: 1 }));
-    await eventually(async () => expect(await publishedCount(platform, 'echo.dlq')).toBe(1));
+    await eventually(async () => expect(await recordsOnTopics(platform.kafka(), 'echo.dlq')).toBe(1));
     expect((await host.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
   });
 
@@ -193,7 +184,7 @@ describe('service host', () => {
     );
     expect(responses.every((response) => response.statusCode === 202)).toBe(true);
     await host.stop();
-    expect(await publishedCount(platform, 'notifications.notification')).toBe(50);
+    expect(await recordsOnTopics(platform.kafka(), 'notifications.notification')).toBe(50);
     await expect(host.app.inject({ method: 'GET', url: '/health/live' })).rejects.toThrow();
   });
 
@@ -212,7 +203,7 @@ describe('service host', () => {
       const response = await second.host.app.inject({ method: 'GET', url: '/health/ready' });
       seen.push(response.statusCode);
       expect(response.statusCode).toBe(200);
-    }, 30_000);
+    }, { what: 'the restarted service ready', timeoutMs: 30_000 });
     const heard = second.host.metrics.registry.getSingleMetricAsString('shoal_events_consumed_total');
     expect(await heard).toMatch(/outcome="handled",service="echo"\} 300/);
   });

@@ -1,8 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isShoalError, ShoalError } from '@shoal/core';
-import { connected, kafkaFor, startTestBroker } from '@shoal/broker/testing';
-import { uniqueName } from '@shoal/testing';
+import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
+import { connected, eventually, uniqueName } from '@shoal/testing';
 import type { CloudEvent, ShoalEvent } from '@shoal/contract';
 import { createEvent } from '@shoal/contract';
 import { EventCodec } from '@shoal/contract';
@@ -40,11 +40,6 @@ function subscriber(p: Platform, options: Partial<SubscriberOptions> = {}): Subs
   } as SubscriberOptions);
   onTestFinished(() => created.stop());
   return created;
-}
-
-/** Resolves once `done()` holds, checking after every event loop turn; the test timeout bounds it. */
-async function until(done: () => boolean): Promise<void> {
-  while (!done()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 const source = '/shoal/orders';
@@ -91,7 +86,7 @@ describe('Publisher -> broker -> Subscriber', () => {
         seen.push({ id: event.id, type: event.type, orderId: paymentId.replace('pay-', ''), at: `${context.partition}/${context.offset}` });
       });
     await sub.run();
-    await until(() => seen.length === 9 && sub.stats().skipped === 5);
+    await eventually(() => seen.length === 9 && sub.stats().skipped === 5, '9 events seen and 5 skipped');
 
     for (const orderId of orders) {
       expect(seen.filter((entry) => entry.orderId === orderId).map((entry) => entry.type)).toEqual(['shoal.orders.OrderPlaced', 'shoal.orders.OrderConfirmed']);
@@ -117,7 +112,7 @@ describe('Publisher -> broker -> Subscriber', () => {
     const errors: Array<{ error: unknown; context: MessageContext }> = [];
     const sub = subscriber(p, { onError: (error, context) => void errors.push({ error, context }) }).on('shoal.orders.OrderPlaced', (event) => void handled.push(event.id));
     await sub.run();
-    await until(() => handled.length === 2);
+    await eventually(() => handled.length === 2, '2 events handled');
 
     expect(handled).toEqual([first.id, last.id]);
     expect(errors).toHaveLength(1);
@@ -149,7 +144,7 @@ describe('Publisher -> broker -> Subscriber', () => {
     const again: string[] = [];
     const next = subscriber(p, { groupId, onError: (error) => void again.push(`error:${(error as ShoalError).code}`) }).on('shoal.orders.OrderPlaced', (event) => void again.push(event.id));
     await next.run();
-    await until(() => again.length === 1);
+    await eventually(() => again.length === 1, 'the event again');
     expect(again).toEqual(['error:SHOAL_EVENT_DECODE']);
   });
 
@@ -167,7 +162,7 @@ describe('Publisher -> broker -> Subscriber', () => {
       }
     });
     await sub.run();
-    await until(() => attempts.length === 4);
+    await eventually(() => attempts.length === 4, '4 attempts');
     expect(attempts).toEqual([events[0]!.id, events[1]!.id, events[1]!.id, events[2]!.id]);
     expect(sub.stats()).toMatchObject({ handled: 3, failed: 0 });
   });
@@ -180,7 +175,7 @@ describe('Publisher -> broker -> Subscriber', () => {
     const firstRun: string[] = [];
     const sub = subscriber(p, { groupId }).on('shoal.orders.OrderPlaced', (event) => void firstRun.push(event.id));
     await sub.run();
-    await until(() => firstRun.length === 2);
+    await eventually(() => firstRun.length === 2, '2 events in the first run');
     await sub.stop();
     await expect(sub.whenStopped()).resolves.toBeUndefined();
 
@@ -189,7 +184,7 @@ describe('Publisher -> broker -> Subscriber', () => {
     const secondRun: string[] = [];
     const next = subscriber(p, { groupId }).on('shoal.orders.OrderPlaced', (event) => void secondRun.push(event.id));
     await next.run();
-    await until(() => secondRun.length === 1);
+    await eventually(() => secondRun.length === 1, '1 event in the second run');
     expect(secondRun).toEqual([after.id]);
   });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@shoal/testing';
+import { tempDir, eventually } from '@shoal/testing';
 import { startTestPlatform } from '@shoal/contract/testing';
-import { call, consumedEvents, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
+import { call, consumedEvents, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildInventory, configSpec } from './app.js';
-import { orderCancelled, orderPlaced, paymentDeclined } from './inventory-fixtures.js';
+import { orderCancelled, orderPlaced, paymentDeclined } from './testing/upstream-events.js';
 
 /**
  * The inventory service for real: its composition on a broker and a registry, HTTP through fastify, events

@@ -1,7 +1,8 @@
+import { eventually } from '@shoal/testing';
 import { describe, expect, it } from 'vitest';
 import { createEvent } from '@shoal/contract';
 import { startTestPlatform } from '@shoal/contract/testing';
-import { call, consumedEvents, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
+import { call, consumedEvents, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildNotifications } from './app.js';
 import { configSpec } from './config.js';
 import { render, type NotifiedEvent } from './notifications/render.js';

@@ -1,11 +1,12 @@
+import { eventually } from '@shoal/testing';
 import { describe, expect, it } from 'vitest';
 import type { ShoalEvent } from '@shoal/contract';
 import { startTestPlatform } from '@shoal/contract/testing';
 import type { ServiceHost } from '@shoal/service';
-import { call, eventually, publisherFor, startTestService } from '@shoal/service/testing';
+import { call, publisherFor, startTestService } from '@shoal/service/testing';
 import { buildOrderView, type OrderViewConfig } from './app.js';
 import { configSpec } from './config.js';
-import { byTopics, confirmedFlow, customerCancelledFlow, declinedFlow, shippedFlow } from './orders/order-flow-fixtures.js';
+import { byTopics, confirmedFlow, customerCancelledFlow, declinedFlow, shippedFlow } from './testing/order-flows.js';
 
 /**
  * order-view for real: the projector consumes the five topics from a broker, reads go through fastify, the

@@ -1,6 +1,7 @@
+import { watchTopics } from '@shoal/service/testing';
 import { describe, expect, it } from 'vitest';
-import { uniqueName } from '@shoal/testing';
-import { eventually, getOrder, orderRequest, placeOrder, startOrders, typesOf, watchTopics } from './orders-fixtures.js';
+import { uniqueName, eventually } from '@shoal/testing';
+import { getOrder, orderRequest, placeOrder, startOrders, typesOf } from './testing/orders.js';
 
 /**
  * The orders API through fastify's inject, on the real service: its database in a temp dir, its outbox relay

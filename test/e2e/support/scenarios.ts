@@ -4,14 +4,10 @@
  * scenario uses its own customers and SKUs, so scenarios share one running platform without interfering.
  */
 import { expect } from 'vitest';
-import { Random } from '../../chaos/random.js';
-import { eventually, mapConcurrently, type OrderLine, type OrderStatus, type Shop } from './shop.js';
+import { eventually, Random, uniqueName } from '@shoal/testing';
+import { mapConcurrently, PLATFORM_WAIT, type OrderLine, type OrderStatus, type Shop } from './shop.js';
 
 const FINAL: readonly OrderStatus[] = ['CONFIRMED', 'CANCELLED', 'SHIPPED'];
-
-export function unique(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
-}
 
 /** The order in order-view once it has reached `status`. */
 export async function viewedAs(shop: Shop, orderId: string, status: OrderStatus, timeoutMs = 30_000) {
@@ -19,12 +15,12 @@ export async function viewedAs(shop: Shop, orderId: string, status: OrderStatus,
     const order = await shop.viewOrder(orderId);
     expect(order?.status, `order-view status of ${orderId}`).toBe(status);
     return order!;
-  }, timeoutMs);
+  }, { ...PLATFORM_WAIT, timeoutMs });
 }
 
 export async function happyPath(shop: Shop): Promise<void> {
-  const sku = unique('SKU-HAPPY');
-  const customer = unique('c-happy');
+  const sku = uniqueName('SKU-HAPPY');
+  const customer = uniqueName('c-happy');
   await shop.setStock(sku, 10);
   await shop.setLimit(customer, 100_000, 'EUR');
 
@@ -32,7 +28,7 @@ export async function happyPath(shop: Shop): Promise<void> {
   expect(placed.status).toBe('PLACED');
   const confirmed = await viewedAs(shop, placed.orderId, 'CONFIRMED');
   expect(confirmed).toMatchObject({ customerId: customer, total: { amount: 3000, currency: 'EUR' } });
-  await eventually(async () => expect((await shop.order(placed.orderId))?.status).toBe('CONFIRMED'));
+  await eventually(async () => expect((await shop.order(placed.orderId))?.status).toBe('CONFIRMED'), PLATFORM_WAIT);
   expect(await shop.stock(sku)).toEqual({ sku, available: 8, reserved: 2 });
   expect(await shop.payment(placed.orderId)).toMatchObject({ status: 'AUTHORIZED', amount: { amount: 3000, currency: 'EUR' } });
   expect(await shop.customer(customer)).toMatchObject({ used: 3000, available: 97_000 });
@@ -41,10 +37,10 @@ export async function happyPath(shop: Shop): Promise<void> {
     const found = await shop.shipmentOf(placed.orderId);
     expect(found?.status).toBe('SCHEDULED');
     return found!;
-  });
+  }, PLATFORM_WAIT);
   await shop.dispatch(shipment.shipmentId);
   const shipped = await viewedAs(shop, placed.orderId, 'SHIPPED');
-  await eventually(async () => expect((await shop.order(placed.orderId))?.status).toBe('SHIPPED'));
+  await eventually(async () => expect((await shop.order(placed.orderId))?.status).toBe('SHIPPED'), PLATFORM_WAIT);
   expect(shipped.trackingNumber).toMatch(/\S/);
 
   // The whole flow in the timeline: every service's part, in causal order where causality orders them.
@@ -53,7 +49,7 @@ export async function happyPath(shop: Shop): Promise<void> {
     const types = order!.timeline!.map((entry) => entry.type);
     expect(types.filter((type) => type === 'shoal.notifications.CustomerNotified')).toHaveLength(3);
     return order!.timeline!;
-  });
+  }, PLATFORM_WAIT);
   const types = timeline.map((entry) => entry.type);
   const chain = [
     'shoal.orders.OrderPlaced',
@@ -73,8 +69,8 @@ export async function happyPath(shop: Shop): Promise<void> {
 }
 
 export async function outOfStock(shop: Shop): Promise<void> {
-  const sku = unique('SKU-SHORT');
-  const customer = unique('c-short');
+  const sku = uniqueName('SKU-SHORT');
+  const customer = uniqueName('c-short');
   await shop.setStock(sku, 1);
   await shop.setLimit(customer, 100_000, 'EUR');
   const placed = await shop.placeOrder(customer, [{ sku, quantity: 2, unitPrice: 700 }]);
@@ -88,8 +84,8 @@ export async function outOfStock(shop: Shop): Promise<void> {
 }
 
 export async function declinedPayment(shop: Shop): Promise<void> {
-  const sku = unique('SKU-DECLINE');
-  const customer = unique('c-poor');
+  const sku = uniqueName('SKU-DECLINE');
+  const customer = uniqueName('c-poor');
   await shop.setStock(sku, 5);
   await shop.setLimit(customer, 1000, 'EUR');
   const placed = await shop.placeOrder(customer, [{ sku, quantity: 2, unitPrice: 1500 }]);
@@ -97,24 +93,24 @@ export async function declinedPayment(shop: Shop): Promise<void> {
   expect(cancelled.cancellation?.reason).toBe('PAYMENT_DECLINED');
   expect(await shop.payment(placed.orderId)).toMatchObject({ status: 'DECLINED' });
   // Compensation: the reservation made before the payment was declined is given back.
-  await eventually(async () => expect(await shop.stock(sku)).toEqual({ sku, available: 5, reserved: 0 }));
+  await eventually(async () => expect(await shop.stock(sku)).toEqual({ sku, available: 5, reserved: 0 }), PLATFORM_WAIT);
   await eventually(async () => {
     const types = (await shop.viewOrder(placed.orderId))!.timeline!.map((entry) => entry.type);
     expect(types).toEqual(expect.arrayContaining(['shoal.inventory.StockReserved', 'shoal.payments.PaymentDeclined', 'shoal.inventory.StockReleased', 'shoal.orders.OrderCancelled']));
     expect(types.filter((type) => type === 'shoal.inventory.StockReleased')).toHaveLength(1);
-  });
+  }, PLATFORM_WAIT);
   expect(await shop.customer(customer)).toMatchObject({ used: 0 });
 }
 
 export async function cancelAfterConfirmation(shop: Shop): Promise<void> {
-  const sku = unique('SKU-CANCEL');
-  const customer = unique('c-cancel');
+  const sku = uniqueName('SKU-CANCEL');
+  const customer = uniqueName('c-cancel');
   await shop.setStock(sku, 4);
   await shop.setLimit(customer, 50_000, 'EUR');
   const placed = await shop.placeOrder(customer, [{ sku, quantity: 3, unitPrice: 999 }]);
   await viewedAs(shop, placed.orderId, 'CONFIRMED');
-  await eventually(async () => expect((await shop.order(placed.orderId))?.status).toBe('CONFIRMED'));
-  await eventually(async () => expect((await shop.shipmentOf(placed.orderId))?.status).toBe('SCHEDULED'));
+  await eventually(async () => expect((await shop.order(placed.orderId))?.status).toBe('CONFIRMED'), PLATFORM_WAIT);
+  await eventually(async () => expect((await shop.shipmentOf(placed.orderId))?.status).toBe('SCHEDULED'), PLATFORM_WAIT);
 
   const cancel = await shop.cancelOrder(placed.orderId);
   expect(cancel.status).toBe(200);
@@ -126,16 +122,16 @@ export async function cancelAfterConfirmation(shop: Shop): Promise<void> {
     expect(await shop.stock(sku)).toEqual({ sku, available: 4, reserved: 0 });
     expect((await shop.shipmentOf(placed.orderId))?.status).toBe('CANCELLED');
     expect(await shop.customer(customer)).toMatchObject({ used: 0, available: 50_000 });
-  });
+  }, PLATFORM_WAIT);
   await eventually(async () => {
     const types = (await shop.viewOrder(placed.orderId))!.timeline!.map((entry) => entry.type);
     expect(types).toEqual(expect.arrayContaining(['shoal.payments.PaymentRefunded', 'shoal.inventory.StockReleased', 'shoal.shipping.ShipmentCancelled']));
-  });
+  }, PLATFORM_WAIT);
   const templates = (await shop.notifications({ orderId: placed.orderId })).map((message) => message.template);
   await eventually(async () => {
     const now = (await shop.notifications({ orderId: placed.orderId })).map((message) => message.template).sort();
     expect(now).toEqual(['shoal.orders.OrderCancelled', 'shoal.orders.OrderConfirmed', 'shoal.orders.OrderPlaced', 'shoal.payments.PaymentRefunded']);
-  });
+  }, PLATFORM_WAIT);
   expect(templates.length).toBeGreaterThan(0);
 
   // Nothing can be cancelled after dispatch: ship another order and try.
@@ -145,9 +141,9 @@ export async function cancelAfterConfirmation(shop: Shop): Promise<void> {
     const found = await shop.shipmentOf(second.orderId);
     expect(found?.status).toBe('SCHEDULED');
     return found!;
-  });
+  }, PLATFORM_WAIT);
   await shop.dispatch(shipment.shipmentId);
-  await eventually(async () => expect((await shop.order(second.orderId))?.status).toBe('SHIPPED'));
+  await eventually(async () => expect((await shop.order(second.orderId))?.status).toBe('SHIPPED'), PLATFORM_WAIT);
   const refused = await shop.cancelOrder(second.orderId);
   expect(refused.status).toBe(409);
   expect(refused.body).toMatchObject({ code: 'SHOAL_COMMAND_REJECTED' });
@@ -169,7 +165,7 @@ export async function placeBurst(shop: Shop, options: { count: number; seed: num
   // Seeded, so a failing burst replays exactly.
   const rng = new Random(options.seed);
   const random = () => rng.next();
-  const tag = unique('burst');
+  const tag = uniqueName('burst');
   const skus = new Map(Array.from({ length: 5 }, (_, i) => [`${tag}-SKU-${i}`, 60 + i * 10] as const));
   const customers = new Map(Array.from({ length: 20 }, (_, i) => [`${tag}-c${i}`, i % 4 === 0 ? 5_000 : 1_000_000] as const));
   for (const [sku, level] of skus) await shop.setStock(sku, level);
@@ -210,8 +206,7 @@ export async function burstInvariants(shop: Shop, burst: Burst, timeoutMs = 120_
       expect(pending, 'orders not yet final in the orders service').toBe(0);
       return new Map(burst.orders.map(({ orderId }, i) => [orderId, statuses[i]!]));
     },
-    timeoutMs,
-    500,
+    { timeoutMs, intervalMs: 500 },
   );
   await eventually(
     async () => {
@@ -222,8 +217,7 @@ export async function burstInvariants(shop: Shop, burst: Burst, timeoutMs = 120_
       const differing = burst.orders.filter(({ orderId }) => viewed.get(orderId) !== finals.get(orderId)).length;
       expect(differing, 'orders whose order-view status differs from the orders service').toBe(0);
     },
-    timeoutMs,
-    500,
+    { timeoutMs, intervalMs: 500 },
   );
 
   await eventually(
@@ -266,8 +260,7 @@ export async function burstInvariants(shop: Shop, burst: Burst, timeoutMs = 120_
       for (const customerId of burst.customers.keys()) notified += (await shop.notifications({ customerId })).length;
       expect(notified, 'notifications').toBe(burst.orders.length * 2);
     },
-    timeoutMs,
-    1000,
+    { timeoutMs, intervalMs: 1000 },
   );
 
   const outcomes = new Set(finals.values());

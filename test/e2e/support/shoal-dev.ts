@@ -1,21 +1,23 @@
 /**
  * The whole platform as a user starts it: `shoal dev` in a child process (broker, registry, schemas, topics,
  * the six services as its own children), on free ports and a data dir of the caller's. Used by the end-to-end
- * tests and by `npm run bench -- e2e`, so it imports nothing from vitest; the caller stops it.
+ * tests and by `npm run bench -- e2e`, so it calls nothing that needs a running test; the caller stops it.
  *
  * Readiness comes from `--ready-file`, which `shoal dev` writes once every service answers /health/ready and
  * rewrites when it restarts a service (with the new pid).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { eventually, freePorts } from '@shoal/testing';
+import { discoverServices } from '../../../infra/cli/src/dev/service-discovery.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SHOAL_BIN = join(REPO_ROOT, 'infra/cli/bin/shoal.js');
-export const SERVICES = ['orders', 'inventory', 'payments', 'shipping', 'notifications', 'order-view'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+/** The services `shoal dev` runs, found the way it finds them: a new service is in every end-to-end run. */
+export const SERVICES: readonly string[] = discoverServices().map((service) => service.name);
+export type ServiceName = string;
 
 export interface ReadyFile {
   broker: string;
@@ -48,25 +50,6 @@ export interface ShoalDev {
   /** SIGINT (Ctrl-C), then waits for the exit; SIGKILL after `timeoutMs`. Resolves with the exit code. */
   stop(timeoutMs?: number): Promise<number | null>;
   child: ChildProcess;
-}
-
-/**
- * `count` distinct free ports. Every listener stays open until all are chosen: closing one before asking for
- * the next lets the system hand the same port out twice.
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  try {
-    await Promise.all(servers.map((server) => new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen))));
-    return servers.map((server) => (server.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolveClose) => server.close(() => resolveClose()))));
-  }
-}
-
-export async function freePort(): Promise<number> {
-  const [port] = await freePorts(1);
-  return port!;
 }
 
 export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev> {
@@ -102,15 +85,15 @@ export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev>
   child.stderr!.on('data', collect);
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
 
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 180_000);
-  while (!existsSync(readyPath)) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`shoal dev exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.slice(-6000)}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`shoal dev not ready after ${options.readyTimeoutMs ?? 180_000} ms:\n${output.slice(-6000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  const readyTimeoutMs = options.readyTimeoutMs ?? 180_000;
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  try {
+    await eventually(() => existsSync(readyPath) || gone(), { what: 'shoal dev to write its ready file', timeoutMs: readyTimeoutMs, intervalMs: 100 });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}:\n${output.slice(-6000)}`);
   }
+  if (!existsSync(readyPath)) throw new Error(`shoal dev exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.slice(-6000)}`);
   const readReadyFile = (): ReadyFile => JSON.parse(readFileSync(readyPath, 'utf8')) as ReadyFile;
   const ready = readReadyFile();
   return {

@@ -173,18 +173,8 @@ export class Shop {
   }
 }
 
-/** Calls `check` until it stops throwing; after `timeoutMs` its last error is thrown. */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() >= deadline) throw error;
-      await new Promise((resolveWait) => setTimeout(resolveWait, intervalMs));
-    }
-  }
-}
+/** How long the end-to-end tests wait for the platform: several processes on two cores, asked over HTTP. */
+export const PLATFORM_WAIT = { timeoutMs: 30_000, intervalMs: 100 } as const;
 
 /** Runs `work` over `items` with at most `concurrency` in flight; results in input order. */
 export async function mapConcurrently<T, R>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {

@@ -3,8 +3,8 @@ import { logLevel, Partitioners, type Consumer, type Kafka, type LogEntry } from
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { RawKafkaClient } from '../testing/raw-client.js';
-import { connected, kafkaFor as quietKafkaFor, startTestBroker } from '../testing/test-broker.js';
-import { tempDir, uniqueName } from '@shoal/testing';
+import { kafkaFor as quietKafkaFor, startTestBroker } from '../testing/broker.js';
+import { connected, eventually, tempDir, uniqueName } from '@shoal/testing';
 
 /**
  * The group coordinator against kafkajs 2.2.4 on a real broker: rebalances of a live consumer group, and
@@ -19,10 +19,6 @@ function kafkaFor(bootstrap: string, clientId: string, logCreator?: (entry: LogE
     retry: { retries: 10, initialRetryTime: 50 },
     ...(logCreator === undefined ? {} : { logLevel: logLevel.DEBUG, logCreator: () => logCreator }),
   });
-}
-
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 interface Delivery {
@@ -116,26 +112,26 @@ describe('consumer group with kafkajs', () => {
 
     // Three members start together and settle into one generation.
     await Promise.all(['a', 'b', 'c'].map(start));
-    await until(() => generationOf(group.joins, ['a', 'b', 'c']) !== undefined);
+    await eventually(() => generationOf(group.joins, ['a', 'b', 'c']) !== undefined, 'a generation of a, b and c');
     await produce(60);
-    await until(allDelivered);
+    await eventually(allDelivered, 'every record delivered');
 
     // A fourth member joins while messages are flowing.
     await produce(60);
     const d = start('d');
     await produce(60);
     await d;
-    await until(() => generationOf(group.joins, ['a', 'b', 'c', 'd']) !== undefined);
+    await eventually(() => generationOf(group.joins, ['a', 'b', 'c', 'd']) !== undefined, 'a generation of a, b, c and d');
     await produce(60);
-    await until(allDelivered);
+    await eventually(allDelivered, 'every record delivered');
 
     // One member leaves (LeaveGroup on disconnect) while messages are flowing.
     await produce(60);
     await consumers.get('b')!.disconnect();
     await produce(60);
-    await until(() => generationOf(group.joins, ['a', 'c', 'd']) !== undefined);
+    await eventually(() => generationOf(group.joins, ['a', 'c', 'd']) !== undefined, 'a generation of a, c and d');
     await produce(60);
-    await until(allDelivered);
+    await eventually(allDelivered, 'every record delivered');
 
     // The group went through 3, then 4, then 3 members, in that order.
     const three = generationOf(group.joins, ['a', 'b', 'c'])!;
@@ -195,8 +191,8 @@ describe('consumer group with kafkajs', () => {
     });
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({ eachMessage: async () => {} });
-    await until(() => joined);
-    await until(async () => (await admin.describeGroups([active])).groups[0]!.state === 'Stable');
+    await eventually(() => joined, 'the consumer joined');
+    await eventually(async () => (await admin.describeGroups([active])).groups[0]!.state === 'Stable', 'the group stable');
     const described = (await admin.describeGroups([active])).groups[0]!;
     expect(described).toMatchObject({ groupId: active, protocolType: 'consumer', protocol: 'RoundRobinAssigner' });
     expect(described.members).toHaveLength(1);

@@ -1,11 +1,11 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { Writer } from '../protocol/writer.js';
 import { encodeBatch } from '../testing/kafkajs-batch.js';
 import { RawKafkaClient } from '../testing/raw-client.js';
-import { startTestBroker } from '../testing/test-broker.js';
-import { uniqueName } from '@shoal/testing';
+import { startTestBroker } from '../testing/broker.js';
+import { eventually, uniqueName } from '@shoal/testing';
 
 function fetchBody(topic: string, offset: number, maxWaitMs: number) {
   return (w: Writer) => {
@@ -20,30 +20,26 @@ describe('a connection', () => {
     const broker = await startTestBroker({ defaultPartitions: 1 });
     const topic = uniqueName('ordering');
     const consumer = await RawKafkaClient.connect(broker.port);
-    const producer = await RawKafkaClient.connect(broker.port);
-    onTestFinished(() => {
-      consumer.close();
-      producer.close();
-    });
+    onTestFinished(() => consumer.close());
     await consumer.ensureTopic(topic);
 
     const arrivals: string[] = [];
-    // Fetch v4 at the log end with a long max wait: it parks. The ApiVersions behind it must not overtake it.
-    const parkedFetch = consumer.request(ApiKey.Fetch, 4, fetchBody(topic, 0, 30_000)).then((r) => {
-      arrivals.push('fetch');
-      return r;
-    });
-    const apiVersions = consumer.request(ApiKey.ApiVersions, 0, () => undefined).then(() => arrivals.push('api-versions'));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(arrivals).toEqual([]);
-
-    // A produce on another connection completes the parked fetch long before its 30 s max wait.
-    const produced = await producer.produce(topic, 0, await encodeBatch([{ value: 'wake up' }]), { acks: 1 });
-    expect(produced.errorCode).toBe(ErrorCode.NONE);
+    const arrived = <T>(name: string) => (value: T) => {
+      arrivals.push(name);
+      return value;
+    };
+    // Fetch v4 at the log end with a max wait longer than the test may take: it parks, and only an append can
+    // complete it in time. The ApiVersions behind it must not overtake it.
+    const parkedFetch = consumer.request(ApiKey.Fetch, 4, fetchBody(topic, 0, 10 * 60_000)).then(arrived('fetch'));
+    const apiVersions = consumer.request(ApiKey.ApiVersions, 0, () => undefined).then(arrived('api-versions'));
+    // The append comes on the same connection, behind both: requests on one connection are handled in order, so
+    // the ApiVersions has been handled (and, were responses not held back, answered) before the fetch can wake.
+    const produced = consumer.produce(topic, 0, await encodeBatch([{ value: 'wake up' }]), { acks: 1 }).then(arrived('produce'));
 
     const fetched = await parkedFetch;
     await apiVersions;
-    expect(arrivals).toEqual(['fetch', 'api-versions']);
+    expect((await produced).errorCode).toBe(ErrorCode.NONE);
+    expect(arrivals).toEqual(['fetch', 'api-versions', 'produce']);
     fetched.int32(); // throttle
     fetched.int32(); // topics
     fetched.string();
@@ -62,12 +58,20 @@ describe('a connection', () => {
     const client = await RawKafkaClient.connect(broker.port);
     onTestFinished(() => client.close());
     await client.ensureTopic(topic);
-    let answered = false;
-    const fetch = client.request(ApiKey.Fetch, 4, fetchBody(topic, 0, 400)).then(() => (answered = true));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(answered).toBe(false);
+    // Fake timers (and Date): the broker's wait is measured on a clock only the test moves, so "not at once" is
+    // exact. The poller keeps the real timers.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    onTestFinished(() => void vi.useRealTimers());
+    const sentAt = Date.now();
+    let answeredAt: number | undefined;
+    const fetch = client.request(ApiKey.Fetch, 4, fetchBody(topic, 0, 400)).then(() => (answeredAt = Date.now()));
+    // Parked: the broker armed the fetch's max-wait timer.
+    await eventually(() => vi.getTimerCount() === 1, 'the fetch parked with its max-wait timer');
+    await vi.advanceTimersByTimeAsync(399);
+    expect(vi.getTimerCount(), 'the fetch still parked 1 ms before its max wait').toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
     await fetch;
-    expect(answered).toBe(true);
+    expect(answeredAt! - sentAt).toBe(400);
   });
 
   it('sends no response to acks=0 produce, and the next response still matches its request', async () => {

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 
 /**
  * Builds record batches with kafkajs's own encoder, so unit tests check the broker against bytes a real
- * client produces rather than bytes we wrote ourselves. Test-only; not exported from the package.
+ * client produces rather than bytes we wrote ourselves. Test-only.
  */
 const require = createRequire(import.meta.url);
 const Long = require('kafkajs/src/utils/long');

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { connected, kafkaFor, startTestBroker } from '@shoal/broker/testing';
+import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
 import { isShoalError, type ShoalLogger } from '@shoal/core';
 import { RegistryClient, loadSchemaCatalog } from '@shoal/contract';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
+import { connected, eventually, freePort } from '@shoal/testing';
 import { setupPlatform } from './setup.js';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../../bin/shoal.js');
@@ -34,15 +34,6 @@ function shoal(args: readonly string[]): Promise<Run> {
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-/** A port nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** A logger that keeps its messages. */
 function recordingLogger(): ShoalLogger & { messages: string[] } {
   const messages: string[] = [];
@@ -51,13 +42,7 @@ function recordingLogger(): ShoalLogger & { messages: string[] } {
   return logger;
 }
 
-async function eventually(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+
 
 async function platform() {
   const [broker, registry] = await Promise.all([startTestBroker(), startTestRegistry()]);
@@ -106,12 +91,12 @@ describe('setupPlatform', () => {
 
   it('waits for a registry that starts after it, saying what it waits for', async () => {
     const broker = await startTestBroker();
-    const port = await closedPort();
+    const port = await freePort();
     const registryUrl = `http://127.0.0.1:${port}`;
     const logger = recordingLogger();
 
     const setup = setupPlatform({ brokers: [broker.bootstrap], registryUrl, catalog, logger, timeoutMs: 30_000 });
-    await eventually(() => logger.messages.includes(`waiting for the schema registry at ${registryUrl}`), 10_000);
+    await eventually(() => logger.messages.includes(`waiting for the schema registry at ${registryUrl}`), { what: 'setup to say it waits for the registry', timeoutMs: 10_000 });
     await startTestRegistry({ port });
     const result = await setup;
 
@@ -129,7 +114,7 @@ describe('setupPlatform', () => {
 
   it('gives up on an unreachable registry after the timeout with a retriable error naming it', async () => {
     const broker = await startTestBroker();
-    const registryUrl = `http://127.0.0.1:${await closedPort()}`;
+    const registryUrl = `http://127.0.0.1:${await freePort()}`;
     const error = await setupPlatform({ brokers: [broker.bootstrap], registryUrl, catalog, timeoutMs: 300 }).catch((e: unknown) => e);
     expect(isShoalError(error, 'SHOAL_REGISTRY_UNAVAILABLE')).toBe(true);
     expect((error as Error).message).toContain(`waiting for the schema registry at ${registryUrl}`);
@@ -154,7 +139,7 @@ describe('shoal setup', () => {
 
   it('exits 1 with one line naming the registry when it does not answer within --timeout', async () => {
     const broker = await startTestBroker();
-    const registryUrl = `http://127.0.0.1:${await closedPort()}`;
+    const registryUrl = `http://127.0.0.1:${await freePort()}`;
     const result = await shoal(['setup', '--brokers', broker.bootstrap, '--registry', registryUrl, '--timeout', '1']);
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');

@@ -4,13 +4,12 @@
  * are quick to produce. `test/cli/dev.test.ts` runs the real services.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isShoalError } from '@shoal/core';
-import { tempDir } from '@shoal/testing';
+import { eventually, freePort, tempDir } from '@shoal/testing';
 import { LogPrinter } from './log-lines.js';
 import { REPO_ROOT } from './service-discovery.js';
 import { ServiceSupervisor } from './service-supervisor.js';
@@ -37,27 +36,6 @@ process.on('SIGTERM', () => {
 });
 process.on('disconnect', () => process.exit(0));
 `;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function eventually(check: () => void, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 /** A supervisor of one stand-in service named `fake`; everything printed goes into `output()`. */
 async function superviseFake(mode: string, onReady: (service: SupervisedService) => void = () => undefined) {
@@ -115,7 +93,7 @@ describe('ServiceSupervisor', () => {
     expect(output()).toMatch(/^\d\d:\d\d:\d\d\.\d{3} fake  INFO  listening$/m);
 
     process.kill(first, 'SIGKILL');
-    await eventually(() => expect(readyPids).toHaveLength(2));
+    await eventually(() => expect(readyPids).toHaveLength(2), 'the restarted service ready');
     expect(readyPids[1]).not.toBe(first);
     expect(service.pid).toBe(readyPids[1]);
     expect(output()).toContain('shoal WARN  fake exited (SIGKILL); restarting in 100 ms');
@@ -141,8 +119,14 @@ describe('ServiceSupervisor', () => {
     const error = await supervisor.whenReady(20_000, new AbortController().signal).catch((e: unknown) => e);
     expect((error as Error).message).toBe('fake exited with code 2: it refused its configuration (see its output above); not restarting it');
     expect(output()).toContain(' fake  fake: FAKE_SETTING is not an integer\n');
-    // Were it restarted, its complaint would be printed again after the first backoff (100 ms).
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A restart is announced ("restarting in ...") in the same turn as the exit is judged, before its backoff;
+    // the failed startup comes from that judgement, so by now a restart would have been announced.
+    expect(output()).not.toContain('restarting');
+    // stop() returns once the supervision has ended: had a child been started again, it would have been stopped
+    // (and said so) first.
+    await supervisor.stop(5_000);
+    expect(output()).not.toContain('restarting');
+    expect(output()).not.toMatch(/ fake  INFO  stopped$/m);
     expect(output().match(/FAKE_SETTING/g)).toHaveLength(1);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { avroRecord, registryCaller, testRegistryApp } from '../testing.js';
+import { avroRecord, registryCaller, testRegistryApp } from '../testing/registry.js';
 
 const v1 = avroRecord('t.R', [{ name: 'a', type: 'string' }]);
 const v2 = avroRecord('t.R', [{ name: 'a', type: 'string' }, { name: 'b', type: 'int', default: 0 }]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { avroRecord, registryCaller, testRegistryApp, testSchemas } from '../testing.js';
+import { avroRecord, registryCaller, testRegistryApp, testSchemas } from '../testing/registry.js';
 
 const { money } = testSchemas;
 const event = avroRecord('shoal.orders.OrderCancelled', [{ name: 'orderId', type: 'string' }]);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isShoalError } from '@shoal/core';
 import { tempDir } from '@shoal/testing';
 import { loadSchemaCatalog, schemaCatalogFromFiles } from './index.js';
-import { fixtureSchemaFiles, writeSchemaFolder } from './schema-fixtures.js';
+import { fixtureSchemaFiles, writeSchemaFolder } from '../testing/schema-folder.js';
 
 function schemasFolder(files: ReadonlyMap<string, string>): string {
   const dir = tempDir('schemas');

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@shoal/testing';
 import { loadSchemaCatalog } from '../catalog/index.js';
-import { fixtureSchemaFiles, writeSchemaFolder } from '../catalog/schema-fixtures.js';
+import { fixtureSchemaFiles, writeSchemaFolder } from '../testing/schema-folder.js';
 import { DEFAULT_GENERATED_FILE, runCodegen } from './generated-file.js';
 import { GENERATED_HEADER, generateTypeScript } from './typescript-codegen.js';
 

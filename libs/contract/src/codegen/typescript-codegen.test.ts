@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '@shoal/testing';
 import { isShoalError } from '@shoal/core';
 import { schemaCatalogFromFiles } from '../catalog/index.js';
-import { fixtureSchemaFiles } from '../catalog/schema-fixtures.js';
+import { fixtureSchemaFiles } from '../testing/schema-folder.js';
 import { generateTypeScript } from './typescript-codegen.js';
 
 const kind = { type: 'enum', name: 'Kind', doc: 'Kind of probe.', symbols: ['SOIL', 'WATER'], default: 'SOIL' };

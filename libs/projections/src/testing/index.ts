@@ -1,7 +1,6 @@
 /**
  * Test support for packages that run projections: `@shoal/projections/testing`. A real broker and registry
- * (startTestPlatform) with a connected Publisher, projectors stopped when the test ends, polling with a
- * deadline, and the order-counting projection of order-projection.ts. Imports vitest: not for runtime code.
+ * (startTestPlatform) with a connected Publisher, projectors stopped when the test ends, and the order-counting projection of order-projection.ts. Imports vitest: not for runtime code.
  */
 import { onTestFinished } from 'vitest';
 import { Publisher } from '@shoal/transport';
@@ -32,17 +31,4 @@ export async function startProjectionPlatform(): Promise<ProjectionTestPlatform>
       return projector;
     },
   };
-}
-
-/** Calls `check` until it returns without throwing, and returns its result; after `timeoutMs` its last error is thrown. */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 20_000, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() >= deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
 }

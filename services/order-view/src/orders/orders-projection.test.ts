@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createEvent, type ShoalEvent } from '@shoal/contract';
 import type { ProjectionHandler, SqliteDatabase } from '@shoal/projections';
-import { byTopics, confirmedFlow, customerCancelledFlow, declinedFlow, shippedFlow, topicOf } from './order-flow-fixtures.js';
+import { byTopics, confirmedFlow, customerCancelledFlow, declinedFlow, shippedFlow, topicOf } from '../testing/order-flows.js';
 import { findOrder, listOrders, orderStats } from './order-queries.js';
 import { ORDER_VIEW_TOPICS, ordersProjection } from './orders-projection.js';
 

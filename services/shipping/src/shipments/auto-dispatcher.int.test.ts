@@ -1,10 +1,9 @@
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/testing';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { tempDir, eventually } from '@shoal/testing';
 import { silentLogger } from '@shoal/core';
 import { createEvent, loadSchemaCatalog } from '@shoal/contract';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
-import { eventually } from '@shoal/service/testing';
 import { AutoDispatcher, MIN_WAKE_INTERVAL_MS } from './auto-dispatcher.js';
 import { migrateShipments } from './shipment-store.js';
 import { Shipments } from './shipments.js';
@@ -63,26 +62,37 @@ describe('auto-dispatcher', () => {
     expect(outboxTypes().filter((type) => type === 'shoal.shipping.ShipmentDispatched')).toHaveLength(8);
   });
 
-  it('wakes at most every max(delay / 4, 50 ms), and stops cleanly: no run after stop()', async () => {
+  it('wakes every max(delay / 4, 50 ms), and stops cleanly: no run after stop()', async () => {
     const { shipments, clock, confirm } = desk();
-    expect(new AutoDispatcher({ shipments, delayMs: 100, logger: silentLogger }).intervalMs).toBe(MIN_WAKE_INTERVAL_MS);
-    expect(new AutoDispatcher({ shipments, delayMs: 10_000, logger: silentLogger }).intervalMs).toBe(2_500);
-
     let runs = 0;
     const counting = Object.create(shipments) as Shipments;
     counting.due = (before, limit) => {
       runs += 1;
       return shipments.due(before, limit);
     };
-    const dispatcher = new AutoDispatcher({ shipments: counting, delayMs: 100, logger: silentLogger, now: () => clock.now });
-    dispatcher.start();
-    await eventually(() => expect(runs).toBeGreaterThanOrEqual(2));
-    await dispatcher.stop();
+    // Fake timers: the test moves time, so each wake is seen at the millisecond it is due, and absence after stop()
+    // is shown by time that passed with nothing armed, not by a sleep.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    onTestFinished(() => void vi.useRealTimers());
+    for (const [delayMs, intervalMs] of [[100, MIN_WAKE_INTERVAL_MS], [10_000, 2_500]] as const) {
+      const dispatcher = new AutoDispatcher({ shipments: counting, delayMs, logger: silentLogger, now: () => clock.now });
+      expect(dispatcher.intervalMs).toBe(intervalMs);
+      runs = 0;
+      dispatcher.start();
+      for (let wake = 1; wake <= 3; wake += 1) {
+        await vi.advanceTimersByTimeAsync(intervalMs - 1);
+        expect(runs, `delay ${delayMs}: before wake ${wake}`).toBe(wake - 1);
+        await vi.advanceTimersByTimeAsync(1);
+        expect(runs, `delay ${delayMs}: at wake ${wake}`).toBe(wake);
+      }
+      await dispatcher.stop();
+      expect(vi.getTimerCount(), 'timers armed after stop()').toBe(0);
+    }
     const runsAtStop = runs;
 
     confirm('o-after-stop');
     clock.now += 1_000;
-    await new Promise((resolve) => setTimeout(resolve, MIN_WAKE_INTERVAL_MS * 4));
+    await vi.advanceTimersByTimeAsync(MIN_WAKE_INTERVAL_MS * 100);
     expect(runs).toBe(runsAtStop);
     expect(shipments.list({ orderId: 'o-after-stop', limit: 1 })[0]!.status).toBe('SCHEDULED');
   });

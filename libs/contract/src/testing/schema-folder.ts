@@ -1,5 +1,5 @@
 /**
- * A small valid schemas folder for tests of the catalog and the codegen (not exported from the package): two
+ * A small valid schemas folder for tests of the catalog and the codegen: two
  * common types, one referencing the other, and two events on one topic.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * Deciders for this package's tests (not exported), pure like the real ones and free of vitest, so that the
- * writer processes of the concurrency tests (test-writer-process.ts) run them too.
+ * Deciders for this package's tests, pure like the real ones and free of vitest, so that the
+ * writer processes of the concurrency tests (writer-process.ts) run them too.
  *
  *   orderDecider         an order that is placed, confirmed or cancelled: the shape of the `orders` service's
  *                        aggregate, with domain errors and idempotent commands
@@ -10,7 +10,7 @@
  */
 import type { Decider } from '@shoal/core';
 import type { LineItem, Money, OrderCancellationReason } from '@shoal/contract';
-import type { DomainEvent } from './domain-event.js';
+import type { DomainEvent } from '../domain-event.js';
 
 export type OrderEvent = DomainEvent<'shoal.orders.OrderPlaced' | 'shoal.orders.OrderConfirmed' | 'shoal.orders.OrderCancelled'>;
 

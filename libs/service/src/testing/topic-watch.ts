@@ -7,10 +7,9 @@
  *   const [reserved] = await published.waitFor('shoal.inventory.StockReserved', { subject: orderId });
  */
 import { onTestFinished } from 'vitest';
-import { uniqueName } from '@shoal/testing';
+import { eventually, uniqueName } from '@shoal/testing';
 import type { ShoalEvent, ShoalEventType } from '@shoal/contract';
 import type { TestPlatform } from '@shoal/contract/testing';
-import { eventually } from '@shoal/projections/testing';
 
 export interface EventFilter {
   /** Only the events of this subject (the aggregate id, e.g. an order id). */
@@ -47,6 +46,6 @@ export async function watchTopics(platform: TestPlatform, topics: readonly strin
         const wanted = options.count ?? 1;
         if (found.length < wanted) throw new Error(`${found.length} of ${wanted} ${type} events${options.subject === undefined ? '' : ` of ${options.subject}`} arrived`);
         return found;
-      }, options.timeoutMs ?? 20_000),
+      }, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   };
 }

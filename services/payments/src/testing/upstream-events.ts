@@ -1,5 +1,5 @@
 /**
- * Test support for payments' tests (not exported): the events inventory and orders would send it, built
+ * Test support for payments' tests: the events inventory and orders would send it, built
  * the way they build them. The publisher to send them with and `call` come from @shoal/service/testing.
  */
 import { v7 as uuidv7 } from 'uuid';

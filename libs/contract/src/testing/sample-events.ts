@@ -1,6 +1,6 @@
-import { createEvent } from './create-event.js';
-import type { ShoalEvent } from './cloud-event.js';
-import type { ShoalEventDataMap, ShoalEventType } from './generated/events.js';
+import { createEvent } from '../create-event.js';
+import type { ShoalEvent } from '../cloud-event.js';
+import type { ShoalEventDataMap, ShoalEventType } from '../generated/events.js';
 
 const money = (amount: number) => ({ amount, currency: 'EUR' });
 const lines = (n: number) => [{ sku: `SKU-${n}`, quantity: 1 + (n % 3), unitPrice: money(100 + n) }];

@@ -8,8 +8,8 @@ import { createEvent, type CloudEvent, type ShoalEvent, type ShoalEventDataMap, 
 import type { TestPlatform } from '@shoal/contract/testing';
 import type { ServiceHost } from '@shoal/service';
 import { startTestService, type TopicWatch } from '@shoal/service/testing';
-import { buildOrders } from './app.js';
-import { configSpec } from './config.js';
+import { buildOrders } from '../app.js';
+import { configSpec } from '../config.js';
 
 export function startOrders(options: { platform?: TestPlatform; dataDir?: string } = {}) {
   return startTestService(configSpec, buildOrders, options);
@@ -72,5 +72,3 @@ export function typesOf(published: TopicWatch, orderId: string): string[] {
     .filter((event) => event.subject === orderId)
     .map((event) => event.type);
 }
-
-export { consumedEvents, eventually, publisherFor, watchTopics } from '@shoal/service/testing';

@@ -1,21 +1,11 @@
-/**
- * Test support for services: `@shoal/service/testing`. `startTestService(spec, build)` runs a service's real
- * composition (the same `build` its main.ts hands to runService) in the test's process against the calling
- * test's broker and registry, on a free port, with its files in a temp dir; tests drive it over HTTP
- * (`host.app.inject()`, `call`, or `host.url`), play the services upstream with `publisherFor`, and watch
- * what it publishes on the real topics.
- */
+/** A service's real composition started in the test's process, and the ways a test drives and observes it. */
 import { onTestFinished } from 'vitest';
-import { connected } from '@shoal/broker/testing';
-import { tempDir } from '@shoal/testing';
+import { tempDir, connected } from '@shoal/testing';
 import { Publisher } from '@shoal/transport';
 import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
-import type { ConfigOf, ServiceConfig, ServiceConfigSpec, Setting } from './config.js';
-import { ServiceHost } from './service-host.js';
+import type { ConfigOf, ServiceConfig, ServiceConfigSpec, Setting } from '../config.js';
+import { ServiceHost } from '../service-host.js';
 
-export { eventually } from '@shoal/projections/testing';
-export { watchTopics } from './topic-watch.js';
-export type { TopicWatch, EventFilter } from './topic-watch.js';
 
 export interface TestServiceOptions {
   /** Default: a new platform for this test. */
@@ -32,6 +22,14 @@ export interface TestService<C extends ServiceConfig> {
   host: ServiceHost<C>;
   platform: TestPlatform;
   dataDir: string;
+  /** Every route the service's composition registered (seen by fastify's onRoute), HEAD routes left out. */
+  routes: ServiceRoute[];
+}
+
+export interface ServiceRoute {
+  method: string;
+  /** As registered, with its `:params`. */
+  url: string;
 }
 
 export async function startTestService<S extends Record<string, Setting<unknown>>>(
@@ -51,10 +49,14 @@ export async function startTestService<S extends Record<string, Setting<unknown>
   });
   const host = new ServiceHost({ config, catalog: platform.catalog });
   onTestFinished(() => host.stop());
+  const routes: ServiceRoute[] = [];
+  host.app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   await build(host);
   await host.start();
   if (options.ready ?? true) await host.whenReady(30_000);
-  return { host, platform, dataDir };
+  return { host, platform, dataDir, routes };
 }
 
 export type ConsumedOutcome = 'handled' | 'duplicate' | 'skipped' | 'dead_lettered';

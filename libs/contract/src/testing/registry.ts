@@ -1,11 +1,11 @@
 /**
- * Test support (not exported): a real registry for the current test holding the schema catalog, and clients
+ * Test support: a real registry for the current test holding the schema catalog, and clients
  * that record every request they send, to prove where the registry is called and where it is not.
  */
 import { startTestRegistry } from '@shoal/schema-registry/testing';
-import { loadSchemaCatalog, type SchemaCatalog } from './catalog/index.js';
-import { registerCatalog, type RegisteredCatalogSchema } from './catalog-registration.js';
-import { RegistryClient, type RegistryClientOptions, type RegistryRequest } from './registry-client.js';
+import { loadSchemaCatalog, type SchemaCatalog } from '../catalog/index.js';
+import { registerCatalog, type RegisteredCatalogSchema } from '../catalog-registration.js';
+import { RegistryClient, type RegistryClientOptions, type RegistryRequest } from '../registry-client.js';
 
 export interface CountingClient {
   client: RegistryClient;

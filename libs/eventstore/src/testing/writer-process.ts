@@ -12,8 +12,8 @@
 import { once } from 'node:events';
 import { createEvent, loadSchemaCatalog } from '@shoal/contract';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
-import { ConcurrencyError, EventStore, handleCommand } from './index.js';
-import { notificationDecider } from './test-deciders.js';
+import { ConcurrencyError, EventStore, handleCommand } from '../index.js';
+import { notificationDecider } from './deciders.js';
 
 export type WriterOutcome =
   | { kind: 'appended'; eventId: string }
@@ -22,7 +22,7 @@ export type WriterOutcome =
 
 const [path, mode, streamId, ...rest] = process.argv.slice(2);
 if (path === undefined || streamId === undefined || process.send === undefined) {
-  throw new Error('usage: node --import tsx test-writer-process.ts <database path> append|notify <stream id> ... (with an IPC channel)');
+  throw new Error('usage: node --import tsx writer-process.ts <database path> append|notify <stream id> ... (with an IPC channel)');
 }
 const send = process.send.bind(process);
 

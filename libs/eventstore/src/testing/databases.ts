@@ -1,5 +1,5 @@
 /**
- * Test support for this package's tests (not exported): service databases on real SQLite files in temp
+ * Test support for this package's tests: service databases on real SQLite files in temp
  * dirs (closed when the test finishes), events to append, and the outbox as rows.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { createEvent, DEFAULT_SCHEMAS_DIR, loadSchemaCatalog, type SchemaCatalog
 import { type OutboxRow } from '@shoal/store';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { onTestFinished } from 'vitest';
-import { testLines } from './test-deciders.js';
+import { testLines } from './deciders.js';
 
 const catalog = loadSchemaCatalog();
 

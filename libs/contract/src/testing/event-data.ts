@@ -1,12 +1,12 @@
 /**
- * Test support for this package's tests (not exported): the repository's schema files and variants of them,
- * valid event data, and the ShoalError a call fails with. registry-fixtures.ts adds a real registry.
+ * Test support for this package's tests: the repository's schema files and variants of them,
+ * valid event data, and the ShoalError a call fails with. registry.ts adds a real registry.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isShoalError, type ShoalError } from '@shoal/core';
-import { DEFAULT_SCHEMAS_DIR, schemaCatalogFromFiles, type SchemaCatalog } from './catalog/index.js';
-import type { OrderPlaced } from './generated/events.js';
+import { DEFAULT_SCHEMAS_DIR, schemaCatalogFromFiles, type SchemaCatalog } from '../catalog/index.js';
+import type { OrderPlaced } from '../generated/events.js';
 
 /** schemas/ as paths relative to it -> text, for building variants of the catalog. */
 export function repositorySchemaFiles(): Map<string, string> {

@@ -22,10 +22,3 @@ export function kafkaFor(bootstrap: string, config: Partial<KafkaConfig> = {}): 
     ...config,
   });
 }
-
-/** Connects a kafkajs client and disconnects it when the current test finishes. */
-export async function connected<T extends { connect(): Promise<void>; disconnect(): Promise<void> }>(client: T): Promise<T> {
-  onTestFinished(() => client.disconnect());
-  await client.connect();
-  return client;
-}

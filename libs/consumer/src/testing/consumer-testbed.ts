@@ -1,19 +1,18 @@
 /**
- * Test support for this package's tests (not exported): a real broker and registry with the catalog, a real
+ * Test support for this package's tests: a real broker and registry with the catalog, a real
  * service database in a temp dir, a publisher, subscriptions that stop when the test ends, events to
  * publish, records that are not events, and a reader of a dead-letter topic.
  */
 import { join } from 'node:path';
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import { onTestFinished } from 'vitest';
-import { connected } from '@shoal/broker/testing';
-import { tempDir, uniqueName } from '@shoal/testing';
+import { connected, eventually, tempDir, uniqueName } from '@shoal/testing';
 import { createEvent, EventCodec, type OrderPlaced, type ShoalEvent } from '@shoal/contract';
 import { Publisher } from '@shoal/transport';
 import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
-import type { EventHandlers } from './event-handlers.js';
-import { subscribe, type SubscribeOptions, type Subscription } from './subscription.js';
+import type { EventHandlers } from '../event-handlers.js';
+import { subscribe, type SubscribeOptions, type Subscription } from '../subscription.js';
 
 export interface ConsumerTestbed {
   platform: TestPlatform;
@@ -64,19 +63,6 @@ export function openDatabase(platform: Pick<TestPlatform, 'catalog'>, path: stri
   return database;
 }
 
-/** Retries `assertion` until it passes; its last failure is the test's once `timeoutMs` has passed. */
-export async function eventually<T>(assertion: () => T, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return assertion();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 export const orderSource = '/shoal/orders';
 
 /** An OrderPlaced of `orderId`; `sequence` travels as placedAt, for tests that check order. */
@@ -118,9 +104,7 @@ export async function readTopic(platform: TestPlatform, topic: string, count: nu
       records.push(message);
     },
   });
-  await eventually(() => {
-    if (records.length < count) throw new Error(`${topic} has ${records.length} of the ${count} records expected`);
-  });
+  await eventually(() => records.length >= count, () => `${count} records on ${topic} (${records.length} so far)`);
   await consumer.stop();
   return records.map((record) => Object.assign(record, { text: headerTexts(record.headers ?? {}) }));
 }

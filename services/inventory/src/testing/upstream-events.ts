@@ -1,5 +1,5 @@
 /**
- * Test support for inventory's tests (not exported): the events other services would send it, built the
+ * Test support for inventory's tests: the events other services would send it, built the
  * way they build them. The publisher to send them with and `call` come from @shoal/service/testing.
  */
 import { v7 as uuidv7 } from 'uuid';

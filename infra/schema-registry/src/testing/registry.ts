@@ -1,37 +1,25 @@
-/**
- * Test support for any package that needs a real schema registry: `@shoal/schema-registry/testing`.
- * Not part of the runtime surface (it imports vitest).
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+/** Real registries for the calling test (listening, or an app to `inject()` into), and the schemas tests share. */
 import type { FastifyInstance } from 'fastify';
 import { onTestFinished } from 'vitest';
-import { buildRegistryApp } from './app.js';
-import type { CompatibilityLevel } from './avro/index.js';
-import { Registry } from './registry.js';
-import { RegistryStore } from './registry-store.js';
-import { startRegistry, type RegistryOptions, type RunningRegistry } from './server.js';
-
-/** A fresh temp dir, removed when the current test finishes. */
-function registryTempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-registry-'));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '@shoal/testing';
+import { buildRegistryApp } from '../app.js';
+import type { CompatibilityLevel } from '../avro/index.js';
+import { Registry } from '../registry.js';
+import { RegistryStore } from '../registry-store.js';
+import { startRegistry, type RegistryOptions, type RunningRegistry } from '../server.js';
 
 /** A registry on a free port and a fresh temp dir (or `dataDir`), closed when the calling test finishes. */
 export async function startTestRegistry(options: Partial<RegistryOptions> = {}): Promise<RunningRegistry & { dataDir: string }> {
-  const dataDir = options.dataDir ?? registryTempDir();
+  const dataDir = options.dataDir ?? tempDir('registry');
   const registry = await startRegistry({ port: 0, logLevel: 'warn', ...options, dataDir });
-  // Registered after the temp dir's cleanup, so it runs first: close the registry, then remove its files.
+  // Registered after tempDir's cleanup, so it runs first: close the registry, then remove its files.
   onTestFinished(() => registry.close());
   return { url: registry.url, host: registry.host, port: registry.port, close: registry.close, dataDir };
 }
 
 /** The registry's app on a fresh temp dir, not listening (drive it with `app.inject()`), closed at test end. */
 export async function testRegistryApp(options: { dataDir?: string; defaultCompatibility?: CompatibilityLevel; bodyLimit?: number } = {}): Promise<{ app: FastifyInstance; dataDir: string }> {
-  const dataDir = options.dataDir ?? registryTempDir();
+  const dataDir = options.dataDir ?? tempDir('registry');
   const store = new RegistryStore(dataDir);
   const app = buildRegistryApp({
     registry: new Registry({ store, defaultCompatibility: options.defaultCompatibility ?? 'BACKWARD' }),

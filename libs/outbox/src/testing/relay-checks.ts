@@ -1,7 +1,6 @@
 /**
- * Test support for this package's tests (not exported): valid data for every catalog event type, a seeded
- * random source (a failing run can be replayed from its seed), a consumer that collects what reached the
- * broker, decoded, a logger that keeps what it is told, and polling with a deadline instead of fixed sleeps.
+ * What a relay test checks against: the events that reached the broker, decoded, in arrival order and per
+ * aggregate; a catalog with a compatible change not registered yet; a logger that keeps what it is told.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,18 +9,6 @@ import type { ShoalLogger } from '@shoal/core';
 import { DEFAULT_SCHEMAS_DIR, loadSchemaCatalog, type CloudEvent, type EventCodec, type SchemaCatalog } from '@shoal/contract';
 import type { Kafka } from 'kafkajs';
 import { onTestFinished } from 'vitest';
-
-/** mulberry32: a small deterministic generator in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The repository catalog with an optional `note` field added to the schema in `file` (e.g. 'orders/OrderShipped.avsc'): a compatible change not registered yet. */
 export function catalogWithNewField(file: string): SchemaCatalog {
@@ -86,30 +73,4 @@ export function idsByAggregate(events: readonly { topic: string; key: string | u
     else list.push(event.id);
   }
   return ids;
-}
-
-/** How many records the broker holds on `topics`, all partitions: counts duplicates that a consumer might not have fetched yet. */
-export async function recordsOnBroker(kafka: Kafka, topics: readonly string[]): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    let total = 0;
-    for (const topic of topics) {
-      for (const partition of await admin.fetchTopicOffsets(topic)) total += Number(partition.high) - Number(partition.low);
-    }
-    return total;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Resolves with `check()`'s first truthy answer, polling; rejects with `what` once `timeoutMs` passed. */
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const answer = await check();
-    if (answer !== undefined && answer !== false) return answer;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -1,22 +1,13 @@
-/**
- * Test support for any package that publishes or consumes Shoal events: `@shoal/contract/testing`. A real
- * broker and a real registry for the calling test, the repository's catalog registered and its topics
- * created. Not part of the runtime surface (it imports vitest through the broker's and registry's testing).
- */
+/** Broker + registry for the calling test, with the catalog registered and its topics created. */
 import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
 import { uniqueName } from '@shoal/testing';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import type { Kafka, KafkaConfig } from 'kafkajs';
 import { onTestFinished } from 'vitest';
-import { loadSchemaCatalog, type SchemaCatalog } from './catalog/index.js';
-import { registerCatalog } from './catalog-registration.js';
-import { EventCodec } from './event-codec.js';
-import { RegistryClient } from './registry-client.js';
-
-export { refusal, orderPlacedData } from './event-fixtures.js';
-export { sampleEvent, eventTypes } from './sample-events.js';
-export { registryWithCatalog, countingClient } from './registry-fixtures.js';
-export type { RegisteredRegistry, CountingClient } from './registry-fixtures.js';
+import { loadSchemaCatalog, type SchemaCatalog } from '../catalog/index.js';
+import { registerCatalog } from '../catalog-registration.js';
+import { EventCodec } from '../event-codec.js';
+import { RegistryClient } from '../registry-client.js';
 
 export interface TestPlatform {
   /** `host:port` of the broker. */
