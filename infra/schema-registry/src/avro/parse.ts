@@ -67,9 +67,11 @@ function parseOne(text: string, scope: ParseScope, origin: string): ParsedAvroSc
   let type: Type;
   try {
     // The normalized form goes to avsc, not the text: it is what the registry serves back, so avsc must
-    // accept exactly it. Options as in @shoal/events (avro-type-options.ts): unions never wrapped, no
-    // logical type classes, so the registry judges schemas the way producers and consumers will read them.
-    type = avsc.Type.forSchema(normalized as AvscSchema, { wrapUnions: 'never', registry: scope.registry });
+    // accept exactly it. Unions always wrapped: that is avsc's representation for every union the
+    // specification allows, where an unwrapped one refuses two branches of one JavaScript kind (two records,
+    // int and long). The registry checks schemas for clients in every language, so how one of them holds a
+    // union's values must not decide which schemas exist. No logical type classes: resolution ignores them.
+    type = avsc.Type.forSchema(normalized as AvscSchema, { wrapUnions: 'always', registry: scope.registry });
   } catch (error) {
     // The normalizer checks what avsc checks, with locations; this is the net for anything it missed.
     throw new InvalidAvroSchemaError(`Invalid schema: ${(error as Error).message}${origin}`, { cause: error });
