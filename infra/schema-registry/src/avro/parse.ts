@@ -1,5 +1,7 @@
 import avsc from 'avsc';
 import type { Type } from 'avsc';
+// For its effect: avsc reads record defaults that leave out a field of a (wrapped) union type.
+import '@shoal/core/avsc-record-defaults';
 import { InvalidAvroSchemaError } from './invalid-avro-schema-error.js';
 import type { NamedDefinitions } from './named-types.js';
 import { normalizeSchema } from './normalize.js';

@@ -1,4 +1,6 @@
 import type { ForSchemaOptions, Type } from 'avsc';
+// For its effect: avsc reads record defaults that leave out a field of a wrapped union type.
+import '@shoal/core/avsc-record-defaults';
 
 /**
  * The avsc options every Shoal schema is parsed with, the catalog's reader types and any writer schema fetched
