@@ -6,7 +6,7 @@
 # from what the tests ran.
 #
 # Two stages. `build` has the compiler toolchain that better-sqlite3 falls back to when no prebuilt
-# binary fits the platform, runs `npm ci` (whose `prepare` script generates libs/events/src/generated
+# binary fits the platform, runs `npm ci` (whose `prepare` script generates libs/contract/src/generated
 # from schemas/) and then drops the development packages. `runtime` gets only what running needs, owned
 # by root and read-only to the unprivileged `node` user that runs it; a service writes only under /data.
 

@@ -14,7 +14,8 @@
  * which a single member of a group of its own does not do.
  */
 import type { Consumer, EachBatchHandler, Kafka, KafkaMessage } from 'kafkajs';
-import { peekEventType, waitForGroupJoin } from '@shoal/events';
+import { peekEventType } from '@shoal/contract';
+import { waitForGroupJoin } from '@shoal/transport';
 import { settlesWithin } from '../../libs/outbox/bench/bench-platform.js';
 
 /** The "type" of every record of a watch that filters on none. */

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isShoalError } from '@shoal/core';
-import { EventCodec, RegistryClient, loadSchemaCatalog, registerCatalog, type CloudEvent, type KafkaMessageIn } from '@shoal/events';
+import { EventCodec, RegistryClient, loadSchemaCatalog, registerCatalog, type CloudEvent, type KafkaMessageIn } from '@shoal/contract';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { mutateHeaders, mutateValue } from './hostile-records.js';
 import { fuzzSeed, seededRandom } from './random.js';

@@ -21,7 +21,8 @@ const PINO_ERROR = 50;
 /** Only for cleanup: a broker that ignores SIGTERM this long is SIGKILLed so no process outlives its test. */
 const STOP_GRACE_MS = 10_000;
 
-export { connected, kafkaFor, tempDir, uniqueName } from '@shoal/broker/testing';
+export { connected, kafkaFor } from '@shoal/broker/testing';
+export { tempDir, uniqueName } from '@shoal/testing';
 
 export interface BrokerExit {
   code: number | null;

@@ -9,7 +9,7 @@
  * Seeded: replay a run with SHOAL_FUZZ_SEED=<seed> npx vitest run test/chaos/registry-fuzz.test.ts
  */
 import { describe, expect, it } from 'vitest';
-import { loadSchemaCatalog } from '@shoal/events';
+import { loadSchemaCatalog } from '@shoal/contract';
 import { COMPATIBILITY_LEVELS } from '@shoal/core';
 import { registryCaller, testRegistryApp } from '@shoal/schema-registry/testing';
 import { fuzzSeed, seededRandom, type Random } from './random.js';

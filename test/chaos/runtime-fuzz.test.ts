@@ -15,13 +15,12 @@
  * Seeded: replay a run with SHOAL_FUZZ_SEED=<seed> npx vitest run test/chaos/runtime-fuzz.test.ts
  */
 import { join } from 'node:path';
-import Fastify from 'fastify';
 import type { Message } from 'kafkajs';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir, uniqueName } from '@shoal/broker/testing';
+import { tempDir, uniqueName } from '@shoal/testing';
 import { subscribe } from '@shoal/consumer';
-import { ServiceDatabase } from '@shoal/outbox';
-import { projectionAdminRoutes } from '@shoal/projections';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { createServiceApp, createServiceLogger, projectionAdminRoutes } from '@shoal/service';
 import { eventually, orderPlaced, orderProjection, startProjectionPlatform } from '@shoal/projections/testing';
 import { mutateHeaders, mutateValue } from './hostile-records.js';
 import { fuzzSeed, seededRandom } from './random.js';
@@ -79,7 +78,7 @@ describe('the runtime under hostile records', () => {
     expect(total).toBe(messages.length);
 
     const dir = tempDir('runtime-fuzz');
-    const database = new ServiceDatabase({ path: join(dir, 'service.db'), catalog: platform.catalog });
+    const database = new SqliteServiceDatabase({ path: join(dir, 'service.db'), catalog: platform.catalog });
     onTestFinished(() => database.close());
     database.db.exec('CREATE TABLE seen (event_id TEXT PRIMARY KEY)');
     const remember = database.db.prepare('INSERT OR IGNORE INTO seen (event_id) VALUES (?)');
@@ -126,7 +125,7 @@ describe('the runtime under hostile records', () => {
     expect(counted).toBeGreaterThanOrEqual(VALID);
     expect(counted).toBe(projector.status().applied);
 
-    const app = Fastify();
+    const app = createServiceApp({ logger: createServiceLogger('test', 'silent') });
     await app.register(projectionAdminRoutes, { projectors: [projector] });
     onTestFinished(() => app.close());
     const bodies: Array<string | undefined> = [

@@ -7,7 +7,7 @@
  * Seeded: replay a run with SHOAL_FUZZ_SEED=<seed> npx vitest run test/chaos/services-fuzz.test.ts
  */
 import { describe, expect, it } from 'vitest';
-import { startTestPlatform } from '@shoal/events/testing';
+import { startTestPlatform } from '@shoal/contract/testing';
 import { startTestService } from '@shoal/service/testing';
 import { buildInventory } from '../../services/inventory/src/app.js';
 import { configSpec as inventorySpec } from '../../services/inventory/src/config.js';

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
 import { discoverServices } from '../../infra/cli/src/dev/service-discovery.js';
 import { REPO_ROOT, SHOAL_BIN, shoal } from './helpers.js';
 import { isAlive } from '../e2e/support/shoal-dev.js';

@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { connected, kafkaFor, startTestBroker, uniqueName } from '@shoal/broker/testing';
+import { connected, kafkaFor, startTestBroker } from '@shoal/broker/testing';
+import { uniqueName } from '@shoal/testing';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { KCAT, PYTHON, kcatMissingReason, processReport, pythonModulesMissingReason, runProcess } from '../conformance/helpers.js';
 import { SHOAL_BIN, shoal } from './helpers.js';

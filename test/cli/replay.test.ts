@@ -1,15 +1,15 @@
 import { createServer, type AddressInfo } from 'node:net';
-import Fastify from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
-import { projectionAdminRoutes, type Projector } from '@shoal/projections';
+import { tempDir } from '@shoal/testing';
+import type { Projector } from '@shoal/projections';
+import { createServiceApp, createServiceLogger, projectionAdminRoutes } from '@shoal/service';
 import { eventually, orderProjection, publishOrders, startProjectionPlatform } from '@shoal/projections/testing';
 import { formatDuration, progressBar, progressLine } from '../../infra/cli/src/commands/replay.js';
 import { shoal } from './helpers.js';
 
 /** A bare service host: the projection admin routes of `projectors` on a real socket; its base URL. */
 async function serviceFor(projectors: Projector[]): Promise<string> {
-  const app = Fastify();
+  const app = createServiceApp({ logger: createServiceLogger('test', 'silent') });
   await app.register(projectionAdminRoutes, { projectors });
   onTestFinished(() => app.close());
   return app.listen({ host: '127.0.0.1', port: 0 });

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { REPO_ROOT, shoal } from './helpers.js';
 

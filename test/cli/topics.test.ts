@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { connected, kafkaFor, startTestBroker, uniqueName } from '@shoal/broker/testing';
+import { connected, kafkaFor, startTestBroker } from '@shoal/broker/testing';
+import { uniqueName } from '@shoal/testing';
 import { formatBytes } from '../../infra/cli/src/commands/topics.js';
 import { shoal } from './helpers.js';
 

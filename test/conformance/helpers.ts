@@ -53,7 +53,8 @@ export function pythonModulesMissingReason(
   return `${PYTHON} cannot import ${modules.join(', ')} (${install}): ${probe.stderr.trim().split('\n').at(-1) ?? ''}`;
 }
 
-export { startTestBroker, tempDir, uniqueName } from '@shoal/broker/testing';
+export { startTestBroker } from '@shoal/broker/testing';
+export { tempDir, uniqueName } from '@shoal/testing';
 
 export interface ProcessResult {
   command: string;

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ShoalError } from '@shoal/core';
 import { subscribe } from '@shoal/consumer';
-import { createEvent, Publisher } from '@shoal/events';
-import { startTestPlatform } from '@shoal/events/testing';
-import { ServiceDatabase } from '@shoal/outbox';
+import { createEvent } from '@shoal/contract';
+import { Publisher } from '@shoal/transport';
+import { startTestPlatform } from '@shoal/contract/testing';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { KCAT, kcatMissingReason, processReport, runProcess, tempDir, uniqueName } from './helpers.js';
 
 const missing = kcatMissingReason();
@@ -27,7 +28,7 @@ async function eventually(condition: () => boolean, timeoutMs: number, explain: 
 describe.skipIf(missing !== null)('dead letters read by kcat', () => {
   it('carry the original key, value and ce_* headers plus the dlq.* reason headers', async () => {
     const platform = await startTestPlatform();
-    const database = new ServiceDatabase({ path: join(tempDir('dlq-kcat'), 'payments.db'), catalog: platform.catalog });
+    const database = new SqliteServiceDatabase({ path: join(tempDir('dlq-kcat'), 'payments.db'), catalog: platform.catalog });
     onTestFinished(() => database.close());
     const group = uniqueName('payments');
     const subscription = subscribe({

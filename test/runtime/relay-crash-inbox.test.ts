@@ -13,11 +13,11 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir, uniqueName } from '@shoal/broker/testing';
+import { tempDir, uniqueName } from '@shoal/testing';
 import { subscribe } from '@shoal/consumer';
-import { createEvent, type CustomerNotified, type ShoalEvent } from '@shoal/events';
-import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
-import { outboxBacklog, ServiceDatabase } from '@shoal/outbox';
+import { createEvent, type CustomerNotified, type ShoalEvent } from '@shoal/contract';
+import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
+import { outboxBacklog, SqliteServiceDatabase } from '@shoal/store-sqlite';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RELAY_PROCESS = join(REPOSITORY_ROOT, 'libs/outbox/src/testing/relay-process.ts');
@@ -82,7 +82,7 @@ describe('a relay killed between publish and mark, and a consumer with an inbox'
     const COUNT = 1200;
 
     const producerPath = join(dir, 'notifications.db');
-    const producer = new ServiceDatabase({ path: producerPath, catalog: platform.catalog });
+    const producer = new SqliteServiceDatabase({ path: producerPath, catalog: platform.catalog });
     const committed = Array.from({ length: COUNT }, (_, n) => notification(n));
     for (let start = 0; start < COUNT; start += 50) {
       producer.transact((tx) => {
@@ -99,7 +99,7 @@ describe('a relay killed between publish and mark, and a consumer with an inbox'
     const published = await recordsOnTopic(platform);
     expect(published).toBeGreaterThan(COUNT);
 
-    const consumer = new ServiceDatabase({ path: join(dir, 'order-view.db'), catalog: platform.catalog });
+    const consumer = new SqliteServiceDatabase({ path: join(dir, 'order-view.db'), catalog: platform.catalog });
     onTestFinished(() => consumer.close());
     consumer.db.exec('CREATE TABLE effects (event_id TEXT PRIMARY KEY, applied INTEGER NOT NULL)');
     const apply = consumer.db.prepare('INSERT INTO effects (event_id, applied) VALUES (?, 1) ON CONFLICT (event_id) DO UPDATE SET applied = applied + 1');

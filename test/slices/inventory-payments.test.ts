@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startTestPlatform } from '@shoal/events/testing';
+import { startTestPlatform } from '@shoal/contract/testing';
 import { call, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildInventory, configSpec as inventorySpec } from '@shoal/service-inventory';
 import { buildPayments, configSpec as paymentsSpec } from '@shoal/service-payments';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Consumer, KafkaMessage } from 'kafkajs';
-import { connected, kafkaFor, startTestBroker, uniqueName } from './testing/test-broker.js';
+import { uniqueName } from '@shoal/testing';
+import { connected, kafkaFor, startTestBroker } from './testing/test-broker.js';
 
 /** Runs `consumer` until `count` messages arrived; resolves with them. */
 async function consumeAll(consumer: Consumer, topic: string, count: number): Promise<KafkaMessage[]> {

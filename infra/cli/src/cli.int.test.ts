@@ -3,7 +3,8 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { kafkaFor, tempDir } from '@shoal/broker/testing';
+import { kafkaFor } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../bin/shoal.js');
 

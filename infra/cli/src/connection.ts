@@ -1,4 +1,5 @@
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { logLevel, type Admin, type Kafka } from 'kafkajs';
+import { kafkaClient } from '@shoal/transport';
 import { ShoalError } from '@shoal/core';
 
 /** Where the client commands find the platform: flag, then environment, then the local defaults. */
@@ -42,7 +43,7 @@ export function resolveEndpoints(values: { brokers?: string | undefined; registr
  * unreachable broker is a one-line error after a couple of seconds, not a minute of retries.
  */
 export function cliKafka(brokers: string[], clientId = 'shoal-cli'): Kafka {
-  return new Kafka({
+  return kafkaClient({
     clientId,
     brokers,
     logLevel: logLevel.NOTHING,

@@ -2,7 +2,8 @@ import { createServer, type Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isShoalError } from '@shoal/core';
 import { Writer } from '@shoal/broker/protocol';
-import { connected, kafkaFor, startTestBroker, uniqueName } from '@shoal/broker/testing';
+import { connected, kafkaFor, startTestBroker } from '@shoal/broker/testing';
+import { uniqueName } from '@shoal/testing';
 import { describeBrokerLogDirs, describeLogDirs } from './log-dirs.js';
 
 /**

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { DEFAULT_SCHEMAS_DIR, loadSchemaCatalog, type SchemaCatalog } from '@shoal/events';
+import { DEFAULT_SCHEMAS_DIR, loadSchemaCatalog, type SchemaCatalog } from '@shoal/contract';
 
 /** `parseArgs` spec of `--schemas <dir>`, shared by every command that reads the schemas folder. */
 export const schemasOption = { schemas: { type: 'string' } } as const;

@@ -103,14 +103,20 @@ export class RegistryStore {
         `SELECT DISTINCT s.id FROM schemas s, json_each(s.refs) r
          WHERE json_extract(r.value, '$.subject') = ? AND json_extract(r.value, '$.version') = ? ORDER BY s.id`,
       ),
-      subjectConfig: db.prepare<[string], { compatibility: string }>('SELECT compatibility FROM subject_configs WHERE subject = ?'),
-      setSubjectConfig: db.prepare<[string, string]>(
-        'INSERT INTO subject_configs (subject, compatibility) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET compatibility = excluded.compatibility',
-      ),
-      deleteSubjectConfig: db.prepare<[string]>('DELETE FROM subject_configs WHERE subject = ?'),
-      subjectMode: db.prepare<[string], { mode: string }>('SELECT mode FROM subject_modes WHERE subject = ?'),
-      setSubjectMode: db.prepare<[string, string]>('INSERT INTO subject_modes (subject, mode) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET mode = excluded.mode'),
-      deleteSubjectMode: db.prepare<[string]>('DELETE FROM subject_modes WHERE subject = ?'),
+      subjectSettings: {
+        compatibility: {
+          get: db.prepare<[string], { value: string }>('SELECT compatibility AS value FROM subject_configs WHERE subject = ?'),
+          set: db.prepare<[string, string]>(
+            'INSERT INTO subject_configs (subject, compatibility) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET compatibility = excluded.compatibility',
+          ),
+          delete: db.prepare<[string]>('DELETE FROM subject_configs WHERE subject = ?'),
+        },
+        mode: {
+          get: db.prepare<[string], { value: string }>('SELECT mode AS value FROM subject_modes WHERE subject = ?'),
+          set: db.prepare<[string, string]>('INSERT INTO subject_modes (subject, mode) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET mode = excluded.mode'),
+          delete: db.prepare<[string]>('DELETE FROM subject_modes WHERE subject = ?'),
+        },
+      } satisfies Record<GlobalSetting, unknown>,
       globalSetting: db.prepare<[string], { value: string }>('SELECT value FROM global_settings WHERE key = ?'),
       setGlobalSetting: db.prepare<[string, string]>('INSERT INTO global_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteGlobalSetting: db.prepare<[string]>('DELETE FROM global_settings WHERE key = ?'),
@@ -182,28 +188,16 @@ export class RegistryStore {
     return this.statements.referrers.all(subject, version).map((row) => row.id);
   }
 
-  subjectConfig(subject: string): string | undefined {
-    return this.statements.subjectConfig.get(subject)?.compatibility;
+  subjectSetting(key: GlobalSetting, subject: string): string | undefined {
+    return this.statements.subjectSettings[key].get.get(subject)?.value;
   }
 
-  setSubjectConfig(subject: string, compatibility: string): void {
-    this.statements.setSubjectConfig.run(subject, compatibility);
+  setSubjectSetting(key: GlobalSetting, subject: string, value: string): void {
+    this.statements.subjectSettings[key].set.run(subject, value);
   }
 
-  deleteSubjectConfig(subject: string): void {
-    this.statements.deleteSubjectConfig.run(subject);
-  }
-
-  subjectMode(subject: string): string | undefined {
-    return this.statements.subjectMode.get(subject)?.mode;
-  }
-
-  setSubjectMode(subject: string, mode: string): void {
-    this.statements.setSubjectMode.run(subject, mode);
-  }
-
-  deleteSubjectMode(subject: string): void {
-    this.statements.deleteSubjectMode.run(subject);
+  deleteSubjectSetting(key: GlobalSetting, subject: string): void {
+    this.statements.subjectSettings[key].delete.run(subject);
   }
 
   globalSetting(key: GlobalSetting): string | undefined {

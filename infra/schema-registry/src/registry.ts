@@ -2,6 +2,7 @@ import { ShoalError } from '@shoal/core';
 import { compatibilityMessages, InvalidAvroSchemaError, parseAvroSchema, type CompatibilityLevel, type ParsedAvroSchema, type ResolvedReference } from './avro/index.js';
 import { errorCodeOf, RegistryErrorCode, registryErrors } from './registry-errors.js';
 import type { RegistryStore, SchemaReference, StoredSchemaRow, SubjectVersionRow } from './registry-store.js';
+import { ScopedSetting } from './scoped-setting.js';
 import { parseSchemaRequest, type Mode, type SchemaRequest, type VersionParam } from './request-bodies.js';
 
 /**
@@ -63,7 +64,10 @@ const PARSE_CACHE_ENTRIES = 512;
 
 export class Registry {
   private readonly store: RegistryStore;
-  private readonly defaultCompatibility: CompatibilityLevel;
+  /** The compatibility level, global (default: the configured one) and per subject. */
+  readonly compatibility: ScopedSetting<CompatibilityLevel>;
+  /** The mode, global (default READWRITE) and per subject; set it through `setMode`. */
+  readonly mode: ScopedSetting<Mode>;
   private readonly schemas = new Map<number, CachedSchema>();
   /** GET /schemas/ids/{id} bodies, only for ids that some subject version (deleted or not) still uses. */
   private readonly byIdBodies = new Map<number, string>();
@@ -71,7 +75,8 @@ export class Registry {
 
   constructor(deps: RegistryDeps) {
     this.store = deps.store;
-    this.defaultCompatibility = deps.defaultCompatibility;
+    this.compatibility = new ScopedSetting<CompatibilityLevel>(this.store, 'compatibility', () => deps.defaultCompatibility, registryErrors.compatibilityNotConfigured, registryErrors.subjectNotFound);
+    this.mode = new ScopedSetting<Mode>(this.store, 'mode', () => DEFAULT_MODE, registryErrors.modeNotConfigured, registryErrors.subjectNotFound);
   }
 
   // ---- schemas by id -------------------------------------------------------------------------------
@@ -132,7 +137,7 @@ export class Registry {
 
   register(subject: string, request: SchemaRequest): { id: number; version: number } {
     const importing = request.id !== undefined;
-    const mode = this.modeInScope(subject);
+    const mode = this.mode.inScope(subject);
     if (mode === 'READONLY') throw registryErrors.operationNotPermitted(`Subject ${subject} is in read-only mode`);
     if (importing && mode !== 'IMPORT') throw registryErrors.operationNotPermitted(`Subject ${subject} is not in import mode`);
     if (!importing && mode !== 'READWRITE') throw registryErrors.operationNotPermitted(`Subject ${subject} is not in read-write mode`);
@@ -266,59 +271,7 @@ export class Registry {
     return verbose ? { is_compatible: messages.length === 0, messages } : { is_compatible: messages.length === 0 };
   }
 
-  // ---- config --------------------------------------------------------------------------------------
-
-  globalCompatibility(): CompatibilityLevel {
-    return (this.store.globalSetting('compatibility') as CompatibilityLevel | undefined) ?? this.defaultCompatibility;
-  }
-
-  setGlobalCompatibility(level: CompatibilityLevel): void {
-    this.store.setGlobalSetting('compatibility', level);
-  }
-
-  /** Back to the configured default; returns the level it replaced. */
-  resetGlobalCompatibility(): CompatibilityLevel {
-    const previous = this.globalCompatibility();
-    this.store.deleteGlobalSetting('compatibility');
-    return previous;
-  }
-
-  /** The subject's own level; without one, the global level when `defaultToGlobal`, else 40408. */
-  subjectCompatibility(subject: string, defaultToGlobal: boolean): CompatibilityLevel {
-    const own = this.store.subjectConfig(subject) as CompatibilityLevel | undefined;
-    if (own) return own;
-    if (defaultToGlobal) return this.globalCompatibility();
-    throw registryErrors.compatibilityNotConfigured(subject);
-  }
-
-  setSubjectCompatibility(subject: string, level: CompatibilityLevel): void {
-    this.store.setSubjectConfig(subject, level);
-  }
-
-  /** Removes the subject's own level (40401 when it has none); returns it. */
-  deleteSubjectCompatibility(subject: string): CompatibilityLevel {
-    const own = this.store.subjectConfig(subject) as CompatibilityLevel | undefined;
-    if (!own) throw registryErrors.subjectNotFound(subject);
-    this.store.deleteSubjectConfig(subject);
-    return own;
-  }
-
-  compatibilityInScope(subject: string): CompatibilityLevel {
-    return (this.store.subjectConfig(subject) as CompatibilityLevel | undefined) ?? this.globalCompatibility();
-  }
-
-  // ---- mode ----------------------------------------------------------------------------------------
-
-  globalMode(): Mode {
-    return (this.store.globalSetting('mode') as Mode | undefined) ?? DEFAULT_MODE;
-  }
-
-  subjectMode(subject: string, defaultToGlobal: boolean): Mode {
-    const own = this.store.subjectMode(subject) as Mode | undefined;
-    if (own) return own;
-    if (defaultToGlobal) return this.globalMode();
-    throw registryErrors.modeNotConfigured(subject);
-  }
+  // ---- config and mode ------------------------------------------------------------------------------
 
   /**
    * Sets the mode of `subject`, or the global mode when `subject` is undefined. Entering IMPORT while
@@ -326,37 +279,20 @@ export class Registry {
    */
   setMode(subject: string | undefined, mode: Mode, force: boolean): void {
     this.store.transaction(() => {
-      const current = subject === undefined ? this.globalMode() : this.modeInScope(subject);
+      const current = subject === undefined ? this.mode.global() : this.mode.inScope(subject);
       if (mode === 'IMPORT' && current !== 'IMPORT' && !force) {
         const occupied = subject === undefined ? this.subjects().length > 0 : this.store.versionsOfSubject(subject).some((v) => !v.deleted);
         if (occupied) throw registryErrors.operationNotPermitted('Cannot import since found existing subjects');
       }
-      if (subject === undefined) this.store.setGlobalSetting('mode', mode);
-      else this.store.setSubjectMode(subject, mode);
+      if (subject === undefined) this.mode.setGlobal(mode);
+      else this.mode.setForSubject(subject, mode);
     });
-  }
-
-  resetGlobalMode(): Mode {
-    const previous = this.globalMode();
-    this.store.deleteGlobalSetting('mode');
-    return previous;
-  }
-
-  deleteSubjectMode(subject: string): Mode {
-    const own = this.store.subjectMode(subject) as Mode | undefined;
-    if (!own) throw registryErrors.subjectNotFound(subject);
-    this.store.deleteSubjectMode(subject);
-    return own;
-  }
-
-  modeInScope(subject: string): Mode {
-    return (this.store.subjectMode(subject) as Mode | undefined) ?? this.globalMode();
   }
 
   // ---- internals -----------------------------------------------------------------------------------
 
   private assertWritable(subject: string): void {
-    if (this.modeInScope(subject) === 'READONLY') throw registryErrors.operationNotPermitted(`Subject ${subject} is in read-only mode`);
+    if (this.mode.inScope(subject) === 'READONLY') throw registryErrors.operationNotPermitted(`Subject ${subject} is in read-only mode`);
   }
 
   /** The version `param` names: 'latest' is the newest version that is not soft-deleted. */
@@ -384,7 +320,7 @@ export class Registry {
    */
   private compatibilityProblems(subject: string, candidate: ParsedAvroSchema, previous: readonly SubjectVersionRow[]): string[] {
     const messages = compatibilityMessages(
-      this.compatibilityInScope(subject),
+      this.compatibility.inScope(subject),
       candidate,
       previous.map((v) => this.parsedSchema(v.schemaId)),
     );
@@ -409,8 +345,8 @@ export class Registry {
   }
 
   private forgetSubjectSettings(subject: string): void {
-    this.store.deleteSubjectConfig(subject);
-    this.store.deleteSubjectMode(subject);
+    this.store.deleteSubjectSetting('compatibility', subject);
+    this.store.deleteSubjectSetting('mode', subject);
   }
 
   /** After permanent deletes: GET /schemas/ids/{id} answers 40403 for an id no version uses any more. */

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import type { KafkaMessage } from 'kafkajs';
-import { Publisher, type EventCodec } from '@shoal/events';
-import { ServiceDatabase } from '@shoal/outbox';
+import { type EventCodec } from '@shoal/contract';
+import { Publisher } from '@shoal/transport';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { createTopics } from '../../../infra/broker/bench/kafkajs-client.js';
 import { formatThroughputTable, type ThroughputRow } from '../../../infra/broker/bench/report.js';
 import { startSpan, type Span, type SpanTimer } from '../../../infra/broker/bench/span.js';
@@ -112,8 +113,8 @@ async function consumeRaw(platform: BenchPlatform, topic: string, expected: numb
 }
 
 /** A service database whose read model takes one upsert per OrderPlaced: what a typical handler writes. */
-function readModel(path: string, platform: BenchPlatform): { database: ServiceDatabase; upsert: Statement<[string, string, number]> } {
-  const database = new ServiceDatabase({ path, catalog: platform.catalog });
+function readModel(path: string, platform: BenchPlatform): { database: SqliteServiceDatabase; upsert: Statement<[string, string, number]> } {
+  const database = new SqliteServiceDatabase({ path, catalog: platform.catalog });
   database.db.exec('CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, total INTEGER NOT NULL, events INTEGER NOT NULL)');
   const upsert = database.db.prepare<[string, string, number]>(
     'INSERT INTO orders (order_id, customer_id, total, events) VALUES (?, ?, ?, 1) ON CONFLICT (order_id) DO UPDATE SET total = excluded.total, events = events + 1',

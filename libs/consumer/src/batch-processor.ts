@@ -27,8 +27,9 @@
 import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { performance } from 'node:perf_hooks';
 import { backoffDelay, ShoalError, sleep, type ShoalLogger } from '@shoal/core';
-import { messageContext, peekEventType, type CloudEvent, type EventCodec } from '@shoal/events';
-import type { ServiceDatabase, Transaction } from '@shoal/outbox';
+import { peekEventType, type CloudEvent, type EventCodec } from '@shoal/contract';
+import { messageContext } from '@shoal/transport';
+import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, HandlerContext } from './event-handlers.js';
 import type { Inbox } from './inbox-table.js';
@@ -48,7 +49,7 @@ export interface RetryOptions {
 
 export interface BatchProcessorOptions {
   group: string;
-  database: ServiceDatabase;
+  database: SqliteServiceDatabase;
   codec: EventCodec;
   handlers: ReadonlyMap<string, AnyEventHandler>;
   inbox: Inbox;
@@ -221,7 +222,7 @@ export class BatchProcessor {
   }
 
   /** The inbox row, then the handler unless the inbox already held the event (a duplicate: false). */
-  private apply(batch: Batch, message: KafkaMessage, event: CloudEvent<unknown>, handler: AnyEventHandler, tx: Transaction, attempt: number): boolean {
+  private apply(batch: Batch, message: KafkaMessage, event: CloudEvent<unknown>, handler: AnyEventHandler, tx: SqliteTransaction, attempt: number): boolean {
     const { topic, partition } = batch;
     if (!this.options.inbox.record({ eventId: event.id, type: event.type, topic, partition, offset: message.offset })) return false;
     const context: HandlerContext = { ...messageContext(topic, partition, message), attempt };

@@ -6,16 +6,18 @@
 import { join } from 'node:path';
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import { onTestFinished } from 'vitest';
-import { connected, tempDir, uniqueName } from '@shoal/broker/testing';
-import { createEvent, EventCodec, Publisher, type OrderPlaced, type ShoalEvent } from '@shoal/events';
-import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
-import { ServiceDatabase } from '@shoal/outbox';
+import { connected } from '@shoal/broker/testing';
+import { tempDir, uniqueName } from '@shoal/testing';
+import { createEvent, EventCodec, type OrderPlaced, type ShoalEvent } from '@shoal/contract';
+import { Publisher } from '@shoal/transport';
+import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import type { EventHandlers } from './event-handlers.js';
 import { subscribe, type SubscribeOptions, type Subscription } from './subscription.js';
 
 export interface ConsumerTestbed {
   platform: TestPlatform;
-  database: ServiceDatabase;
+  database: SqliteServiceDatabase;
   /** Publishes with the platform's codec, so its schema ids are the registry's. */
   publisher: Publisher;
   /** A plain kafkajs producer, for records that are not valid events. */
@@ -56,8 +58,8 @@ export async function consumerTestbed(options: { database?: string } = {}): Prom
 }
 
 /** A service database at `path`, closed when the test ends (before its temp dir is removed). */
-export function openDatabase(platform: Pick<TestPlatform, 'catalog'>, path: string): ServiceDatabase {
-  const database = new ServiceDatabase({ path, catalog: platform.catalog });
+export function openDatabase(platform: Pick<TestPlatform, 'catalog'>, path: string): SqliteServiceDatabase {
+  const database = new SqliteServiceDatabase({ path, catalog: platform.catalog });
   onTestFinished(() => database.close());
   return database;
 }

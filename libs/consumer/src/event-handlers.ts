@@ -11,8 +11,9 @@
  * at run time it is refused (SHOAL_HANDLER_INVALID) with its writes rolled back. Asynchronous work belongs
  * before the event (in whoever emitted it) or after it (an event emitted here, handled elsewhere).
  */
-import type { CloudEvent, MessageContext, ShoalEvent, ShoalEventType } from '@shoal/events';
-import type { Transaction } from '@shoal/outbox';
+import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/contract';
+import type { MessageContext } from '@shoal/transport';
+import type { SqliteTransaction } from '@shoal/store-sqlite';
 
 /** Where the record came from (as the simple Subscriber tells its handlers) and how many times it has been tried. */
 export interface HandlerContext extends MessageContext {
@@ -20,7 +21,7 @@ export interface HandlerContext extends MessageContext {
   attempt: number;
 }
 
-export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: Transaction, context: HandlerContext) => void;
+export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: SqliteTransaction, context: HandlerContext) => void;
 
 /** At most one handler per event type. */
 export type EventHandlers = { [T in ShoalEventType]?: EventHandler<T> };
@@ -36,4 +37,4 @@ export type SynchronousHandlers<H> = {
 };
 
 /** A handler as the runtime holds it, whatever its type. */
-export type AnyEventHandler = (event: CloudEvent<unknown>, tx: Transaction, context: HandlerContext) => unknown;
+export type AnyEventHandler = (event: CloudEvent<unknown>, tx: SqliteTransaction, context: HandlerContext) => unknown;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
-import { loadSchemaCatalog } from '@shoal/events';
+import { tempDir } from '@shoal/testing';
+import { loadSchemaCatalog } from '@shoal/contract';
 import { openDatabase } from './consumer-fixtures.js';
 import { Inbox, pruneInbox, type InboxEntry } from './inbox-table.js';
 

@@ -27,7 +27,7 @@
  * redelivery the platform allows (a consumer group reset to an old offset, a producer retrying for days).
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { ServiceDatabase, SqliteDatabase } from '@shoal/outbox';
+import type { SqliteServiceDatabase, SqliteDatabase } from '@shoal/store-sqlite';
 
 /** Where a processed event came from. */
 export interface InboxEntry {
@@ -121,7 +121,7 @@ export class Inbox {
  * Deletes the rows of `inbox` processed before `before`, looking at `chunkSize` rows per transaction and letting
  * the event loop (and other writers) in between chunks. Returns how many rows went.
  */
-export async function pruneInbox(database: ServiceDatabase, inbox: Inbox, before: number, chunkSize: number): Promise<number> {
+export async function pruneInbox(database: SqliteServiceDatabase, inbox: Inbox, before: number, chunkSize: number): Promise<number> {
   let total = 0;
   let after = Number.MIN_SAFE_INTEGER;
   for (;;) {

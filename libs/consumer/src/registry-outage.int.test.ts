@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
-import { connected, tempDir, uniqueName } from '@shoal/broker/testing';
-import { EventCodec, Publisher, registerCatalog, RegistryClient } from '@shoal/events';
-import { startTestPlatform } from '@shoal/events/testing';
+import { connected } from '@shoal/broker/testing';
+import { tempDir, uniqueName } from '@shoal/testing';
+import { EventCodec, registerCatalog, RegistryClient } from '@shoal/contract';
+import { Publisher } from '@shoal/transport';
+import { startTestPlatform } from '@shoal/contract/testing';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { eventually, openDatabase, orderPlaced } from './consumer-fixtures.js';
 import { subscribe } from './subscription.js';

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
 import { isShoalError } from '@shoal/core';
-import { EventCodec, loadSchemaCatalog, RegistryClient } from '@shoal/events';
+import { EventCodec, loadSchemaCatalog, RegistryClient } from '@shoal/contract';
 import { openDatabase } from './consumer-fixtures.js';
 import type { EventHandlers } from './event-handlers.js';
 import { subscribe, type SubscribeOptions } from './subscription.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { uniqueName } from '@shoal/broker/testing';
+import { uniqueName } from '@shoal/testing';
 import { ShoalError } from '@shoal/core';
-import { eventOfRow, type OutboxRow } from '@shoal/outbox';
+import { eventOfRow, type OutboxRow } from '@shoal/store';
 import {
   consumerTestbed,
   eventually,

@@ -18,8 +18,9 @@
  */
 import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
 import { ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
-import { waitForGroupJoin, type EventCodec } from '@shoal/events';
-import type { ServiceDatabase } from '@shoal/outbox';
+import { type EventCodec } from '@shoal/contract';
+import { waitForGroupJoin } from '@shoal/transport';
+import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { BatchProcessor, type RetryOptions } from './batch-processor.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, EventHandlers, SynchronousHandlers } from './event-handlers.js';
@@ -28,7 +29,7 @@ import { SubscriptionMetrics, type SubscriptionState, type SubscriptionStatus } 
 
 export interface SubscribeOptions<H extends EventHandlers = EventHandlers> {
   /** The service's database: handlers write to it, the inbox lives in it. */
-  database: ServiceDatabase;
+  database: SqliteServiceDatabase;
   kafka: Kafka;
   /** Decodes records; its catalog must know every handled type. */
   codec: EventCodec;

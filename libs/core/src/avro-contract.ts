@@ -1,6 +1,6 @@
 /**
  * Vocabulary of Avro schemas and the schema registry that more than one package speaks: the registry
- * (infra/schema-registry) checks and stores schemas, the events lib (libs/events) loads, registers and
+ * (infra/schema-registry) checks and stores schemas, the contract lib (libs/contract) loads, registers and
  * generates code from them. Pure data and string functions, nothing that parses.
  */
 

@@ -11,7 +11,7 @@
  * missing field with that field's default as avsc holds it in memory, already wrapped (`{"shoal...Card":
  * {...}}`), and then reads that as JSON again, as a value of the union's first branch, which it is not.
  * Every union is wrapped where the registry parses schemas, and so is every ambiguous one in the codec, so
- * both the registry (infra/schema-registry) and the codec (libs/events) import this module for its effect.
+ * both the registry (infra/schema-registry) and the codec (libs/contract) import this module for its effect.
  *
  * The replacement fills such fields with their default written back as JSON (as avsc itself exports
  * defaults: `coerce: 3, wrap: 3`) before avsc's own `_copy` reads the record, so the value is read once, as

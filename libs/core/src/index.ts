@@ -9,3 +9,5 @@ export type { ShoalLogger } from './logger.js';
 export type { Decider } from './decider.js';
 export { PROBLEM_CONTENT_TYPE, problemSchema, problemDocument, httpStatusOfCode } from './problem-details.js';
 export type { ProblemDocumentOptions } from './problem-details.js';
+export { definedOnly } from './options.js';
+export { settlesWithin } from './settles-within.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Decider } from '@shoal/core';
-import type { ServiceDatabase } from '@shoal/outbox';
+import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { ConcurrencyError, EventStore, handleCommand, handleCommandIn, type EventStoreOptions } from './index.js';
 import {
   notificationDecider,
@@ -39,7 +39,7 @@ function notify(n: number): NotifyCommand {
  * The notification decider, overtaken before each of its first `times` decisions: another connection to the
  * same file runs a Notify on the stream between the handler's read and its append.
  */
-function overtakenDecider(database: ServiceDatabase, streamId: string, times: number) {
+function overtakenDecider(database: SqliteServiceDatabase, streamId: string, times: number) {
   const other = new EventStore(openTestDatabase(database.path), { source: '/shoal/notifications' });
   const calls = { decisions: 0 };
   const decider: Decider<NotificationCount, NotifyCommand, NotificationEvent> = {

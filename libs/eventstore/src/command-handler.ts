@@ -25,8 +25,8 @@
  * with an exact one is final, since versions only grow.
  */
 import { backoffDelay, isShoalError, sleep, ShoalError, type Decider } from '@shoal/core';
-import type { CreateEventOptions, ShoalEvent } from '@shoal/events';
-import type { Transaction } from '@shoal/outbox';
+import type { CreateEventOptions, ShoalEvent } from '@shoal/contract';
+import type { SqliteTransaction } from '@shoal/store-sqlite';
 import { envelope, type DomainEvent } from './domain-event.js';
 import { ConcurrencyError, matchesExpected, type ExpectedVersion } from './expected-version.js';
 import type { EventStore } from './event-store.js';
@@ -100,7 +100,7 @@ export async function handleCommand<S, C, E extends DomainEvent>(
 
 /** Runs `command` on the aggregate of `streamId` as part of the caller's open transaction `tx`. */
 export function handleCommandIn<S, C, E extends DomainEvent>(
-  tx: Transaction,
+  tx: SqliteTransaction,
   store: EventStore,
   decider: Decider<S, C, E>,
   streamId: string,

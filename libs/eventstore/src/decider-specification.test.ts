@@ -1,6 +1,6 @@
 import { AssertionError } from 'node:assert';
 import { describe, expect, it } from 'vitest';
-import { createEvent } from '@shoal/events';
+import { createEvent } from '@shoal/contract';
 import { DeciderSpecification } from './testing.js';
 import { orderDecider, OrderRuleViolation, testLines, type OrderCommand, type OrderEvent } from './test-deciders.js';
 

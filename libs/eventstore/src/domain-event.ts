@@ -6,7 +6,7 @@
  *
  * A stored ShoalEvent is also a DomainEvent, so `evolve` folds the stored history and the new decisions alike.
  */
-import { createEvent, type CreateEventOptions, type ShoalEvent, type ShoalEventDataMap, type ShoalEventType } from '@shoal/events';
+import { createEvent, type CreateEventOptions, type ShoalEvent, type ShoalEventDataMap, type ShoalEventType } from '@shoal/contract';
 
 /** One of the event types T with its data; a union over T that ties each type to its own data. */
 export type DomainEvent<T extends ShoalEventType = ShoalEventType> = {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createEvent, type ShoalEvent } from '@shoal/events';
-import { eventOfRow, type Transaction } from '@shoal/outbox';
+import { createEvent, type ShoalEvent } from '@shoal/contract';
+import { eventOfRow } from '@shoal/store';
+import { type SqliteTransaction } from '@shoal/store-sqlite';
 import { ConcurrencyError, EventStore, type ExpectedVersion } from './index.js';
 import { catalogWithGiftNote, openTestDatabase, orderPlacedEvent, outboxRows, refusal } from './test-support.js';
 
@@ -126,7 +127,7 @@ describe('EventStore', () => {
     const foreign = await refusal(() => other.transact((tx) => store.appendIn(tx, 'ord-1', 'any', [orderPlacedEvent('ord-1')])));
     expect(foreign.code).toBe('SHOAL_HANDLER_INVALID');
 
-    let finished: Transaction | undefined;
+    let finished: SqliteTransaction | undefined;
     database.transact((tx) => {
       finished = tx;
     });

@@ -4,7 +4,7 @@
  * transaction, so an event-sourced service publishes through the outbox relay like any other: every event
  * of a stream reaches Kafka, and no other.
  *
- * Appends are synchronous, like every write of a ServiceDatabase (better-sqlite3). `append` runs in its own
+ * Appends are synchronous, like every write of a SqliteServiceDatabase (better-sqlite3). `append` runs in its own
  * transaction; `appendIn(tx, ...)` joins a transaction the caller holds, e.g. the consumer runtime's, which
  * also records the inbox row of the event being handled. Either way the append is a savepoint of its own: if
  * it fails, none of its writes stay, and the caller decides about the rest.
@@ -19,8 +19,8 @@
  */
 import type Database from 'better-sqlite3';
 import { ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
-import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/events';
-import type { ServiceDatabase, Transaction } from '@shoal/outbox';
+import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/contract';
+import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
 import { ConcurrencyError, NO_STREAM_VERSION, checkExpectedVersion, matchesExpected, type ExpectedVersion } from './expected-version.js';
 import { createEventStoreTables, recordedEventOf, type EventRow, type RecordedEvent, type SnapshotRow } from './event-tables.js';
 import { checkSnapshotPolicy, type SnapshotPolicy } from './snapshot-policy.js';
@@ -91,14 +91,14 @@ export interface Snapshot<S> {
 const DEFAULT_READ_ALL_LIMIT = 1000;
 
 export class EventStore {
-  readonly database: ServiceDatabase;
+  readonly database: SqliteServiceDatabase;
   readonly options: Readonly<EventStoreOptions>;
   readonly logger: ShoalLogger;
   private readonly db: Database.Database;
   private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly inReadTransaction: <T>(read: () => T) => T;
 
-  constructor(database: ServiceDatabase, options: Partial<EventStoreOptions> = {}) {
+  constructor(database: SqliteServiceDatabase, options: Partial<EventStoreOptions> = {}) {
     this.database = database;
     this.options = Object.freeze({ ...defaultOptions, ...options });
     this.logger = this.options.logger.child({ module: 'eventstore' });
@@ -120,7 +120,7 @@ export class EventStore {
   }
 
   /** `append` as part of the caller's open transaction `tx` of this store's database. */
-  appendIn<T extends ShoalEventType>(tx: Transaction, streamId: string, expectedVersion: ExpectedVersion, events: readonly ShoalEvent<T>[]): AppendResult<T> {
+  appendIn<T extends ShoalEventType>(tx: SqliteTransaction, streamId: string, expectedVersion: ExpectedVersion, events: readonly ShoalEvent<T>[]): AppendResult<T> {
     this.checkTransaction(tx);
     return this.append(streamId, expectedVersion, events);
   }
@@ -160,13 +160,13 @@ export class EventStore {
   }
 
   /** Stores `snapshot` as the stream's snapshot, replacing the previous one, in the caller's open transaction. */
-  saveSnapshotIn<S>(tx: Transaction, streamId: string, snapshot: Snapshot<S>): void {
+  saveSnapshotIn<S>(tx: SqliteTransaction, streamId: string, snapshot: Snapshot<S>): void {
     this.checkTransaction(tx);
     this.statements.saveSnapshot.run(streamId, snapshot.streamVersion, snapshot.stateVersion, JSON.stringify(snapshot.state), this.options.now().getTime());
   }
 
   /** Throws SHOAL_HANDLER_INVALID unless `tx` is an open transaction of this store's database. */
-  checkTransaction(tx: Transaction): void {
+  checkTransaction(tx: SqliteTransaction): void {
     if (tx.db !== this.db) {
       throw new ShoalError('SHOAL_HANDLER_INVALID', `The transaction belongs to another connection than the event store's (${this.database.path})`);
     }
@@ -175,7 +175,7 @@ export class EventStore {
     }
   }
 
-  private write<T extends ShoalEventType>(tx: Transaction, streamId: string, expectedVersion: ExpectedVersion, events: readonly ShoalEvent<T>[]): AppendResult<T> {
+  private write<T extends ShoalEventType>(tx: SqliteTransaction, streamId: string, expectedVersion: ExpectedVersion, events: readonly ShoalEvent<T>[]): AppendResult<T> {
     checkExpectedVersion(expectedVersion);
     if (events.length === 0) {
       const actual = this.streamVersion(streamId);

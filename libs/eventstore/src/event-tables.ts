@@ -26,8 +26,8 @@
  * in between; one that writes first waits for the write lock and then sees the latest commit.
  */
 import type Database from 'better-sqlite3';
-import { eventOfRow } from '@shoal/outbox';
-import type { SchemaCatalog, ShoalEvent } from '@shoal/events';
+import { eventOfRow } from '@shoal/store';
+import type { SchemaCatalog, ShoalEvent } from '@shoal/contract';
 
 /** An event as the store holds it: the CloudEvent and where it sits. */
 export interface RecordedEvent<E = ShoalEvent> {

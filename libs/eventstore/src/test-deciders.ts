@@ -9,7 +9,7 @@
  *                        write the same number twice, so a stream numbered 1..n proves no update was lost.
  */
 import type { Decider } from '@shoal/core';
-import type { LineItem, Money, OrderCancellationReason } from '@shoal/events';
+import type { LineItem, Money, OrderCancellationReason } from '@shoal/contract';
 import type { DomainEvent } from './domain-event.js';
 
 export type OrderEvent = DomainEvent<'shoal.orders.OrderPlaced' | 'shoal.orders.OrderConfirmed' | 'shoal.orders.OrderCancelled'>;

@@ -4,17 +4,18 @@
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '@shoal/broker/testing';
-import { createEvent, DEFAULT_SCHEMAS_DIR, loadSchemaCatalog, type SchemaCatalog, type ShoalEvent } from '@shoal/events';
-import { ServiceDatabase, type OutboxRow } from '@shoal/outbox';
+import { tempDir } from '@shoal/testing';
+import { createEvent, DEFAULT_SCHEMAS_DIR, loadSchemaCatalog, type SchemaCatalog, type ShoalEvent } from '@shoal/contract';
+import { type OutboxRow } from '@shoal/store';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { onTestFinished } from 'vitest';
 import { testLines } from './test-deciders.js';
 
 const catalog = loadSchemaCatalog();
 
 /** A service database on a new file (or another connection to `path`), closed when the test finishes. */
-export function openTestDatabase(path: string = join(tempDir('eventstore'), 'service.db'), schemas: SchemaCatalog = catalog): ServiceDatabase {
-  const database = new ServiceDatabase({ path, catalog: schemas });
+export function openTestDatabase(path: string = join(tempDir('eventstore'), 'service.db'), schemas: SchemaCatalog = catalog): SqliteServiceDatabase {
+  const database = new SqliteServiceDatabase({ path, catalog: schemas });
   onTestFinished(() => database.close());
   return database;
 }
@@ -33,7 +34,7 @@ export function catalogWithGiftNote(): SchemaCatalog {
   return loadSchemaCatalog(dir);
 }
 
-export function outboxRows(database: ServiceDatabase): OutboxRow[] {
+export function outboxRows(database: SqliteServiceDatabase): OutboxRow[] {
   return database.db.prepare('SELECT * FROM outbox ORDER BY sequence').all() as OutboxRow[];
 }
 
@@ -54,4 +55,4 @@ export function orderPlacedEvent(orderId: string): ShoalEvent<'shoal.orders.Orde
   );
 }
 
-export { refusal } from '@shoal/events/testing';
+export { refusal } from '@shoal/contract/testing';

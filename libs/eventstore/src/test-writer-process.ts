@@ -10,8 +10,8 @@
  * every writer at once), then sends its outcome and exits.
  */
 import { once } from 'node:events';
-import { createEvent, loadSchemaCatalog } from '@shoal/events';
-import { ServiceDatabase } from '@shoal/outbox';
+import { createEvent, loadSchemaCatalog } from '@shoal/contract';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { ConcurrencyError, EventStore, handleCommand } from './index.js';
 import { notificationDecider } from './test-deciders.js';
 
@@ -26,7 +26,7 @@ if (path === undefined || streamId === undefined || process.send === undefined) 
 }
 const send = process.send.bind(process);
 
-const database = new ServiceDatabase({ path, catalog: loadSchemaCatalog() });
+const database = new SqliteServiceDatabase({ path, catalog: loadSchemaCatalog() });
 const store = new EventStore(database, { source: '/shoal/test-writer' });
 send('ready');
 await once(process, 'message');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { startRegistry, type RunningRegistry } from '@shoal/schema-registry';
-import { createEvent, EventCodec, loadSchemaCatalog, registerCatalog, RegistryClient, type SchemaCatalog, type ShoalEvent } from '@shoal/events';
+import { createEvent, EventCodec, loadSchemaCatalog, registerCatalog, RegistryClient, type SchemaCatalog, type ShoalEvent } from '@shoal/contract';
 import { startBrokerProcess, type BrokerProcess } from '../../../infra/broker/bench/broker-process.js';
 import { createTopics } from '../../../infra/broker/bench/kafkajs-client.js';
 import { formatTable } from '../../../infra/broker/bench/report.js';

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
-import type { EventCodec, ShoalEvent } from '@shoal/events';
+import type { EventCodec, ShoalEvent } from '@shoal/contract';
 import { storedRecordCount } from '../../../infra/broker/bench/kafkajs-client.js';
 import { formatLatencyTable, formatThroughputTable, quantile, type LatencyRow, type ThroughputRow } from '../../../infra/broker/bench/report.js';
 import { startSpan, type Span } from '../../../infra/broker/bench/span.js';
-import { OutboxRelay, ServiceDatabase } from '../src/index.js';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { OutboxRelay } from '../src/index.js';
 import { combineSpans, count, orderPlaced, progressOf, runBench, settlesWithin, type BenchPlatform, type Goal } from './bench-platform.js';
 
 /**
@@ -122,7 +123,7 @@ async function throughput(platform: BenchPlatform, plan: Plan): Promise<Throughp
   const { kafka, broker } = platform;
   const producer = await rawProducer(kafka);
   const codec = platform.codec();
-  const database = new ServiceDatabase({ path: join(platform.workDir, 'throughput.db'), catalog: platform.catalog });
+  const database = new SqliteServiceDatabase({ path: join(platform.workDir, 'throughput.db'), catalog: platform.catalog });
   const relay = new OutboxRelay({ database, kafka, codec: platform.codec(), batchSize: BATCH_SIZE });
   const figures: ThroughputFigures = { raw: [], rawEncode: [], relay: [], commit: [], stored: { raw: 0, rawEncode: 0, relay: 0 }, valueBytes: 0 };
   try {
@@ -231,7 +232,7 @@ async function latency(platform: BenchPlatform, plan: Plan): Promise<LatencyFigu
 
   progress(`latency: outbox relay, ${count(ratePerSecond)} commits/s for ${seconds}`);
   const events = transactions(warmup + expected, 400).flat();
-  const database = new ServiceDatabase({ path: join(platform.workDir, 'latency.db'), catalog: platform.catalog });
+  const database = new SqliteServiceDatabase({ path: join(platform.workDir, 'latency.db'), catalog: platform.catalog });
   const relay = new OutboxRelay({ database, kafka: platform.kafka, codec: platform.codec(), batchSize: BATCH_SIZE });
   let relayRun: OpenLoopRun;
   try {

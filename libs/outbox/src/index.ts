@@ -1,10 +1,7 @@
 /**
- * @shoal/outbox: a service's own SQLite database with the transactional outbox (docs/runtime.md). A state
- * change and the events it emits commit in one transaction; OutboxRelay publishes them in commit order.
+ * @shoal/outbox: the outbox relay (docs/runtime.md). A state change and the events it emits commit in one
+ * transaction of the service's database (@shoal/store), into its outbox table; OutboxRelay publishes them
+ * in commit order and moves the published position only after the broker's acknowledgement.
  */
-export { ServiceDatabase } from './service-database.js';
-export type { ServiceDatabaseOptions, Transaction, SqliteDatabase } from './service-database.js';
 export { OutboxRelay } from './outbox-relay.js';
 export type { OutboxRelayOptions, OutboxRelayStatus, OutboxRelayError, StopOptions } from './outbox-relay.js';
-export { eventOfRow, outboxBacklog } from './outbox-table.js';
-export type { EmitOptions, OutboxBacklog, OutboxRow } from './outbox-table.js';

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
-import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
-import { collectEvents, eventTypes, eventually, idsByAggregate, plainEvent, sampleEvent, type ReceivedEvent } from './outbox-fixtures.js';
-import { outboxBacklog } from './outbox-table.js';
-import { ServiceDatabase } from './service-database.js';
+import { tempDir } from '@shoal/testing';
+import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
+import { collectEvents, eventually, idsByAggregate, plainEvent, type ReceivedEvent } from './outbox-fixtures.js';
+import { eventTypes, sampleEvent } from '@shoal/contract/testing';
+import { outboxBacklog } from '@shoal/store-sqlite';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 
 const RELAY_PROCESS = fileURLToPath(new URL('./testing/relay-process.ts', import.meta.url));
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -69,7 +70,7 @@ async function startRelayProcess(platform: TestPlatform, databasePath: string, a
 
 /** A backlog of `count` committed events over a few aggregates and every catalog type, written by this process. */
 function writeBacklog(path: string, platform: TestPlatform, count: number): Array<Pick<ReceivedEvent, 'topic' | 'key' | 'event'>> {
-  const database = new ServiceDatabase({ path, catalog: platform.catalog });
+  const database = new SqliteServiceDatabase({ path, catalog: platform.catalog });
   const committed: Array<Pick<ReceivedEvent, 'topic' | 'key' | 'event'>> = [];
   try {
     for (let start = 0; start < count; start += 100) {
@@ -87,7 +88,7 @@ function writeBacklog(path: string, platform: TestPlatform, count: number): Arra
 
 /** The ids above the relay's position, in commit order: what the next relay publishes. */
 function unsentRows(path: string, platform: TestPlatform): string[] {
-  const database = new ServiceDatabase({ path, catalog: platform.catalog });
+  const database = new SqliteServiceDatabase({ path, catalog: platform.catalog });
   try {
     const { publishedThrough } = outboxBacklog(database.db);
     return database.db.prepare('SELECT id FROM outbox WHERE sequence > ? ORDER BY sequence').pluck().all(publishedThrough) as string[];

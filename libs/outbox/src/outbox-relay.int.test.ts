@@ -2,26 +2,16 @@ import { createServer } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isShoalError, ShoalError } from '@shoal/core';
-import { kafkaFor, startTestBroker, tempDir } from '@shoal/broker/testing';
-import { EventCodec, loadSchemaCatalog, registerCatalog, RegistryClient, type ShoalEvent } from '@shoal/events';
-import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
+import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
+import { EventCodec, loadSchemaCatalog, registerCatalog, RegistryClient, type ShoalEvent } from '@shoal/contract';
+import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
-import { outboxBacklog } from './outbox-table.js';
-import {
-  catalogWithNewField,
-  collectEvents,
-  eventTypes,
-  eventually,
-  idsByAggregate,
-  openDatabase,
-  plainEvent,
-  recordingLogger,
-  recordsOnBroker,
-  sampleEvent,
-  seededRandom,
-  type ReceivedEvent,
-} from './outbox-fixtures.js';
-import { ServiceDatabase } from './service-database.js';
+import { outboxBacklog } from '@shoal/store-sqlite';
+import { catalogWithNewField, collectEvents, eventually, idsByAggregate, plainEvent, recordingLogger, recordsOnBroker, seededRandom, type ReceivedEvent } from './outbox-fixtures.js';
+import { eventTypes, sampleEvent } from '@shoal/contract/testing';
+import { openTestDatabase } from '@shoal/store-sqlite/testing';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 
 type Committed = Pick<ReceivedEvent, 'topic' | 'key' | 'event'>;
 
@@ -30,7 +20,7 @@ function topicsOf(platform: TestPlatform): string[] {
 }
 
 /** A started relay, stopped when the test ends (before its database closes). */
-function startRelay(platform: TestPlatform, database: ServiceDatabase, options: Partial<OutboxRelayOptions> = {}): OutboxRelay {
+function startRelay(platform: TestPlatform, database: SqliteServiceDatabase, options: Partial<OutboxRelayOptions> = {}): OutboxRelay {
   const relay = new OutboxRelay({
     database,
     kafka: platform.kafka(),
@@ -44,7 +34,7 @@ function startRelay(platform: TestPlatform, database: ServiceDatabase, options: 
   return relay;
 }
 
-function emit(database: ServiceDatabase, committed: Committed[], events: readonly ShoalEvent[]): void {
+function emit(database: SqliteServiceDatabase, committed: Committed[], events: readonly ShoalEvent[]): void {
   database.transact((tx) => {
     for (const event of events) tx.emit(event);
   });
@@ -52,13 +42,13 @@ function emit(database: ServiceDatabase, committed: Committed[], events: readonl
 }
 
 /** The outbox rows in commit order, each with whether the relay's position is past it. */
-function rows(database: ServiceDatabase): Array<{ id: string; published: boolean }> {
+function rows(database: SqliteServiceDatabase): Array<{ id: string; published: boolean }> {
   const { publishedThrough } = outboxBacklog(database.db);
   const all = database.db.prepare('SELECT sequence, id FROM outbox ORDER BY sequence').all() as Array<{ sequence: number; id: string }>;
   return all.map((row) => ({ id: row.id, published: row.sequence <= publishedThrough }));
 }
 
-function positionUpdatedAt(database: ServiceDatabase): number {
+function positionUpdatedAt(database: SqliteServiceDatabase): number {
   return database.db.prepare('SELECT updated_at FROM outbox_relay').pluck().get() as number;
 }
 
@@ -81,7 +71,7 @@ describe('OutboxRelay', () => {
     const random = seededRandom(seed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
     const platform = await startTestPlatform();
-    const database = openDatabase(platform.catalog);
+    const database = openTestDatabase(platform.catalog);
     database.db.exec('CREATE TABLE aggregates (id TEXT PRIMARY KEY, version INTEGER NOT NULL)');
     const bump = database.db.prepare('INSERT INTO aggregates (id, version) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET version = version + 1');
     const received = await collectEvents(platform.kafka(), platform.codec, topicsOf(platform));
@@ -142,7 +132,7 @@ describe('OutboxRelay', () => {
 
   it('publishes the events before one it cannot encode, retries that one with backoff, and resumes in order once it can', async () => {
     const platform = await startTestPlatform();
-    const database = openDatabase(platform.catalog);
+    const database = openTestDatabase(platform.catalog);
     // The relay writes with a newer catalog whose OrderShipped schema is not registered yet.
     const newer = catalogWithNewField('orders/OrderShipped.avsc');
     const logger = recordingLogger();
@@ -176,7 +166,7 @@ describe('OutboxRelay', () => {
 
   it('stops at a row that does not hold JSON, after publishing the rows before it, and goes on once the row is repaired', async () => {
     const platform = await startTestPlatform();
-    const database = openDatabase(platform.catalog);
+    const database = openTestDatabase(platform.catalog);
     const committed: Committed[] = [];
     const before = sampleEvent('shoal.orders.OrderPlaced', 'ord-a');
     const broken = sampleEvent('shoal.orders.OrderConfirmed', 'ord-a');
@@ -200,8 +190,8 @@ describe('OutboxRelay', () => {
 
   it('publishes what another connection to the file commits (as another process would), found by polling, in commit order with its own commits', async () => {
     const platform = await startTestPlatform();
-    const database = openDatabase(platform.catalog);
-    const other = new ServiceDatabase({ path: database.path, catalog: platform.catalog });
+    const database = openTestDatabase(platform.catalog);
+    const other = new SqliteServiceDatabase({ path: database.path, catalog: platform.catalog });
     const received = await collectEvents(platform.kafka(), platform.codec, topicsOf(platform));
     const relay = startRelay(platform, database, { batchSize: 7 });
     onTestFinished(() => other.close());
@@ -223,7 +213,7 @@ describe('OutboxRelay', () => {
     const platform = await startTestPlatform();
     let clock = 1_000_000;
     const now = () => clock;
-    const database = openDatabase(platform.catalog, { now });
+    const database = openTestDatabase(platform.catalog, { now });
     const options = { now, retentionMs: 60_000, pruneIntervalMs: 1_000, pruneChunkSize: 2 };
     const relay = startRelay(platform, database, options);
     const committed: Committed[] = [];
@@ -255,7 +245,7 @@ describe('OutboxRelay', () => {
 
   it('stop({ drain }) publishes everything committed before it; a stopped relay refuses to wait or restart', async () => {
     const platform = await startTestPlatform();
-    const database = openDatabase(platform.catalog);
+    const database = openTestDatabase(platform.catalog);
     const relay = startRelay(platform, database, { batchSize: 64 });
     const committed: Committed[] = [];
     for (let n = 0; n < 300; n++) emit(database, committed, [sampleEvent(eventTypes[n % eventTypes.length]!, `agg-${n % 7}`, n)]);
@@ -274,7 +264,7 @@ describe('OutboxRelay', () => {
     const brokerDataDir = tempDir('broker');
     const brokerPort = await freePort();
     const platform = await startTestPlatform({ brokerDataDir, brokerPort });
-    const database = openDatabase(platform.catalog);
+    const database = openTestDatabase(platform.catalog);
     const kafka = platform.kafka({ retry: { retries: 5, initialRetryTime: 50, maxRetryTime: 250 } });
     const relay = startRelay(platform, database, { kafka, batchSize: 10 });
     const committed: Committed[] = [];
@@ -303,7 +293,7 @@ describe('OutboxRelay', () => {
     const brokerPort = await freePort();
     const platform = await startTestPlatform({ brokerDataDir, brokerPort });
     await platform.stopBroker();
-    const database = openDatabase(platform.catalog);
+    const database = openTestDatabase(platform.catalog);
     const committed: Committed[] = [];
     emit(database, committed, [0, 1, 2].map((n) => sampleEvent('shoal.payments.PaymentAuthorized', `ord-${n}`, n)));
     const kafka = platform.kafka({ retry: { retries: 1, initialRetryTime: 20, maxRetryTime: 50 } });
@@ -322,7 +312,7 @@ describe('OutboxRelay', () => {
   it('refuses options that cannot work', () => {
     // Nothing connects before start(): clients of nothing are enough.
     const catalog = loadSchemaCatalog();
-    const database = openDatabase(catalog);
+    const database = openTestDatabase(catalog);
     const options = { database, kafka: kafkaFor('127.0.0.1:1'), codec: new EventCodec({ registry: new RegistryClient({ url: 'http://127.0.0.1:1' }), catalog }) };
     for (const bad of [{ batchSize: 0 }, { pollIntervalMs: -1 }, { retentionMs: Number.NaN }, { pruneChunkSize: 1.5 }]) {
       expect(() => new OutboxRelay({ ...options, ...bad }), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'SHOAL_CONFIG_INVALID' }));

@@ -36,12 +36,11 @@
  * one relay per database: two would both publish every row.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type Database from 'better-sqlite3';
 import type { Kafka } from 'kafkajs';
-import { backoffDelay, isShoalError, ShoalError, silentLogger, sleep, type BackoffOptions, type ShoalLogger } from '@shoal/core';
-import { Publisher, type EventCodec, type PublisherOptions, type PublishRecord } from '@shoal/events';
-import { eventOfRow, OutboxPosition, type OutboxRow } from './outbox-table.js';
-import type { ServiceDatabase } from './service-database.js';
+import { backoffDelay, definedOnly, isShoalError, settlesWithin, ShoalError, silentLogger, sleep, type BackoffOptions, type ShoalLogger } from '@shoal/core';
+import { type EventCodec } from '@shoal/contract';
+import { Publisher, type PublisherOptions, type PublishRecord } from '@shoal/transport';
+import { eventOfRow, type OutboxTable, type RelayRow, type ServiceDatabase } from '@shoal/store';
 
 export interface OutboxRelayOptions {
   database: ServiceDatabase;
@@ -112,8 +111,6 @@ const defaultOptions = {
   now: Date.now,
 } satisfies Partial<OutboxRelayOptions>;
 
-type RelayRow = Pick<OutboxRow, 'sequence' | 'id' | 'aggregateid' | 'topic' | 'headers' | 'payload'>;
-
 /** Rows read in commit order, turned into what the Publisher sends. */
 interface Batch {
   records: PublishRecord[];
@@ -134,11 +131,9 @@ interface Waiter {
 
 export class OutboxRelay {
   private readonly options: Required<Omit<OutboxRelayOptions, 'producer'>>;
-  private readonly db: Database.Database;
   private readonly publisher: Publisher;
   private readonly logger: ShoalLogger;
-  private readonly statements: ReturnType<typeof prepareStatements>;
-  private readonly position: OutboxPosition;
+  private readonly position: OutboxTable;
 
   private state: OutboxRelayStatus['state'] = 'new';
   private loop: Promise<void> | undefined;
@@ -159,13 +154,11 @@ export class OutboxRelay {
   private lastError: OutboxRelayError | undefined;
 
   constructor(options: OutboxRelayOptions) {
-    this.options = { ...defaultOptions, ...withoutUndefined(options) } as Required<Omit<OutboxRelayOptions, 'producer'>>;
+    this.options = { ...defaultOptions, ...definedOnly(options) } as Required<Omit<OutboxRelayOptions, 'producer'>>;
     validate(this.options);
-    this.db = options.database.db;
     this.logger = this.options.logger.child({ module: 'outbox-relay' });
     this.publisher = new Publisher({ kafka: options.kafka, codec: options.codec, ...(options.producer === undefined ? {} : { producer: options.producer }) });
-    this.statements = prepareStatements(this.db);
-    this.position = new OutboxPosition(this.db);
+    this.position = options.database.outbox;
   }
 
   /** Starts the loop. It connects in the background (retrying with backoff), so a broker that is down does not fail a service's start. */
@@ -232,17 +225,17 @@ export class OutboxRelay {
 
   private async shutDown(options: StopOptions): Promise<void> {
     if (options.drain === true) {
-      const drained = await within(this.flush(), this.options.stopTimeoutMs);
+      const drained = await settlesWithin(this.flush(), this.options.stopTimeoutMs);
       if (!drained) this.logger.warn({ backlog: this.position.backlog().backlog }, `The outbox was not drained within ${this.options.stopTimeoutMs} ms; the next relay publishes what is left`);
     }
     this.state = 'stopping';
     this.unsubscribe?.();
     this.stopSignal.abort();
     this.wakeUp?.();
-    const finished = await within(this.loop ?? Promise.resolve(), this.options.stopTimeoutMs);
+    const finished = await settlesWithin(this.loop ?? Promise.resolve(), this.options.stopTimeoutMs);
     if (!finished) this.logger.warn({ publishingSince: this.publishingSince }, `The batch in flight was not acknowledged within ${this.options.stopTimeoutMs} ms; its rows stay above the position and will be published again`);
     const disconnect = this.publisher.disconnect().catch((error: unknown) => this.logger.warn({ err: error }, 'Disconnecting the producer failed'));
-    if (!(await within(disconnect, this.options.stopTimeoutMs))) this.logger.warn({}, 'The producer did not disconnect in time');
+    if (!(await settlesWithin(disconnect, this.options.stopTimeoutMs))) this.logger.warn({}, 'The producer did not disconnect in time');
     this.state = 'stopped';
     this.settle(Number.POSITIVE_INFINITY, new ShoalError('SHOAL_SERVICE_UNAVAILABLE', 'The outbox relay stopped'));
   }
@@ -349,7 +342,7 @@ export class OutboxRelay {
   }
 
   private read(after: number, limit: number): Batch {
-    const rows = this.statements.rowsAfter.all(after, limit) as RelayRow[];
+    const rows = this.position.rowsAfter(after, limit);
     const batch: Batch = { records: [], sequences: [], full: rows.length === limit, blocked: undefined };
     for (const row of rows) {
       try {
@@ -440,7 +433,7 @@ export class OutboxRelay {
   }
 
   private pruneChunk(): number {
-    return this.statements.prune.run(this.position.publishedThrough(), this.options.pruneChunkSize, this.options.now() - this.options.retentionMs).changes;
+    return this.position.prune(this.options.pruneChunkSize, this.options.now() - this.options.retentionMs);
   }
 
   /** Until a commit wakes the relay, the poll interval passes or the relay stops. */
@@ -456,16 +449,6 @@ export class OutboxRelay {
       this.wakeUp = done;
     });
   }
-}
-
-function prepareStatements(db: Database.Database) {
-  return {
-    rowsAfter: db.prepare('SELECT sequence, id, aggregateid, topic, headers, payload FROM outbox WHERE sequence > ? ORDER BY sequence LIMIT ?'),
-    // The first chunk of published rows by sequence, less those still in retention: commit times grow with the
-    // sequence, so the oldest rows come first and the scan is never longer than a chunk. (Only a clock set back
-    // can put a young row among them, which slows pruning to a chunk per interval until it expires as well.)
-    prune: db.prepare('DELETE FROM outbox WHERE sequence IN (SELECT sequence FROM outbox WHERE sequence <= ? ORDER BY sequence LIMIT ?) AND created_at < ?'),
-  };
 }
 
 function recordOfRow(row: RelayRow): PublishRecord {
@@ -487,19 +470,6 @@ function encodeFailureIndex(error: unknown): number | undefined {
   return typeof index === 'number' ? index : undefined;
 }
 
-/** Whether `promise` settled within `ms` (its rejection counts as settled). */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function validate(options: Required<Omit<OutboxRelayOptions, 'producer'>>): void {
   const positive = { batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs, pruneIntervalMs: options.pruneIntervalMs, pruneChunkSize: options.pruneChunkSize, stopTimeoutMs: options.stopTimeoutMs };
   for (const [name, value] of Object.entries(positive)) {
@@ -508,8 +478,4 @@ function validate(options: Required<Omit<OutboxRelayOptions, 'producer'>>): void
   if (!Number.isFinite(options.retentionMs) || options.retentionMs < 0) {
     throw new ShoalError('SHOAL_CONFIG_INVALID', `OutboxRelay option retentionMs must be a finite number of ms >= 0, got ${options.retentionMs}`);
   }
-}
-
-function withoutUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

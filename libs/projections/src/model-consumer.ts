@@ -30,7 +30,8 @@
  */
 import type { Consumer, ConsumerConfig, EachBatchPayload, IMemberAssignment, Kafka, KafkaMessage } from 'kafkajs';
 import { ShoalError, backoffDelay, isShoalError, sleep, type ShoalLogger } from '@shoal/core';
-import { peekEventType, waitForGroupJoin, type CloudEvent, type EventCodec } from '@shoal/events';
+import { peekEventType, type CloudEvent, type EventCodec } from '@shoal/contract';
+import { waitForGroupJoin } from '@shoal/transport';
 import type { Projection, ProjectionContext, ProjectionHandler } from './projection.js';
 import type { ReadModel } from './read-model.js';
 

@@ -1,7 +1,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
 import { isShoalError } from '@shoal/core';
 import { modelFileName, readCurrentModel, strayModelFiles, writeCurrentModel } from './model-files.js';
 

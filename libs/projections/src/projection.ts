@@ -13,7 +13,7 @@
  */
 import type Database from 'better-sqlite3';
 import { ShoalError } from '@shoal/core';
-import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/events';
+import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/contract';
 
 export type SqliteDatabase = Database.Database;
 

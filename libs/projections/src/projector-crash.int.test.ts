@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
 import { eventually, expectedRows, orderProjection, orderRows, publishOrders, startProjectionPlatform, type OrderRow, type PublishedOrder } from './testing/index.js';
 import type { ProjectorProcessSettings } from './testing/projector-process.js';
 

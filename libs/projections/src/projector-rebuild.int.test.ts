@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
 import { isShoalError } from '@shoal/core';
 import type { Projector } from './projector.js';
 import { eventually, expectedRows, orderProjection, orderRows, publishOrders, startProjectionPlatform, type PublishedOrder } from './testing/index.js';

@@ -3,8 +3,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
-import { EventCodec, RegistryClient, createEvent } from '@shoal/events';
+import { tempDir } from '@shoal/testing';
+import { EventCodec, RegistryClient, createEvent } from '@shoal/contract';
 import { eventually, expectedRows, orderProjection, orderRows, publishOrders, startProjectionPlatform, type PublishedOrder } from './testing/index.js';
 
 /** next_offset per partition of orders.order, as stored in a read-model file. */

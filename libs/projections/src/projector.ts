@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
-import type { CloudEvent, EventCodec } from '@shoal/events';
+import type { CloudEvent, EventCodec } from '@shoal/contract';
 import { endOffsets, startOffsets } from './log-offsets.js';
 import { ModelConsumer, type ConsumerTuning, type ModelConsumerStats, type RetryOptions } from './model-consumer.js';
 import { modelFileName, readCurrentModel, strayModelFiles, writeCurrentModel } from './model-files.js';

@@ -8,6 +8,10 @@ export { defineServiceConfig, integerSetting, stringSetting, COMMON_VARIABLES, L
 export type { ConfigOf, ServiceConfig, ServiceConfigSpec, ServiceConfigDefinition, Setting, SettingsValues, LogLevel, IntegerSettingOptions } from './config.js';
 export { createServiceLogger, kafkaLogCreator, kafkaLogLevel } from './logging.js';
 export { ServiceHost } from './service-host.js';
+export { createServiceApp } from './service-app.js';
+export type { ServiceAppOptions } from './service-app.js';
+export { projectionAdminRoutes } from './projection-admin-routes.js';
+export type { ProjectionAdminOptions } from './projection-admin-routes.js';
 export type { ServiceHostOptions, ServiceComponent, HostSubscribeOptions } from './service-host.js';
 export { runService } from './run-service.js';
 export type { RunServiceOptions } from './run-service.js';
@@ -15,3 +19,4 @@ export { problemSchema, problemResponses, sendProblem, problemOf, statusOfError,
 export type { Problem } from './problem.js';
 export type { Check } from './readiness.js';
 export type { ServiceMetrics } from './metrics.js';
+export { idSchema, idParams, currencySchema, listLimitSchema, MAX_LIST_LIMIT } from './route-schemas.js';

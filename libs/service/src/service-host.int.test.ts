@@ -1,8 +1,9 @@
 import { createServer } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ShoalError } from '@shoal/core';
-import { createEvent, Publisher } from '@shoal/events';
-import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
+import { createEvent } from '@shoal/contract';
+import { Publisher } from '@shoal/transport';
+import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
 import { defineProjection, prepared } from '@shoal/projections';
 import { defineServiceConfig, integerSetting } from './config.js';
 import type { ServiceHost } from './service-host.js';

@@ -23,19 +23,21 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import AjvCompiler from '@fastify/ajv-compiler';
-import fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { Kafka, type Admin } from 'kafkajs';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Admin, Kafka } from 'kafkajs';
+import { kafkaClient } from '@shoal/transport';
 import type { Logger } from 'pino';
-import { ShoalError } from '@shoal/core';
+import { settlesWithin, ShoalError } from '@shoal/core';
 import { subscribe, type EventHandlers, type SubscribeOptions, type Subscription } from '@shoal/consumer';
-import { EventCodec, loadSchemaCatalog, RegistryClient, type SchemaCatalog } from '@shoal/events';
-import { OutboxRelay, ServiceDatabase, type OutboxRelayOptions } from '@shoal/outbox';
-import { projectionAdminRoutes, Projector, type Projection, type ProjectorOptions } from '@shoal/projections';
+import { EventCodec, loadSchemaCatalog, RegistryClient, type SchemaCatalog } from '@shoal/contract';
+import { OutboxRelay, type OutboxRelayOptions } from '@shoal/outbox';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { Projector, type Projection, type ProjectorOptions } from '@shoal/projections';
 import type { ServiceConfig } from './config.js';
 import { createServiceLogger, kafkaLogCreator, kafkaLogLevel } from './logging.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
-import { problemOf, problemResponses, sendProblem } from './problem.js';
+import { projectionAdminRoutes } from './projection-admin-routes.js';
+import { createServiceApp, healthRoutes } from './service-app.js';
 import { endOffsetsOf, projectorReadiness, relayReadiness, subscriptionReadiness, type Check, type Readiness } from './readiness.js';
 
 export interface ServiceHostOptions<C extends ServiceConfig = ServiceConfig> {
@@ -63,7 +65,7 @@ export type HostSubscribeOptions<H extends EventHandlers> = Omit<SubscribeOption
 
 interface HostedDatabase {
   name: string;
-  database: ServiceDatabase;
+  database: SqliteServiceDatabase;
   relay: OutboxRelay;
 }
 
@@ -111,7 +113,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     this.source = `/shoal/${this.config.service}`;
     this.logger = options.logger ?? createServiceLogger(this.config.service, this.config.logLevel);
     this.catalog = options.catalog ?? loadSchemaCatalog();
-    this.kafka = new Kafka({
+    this.kafka = kafkaClient({
       clientId: this.config.service,
       brokers: [...this.config.kafkaBrokers],
       logLevel: kafkaLogLevel(this.config.logLevel),
@@ -125,15 +127,16 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       projectors: () => this.projectors.map((hosted) => hosted.projector),
       ready: () => this.lastReady,
     });
-    this.app = this.createApp();
+    this.app = createServiceApp({ logger: this.logger, metrics: this.metrics });
+    healthRoutes(this.app, { service: this.config.service, readiness: () => this.readiness(), metrics: this.metrics });
   }
 
   /** The service's SQLite database `<dataDir>/<file>` (default `<service>.db`) with its outbox relay. */
-  openDatabase(options: { file?: string; relay?: Partial<Omit<OutboxRelayOptions, 'database' | 'kafka' | 'codec'>> } = {}): ServiceDatabase {
+  openDatabase(options: { file?: string; relay?: Partial<Omit<OutboxRelayOptions, 'database' | 'kafka' | 'codec'>> } = {}): SqliteServiceDatabase {
     this.assertNew('openDatabase');
     mkdirSync(this.config.dataDir, { recursive: true });
     const file = options.file ?? `${this.config.service}.db`;
-    const database = new ServiceDatabase({ path: join(this.config.dataDir, file), catalog: this.catalog });
+    const database = new SqliteServiceDatabase({ path: join(this.config.dataDir, file), catalog: this.catalog });
     const relay = new OutboxRelay({
       ...options.relay,
       database,
@@ -307,13 +310,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       await Promise.all(this.projectors.map((hosted) => step(`projector ${hosted.projector.name}`, () => hosted.projector.stop())));
       await step('admin client', () => this.admin?.disconnect());
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<'expired'>((resolve) => {
-      timer = setTimeout(() => resolve('expired'), timeout);
-    });
-    const outcome = await Promise.race([all.then(() => 'done' as const), expired]);
-    clearTimeout(timer);
-    if (outcome === 'expired') this.logger.warn({ timeoutMs: timeout }, 'stopping took too long: closing the databases with parts still stopping');
+    if (!(await settlesWithin(all, timeout))) this.logger.warn({ timeoutMs: timeout }, 'stopping took too long: closing the databases with parts still stopping');
     for (const { database } of this.databases) {
       await step(`database ${database.path}`, () => database.close());
     }
@@ -356,68 +353,5 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       }
       throw error;
     }
-  }
-
-  private createApp(): FastifyInstance {
-    const app = fastify({
-      loggerInstance: this.logger.child({ module: 'http' }),
-      // One line per request would drown the business logs at hundreds of orders a second; errors are still
-      // logged by the error handler, and every request is counted in /metrics.
-      logController: new LogController({ disableRequestLogging: true }),
-      frameworkErrors: (error, request, reply) => {
-        sendProblem(request, reply, { status: error.statusCode ?? 400, code: 'SHOAL_REQUEST_INVALID', detail: error.message });
-      },
-    });
-    // fastify's Ajv defaults strip members a schema's `additionalProperties: false` forbids and coerce types
-    // (`{"available": "10"}` passing as 10, `true` as 1). A JSON body is typed already, so it is validated as
-    // sent: a forbidden member or a wrong type is a 400 naming it. Path and query parameters arrive as strings
-    // and keep fastify's coercion (`?limit=100` is an integer).
-    const compilers = new Map<'body' | 'other', ReturnType<ReturnType<typeof AjvCompiler>>>();
-    app.setValidatorCompiler((route) => {
-      const part = route.httpPart === 'body' ? 'body' : 'other';
-      let build = compilers.get(part);
-      if (build === undefined) {
-        build = AjvCompiler()(app.getSchemas() as Parameters<ReturnType<typeof AjvCompiler>>[0], { customOptions: { removeAdditional: false, ...(part === 'body' ? { coerceTypes: false } : {}) } });
-        compilers.set(part, build);
-      }
-      return build(route);
-    });
-    app.setErrorHandler((error, request, reply) => {
-      const problem = problemOf(error as Error);
-      if (problem.status >= 500) request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
-      return sendProblem(request, reply, problem);
-    });
-    app.setNotFoundHandler((request, reply) =>
-      sendProblem(request, reply, { status: 404, code: 'SHOAL_NOT_FOUND', detail: `No route ${request.method} ${request.url.split('?')[0]}` }),
-    );
-    app.addHook('onResponse', async (request, reply) => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      this.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
-      this.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-    });
-
-    const checkSchema = { type: 'object', properties: { ok: { type: 'boolean' }, detail: { type: 'string' } } } as const;
-    const readySchema = {
-      type: 'object',
-      properties: { status: { type: 'string' }, service: { type: 'string' }, checks: { type: 'object', additionalProperties: checkSchema } },
-    } as const;
-    const liveSchema = { type: 'object', properties: { status: { type: 'string' }, service: { type: 'string' }, pid: { type: 'integer' }, uptimeSeconds: { type: 'number' } } } as const;
-    app.get('/health/live', { schema: { response: { 200: liveSchema } } }, async () => ({
-      status: 'live',
-      service: this.config.service,
-      pid: process.pid,
-      uptimeSeconds: process.uptime(),
-    }));
-    app.get('/health/ready', { schema: { response: { 200: readySchema, 503: readySchema } } }, async (_request, reply) => {
-      const { ready, checks } = await this.readiness();
-      void reply.code(ready ? 200 : 503);
-      return { status: ready ? 'ready' : 'not_ready', service: this.config.service, checks };
-    });
-    app.get('/metrics', { schema: { response: { ...problemResponses() } } }, async (_request, reply) => {
-      await this.readiness();
-      const text = await this.metrics.registry.metrics();
-      return reply.type(this.metrics.registry.contentType).send(text);
-    });
-    return app as unknown as FastifyInstance;
   }
 }

@@ -6,9 +6,10 @@
  * what it publishes on the real topics.
  */
 import { onTestFinished } from 'vitest';
-import { connected, tempDir } from '@shoal/broker/testing';
-import { Publisher } from '@shoal/events';
-import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
+import { connected } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
+import { Publisher } from '@shoal/transport';
+import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
 import type { ConfigOf, ServiceConfig, ServiceConfigSpec, Setting } from './config.js';
 import { ServiceHost } from './service-host.js';
 

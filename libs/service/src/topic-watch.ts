@@ -7,9 +7,9 @@
  *   const [reserved] = await published.waitFor('shoal.inventory.StockReserved', { subject: orderId });
  */
 import { onTestFinished } from 'vitest';
-import { uniqueName } from '@shoal/broker/testing';
-import type { ShoalEvent, ShoalEventType } from '@shoal/events';
-import type { TestPlatform } from '@shoal/events/testing';
+import { uniqueName } from '@shoal/testing';
+import type { ShoalEvent, ShoalEventType } from '@shoal/contract';
+import type { TestPlatform } from '@shoal/contract/testing';
 import { eventually } from '@shoal/projections/testing';
 
 export interface EventFilter {

@@ -6,7 +6,7 @@
  * before it moves stock, in the same transaction, and SQLite refuses any write that would still take a level
  * below zero, rolling back the inbox row and the emitted event with it.
  */
-import type { SqliteDatabase } from '@shoal/outbox';
+import type { SqliteDatabase } from '@shoal/store-sqlite';
 
 export function migrateInventory(db: SqliteDatabase): void {
   db.exec(`

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createEvent } from '@shoal/events';
-import { startTestPlatform } from '@shoal/events/testing';
+import { createEvent } from '@shoal/contract';
+import { startTestPlatform } from '@shoal/contract/testing';
 import { call, consumedEvents, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildNotifications } from './app.js';
 import { configSpec } from './config.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ShoalEvent } from '@shoal/events';
-import { startTestPlatform } from '@shoal/events/testing';
+import type { ShoalEvent } from '@shoal/contract';
+import { startTestPlatform } from '@shoal/contract/testing';
 import type { ServiceHost } from '@shoal/service';
 import { call, eventually, publisherFor, startTestService } from '@shoal/service/testing';
 import { buildOrderView, type OrderViewConfig } from './app.js';

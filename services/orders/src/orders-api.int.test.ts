@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uniqueName } from '@shoal/broker/testing';
+import { uniqueName } from '@shoal/testing';
 import { eventually, getOrder, orderRequest, placeOrder, startOrders, typesOf, watchTopics } from './orders-fixtures.js';
 
 /**

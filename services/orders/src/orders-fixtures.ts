@@ -4,8 +4,8 @@
  * them. What the service publishes is read back with `watchTopics` of @shoal/service/testing.
  */
 import { expect } from 'vitest';
-import { createEvent, type CloudEvent, type ShoalEvent, type ShoalEventDataMap, type ShoalEventType } from '@shoal/events';
-import type { TestPlatform } from '@shoal/events/testing';
+import { createEvent, type CloudEvent, type ShoalEvent, type ShoalEventDataMap, type ShoalEventType } from '@shoal/contract';
+import type { TestPlatform } from '@shoal/contract/testing';
 import type { ServiceHost } from '@shoal/service';
 import { startTestService, type TopicWatch } from '@shoal/service/testing';
 import { buildOrders } from './app.js';

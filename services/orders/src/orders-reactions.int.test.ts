@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startTestPlatform } from '@shoal/events/testing';
+import { startTestPlatform } from '@shoal/contract/testing';
 import { consumedEvents, eventually, getOrder, placeOrder, publisherFor, startOrders, typesOf, upstreamEvents, watchTopics } from './orders-fixtures.js';
 
 /**

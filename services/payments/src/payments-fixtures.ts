@@ -3,7 +3,7 @@
  * the way they build them. The publisher to send them with and `call` come from @shoal/service/testing.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { createEvent, type ShoalEvent } from '@shoal/events';
+import { createEvent, type ShoalEvent } from '@shoal/contract';
 
 export type ReservedStock = ShoalEvent<'shoal.inventory.StockReserved'>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
-import { startTestPlatform } from '@shoal/events/testing';
+import { tempDir } from '@shoal/testing';
+import { startTestPlatform } from '@shoal/contract/testing';
 import { call, consumedEvents, eventually, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildPayments, configSpec } from './app.js';
 import { orderCancelled, stockReserved } from './payments-fixtures.js';

@@ -9,7 +9,7 @@
  *   different topics, so a cancellation can overtake the reservation it cancels; this table is how the
  *   late StockReserved learns that it must not charge anyone.
  */
-import type { SqliteDatabase } from '@shoal/outbox';
+import type { SqliteDatabase } from '@shoal/store-sqlite';
 
 export function migratePayments(db: SqliteDatabase): void {
   db.exec(`

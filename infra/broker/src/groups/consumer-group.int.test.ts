@@ -3,7 +3,8 @@ import { logLevel, Partitioners, type Consumer, type Kafka, type LogEntry } from
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { RawKafkaClient } from '../testing/raw-client.js';
-import { connected, kafkaFor as quietKafkaFor, startTestBroker, tempDir, uniqueName } from '../testing/test-broker.js';
+import { connected, kafkaFor as quietKafkaFor, startTestBroker } from '../testing/test-broker.js';
+import { tempDir, uniqueName } from '@shoal/testing';
 
 /**
  * The group coordinator against kafkajs 2.2.4 on a real broker: rebalances of a live consumer group, and

@@ -3,7 +3,8 @@ import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { encodeBatch } from '../testing/kafkajs-batch.js';
 import { RawKafkaClient } from '../testing/raw-client.js';
-import { startTestBroker, uniqueName } from '../testing/test-broker.js';
+import { startTestBroker } from '../testing/test-broker.js';
+import { uniqueName } from '@shoal/testing';
 
 const produce = (client: RawKafkaClient, topic: string, batch: Buffer) => client.produce(topic, 0, batch, { version: 7 });
 

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { encodeBatch } from '../testing/kafkajs-batch.js';
-import { tempDir } from '../testing/test-broker.js';
+import { tempDir } from '@shoal/testing';
 import { LogManager } from './log-manager.js';
 import { LogStore } from './log-store.js';
 import { readBaseOffset } from './record-batch.js';

@@ -4,7 +4,8 @@ import { ApiKey } from '../protocol/api-keys.js';
 import { decodeDescribeLogDirsResponse, encodeDescribeLogDirsRequest, type DescribeLogDirsRequest } from '../protocol/messages/describe-log-dirs.js';
 import { encodeBatch } from '../testing/kafkajs-batch.js';
 import { RawKafkaClient } from '../testing/raw-client.js';
-import { connected, kafkaFor, startTestBroker, tempDir, uniqueName } from '../testing/test-broker.js';
+import { connected, kafkaFor, startTestBroker } from '../testing/test-broker.js';
+import { tempDir, uniqueName } from '@shoal/testing';
 
 /** DescribeLogDirs against a running broker: what a client sees on the wire. */
 async function rawClient(port: number): Promise<RawKafkaClient> {

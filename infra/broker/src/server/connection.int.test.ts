@@ -4,7 +4,8 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import type { Writer } from '../protocol/writer.js';
 import { encodeBatch } from '../testing/kafkajs-batch.js';
 import { RawKafkaClient } from '../testing/raw-client.js';
-import { startTestBroker, uniqueName } from '../testing/test-broker.js';
+import { startTestBroker } from '../testing/test-broker.js';
+import { uniqueName } from '@shoal/testing';
 
 function fetchBody(topic: string, offset: number, maxWaitMs: number) {
   return (w: Writer) => {

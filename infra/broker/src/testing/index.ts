@@ -2,7 +2,7 @@
  * Test support for any package that needs a real broker: `@shoal/broker/testing`. Not part of the
  * runtime surface (it imports vitest).
  */
-export { startTestBroker, uniqueName, tempDir, kafkaFor, connected } from './test-broker.js';
+export { startTestBroker, kafkaFor, connected } from './test-broker.js';
 export { RawKafkaClient } from './raw-client.js';
 export { encodeBatch } from './kafkajs-batch.js';
 export type { TestRecord, TestBatchOptions } from './kafkajs-batch.js';

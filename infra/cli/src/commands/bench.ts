@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const benches: Record<string, readonly string[]> = {
   broker: ['infra/broker/bench/broker.bench.ts'],
   registry: ['infra/schema-registry/bench/registry.bench.ts'],
-  codec: ['libs/events/bench/codec.bench.ts'],
+  codec: ['libs/contract/bench/codec.bench.ts'],
   relay: ['libs/outbox/bench/relay.bench.ts'],
   consumer: ['libs/consumer/bench/consumer.bench.ts'],
   projections: ['libs/projections/bench/rebuild.bench.ts'],

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { brokerDefaults } from '@shoal/broker';
 import { ShoalError } from '@shoal/core';
-import type { SchemaCatalog } from '@shoal/events';
+import type { SchemaCatalog } from '@shoal/contract';
 import { registryDefaults } from '@shoal/schema-registry';
 import { resolveEndpoints } from '../connection.js';
 import { LogPrinter } from '../dev/log-lines.js';

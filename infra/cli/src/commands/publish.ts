@@ -3,7 +3,8 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import { ShoalError } from '@shoal/core';
-import { EventCodec, Publisher, RegistryClient, type CloudEvent, type SchemaCatalog } from '@shoal/events';
+import { EventCodec, RegistryClient, type CloudEvent, type SchemaCatalog } from '@shoal/contract';
+import { Publisher } from '@shoal/transport';
 import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
 import { brokerUnavailable, cliKafka, endpointOptions, endpointUsage, resolveEndpoints } from '../connection.js';
 

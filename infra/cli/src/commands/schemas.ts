@@ -2,16 +2,7 @@ import { execFile } from 'node:child_process';
 import { relative } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { ShoalError } from '@shoal/core';
-import {
-  DEFAULT_SCHEMAS_DIR,
-  RegistryClient,
-  checkCatalog,
-  findCatalogSchema,
-  registerCatalog,
-  schemaCatalogFromFiles,
-  type CatalogLookups,
-  type SchemaCatalog,
-} from '@shoal/events';
+import { DEFAULT_SCHEMAS_DIR, RegistryClient, checkCatalog, findCatalogSchema, registerCatalog, schemaCatalogFromFiles, type CatalogLookups, type SchemaCatalog } from '@shoal/contract';
 import { compatibilityMessages, type CompatibilityLevel } from '@shoal/schema-registry';
 import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
 import { endpointOptions, endpointUsage, resolveEndpoints } from '../connection.js';

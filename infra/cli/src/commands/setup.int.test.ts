@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connected, kafkaFor, startTestBroker } from '@shoal/broker/testing';
 import { isShoalError, type ShoalLogger } from '@shoal/core';
-import { RegistryClient, loadSchemaCatalog } from '@shoal/events';
+import { RegistryClient, loadSchemaCatalog } from '@shoal/contract';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { setupPlatform } from './setup.js';
 

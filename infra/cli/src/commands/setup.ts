@@ -15,9 +15,10 @@
  * moves keys to other partitions, which breaks per-key order for every consumer, and is an operator's call.
  */
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
+import { kafkaClient } from '@shoal/transport';
 import { ShoalError, backoffDelay, isShoalError, silentLogger, sleep, type ShoalLogger } from '@shoal/core';
-import { RegistryClient, registerCatalog, type RegisteredCatalogSchema, type SchemaCatalog } from '@shoal/events';
+import { RegistryClient, registerCatalog, type RegisteredCatalogSchema, type SchemaCatalog } from '@shoal/contract';
 import { brokerUnavailable, endpointOptions, endpointUsage, resolveEndpoints, withAdmin } from '../connection.js';
 import { createCliLogger } from '../logger.js';
 import { integerOption } from '../options.js';
@@ -167,7 +168,7 @@ async function probeRegistry(url: string, timeoutMs: number): Promise<void> {
 
 /** Connects and reads the cluster's metadata: a listening port alone is not a broker that answers. */
 async function probeBroker(brokers: readonly string[], timeoutMs: number): Promise<void> {
-  const admin = new Kafka({
+  const admin = kafkaClient({
     clientId: 'shoal-setup',
     brokers: [...brokers],
     logLevel: logLevel.NOTHING,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { inspect, parseArgs } from 'node:util';
 import { ShoalError, isShoalError } from '@shoal/core';
-import { EventCodec, RegistryClient, Subscriber, type CloudEvent, type MessageContext } from '@shoal/events';
+import { EventCodec, RegistryClient, type CloudEvent } from '@shoal/contract';
+import { Subscriber, type MessageContext } from '@shoal/transport';
 import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
 import { brokerUnavailable, cliKafka, endpointOptions, endpointUsage, resolveEndpoints } from '../connection.js';
 import { integerOption } from '../options.js';

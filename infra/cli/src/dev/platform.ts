@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startBroker, type RunningBroker } from '@shoal/broker';
 import { ShoalError, isCompatibilityLevel } from '@shoal/core';
-import type { SchemaCatalog } from '@shoal/events';
+import type { SchemaCatalog } from '@shoal/contract';
 import { startRegistry, type RunningRegistry } from '@shoal/schema-registry';
 import { setupPlatform, type SetupResult } from '../commands/setup.js';
 

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
 import { REPO_ROOT, discoverServices } from './service-discovery.js';
 
 /** A repository root holding `services/<dir>/package.json` for each entry. */

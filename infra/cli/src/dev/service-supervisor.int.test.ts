@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isShoalError } from '@shoal/core';
-import { tempDir } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
 import { LogPrinter } from './log-lines.js';
 import { REPO_ROOT } from './service-discovery.js';
 import { ServiceSupervisor } from './service-supervisor.js';

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from '../registry.js';
 import { parseCompatibilityUpdate, parseModeUpdate, queryFlag } from '../request-bodies.js';
+import type { ScopedSetting } from '../scoped-setting.js';
 
 /**
  * Compatibility levels and modes, global and per subject:
@@ -26,42 +27,53 @@ interface Flags {
   force?: string;
 }
 
+interface SettingRoutes<T extends string> {
+  path: string;
+  setting: ScopedSetting<T>;
+  parse(body: unknown): T;
+  /** Sets it globally (`subject` undefined) or for a subject. */
+  set(subject: string | undefined, value: T, flags: Flags): void;
+  /** The member that carries the value in GET and DELETE answers, and in PUT answers (Confluent names them differently for /config). */
+  readMember: string;
+  writeMember: string;
+}
+
+function settingRoutes<T extends string>(app: FastifyInstance, routes: SettingRoutes<T>): void {
+  const { path, setting, readMember, writeMember } = routes;
+  app.get(path, async () => ({ [readMember]: setting.global() }));
+  app.put<{ Querystring: Flags }>(path, async (request) => {
+    const value = routes.parse(request.body);
+    routes.set(undefined, value, request.query);
+    return { [writeMember]: value };
+  });
+  app.delete(path, async () => ({ [readMember]: setting.resetGlobal() }));
+
+  app.get<{ Params: SubjectParams; Querystring: Flags }>(`${path}/:subject`, async (request) => ({
+    [readMember]: setting.ofSubject(request.params.subject, queryFlag(request.query.defaultToGlobal)),
+  }));
+  app.put<{ Params: SubjectParams; Querystring: Flags }>(`${path}/:subject`, async (request) => {
+    const value = routes.parse(request.body);
+    routes.set(request.params.subject, value, request.query);
+    return { [writeMember]: value };
+  });
+  app.delete<{ Params: SubjectParams }>(`${path}/:subject`, async (request) => ({ [readMember]: setting.deleteForSubject(request.params.subject) }));
+}
+
 export function configRoutes(app: FastifyInstance, registry: Registry): void {
-  app.get('/config', async () => ({ compatibilityLevel: registry.globalCompatibility() }));
-  app.put('/config', async (request) => {
-    const compatibility = parseCompatibilityUpdate(request.body);
-    registry.setGlobalCompatibility(compatibility);
-    return { compatibility };
+  settingRoutes(app, {
+    path: '/config',
+    setting: registry.compatibility,
+    parse: parseCompatibilityUpdate,
+    set: (subject, level) => (subject === undefined ? registry.compatibility.setGlobal(level) : registry.compatibility.setForSubject(subject, level)),
+    readMember: 'compatibilityLevel',
+    writeMember: 'compatibility',
   });
-  app.delete('/config', async () => ({ compatibilityLevel: registry.resetGlobalCompatibility() }));
-
-  app.get<{ Params: SubjectParams; Querystring: Flags }>('/config/:subject', async (request) => ({
-    compatibilityLevel: registry.subjectCompatibility(request.params.subject, queryFlag(request.query.defaultToGlobal)),
-  }));
-  app.put<{ Params: SubjectParams }>('/config/:subject', async (request) => {
-    const compatibility = parseCompatibilityUpdate(request.body);
-    registry.setSubjectCompatibility(request.params.subject, compatibility);
-    return { compatibility };
+  settingRoutes(app, {
+    path: '/mode',
+    setting: registry.mode,
+    parse: parseModeUpdate,
+    set: (subject, mode, flags) => registry.setMode(subject, mode, queryFlag(flags.force)),
+    readMember: 'mode',
+    writeMember: 'mode',
   });
-  app.delete<{ Params: SubjectParams }>('/config/:subject', async (request) => ({
-    compatibilityLevel: registry.deleteSubjectCompatibility(request.params.subject),
-  }));
-
-  app.get('/mode', async () => ({ mode: registry.globalMode() }));
-  app.put<{ Querystring: Flags }>('/mode', async (request) => {
-    const mode = parseModeUpdate(request.body);
-    registry.setMode(undefined, mode, queryFlag(request.query.force));
-    return { mode };
-  });
-  app.delete('/mode', async () => ({ mode: registry.resetGlobalMode() }));
-
-  app.get<{ Params: SubjectParams; Querystring: Flags }>('/mode/:subject', async (request) => ({
-    mode: registry.subjectMode(request.params.subject, queryFlag(request.query.defaultToGlobal)),
-  }));
-  app.put<{ Params: SubjectParams; Querystring: Flags }>('/mode/:subject', async (request) => {
-    const mode = parseModeUpdate(request.body);
-    registry.setMode(request.params.subject, mode, queryFlag(request.query.force));
-    return { mode };
-  });
-  app.delete<{ Params: SubjectParams }>('/mode/:subject', async (request) => ({ mode: registry.deleteSubjectMode(request.params.subject) }));
 }

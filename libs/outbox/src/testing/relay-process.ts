@@ -17,9 +17,9 @@ import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
 import type { ShoalLogger } from '@shoal/core';
-import { EventCodec, loadSchemaCatalog, RegistryClient } from '@shoal/events';
+import { EventCodec, loadSchemaCatalog, RegistryClient } from '@shoal/contract';
 import { OutboxRelay } from '../outbox-relay.js';
-import { ServiceDatabase } from '../service-database.js';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 
 const PRODUCE_API_KEY = 0;
 
@@ -66,7 +66,7 @@ const dieOnFirstProduceAck: ISocketFactory = ({ host, port, onConnect }) => {
 };
 
 const catalog = loadSchemaCatalog();
-const database = new ServiceDatabase({ path: values.database, catalog });
+const database = new SqliteServiceDatabase({ path: values.database, catalog });
 const kafka = new Kafka({
   clientId: `outbox-relay-${process.pid}`,
   brokers: [values.brokers],

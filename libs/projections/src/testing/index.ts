@@ -4,8 +4,8 @@
  * deadline, and the order-counting projection of order-projection.ts. Imports vitest: not for runtime code.
  */
 import { onTestFinished } from 'vitest';
-import { Publisher } from '@shoal/events';
-import { startTestPlatform, type TestPlatform } from '@shoal/events/testing';
+import { Publisher } from '@shoal/transport';
+import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
 import { Projector, type ProjectorOptions } from '../projector.js';
 
 export { orderProjection, orderRows, orderPlaced, orderIdOf, publishOrders, expectedRows } from './order-projection.js';

@@ -4,7 +4,8 @@
  * numbers and the last one, so a double apply, a skip or a reordering within a key changes the model.
  * No vitest here: the crash tests' child process (projector-process.ts) loads it too.
  */
-import { createEvent, type Publisher, type ShoalEvent } from '@shoal/events';
+import { createEvent, type ShoalEvent } from '@shoal/contract';
+import { type Publisher } from '@shoal/transport';
 import { defineProjection, prepared, type Projection, type SqliteDatabase } from '../projection.js';
 
 export interface OrderRow {

@@ -5,7 +5,7 @@
  * worst moment for the read model. Prints `consuming` once started; SIGTERM stops it gracefully.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { EventCodec, RegistryClient, loadSchemaCatalog } from '@shoal/events';
+import { EventCodec, RegistryClient, loadSchemaCatalog } from '@shoal/contract';
 import { Projector } from '../projector.js';
 import { orderProjection } from './order-projection.js';
 

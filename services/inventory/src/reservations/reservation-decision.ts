@@ -7,7 +7,7 @@
  * transaction, the one that also read the levels, so nothing can change them in between.
  */
 import { ShoalError } from '@shoal/core';
-import type { ReleasedLine, UnavailableLine } from '@shoal/events';
+import type { ReleasedLine, UnavailableLine } from '@shoal/contract';
 
 /** A quantity of one sku: what a reservation holds and what a release gives back. */
 export type SkuQuantity = ReleasedLine;

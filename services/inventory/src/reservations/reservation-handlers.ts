@@ -21,8 +21,8 @@
  */
 import type { EventHandlers } from '@shoal/consumer';
 import type { ShoalLogger } from '@shoal/core';
-import { createEvent, type ShoalEvent } from '@shoal/events';
-import type { Transaction } from '@shoal/outbox';
+import { createEvent, type ShoalEvent } from '@shoal/contract';
+import type { SqliteTransaction } from '@shoal/store-sqlite';
 import type { StockTable } from '../stock/stock-table.js';
 import { decideReservation, describeUnavailable } from './reservation-decision.js';
 import type { ReservationTable } from './reservation-table.js';
@@ -41,7 +41,7 @@ type ReleasingEvent = ShoalEvent<'shoal.orders.OrderCancelled' | 'shoal.payments
 export function reservationHandlers(options: ReservationHandlerOptions) {
   const { stock, reservations, source, now, logger } = options;
 
-  const release = (event: ReleasingEvent, tx: Transaction): void => {
+  const release = (event: ReleasingEvent, tx: SqliteTransaction): void => {
     const { orderId } = event.data;
     const reservation = reservations.get(orderId);
     if (reservation?.status !== 'RESERVED') {

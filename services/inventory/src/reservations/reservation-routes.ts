@@ -1,7 +1,7 @@
 /** `GET /reservations/:orderId`: what inventory decided for an order, and whether it still holds the units. */
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
-import { problemResponses } from '@shoal/service';
+import { idParams, problemResponses } from '@shoal/service';
 import type { Reservation, ReservationTable } from './reservation-table.js';
 
 const reservationSchema = {
@@ -28,7 +28,7 @@ export function reservationRoutes(options: { reservations: ReservationTable }): 
       '/reservations/:orderId',
       {
         schema: {
-          params: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string', minLength: 1, maxLength: 100 } } },
+          params: idParams('orderId'),
           response: { 200: reservationSchema, ...problemResponses(404) },
         },
       },

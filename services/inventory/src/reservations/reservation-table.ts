@@ -3,7 +3,7 @@
  * what makes the reactions safe to meet twice or in an unexpected order: an order is reserved at most once,
  * and only a RESERVED row can be released, once.
  */
-import type { SqliteDatabase } from '@shoal/outbox';
+import type { SqliteDatabase } from '@shoal/store-sqlite';
 import type { SkuQuantity } from './reservation-decision.js';
 
 export type ReservationStatus = 'RESERVED' | 'RELEASED' | 'FAILED';

@@ -7,7 +7,7 @@
  * emitted events.
  */
 import { ShoalError } from '@shoal/core';
-import type { SqliteDatabase } from '@shoal/outbox';
+import type { SqliteDatabase } from '@shoal/store-sqlite';
 
 export interface StockLevel {
   sku: string;

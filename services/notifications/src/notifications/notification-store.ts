@@ -4,7 +4,7 @@
  * forgets after its retention) or the event is published again under another offset. Reads go by customer or
  * by order in event time, through the two indexes.
  */
-import type { SqliteDatabase } from '@shoal/outbox';
+import type { SqliteDatabase } from '@shoal/store-sqlite';
 
 export function migrateNotifications(db: SqliteDatabase): void {
   db.exec(`

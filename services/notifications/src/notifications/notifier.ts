@@ -13,8 +13,8 @@
  */
 import type { ShoalLogger } from '@shoal/core';
 import type { HandlerContext } from '@shoal/consumer';
-import { createEvent } from '@shoal/events';
-import type { Transaction } from '@shoal/outbox';
+import { createEvent } from '@shoal/contract';
+import type { SqliteTransaction } from '@shoal/store-sqlite';
 import type { NotificationStore } from './notification-store.js';
 import { render, type NotifiedEvent } from './render.js';
 
@@ -36,7 +36,7 @@ export class Notifier {
     this.logger = options.logger.child({ module: 'notifier' });
   }
 
-  notify(event: NotifiedEvent, tx: Transaction, context: HandlerContext): void {
+  notify(event: NotifiedEvent, tx: SqliteTransaction, context: HandlerContext): void {
     const { customerId, orderId } = event.data;
     const now = this.options.now();
     const notification = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEvent } from '@shoal/events';
+import { createEvent } from '@shoal/contract';
 import { formatMoney, render } from './render.js';
 
 const options = { source: '/shoal/orders', subject: 'o-1' };

@@ -6,7 +6,7 @@
  * Intl knows it (2 for EUR, 0 for JPY; 2 for a code Intl does not know) and the ISO code after the number,
  * which reads the same in every locale: `30.00 EUR`.
  */
-import type { ShoalEvent } from '@shoal/events';
+import type { ShoalEvent } from '@shoal/contract';
 
 /** The event types a customer hears about. */
 export const NOTIFIED_TYPES = [

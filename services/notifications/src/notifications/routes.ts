@@ -5,10 +5,9 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
-import { problemResponses } from '@shoal/service';
+import { idSchema, listLimitSchema, problemResponses } from '@shoal/service';
 import type { Notification, NotificationStore } from './notification-store.js';
 
-export const MAX_LIST_LIMIT = 1000;
 
 const notificationSchema = {
   type: 'object',
@@ -29,9 +28,9 @@ const querySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    customerId: { type: 'string', minLength: 1, maxLength: 100 },
-    orderId: { type: 'string', minLength: 1, maxLength: 100 },
-    limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: 100 },
+    customerId: idSchema,
+    orderId: idSchema,
+    limit: listLimitSchema,
   },
 } as const;
 

@@ -3,7 +3,7 @@
  * topic's source, the flow's correlation id, and an explicit time one second after the previous one, so the
  * expected timeline is known whatever order the events are applied in.
  */
-import { createEvent, EVENT_TOPICS, type ShoalEvent } from '@shoal/events';
+import { createEvent, EVENT_TOPICS, type ShoalEvent } from '@shoal/contract';
 
 export interface OrderFlow {
   orderId: string;

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { createEvent, type ShoalEvent } from '@shoal/events';
+import { createEvent, type ShoalEvent } from '@shoal/contract';
 import type { ProjectionHandler, SqliteDatabase } from '@shoal/projections';
 import { byTopics, confirmedFlow, customerCancelledFlow, declinedFlow, shippedFlow, topicOf } from './order-flow-fixtures.js';
 import { findOrder, listOrders, orderStats } from './order-queries.js';

@@ -26,7 +26,7 @@
  * arrives at the same model as the live run, whatever the interleaving of topics. A redelivered event (the
  * same id at another offset) finds its timeline row and changes nothing.
  */
-import type { ShoalEvent, ShoalEventType } from '@shoal/events';
+import type { ShoalEvent, ShoalEventType } from '@shoal/contract';
 import { defineProjection, prepared, type ProjectionContext, type SqliteDatabase } from '@shoal/projections';
 
 export const ORDER_VIEW_TOPICS = ['orders.order', 'inventory.reservation', 'payments.payment', 'shipping.shipment', 'notifications.notification'] as const;

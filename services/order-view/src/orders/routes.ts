@@ -9,11 +9,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
 import type { Projector } from '@shoal/projections';
-import { problemResponses } from '@shoal/service';
+import { idParams, idSchema, listLimitSchema, problemResponses } from '@shoal/service';
 import { findOrder, listOrders, orderStats } from './order-queries.js';
 import { ORDER_STATUSES, type OrderStatus } from './orders-projection.js';
 
-export const MAX_LIST_LIMIT = 1000;
 
 const money = { type: 'object', required: ['amount', 'currency'], properties: { amount: { type: 'integer' }, currency: { type: 'string' } } } as const;
 
@@ -66,15 +65,13 @@ const statsSchema = {
   },
 } as const;
 
-const orderId = { type: 'string', minLength: 1, maxLength: 100 } as const;
-
 export function orderViewRoutes(projector: Projector): FastifyPluginAsync {
   return async (app) => {
     app.get<{ Params: { id: string } }>(
       '/orders/:id',
       {
         schema: {
-          params: { type: 'object', required: ['id'], properties: { id: orderId } },
+          params: idParams('id'),
           response: { 200: orderDetailSchema, ...problemResponses(404) },
         },
       },
@@ -94,9 +91,9 @@ export function orderViewRoutes(projector: Projector): FastifyPluginAsync {
             additionalProperties: false,
             properties: {
               status: { type: 'string', enum: ORDER_STATUSES },
-              customerId: { type: 'string', minLength: 1, maxLength: 100 },
-              limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: 100 },
-              after: orderId,
+              customerId: idSchema,
+              limit: listLimitSchema,
+              after: idSchema,
             },
           },
           response: {

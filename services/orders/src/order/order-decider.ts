@@ -27,7 +27,7 @@
  */
 import { ShoalError } from '@shoal/core';
 import type { Decider, DomainEvent } from '@shoal/eventstore';
-import type { Address, LineItem, Money, OrderCancellationReason } from '@shoal/events';
+import type { Address, LineItem, Money, OrderCancellationReason } from '@shoal/contract';
 
 export const ORDER_STATUSES = ['PLACED', 'CONFIRMED', 'CANCELLED', 'SHIPPED'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];

@@ -3,13 +3,14 @@
  * problem+json listing each problem) and what it serializes on the way out. Money is an integer in minor
  * units; a request gives the currency once for the order and each unit price as a number.
  */
+import { currencySchema, idParams, idSchema } from '@shoal/service';
 import { ORDER_STATUSES } from './order-decider.js';
 
 const MAX_LINES = 100;
 const MAX_QUANTITY = 100_000;
 
-const id = { type: 'string', minLength: 1, maxLength: 100 } as const;
-const currency = { type: 'string', pattern: '^[A-Z]{3}$' } as const;
+const id = idSchema;
+const currency = currencySchema;
 
 const address = {
   type: 'object',
@@ -24,11 +25,7 @@ const address = {
   },
 } as const;
 
-export const orderParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id },
-} as const;
+export const orderParams = idParams('id');
 
 export const placeOrderBody = {
   type: 'object',

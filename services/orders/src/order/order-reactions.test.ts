@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEvent } from '@shoal/events';
+import { createEvent } from '@shoal/contract';
 import { commandOf, outOfStockDetail } from './order-reactions.js';
 
 const upstream = { source: '/shoal/test', subject: 'ord-1' };

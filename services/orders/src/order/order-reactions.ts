@@ -13,8 +13,8 @@
  */
 import type { ShoalLogger } from '@shoal/core';
 import { handleCommandIn, type EventStore } from '@shoal/eventstore';
-import type { ShoalEvent, UnavailableLine } from '@shoal/events';
-import type { Transaction } from '@shoal/outbox';
+import type { ShoalEvent, UnavailableLine } from '@shoal/contract';
+import type { SqliteTransaction } from '@shoal/store-sqlite';
 import { orderDecider, type OrderCommand } from './order-decider.js';
 
 export const REACTION_TOPICS = ['inventory.reservation', 'payments.payment', 'shipping.shipment'] as const;
@@ -53,7 +53,7 @@ export interface OrderReactionsOptions {
 export function orderReactions(store: EventStore, options: OrderReactionsOptions) {
   const { logger } = options;
   const now = options.now ?? Date.now;
-  const react = (event: ReactionEvent, tx: Transaction): void => {
+  const react = (event: ReactionEvent, tx: SqliteTransaction): void => {
     const command = commandOf(event, now());
     const { newEvents, newState } = handleCommandIn(tx, store, orderDecider, command.orderId, command, { causedBy: event });
     const about = { orderId: command.orderId, cause: event.type, causeId: event.id, status: newState.status };

@@ -14,7 +14,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import type { ShoalLogger } from '@shoal/core';
 import { handleCommand, type EventStore } from '@shoal/eventstore';
-import type { Address } from '@shoal/events';
+import type { Address } from '@shoal/contract';
 import { problemResponses } from '@shoal/service';
 import { CUSTOMER_CANCEL_DETAIL, notFound, orderDecider, type Order, type OrderLineRequest, type OrderState } from './order-decider.js';
 import { cancelOrderBody, orderParams, orderResponse, placedOrderResponse, placeOrderBody } from './order-http-schemas.js';

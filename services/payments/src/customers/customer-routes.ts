@@ -4,16 +4,10 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
-import type { ServiceDatabase } from '@shoal/outbox';
-import { problemResponses } from '@shoal/service';
+import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { currencySchema, idParams, problemResponses } from '@shoal/service';
 import { availableCredit, decideLimit, type CreditLine } from './credit-line.js';
 import type { CustomerTable } from './customer-table.js';
-
-const customerParamsSchema = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 100 } },
-} as const;
 
 const creditSchema = {
   type: 'object',
@@ -27,16 +21,14 @@ const creditSchema = {
   },
 } as const;
 
-export const currencySchema = { type: 'string', pattern: '^[A-Z]{3}$' } as const;
-
-export function customerRoutes(options: { database: ServiceDatabase; customers: CustomerTable; now: () => number }): FastifyPluginAsync {
+export function customerRoutes(options: { database: SqliteServiceDatabase; customers: CustomerTable; now: () => number }): FastifyPluginAsync {
   const { database, customers, now } = options;
   return async (app) => {
     app.put<{ Params: { id: string }; Body: { limit: number; currency: string } }>(
       '/customers/:id/limit',
       {
         schema: {
-          params: customerParamsSchema,
+          params: idParams('id'),
           body: {
             type: 'object',
             required: ['limit', 'currency'],
@@ -59,7 +51,7 @@ export function customerRoutes(options: { database: ServiceDatabase; customers: 
 
     app.get<{ Params: { id: string } }>(
       '/customers/:id',
-      { schema: { params: customerParamsSchema, response: { 200: creditSchema, ...problemResponses(404) } } },
+      { schema: { params: idParams('id'), response: { 200: creditSchema, ...problemResponses(404) } } },
       async (request) => {
         const credit = customers.get(request.params.id);
         if (credit === undefined) {

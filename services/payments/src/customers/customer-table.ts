@@ -4,7 +4,7 @@
  * emitted event.
  */
 import { ShoalError } from '@shoal/core';
-import type { SqliteDatabase } from '@shoal/outbox';
+import type { SqliteDatabase } from '@shoal/store-sqlite';
 import type { CreditLine } from './credit-line.js';
 
 /** The named parameters of the writes: `@amount` is the new limit, or what is charged or refunded. */

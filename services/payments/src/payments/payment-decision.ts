@@ -4,7 +4,7 @@
  * The reasons are what the customer and the operator read (orders copies them into OrderCancelled).
  */
 import { ShoalError } from '@shoal/core';
-import type { Money } from '@shoal/events';
+import type { Money } from '@shoal/contract';
 import { availableCredit, type CreditLine } from '../customers/credit-line.js';
 
 export type PaymentDecision = { outcome: 'authorized' } | { outcome: 'declined'; reason: string };

@@ -17,7 +17,7 @@
  */
 import type { EventHandlers } from '@shoal/consumer';
 import type { ShoalLogger } from '@shoal/core';
-import { createEvent } from '@shoal/events';
+import { createEvent } from '@shoal/contract';
 import type { CustomerTable } from '../customers/customer-table.js';
 import { decidePayment } from './payment-decision.js';
 import type { PaymentTable } from './payment-table.js';

@@ -1,7 +1,7 @@
 /** `GET /payments/:orderId`: the payment of an order, whatever became of it. */
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
-import { problemResponses } from '@shoal/service';
+import { idParams, problemResponses } from '@shoal/service';
 import type { Payment, PaymentTable } from './payment-table.js';
 
 const paymentSchema = {
@@ -24,7 +24,7 @@ export function paymentRoutes(options: { payments: PaymentTable }): FastifyPlugi
       '/payments/:orderId',
       {
         schema: {
-          params: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string', minLength: 1, maxLength: 100 } } },
+          params: idParams('orderId'),
           response: { 200: paymentSchema, ...problemResponses(404) },
         },
       },

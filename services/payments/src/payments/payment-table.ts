@@ -3,7 +3,7 @@
  * second StockReserved of an order harmless; a cancellation is remembered whether or not a payment exists,
  * because it may arrive before the StockReserved it cancels.
  */
-import type { SqliteDatabase } from '@shoal/outbox';
+import type { SqliteDatabase } from '@shoal/store-sqlite';
 
 export type PaymentStatus = 'AUTHORIZED' | 'DECLINED' | 'REFUNDED';
 

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '@shoal/broker/testing';
+import { tempDir } from '@shoal/testing';
 import { silentLogger } from '@shoal/core';
-import { createEvent, loadSchemaCatalog } from '@shoal/events';
-import { ServiceDatabase } from '@shoal/outbox';
+import { createEvent, loadSchemaCatalog } from '@shoal/contract';
+import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { eventually } from '@shoal/service/testing';
 import { AutoDispatcher, MIN_WAKE_INTERVAL_MS } from './auto-dispatcher.js';
 import { migrateShipments } from './shipment-store.js';
@@ -14,7 +14,7 @@ import { Shipments } from './shipments.js';
  * reads it). The clock is the test's, so which shipments are due is decided by the test, not by timing.
  */
 function desk() {
-  const database = new ServiceDatabase({ path: join(tempDir('auto-dispatch'), 'shipping.db'), catalog: loadSchemaCatalog() });
+  const database = new SqliteServiceDatabase({ path: join(tempDir('auto-dispatch'), 'shipping.db'), catalog: loadSchemaCatalog() });
   onTestFinished(() => database.close());
   migrateShipments(database.db);
   const clock = { now: 1_000_000 };

@@ -9,7 +9,7 @@
  *   GET  /shipments?orderId=&status=&limit=   200 {"items": [...]} by scheduling time
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { problemResponses } from '@shoal/service';
+import { idParams, idSchema, listLimitSchema, problemResponses } from '@shoal/service';
 import { SHIPMENT_STATUSES, type Shipment, type ShipmentStatus } from './shipment.js';
 import type { Shipments } from './shipments.js';
 
@@ -28,13 +28,6 @@ const shipmentSchema = {
   },
 } as const;
 
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 100 } },
-} as const;
-
-export const MAX_LIST_LIMIT = 1000;
 
 /** The shipment as the API shows it: RFC 3339 times, absent members rather than nulls. */
 function shipmentView(shipment: Shipment) {
@@ -54,13 +47,13 @@ export function shipmentRoutes(shipments: Shipments): FastifyPluginAsync {
   return async (app) => {
     app.post<{ Params: { id: string } }>(
       '/shipments/:id/dispatch',
-      { schema: { params: idParams, response: { 200: shipmentSchema, ...problemResponses(404, 409) } } },
+      { schema: { params: idParams('id'), response: { 200: shipmentSchema, ...problemResponses(404, 409) } } },
       async (request) => shipmentView(shipments.dispatch(request.params.id)),
     );
 
     app.get<{ Params: { id: string } }>(
       '/shipments/:id',
-      { schema: { params: idParams, response: { 200: shipmentSchema, ...problemResponses(404) } } },
+      { schema: { params: idParams('id'), response: { 200: shipmentSchema, ...problemResponses(404) } } },
       async (request) => shipmentView(shipments.get(request.params.id)),
     );
 
@@ -72,9 +65,9 @@ export function shipmentRoutes(shipments: Shipments): FastifyPluginAsync {
             type: 'object',
             additionalProperties: false,
             properties: {
-              orderId: { type: 'string', minLength: 1, maxLength: 100 },
+              orderId: idSchema,
               status: { type: 'string', enum: SHIPMENT_STATUSES },
-              limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: 100 },
+              limit: listLimitSchema,
             },
           },
           response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: shipmentSchema } } }, ...problemResponses() },

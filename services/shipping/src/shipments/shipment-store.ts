@@ -6,7 +6,7 @@
  * redelivered event id; the constraint also holds against two different OrderConfirmed of one order).
  * `(status, scheduled_at)` is indexed for the auto-dispatcher, which reads the oldest scheduled shipments.
  */
-import type { SqliteDatabase } from '@shoal/outbox';
+import type { SqliteDatabase } from '@shoal/store-sqlite';
 import type { Shipment, ShipmentStatus } from './shipment.js';
 
 export function migrateShipments(db: SqliteDatabase): void {

@@ -10,13 +10,13 @@
  * its cause so the flow can still be followed from the order to the parcel.
  */
 import { ShoalError, type ShoalLogger } from '@shoal/core';
-import { createEvent, type ShoalEvent } from '@shoal/events';
-import type { ServiceDatabase, Transaction } from '@shoal/outbox';
+import { createEvent, type ShoalEvent } from '@shoal/contract';
+import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
 import { decideCancel, decideDispatch, scheduleShipment, type Shipment } from './shipment.js';
 import { ShipmentStore, type ShipmentFilter } from './shipment-store.js';
 
 export interface ShipmentsOptions {
-  database: ServiceDatabase;
+  database: SqliteServiceDatabase;
   /** `/shoal/shipping`. */
   source: string;
   logger: ShoalLogger;
@@ -37,7 +37,7 @@ export class Shipments {
   }
 
   /** OrderConfirmed: a SCHEDULED shipment and ShipmentScheduled, unless the order already has a shipment. */
-  schedule(event: ShoalEvent<'shoal.orders.OrderConfirmed'>, tx: Transaction): void {
+  schedule(event: ShoalEvent<'shoal.orders.OrderConfirmed'>, tx: SqliteTransaction): void {
     const { orderId, customerId } = event.data;
     const existing = this.store.ofOrder(orderId);
     if (existing !== undefined) {
@@ -59,7 +59,7 @@ export class Shipments {
   }
 
   /** OrderCancelled: cancels a scheduled shipment; see `decideCancel` for the other cases. */
-  cancel(event: ShoalEvent<'shoal.orders.OrderCancelled'>, tx: Transaction): void {
+  cancel(event: ShoalEvent<'shoal.orders.OrderCancelled'>, tx: SqliteTransaction): void {
     const { orderId } = event.data;
     const now = this.options.now();
     const decision = decideCancel(this.store.ofOrder(orderId), now);

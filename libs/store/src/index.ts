@@ -1,0 +1,7 @@
+/**
+ * @shoal/store: the service's own database, as an interface (docs/runtime.md). The outbox relay, the
+ * inbox, the event store and the service host use it; @shoal/store-sqlite implements it on SQLite.
+ */
+export type { ServiceDatabase, Transaction, EmitOptions } from './service-database.js';
+export type { OutboxTable, OutboxRow, RelayRow, OutboxBacklog } from './outbox-table.js';
+export { eventOfRow, aggregateTypeOf } from './outbox-table.js';

@@ -1,0 +1,60 @@
+/**
+ * The outbox table as the relay sees it, in any store. Every adapter keeps the same columns (the ones
+ * Debezium's outbox event router reads, plus `sequence`, `topic`, `headers` and `created_at`; the SQLite
+ * adapter's sqlite-outbox.ts describes them), and one position: the sequence up to which the broker
+ * acknowledged everything, like a consumer's offset rather than a flag per row.
+ */
+import type { CloudEvent, CloudEventAttributes } from '@shoal/contract';
+
+/** One row as the relay reads it. */
+export interface OutboxRow {
+  sequence: number;
+  id: string;
+  aggregatetype: string;
+  aggregateid: string;
+  type: string;
+  payload: string;
+  topic: string;
+  headers: string;
+  created_at: number;
+}
+
+/** The columns the relay publishes from. */
+export type RelayRow = Pick<OutboxRow, 'sequence' | 'id' | 'aggregateid' | 'topic' | 'headers' | 'payload'>;
+
+/** What waits for the relay. */
+export interface OutboxBacklog {
+  /** The sequence up to which every row is published (0 before the first acknowledgement). */
+  publishedThrough: number;
+  /** Rows above it. */
+  backlog: number;
+  /** `created_at` of the first row above it, undefined when there is none: the relay's lag. */
+  oldestUnsentAt: number | undefined;
+}
+
+export interface OutboxTable {
+  /** Up to `limit` rows above `after`, in sequence order. */
+  rowsAfter(after: number, limit: number): RelayRow[];
+  publishedThrough(): number;
+  /** Records that every row up to `sequence` is published; never moves the position backwards. */
+  advance(sequence: number, now: number): void;
+  /** The largest sequence in the outbox, 0 when it is empty. */
+  lastSequence(): number;
+  backlog(): OutboxBacklog;
+  /** Deletes up to `chunk` published rows (at or below the position) written before `writtenBefore`; returns how many. */
+  prune(chunk: number, writtenBefore: number): number;
+}
+
+/** The CloudEvent a row holds, as it was emitted. */
+export function eventOfRow(row: Pick<OutboxRow, 'headers' | 'payload'>): CloudEvent<unknown> {
+  // The parsed attributes are a fresh object: completing it costs less than copying it (the relay's hot path).
+  const event = JSON.parse(row.headers) as CloudEventAttributes & { data: unknown };
+  event.data = JSON.parse(row.payload) as unknown;
+  return event;
+}
+
+/** The aggregate part of a topic, `order` for `orders.order`: Debezium's `aggregatetype`. */
+export function aggregateTypeOf(topic: string): string {
+  const dot = topic.indexOf('.');
+  return dot === -1 ? topic : topic.slice(dot + 1);
+}
