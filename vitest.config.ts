@@ -7,6 +7,8 @@ export default defineConfig({
       'infra/*/src/**/*.test.ts',
       'services/*/src/**/*.test.ts',
       'test/**/*.test.ts',
+      // The documentation's samples and its checks (docs/examples/docs.test.ts).
+      'docs/examples/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 60_000,

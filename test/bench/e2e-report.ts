@@ -1,6 +1,6 @@
 /**
  * The e2e benchmark's report: one table of figures, each beside its baseline from the same run, the ratio
- * between them, the issue's goal where it sets one and whether it was met; then where the CPU went during the
+ * between them, the goal where docs/benchmarks.md sets one and whether it was met; then where the CPU went during the
  * throughput phase. Pure formatting of what e2e.bench.ts measured.
  */
 import { formatTable, quantile } from '../../infra/broker/bench/report.js';

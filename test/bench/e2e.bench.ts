@@ -15,7 +15,7 @@ import { waitForIdle } from './platform-idle.js';
 import { cpuUsedBetween, readCpu } from './process-cpu.js';
 
 /**
- * The whole choreography under load: `npm run bench -- e2e [--quick]` (issue 5 §5).
+ * The whole choreography under load: `npm run bench -- e2e [--quick]` (docs/benchmarks.md).
  *
  * `shoal dev` runs in a child process on a fresh temp data dir and free ports (test/e2e/support/shoal-dev.ts),
  * the six services at LOG_LEVEL=warn with shipping's auto-dispatch off. Stock of a handful of skus and the

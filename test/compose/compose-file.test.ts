@@ -23,7 +23,7 @@ const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const COMPOSE_PATH = join(REPO_ROOT, 'docker-compose.yml');
 const compose = loadComposeFile(COMPOSE_PATH);
 
-/** The environment contract of issue 5, for the six services whether or not their code is here yet. */
+/** The environment contract of the six services (docs/operations.md), whether or not their code is here yet. */
 const COMMON_VARIABLES = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'SHOAL_DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL'];
 const CONTRACT: readonly ServiceSpec[] = [
   { service: 'orders', defaultPort: 3001, variables: COMMON_VARIABLES },
@@ -84,7 +84,7 @@ describe('docker-compose.yml, as Compose reads it', () => {
 });
 
 describe('docker-compose.yml keeps every service contract', () => {
-  it.each(CONTRACT.map((spec) => [spec.service, spec] as const))('%s: as issue 5 describes it', (_name, spec) => {
+  it.each(CONTRACT.map((spec) => [spec.service, spec] as const))('%s: as the environment contract describes it', (_name, spec) => {
     expect(composeServiceProblems(spec, compose)).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * The order-fulfilment choreography end to end, against what `npm start` runs: `shoal dev` in a child
  * process with the embedded broker, the registry and the six services as processes of their own. Everything
- * is asserted through the services' HTTP APIs, as a user would see it (issue 5 §4).
+ * is asserted through the services' HTTP APIs, as a user would see it (docs/choreography.md).
  *
  * One platform serves the whole file; each scenario has its own customers and SKUs.
  */

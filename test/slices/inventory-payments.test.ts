@@ -6,8 +6,8 @@ import { buildPayments, configSpec as paymentsSpec } from '@shoal/service-paymen
 import { orderPlaced, type PlacedOrder } from '../../services/inventory/src/inventory-fixtures.js';
 
 /**
- * A slice of the choreography, in test/ because services never import each other (DESIGN.md §4, steps 2 to 4): inventory and payments as they run in
- * production, each with its own database and consumer group, on one broker, reacting to each other's
+ * A slice of the choreography, in test/ because services never import each other: inventory and payments as
+ * they run in production, each with its own database and consumer group, on one broker, reacting to each other's
  * events. The test plays the orders service: it publishes OrderPlaced and reads what follows.
  */
 async function startSlice() {

@@ -28,7 +28,7 @@ import { subscribe, type Subscription } from '../src/index.js';
  *                        the inbox already, so every record is acknowledged as a duplicate without its handler
  *
  * The runtime's figures are checked, not assumed: each pass must count every record as handled (resp. as a
- * duplicate), and the read model must hold exactly one upsert per event. Goal (docs/runtime.md): the runtime
+ * duplicate), and the read model must hold exactly one upsert per event. Goal (docs/benchmarks.md): the runtime
  * within 2x the time of raw kafkajs, checked against both baselines. Exits 0 whether or not it is met;
  * non-zero only when the benchmark itself fails.
  */
@@ -239,7 +239,7 @@ function report(figures: Figures, events: number, valueBytes: number): { rows: T
     note,
   });
   const vsRaw = (span: Span) => `${(span.seconds / raw.seconds).toFixed(2)}x raw kafkajs`;
-  // The issue's goal is "within 2x of raw kafkajs"; it is checked against both baselines: kafkajs + decode
+  // The goal is "within 2x of raw kafkajs"; it is checked against both baselines: kafkajs + decode
   // consumes the same events (like for like), raw kafkajs is the floor the projection benchmark also uses.
   const within = (name: string, span: Span, baseline: string, baselineSpan: Span): Goal => {
     const ratio = span.seconds / baselineSpan.seconds;

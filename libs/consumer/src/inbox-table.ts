@@ -15,7 +15,7 @@
  *   PRIMARY KEY (consumer_group, event_id): the dedupe lookup, an index seek
  *
  * Nothing indexes processed_at: that index is a second b-tree insert for every record, and with it the inbox
- * row cost about 4.4 µs per record instead of 3 (docs/runtime.md, consumer Performance). A rowid table is what
+ * row cost about 4.4 µs per record instead of 3 (docs/benchmarks.md, the consumer runtime). A rowid table is what
  * lets pruning do without it: an insert is an append to the table (rowids are handed out in insertion order,
  * max + 1) plus one entry in the primary key's index, rowid order is insertion order, and processed_at grows
  * with it, so the oldest rows are the lowest rowids. Pruning walks the table from its start, a chunk per

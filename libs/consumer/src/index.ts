@@ -1,5 +1,5 @@
 /**
- * @shoal/consumer: the subscription runtime (docs/runtime.md). Handlers keyed by event type run in a
+ * @shoal/consumer: the subscription runtime (docs/reference/consumer.md). Handlers keyed by event type run in a
  * transaction on the service's own database that also records the event id in the inbox, so effects are
  * exactly-once over Kafka's at-least-once delivery; failures are retried in place or dead-lettered to
  * `<group>.dlq`, and a partition never stops for one bad record.

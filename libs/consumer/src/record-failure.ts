@@ -1,7 +1,7 @@
 /**
- * What a failed record means for the partition it sits on. The `retriable` flag of a ShoalError is the input
- * (STYLE.md habit 2), with one distinction the flag alone cannot make: whether the record is at fault or the
- * infrastructure the consumer stands on.
+ * What a failed record means for the partition it sits on. The `retriable` flag of a ShoalError is the input,
+ * as everywhere in Shoal, with one distinction the flag alone cannot make: whether the record is at fault or
+ * the infrastructure the consumer stands on.
  *
  *   outage     the registry is unreachable (decoding needs it), the service database is closed, full, read
  *              only or broken: every record would fail the same way, so dead-lettering would empty the topic

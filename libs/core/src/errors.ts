@@ -1,6 +1,6 @@
 /**
  * The one error type of Shoal. Codes are stable strings that callers may switch on; `retriable` is the
- * only input of retry decisions anywhere in the platform (see STYLE.md, habit 2).
+ * only input of retry decisions anywhere in the platform, so that no caller guesses from a message or a class.
  */
 export const SHOAL_ERROR_CODES = [
   'SHOAL_CONFIG_INVALID',

@@ -1,6 +1,6 @@
 /**
  * The part of a pino logger that libraries use. Libraries take a logger as an option and never create one:
- * the process has one pino root (STYLE.md habit 4), and a pino logger satisfies this interface.
+ * the process has one pino root, and a pino logger satisfies this interface.
  */
 export interface ShoalLogger {
   debug(details: object, message: string): void;

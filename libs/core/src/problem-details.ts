@@ -1,7 +1,7 @@
 /**
  * The HTTP face of Shoal's error codes: RFC 9457 problem documents, one shape for every HTTP surface Shoal
  * has (the service host, the projection admin routes), and the one table that maps a code to a status.
- * Domain code still never names a status (STYLE.md habit 2): it throws a ShoalError, and whoever answers
+ * Domain code still never names a status: it throws a ShoalError, and whoever answers
  * HTTP asks this table.
  *
  *   { "type": "urn:shoal:error:SHOAL_NOT_FOUND", "title": "Not Found", "status": 404,

@@ -1,5 +1,5 @@
 /**
- * The event store's tables, in the service database beside the outbox they feed (DESIGN.md §3):
+ * The event store's tables, in the service database beside the outbox they feed, so that an append and its outbox rows commit together:
  *
  *   streams    stream_id       TEXT PK                    one row per stream with events
  *              version         INTEGER                    its number of events
@@ -91,7 +91,7 @@ export function createEventStoreTables(db: Database.Database): void {
  * The event of a row, its data read with the catalog's current schema of its type: the JSON is what the
  * append validated against the schema of its day, and Avro schema resolution (avsc's `clone`) gives it the
  * defaults of fields added since and drops fields removed since, as a Kafka consumer decoding the history
- * with the newest reader schema sees it (DESIGN.md §2). A type the catalog no longer knows is read as stored.
+ * with the newest reader schema sees it (docs/events.md, compatibility policy). A type the catalog no longer knows is read as stored.
  */
 export function recordedEventOf(row: EventRow, catalog: SchemaCatalog): RecordedEvent {
   const stored = eventOfRow({ headers: row.attributes, payload: row.data });

@@ -1,5 +1,5 @@
 /**
- * @shoal/eventstore: event sourcing on a service's SQLite database (DESIGN.md §3). Streams per aggregate with
+ * @shoal/eventstore: event sourcing on a service's SQLite database (docs/reference/eventstore.md). Streams per aggregate with
  * optimistic concurrency and a global position; appends write the outbox in the same transaction, so
  * event-sourced services publish through the outbox relay. Aggregates are deciders (`Decider` from
  * @shoal/core) run by `handleCommand`, with optional snapshots. Specifications: `@shoal/eventstore/testing`.

@@ -73,7 +73,7 @@ export function orderPlaced(seq: number, orderId: string): ShoalEvent<'shoal.ord
   );
 }
 
-/** A goal of docs/runtime.md with what this run measured. */
+/** A goal of docs/benchmarks.md with what this run measured. */
 export interface Goal {
   goal: string;
   measured: string;

@@ -1,6 +1,6 @@
 /**
  * OutboxRelay: publishes the rows of a service database's `outbox` table (outbox-table.ts) to Kafka, in commit
- * order, and moves the relay's position past them (DESIGN.md §3).
+ * order, and moves the relay's position past them (docs/reference/outbox.md).
  *
  * One loop, never two batches in flight: read the first `batchSize` rows above the position by sequence
  * (commit order, since SQLite has one writer at a time), publish them with ONE Publisher call (an idempotent

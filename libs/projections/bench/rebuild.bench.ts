@@ -23,7 +23,7 @@ import { orderPlaced } from '../src/testing/order-projection.js';
  *                          positions in the same transactions (timed from start() to whenCaughtUp())
  *   projector rebuild      Projector.rebuild() of that model into a shadow, timed by its own progress
  *
- * Goals (docs/runtime.md): a rebuild replays >= 50,000 events/s; the projector is within 2x of raw kafkajs.
+ * Goals (docs/benchmarks.md): a rebuild replays >= 50,000 events/s; the projector is within 2x of raw kafkajs.
  * Exits 0 whether or not the goals are met; non-zero only when the benchmark itself fails.
  */
 const usage = `Usage: node --import tsx libs/projections/bench/rebuild.bench.ts [--quick]

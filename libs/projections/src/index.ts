@@ -1,5 +1,5 @@
 /**
- * @shoal/projections: read models kept by projectors (docs/runtime.md, "Projections and replay"). A
+ * @shoal/projections: read models kept by projectors (docs/reference/projections.md). A
  * projection is a definition (name, version, topics, migrate, synchronous handlers); a Projector keeps its
  * read model in its own SQLite file with the Kafka positions in the same transactions, serves reads,
  * rebuilds it into a shadow file without read downtime, and reports its status. The service host

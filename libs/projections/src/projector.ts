@@ -1,6 +1,6 @@
 /**
  * Runs one projection: keeps its read model up to date from Kafka, serves reads on it, rebuilds it without
- * read downtime, and reports its status (docs/runtime.md, "Projections and replay").
+ * read downtime, and reports its status (docs/reference/projections.md).
  *
  * Files: the live model and the pointer that names it (model-files.ts); positions kept in the model itself
  * (read-model.ts), fed by one ModelConsumer per copy (model-consumer.ts).

@@ -1,5 +1,5 @@
 /**
- * A service's configuration: the twelve-factor variables every Shoal service reads (DESIGN.md §5) plus the
+ * A service's configuration: the twelve-factor variables every Shoal service reads (docs/operations.md) plus the
  * service's own settings, parsed once at start, every problem reported together, then frozen. A service's
  * `config.ts` is the only module that hands `process.env` to this loader; libraries never read it.
  *

@@ -1,5 +1,5 @@
 /**
- * @shoal/service: the service host (docs/services.md). Configuration from the environment, validated once
+ * @shoal/service: the service host (docs/reference/service.md). Configuration from the environment, validated once
  * and frozen; one pino root logger with kafkajs's logs bridged into it; the service's database with its
  * outbox relay, its subscriptions and projectors; fastify with problem+json errors, /health/live,
  * /health/ready and /metrics; graceful shutdown. A service's main.ts is `runService(configSpec, build)`.

@@ -1,5 +1,5 @@
 /**
- * One pino root logger per service process (STYLE.md habit 4), JSON lines on stdout with the service's name
+ * One pino root logger per service process, JSON lines on stdout with the service's name
  * on every line: `shoal dev` prefixes and colours them, a container runtime ships them as they are.
  *
  * kafkajs logs through its own `logCreator`; `kafkaLogCreator` sends those entries into the same root, as a
@@ -41,7 +41,7 @@ export function kafkaLogLevel(level: string): kafkaLevel {
 /**
  * Warnings kafkajs prints on every start for a choice Shoal made on purpose: the dead-letter producer is
  * idempotent with a bounded number of retries, so that a broker outage surfaces as a failed send the
- * subscription retries with its own backoff (docs/runtime.md). Logged at debug, not warn.
+ * subscription retries with its own backoff (docs/reference/consumer.md). Logged at debug, not warn.
  */
 const EXPECTED_WARNINGS = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
 

@@ -1,5 +1,5 @@
 /**
- * @shoal/store: the service's own database, as an interface (docs/runtime.md). The outbox relay, the
+ * @shoal/store: the service's own database, as an interface (docs/reference/store.md). The outbox relay, the
  * inbox, the event store and the service host use it; @shoal/store-sqlite implements it on SQLite.
  */
 export type { ServiceDatabase, Transaction, EmitOptions } from './service-database.js';

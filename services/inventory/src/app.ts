@@ -1,5 +1,5 @@
 /**
- * The inventory service (DESIGN.md §4): the stock levels per sku and a reservation per order. It reserves
+ * The inventory service (docs/choreography.md): the stock levels per sku and a reservation per order. It reserves
  * every line of a placed order or none, and gives the units back when the payment is declined or the order
  * cancelled. State-based: its tables and the events it emits commit together through the outbox.
  *

@@ -1,5 +1,5 @@
 /**
- * The payments service (DESIGN.md §4): a credit line per customer and at most one payment per order. It
+ * The payments service (docs/choreography.md): a credit line per customer and at most one payment per order. It
  * authorizes an order's total once its stock is reserved, declines what the credit line cannot cover, and
  * refunds an authorized payment when the order is cancelled. State-based: its tables and the events it
  * emits commit together through the outbox.

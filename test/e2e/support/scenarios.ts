@@ -1,5 +1,5 @@
 /**
- * The end-to-end scenarios of issue 5 §4, written once against `Shop` (the services' HTTP APIs) so the same
+ * The end-to-end scenarios of the reference choreography (docs/choreography.md), written once against `Shop` (the services' HTTP APIs) so the same
  * assertions run against the embedded platform (`shoal dev`) and against Apache Kafka (testcontainers). Each
  * scenario uses its own customers and SKUs, so scenarios share one running platform without interfering.
  */
@@ -200,7 +200,7 @@ export async function placeBurst(shop: Shop, options: { count: number; seed: num
   return { skus, customers, orders: results.filter((order) => order !== undefined), refused };
 }
 
-/** The invariants of issue 5 §4 over a burst, polled until they hold (the flow is asynchronous). */
+/** The choreography's invariants (docs/choreography.md, "What each service guarantees") over a burst, polled until they hold (the flow is asynchronous). */
 export async function burstInvariants(shop: Shop, burst: Burst, timeoutMs = 120_000): Promise<void> {
   // Every order reaches a final state, in orders' own aggregate and in order-view.
   const finals = await eventually(

@@ -44,7 +44,8 @@ export function parseManifest(text: string): SchemaManifest {
     if (!isObject(topic)) throw manifestError(`${at}: expected an object`);
     const { owner, partitions, key, events } = topic;
     if (typeof owner !== 'string' || owner === '') throw manifestError(`${at}: "owner" must be the emitting service's name`);
-    // DESIGN.md §2: one topic per emitting aggregate, named <service>.<aggregate>.
+    // One topic per emitting aggregate, named <service>.<aggregate> (docs/events.md), so that every event of an
+    // aggregate shares its key's partition and order.
     if (!name.startsWith(`${owner}.`)) throw manifestError(`${at}: topic names are <owner>.<aggregate>, expected "${owner}.…"`);
     if (typeof partitions !== 'number' || !Number.isInteger(partitions) || partitions < 1) {
       throw manifestError(`${at}: "partitions" must be a positive integer`);

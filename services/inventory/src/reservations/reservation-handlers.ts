@@ -1,6 +1,6 @@
 /**
- * Inventory's reactions (DESIGN.md §4, steps 2 and 4), run by the consumer runtime inside the transaction
- * that also records the event in the inbox, so a redelivered event never reserves or releases twice.
+ * Inventory's reactions (to OrderPlaced, and the compensations of PaymentDeclined and OrderCancelled), run
+ * by the consumer runtime inside the transaction that also records the event in the inbox, so a redelivered event never reserves or releases twice.
  *
  *   OrderPlaced      reserve every line or none -> StockReserved | StockReservationFailed
  *   PaymentDeclined  release a RESERVED reservation -> StockReleased (compensation)

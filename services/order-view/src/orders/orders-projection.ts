@@ -14,7 +14,7 @@
  * live run). So every handler upserts the row and fills only the columns its event carries, and nothing is
  * derived from the order of arrival:
  *
- *   - `placed_at` is set by OrderPlaced only; an order is visible through the API once it is (queries.ts).
+ *   - `placed_at` is set by OrderPlaced only; an order is visible through the API once it is (order-queries.ts).
  *     Before that, the row and its timeline wait for it.
  *   - `updated_at` is the latest event time of any of the order's events: MAX, whatever the arrival order.
  *   - `correlation_id` is OrderPlaced's: a customer's cancel starts a flow of its own (another correlation id),

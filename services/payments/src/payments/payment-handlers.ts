@@ -1,6 +1,6 @@
 /**
- * Payments' reactions (DESIGN.md §4, steps 3 and 7), run by the consumer runtime inside the transaction that
- * also records the event in the inbox, so a redelivered event never charges or refunds twice.
+ * Payments' reactions (authorizing on StockReserved, refunding on OrderCancelled), run by the consumer
+ * runtime inside the transaction that also records the event in the inbox, so a redelivered event never charges or refunds twice.
  *
  *   StockReserved   authorize the order's total against the customer's credit line
  *                   -> PaymentAuthorized | PaymentDeclined; nothing when the order has a payment already or

@@ -1,6 +1,6 @@
 /**
  * The shipping desk: the decisions of shipment.ts applied to the `shipments` table, each with the event it
- * announces, in one transaction. The reactions (reactions.ts) run inside the consumer's transaction, which
+ * announces, in one transaction. The reactions (the handlers in app.ts) run inside the consumer's transaction, which
  * also records the triggering event in the inbox; a dispatch (the HTTP route, the auto-dispatcher) opens its
  * own.
  *
