@@ -7,23 +7,50 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
 
 export const KCAT = '/usr/bin/kcat';
 export const PYTHON = '/usr/bin/python3';
+/**
+ * Python packages Debian does not have, which .ci/run installs from PyPI here with `pip install --target`:
+ * fastavro, without which confluent-kafka's AvroSerializer and AvroDeserializer cannot be imported.
+ */
+export const PYTHON_PACKAGES = fileURLToPath(new URL('../../.python-packages', import.meta.url));
+
+/**
+ * The environment of a Python client script: no user site-packages (only Debian's packages and those of
+ * PYTHON_PACKAGES are used), no bytecode files left behind, no proxy for the local broker and registry.
+ */
+export function pythonEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PYTHONNOUSERSITE: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    NO_PROXY: '127.0.0.1,localhost',
+    ...(existsSync(PYTHON_PACKAGES) ? { PYTHONPATH: PYTHON_PACKAGES } : {}),
+  };
+}
 
 /** Why a suite cannot run here, or null when the tool is present. */
 export function kcatMissingReason(): string | null {
   return existsSync(KCAT) ? null : `${KCAT} is not installed (apt-get install kcat)`;
 }
 
-/** Why a suite cannot run here, or null when `/usr/bin/python3` can import every module. */
-export function pythonModulesMissingReason(modules: readonly string[]): string | null {
+/**
+ * Why a suite cannot run here, or null when `/usr/bin/python3` can import every module (in `env`, by default
+ * the scripts' pythonEnv()). `install` says how to get them.
+ */
+export function pythonModulesMissingReason(
+  modules: readonly string[],
+  install = 'apt-get install python3-confluent-kafka python3-kafka python3-avro python3-requests',
+  env: NodeJS.ProcessEnv = pythonEnv(),
+): string | null {
   if (!existsSync(PYTHON)) return `${PYTHON} is not installed`;
   // Synchronous on purpose: this runs while tests are collected, before any broker exists.
-  const probe = spawnSync(PYTHON, ['-c', modules.map((m) => `import ${m}`).join('; ')], { encoding: 'utf8', timeout: 20_000 });
+  const probe = spawnSync(PYTHON, ['-c', modules.map((m) => `import ${m}`).join('; ')], { encoding: 'utf8', timeout: 20_000, env });
   if (probe.status === 0) return null;
-  return `${PYTHON} cannot import ${modules.join(', ')} (apt-get install python3-confluent-kafka python3-kafka): ${probe.stderr.trim().split('\n').at(-1) ?? ''}`;
+  return `${PYTHON} cannot import ${modules.join(', ')} (${install}): ${probe.stderr.trim().split('\n').at(-1) ?? ''}`;
 }
 
 

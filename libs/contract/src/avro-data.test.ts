@@ -1,7 +1,7 @@
 import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { dataInvalid, dataProblems, describeType } from './avro-data.js';
-import { loadSchemaCatalog } from './catalog/index.js';
+import { avroTypeOptions, loadSchemaCatalog } from './catalog/index.js';
 
 const catalog = loadSchemaCatalog();
 const orderPlaced = catalog.avroType('shoal.orders.OrderPlaced');
@@ -53,6 +53,22 @@ describe('data problems, in terms of the data', () => {
       { wrapUnions: 'never' },
     );
     expect(dataProblems(type, { cells: { a1: 1, b2: 1.5 }, owner: null }).map((p) => p.path)).toEqual(['data.cells["b2"]']);
+  });
+
+  it('names the branch of a wrapped union by its key and describes the shapes such a union takes', () => {
+    const card = { type: 'record', name: 'shoal.test.Card', fields: [{ name: 'last4', type: 'string' }] };
+    const transfer = { type: 'record', name: 'shoal.test.Transfer', fields: [{ name: 'iban', type: 'string' }] };
+    const type = avsc.Type.forSchema(
+      { type: 'record', name: 'shoal.test.Payment', fields: [{ name: 'method', type: ['null', card, transfer] }, { name: 'amount', type: ['int', 'long'] }] } as avsc.Schema,
+      avroTypeOptions(),
+    );
+    expect(dataProblems(type, { method: { 'shoal.test.Card': { last4: 4242 } }, amount: { long: 5 } })).toEqual([
+      { path: 'data.method["shoal.test.Card"].last4', expected: 'string', got: '4242' },
+    ]);
+    expect(dataProblems(type, { method: { last4: '4242' }, amount: 5 })).toEqual([
+      { path: 'data.method', expected: 'null | {"shoal.test.Card": …} | {"shoal.test.Transfer": …}', got: '{"last4":"4242"}' },
+      { path: 'data.amount', expected: '{"int": …} | {"long": …}', got: '5' },
+    ]);
   });
 
   it('is a non-retriable SHOAL_EVENT_DATA_INVALID listing every problem', () => {

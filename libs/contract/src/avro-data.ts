@@ -44,6 +44,12 @@ function formatPath(root: Type, path: readonly string[]): string {
   let text = 'data';
   let at: Type | undefined = root;
   for (const segment of path) {
+    if (at instanceof WrappedUnionType) {
+      // The segment is the key naming the branch, as in `{"shoal.payments.Card": {...}}`.
+      text += `[${JSON.stringify(segment)}]`;
+      at = (at as types.WrappedUnionType).types.find((branch) => branch.branchName === segment);
+      continue;
+    }
     at = at === undefined ? undefined : concrete(at, segment);
     if (at instanceof RecordType) {
       text += `.${segment}`;
@@ -62,9 +68,9 @@ function formatPath(root: Type, path: readonly string[]): string {
   return text;
 }
 
-/** Through unions and logical types to the type a path segment can step into. */
+/** Through unwrapped unions and logical types to the type a path segment can step into. */
 function concrete(type: Type, segment: string): Type {
-  if (type instanceof UnwrappedUnionType || type instanceof WrappedUnionType) {
+  if (type instanceof UnwrappedUnionType) {
     const branches = (type as types.UnwrappedUnionType).types;
     return branches.find((branch) => (branch instanceof RecordType ? (branch as types.RecordType).field(segment) !== undefined : branch.typeName !== 'null')) ?? type;
   }
@@ -72,10 +78,18 @@ function concrete(type: Type, segment: string): Type {
   return type;
 }
 
-/** `int`, `record shoal.common.Money`, `enum shoal.orders.Reason (A | B)`, `null | string`, `array`. */
+/**
+ * `int`, `record shoal.common.Money`, `enum shoal.orders.Reason (A | B)`, `null | string`, `array`, and a
+ * wrapped union as the shapes its values take: `null | {"shoal.payments.Card": …} | {"long": …}`.
+ */
 export function describeType(type: Type): string {
-  if (type instanceof UnwrappedUnionType || type instanceof WrappedUnionType) {
+  if (type instanceof UnwrappedUnionType) {
     return (type as types.UnwrappedUnionType).types.map((branch) => branch.name ?? branch.typeName).join(' | ');
+  }
+  if (type instanceof WrappedUnionType) {
+    return (type as types.WrappedUnionType).types
+      .map((branch) => (branch.typeName === 'null' ? 'null' : `{${JSON.stringify(branch.branchName)}: …}`))
+      .join(' | ');
   }
   if (type instanceof EnumType) return `enum ${type.name} (${(type as types.EnumType).symbols.join(' | ')})`;
   if (type.name !== undefined) return `${type.typeName} ${type.name}`;

@@ -47,24 +47,6 @@ const FIELD_ATTRIBUTES = new Set(['type', 'name', 'doc', 'default', 'aliases', '
 const FIELD_ORDERS = new Set(['ascending', 'descending', 'ignore']);
 const INT_MAX = 2 ** 31 - 1;
 
-/**
- * avsc reads unions unwrapped (as Shoal parses every schema): a value's JavaScript type picks the branch, so
- * two branches in the same bucket cannot be told apart and avsc refuses the union.
- */
-const UNWRAPPED_BUCKETS: Readonly<Record<string, string>> = {
-  int: 'number',
-  long: 'number',
-  float: 'number',
-  double: 'number',
-  bytes: 'Buffer',
-  fixed: 'Buffer',
-  string: 'string',
-  enum: 'string',
-  record: 'object',
-  error: 'object',
-  map: 'object',
-};
-
 class SchemaNormalizer {
   private readonly pendingDefaults: PendingDefault[] = [];
 
@@ -98,44 +80,34 @@ class SchemaNormalizer {
     return spellingOf(fullName, at.namespace);
   }
 
+  /**
+   * Any union the specification allows (1.11.1, "Unions"): not empty, no union directly inside, and at most
+   * one branch of each type, where named types count by full name (two records, two enums, a record and a
+   * fixed are fine as long as their names differ). How one client represents a union's values in its
+   * language (avsc's unwrapped unions cannot tell `int` from `long`) is no reason to refuse a schema that
+   * every other client can use.
+   */
   private union(branches: readonly unknown[], at: Position): Json {
     if (branches.length === 0) return this.fail('a union needs at least one branch', at);
     const keys = new Set<string>();
-    const branchOfBucket = new Map<string, string>();
     return branches.map((branch, index) => {
       const branchAt = inside(at, String(index));
       if (Array.isArray(branch)) return this.fail('a union may not directly contain another union', branchAt);
       const normalized = this.type(branch, branchAt);
-      const { key, bucket } = this.branchIdentity(normalized);
+      const key = this.branchKey(normalized);
       if (keys.has(key)) return this.fail(`union has two branches of type '${key}'`, at);
-      const sameBucket = branchOfBucket.get(bucket);
-      if (sameBucket !== undefined) {
-        return this.fail(
-          `ambiguous union: branches '${sameBucket}' and '${key}' both read as a JavaScript ${bucket} ` +
-            '(Shoal reads unions unwrapped, so each branch needs its own kind of value)',
-          at,
-        );
-      }
       keys.add(key);
-      branchOfBucket.set(bucket, key);
       return normalized;
     });
   }
 
-  /** A branch's identity in its union (its type, or full name when named) and its unwrapped bucket. */
-  private branchIdentity(branch: Json): { key: string; bucket: string } {
-    let kind: string;
-    let key: string;
+  /** What a branch may share with no other branch of its union: its full name when named, else its type. */
+  private branchKey(branch: Json): string {
     if (typeof branch === 'string') {
-      const named = AVRO_PRIMITIVES.has(branch) ? undefined : this.definitions.get(fullNameOfNormalized(branch));
-      kind = named?.kind ?? branch;
-      key = named?.fullName ?? branch;
-    } else {
-      const object = branch as JsonObject;
-      kind = object['type'] as string;
-      key = typeof object['name'] === 'string' ? object['name'] : kind;
+      return AVRO_PRIMITIVES.has(branch) ? branch : fullNameOfNormalized(branch);
     }
-    return { key, bucket: UNWRAPPED_BUCKETS[kind] ?? kind };
+    const object = branch as JsonObject;
+    return typeof object['name'] === 'string' ? object['name'] : (object['type'] as string);
   }
 
   private typeObject(node: JsonObject, at: Position): Json {

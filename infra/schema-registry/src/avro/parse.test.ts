@@ -27,7 +27,7 @@ describe('parseAvroSchema', () => {
   it.each([
     ['"string"', 'string'],
     ['{"type":"long","logicalType":"timestamp-millis"}', 'long'],
-    ['["null","string"]', 'union:unwrapped'],
+    ['["null","string"]', 'union:wrapped'],
     ['{"type":"enum","name":"E","symbols":["A"]}', 'enum'],
     ['{"type":"fixed","name":"F","size":16}', 'fixed'],
     ['{"type":"map","values":"int"}', 'map'],
@@ -76,6 +76,23 @@ describe('parseAvroSchema', () => {
   });
 
   const record = (fields: string) => `{"type":"record","name":"shoal.test.R","fields":[${fields}]}`;
+  const card = '{"type":"record","name":"shoal.test.Card","fields":[{"name":"last4","type":"string"}]}';
+  const transfer = '{"type":"record","name":"shoal.test.Transfer","fields":[{"name":"iban","type":"string"}]}';
+  // Every union the specification allows, whatever one language's values look like.
+  it.each([
+    ['two records', record(`{"name":"method","type":[${card},${transfer}]}`)],
+    ['null and two records, the second by name', record(`{"name":"a","type":${card}},{"name":"method","type":["null","shoal.test.Card",${transfer}],"default":null}`)],
+    ['records at the top level', `[${card},${transfer}]`],
+    ['several numbers', record('{"name":"n","type":["null","int","double"],"default":null}')],
+    ['numbers and a string', record('{"name":"n","type":["int","string","long"],"default":1}')],
+    ['every primitive', '["null","boolean","int","long","float","double","bytes","string"]'],
+    ['a string and enums', '["string",{"type":"enum","name":"E","symbols":["A"]},{"type":"enum","name":"G","symbols":["A"]}]'],
+    ['bytes and fixed types', '["bytes",{"type":"fixed","name":"F","size":1},{"type":"fixed","name":"G","size":1}]'],
+    ['a map and a record', `[{"type":"map","values":"int"},${card}]`],
+  ])('accepts a union of %s', (_, schema) => {
+    expect(() => parseAvroSchema({ schema })).not.toThrow();
+  });
+
   it.each([
     ['unknown type', record('{"name":"total","type":"shoal.common.Mony"}'), "Invalid schema: unknown type 'shoal.common.Mony' at field 'total'"],
     ['misspelt type keyword', '{"type":"recrod","name":"R","fields":[]}', "Invalid schema: unknown type 'recrod' at the top level"],
@@ -103,7 +120,8 @@ describe('parseAvroSchema', () => {
     ['empty union', '[]', 'Invalid schema: a union needs at least one branch at the top level'],
     ['nested union', '["null",["int","string"]]', 'Invalid schema: a union may not directly contain another union at /1'],
     ['duplicate union branch', '["null","string",{"type":"string"}]', "Invalid schema: union has two branches of type 'string' at the top level"],
-    ['ambiguous union', record('{"name":"n","type":["null","int","double"]}'), "Invalid schema: ambiguous union: branches 'int' and 'double' both read as a JavaScript number (Shoal reads unions unwrapped, so each branch needs its own kind of value) at field 'n'"],
+    ['a named type twice in a union', record('{"name":"a","type":{"type":"fixed","name":"F","size":1}},{"name":"b","type":["null","F","shoal.test.F"]}'), "Invalid schema: union has two branches of type 'shoal.test.F' at field 'b'"],
+    ['two arrays in a union', '[{"type":"array","items":"int"},{"type":"array","items":"string"}]', "Invalid schema: union has two branches of type 'array' at the top level"],
   ])('rejects a schema with %s', (_, schema, message) => {
     expect(errorOf(() => parseAvroSchema({ schema }))).toBe(message);
   });

@@ -1,5 +1,7 @@
 import avsc from 'avsc';
 import type { Type } from 'avsc';
+// For its effect: avsc reads record defaults that leave out a field of a (wrapped) union type.
+import '@shoal/core/avsc-record-defaults';
 import { InvalidAvroSchemaError } from './invalid-avro-schema-error.js';
 import type { NamedDefinitions } from './named-types.js';
 import { normalizeSchema } from './normalize.js';
@@ -67,9 +69,11 @@ function parseOne(text: string, scope: ParseScope, origin: string): ParsedAvroSc
   let type: Type;
   try {
     // The normalized form goes to avsc, not the text: it is what the registry serves back, so avsc must
-    // accept exactly it. Options as in @shoal/contract (avro-type-options.ts): unions never wrapped, no
-    // logical type classes, so the registry judges schemas the way producers and consumers will read them.
-    type = avsc.Type.forSchema(normalized as AvscSchema, { wrapUnions: 'never', registry: scope.registry });
+    // accept exactly it. Unions always wrapped: that is avsc's representation for every union the
+    // specification allows, where an unwrapped one refuses two branches of one JavaScript kind (two records,
+    // int and long). The registry checks schemas for clients in every language, so how one of them holds a
+    // union's values must not decide which schemas exist. No logical type classes: resolution ignores them.
+    type = avsc.Type.forSchema(normalized as AvscSchema, { wrapUnions: 'always', registry: scope.registry });
   } catch (error) {
     // The normalizer checks what avsc checks, with locations; this is the net for anything it missed.
     throw new InvalidAvroSchemaError(`Invalid schema: ${(error as Error).message}${origin}`, { cause: error });

@@ -98,6 +98,45 @@ describe('readerCanReadWriter', () => {
     ]);
   });
 
+  it('resolves unions of records branch by branch, matching records by full name or a reader alias', () => {
+    const card = (fields: unknown[] = [{ name: 'last4', type: 'string' }], extra: object = {}) => record('shoal.test.Card', fields, extra);
+    const transfer = record('shoal.test.Transfer', [{ name: 'iban', type: 'string' }]);
+    const cash = record('shoal.test.Cash', [{ name: 'currency', type: 'string' }]);
+    // A top-level union of records, as several event types in one topic are.
+    expect(messages([card(), transfer, cash], [card(), transfer])).toEqual([]);
+    expect(messages([transfer, card()], [card(), transfer])).toEqual([]);
+    expect(messages([card(), transfer], [card(), transfer, cash])).toEqual([
+      "MISSING_UNION_BRANCH: reader union at / has no branch that can read writer type 'shoal.test.Cash' (record)",
+    ]);
+    // A writer record read into the branch of its name; its own problems are the branch's.
+    expect(messages([card([{ name: 'last4', type: 'string' }, { name: 'brand', type: 'string' }]), transfer], card())).toEqual([
+      "READER_FIELD_MISSING_DEFAULT_VALUE: field 'brand' at /0/fields/1 has no default value and is missing in the writer schema",
+    ]);
+    // A renamed branch reads the old name through its alias, not through its fields.
+    const renamed = record('shoal.test.PaymentCard', [{ name: 'last4', type: 'string' }], { aliases: ['shoal.test.Card'] });
+    expect(messages(['null', renamed, transfer], ['null', card(), transfer])).toEqual([]);
+    expect(messages(['null', record('shoal.test.PaymentCard', [{ name: 'last4', type: 'string' }]), transfer], ['null', card(), transfer])).toEqual([
+      "MISSING_UNION_BRANCH: reader union at / has no branch that can read writer type 'shoal.test.Card' (record)",
+    ]);
+    // In a field, as a record-valued field that the writer did not wrap in a union yet.
+    const payment = (method: unknown) => record('shoal.test.Payment', [{ name: 'method', type: method }]);
+    expect(messages(payment([card(), transfer]), payment(card()))).toEqual([]);
+    expect(messages(payment(card()), payment([card(), transfer]))).toEqual([
+      "NAME_MISMATCH: reader record 'shoal.test.Card' at /fields/0/type does not match writer record 'shoal.test.Transfer' by its name or one of its aliases",
+    ]);
+  });
+
+  it('resolves unions of several numeric types through the promotions', () => {
+    expect(messages(['null', 'long', 'double'], ['null', 'int', 'float'])).toEqual([]);
+    expect(messages(['int', 'string', 'long'], ['null', 'int', 'double'])).toEqual([
+      "MISSING_UNION_BRANCH: reader union at / has no branch that can read writer type 'null'",
+      "MISSING_UNION_BRANCH: reader union at / has no branch that can read writer type 'double'",
+    ]);
+    expect(messages(['int', 'string', 'long'], 'long')).toEqual([]);
+    expect(messages('double', ['int', 'long', 'float'])).toEqual([]);
+    expect(messages('long', ['int', 'long', 'float'])).toEqual(["TYPE_MISMATCH: reader type 'long' at / cannot read writer type 'float'"]);
+  });
+
   it('terminates on recursive and mutually recursive types and still finds their problems', () => {
     const tree = (valueType: string) =>
       record('shoal.test.Tree', [

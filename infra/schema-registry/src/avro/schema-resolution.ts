@@ -99,8 +99,8 @@ class ResolutionCheck {
   private compare(reader: Type, writer: Type): Outcome {
     const readerKind = kindOf(reader);
     const writerKind = kindOf(writer);
-    if (writerKind === 'union') return merge((writer as types.UnwrappedUnionType).types.map((branch) => this.check(reader, branch)));
-    if (readerKind === 'union') return this.readerUnion(reader as types.UnwrappedUnionType, writer);
+    if (writerKind === 'union') return merge((writer as types.WrappedUnionType).types.map((branch) => this.check(reader, branch)));
+    if (readerKind === 'union') return this.readerUnion(reader as types.WrappedUnionType, writer);
     if (readerKind !== writerKind && !PROMOTIONS[readerKind]?.includes(writerKind)) {
       return incompatible('TYPE_MISMATCH', (at) => `reader type ${describe(reader)} at ${at} cannot read writer type ${describe(writer)}`);
     }
@@ -128,7 +128,7 @@ class ResolutionCheck {
     }
   }
 
-  private readerUnion(reader: types.UnwrappedUnionType, writer: Type): Outcome {
+  private readerUnion(reader: types.WrappedUnionType, writer: Type): Outcome {
     const tried: Outcome[] = [];
     for (const branch of reader.types) {
       const outcome = this.check(branch, writer);

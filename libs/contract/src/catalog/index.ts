@@ -2,4 +2,4 @@
 export { loadSchemaCatalog, DEFAULT_SCHEMAS_DIR } from './load-schema-catalog.js';
 export { schemaCatalogFromFiles } from './schema-catalog.js';
 export type { SchemaCatalog, SchemaFile, EventDefinition, TopicDefinition } from './schema-catalog.js';
-export { avroTypeOptions } from './avro-type-options.js';
+export { avroTypeOptions, isWrappedUnion } from './avro-type-options.js';

@@ -186,12 +186,6 @@ describe('loadSchemaCatalog', () => {
     ],
     ['invalid Avro', { 'common/Price.avsc': schemaWith('common/Price.avsc', (s) => (s.fields[0].type = { type: 'enum', name: 'Unit', symbols: [] })) }, 'common/Price.avsc', /invalid Avro: invalid enum symbols/],
     ['an invalid default', { 'shop/CartPaid.avsc': schemaWith('shop/CartPaid.avsc', (s) => (s.fields[2].default = 'CHEQUE')) }, 'shop/CartPaid.avsc', /invalid Avro/],
-    [
-      'a union of records that cannot be told apart unwrapped',
-      { 'shop/CartPaid.avsc': schemaWith('shop/CartPaid.avsc', (s) => s.fields.push({ name: 'either', type: ['shoal.common.Price', 'shoal.common.Item'] })) },
-      'shop/CartPaid.avsc',
-      /invalid Avro: ambiguous unwrapped union/,
-    ],
   ];
 
   it.each(invalid)('rejects %s, naming the file', (_, changes, file, problem) => {
@@ -200,6 +194,20 @@ describe('loadSchemaCatalog', () => {
     expect((error as Error).message.startsWith(`${file}: `)).toBe(true);
     expect((error as Error).message).toMatch(problem);
     expect((error as { details: unknown }).details).toEqual({ file });
+  });
+
+  it('parses a union of records, wrapped, and other unions unwrapped', () => {
+    const paid = schemaWith('shop/CartPaid.avsc', (s) =>
+      s.fields.push(
+        { name: 'either', type: ['null', 'shoal.common.Price', 'shoal.common.Item'], default: null },
+        { name: 'note', type: ['null', 'string'], default: null },
+      ),
+    );
+    const type = schemaCatalogFromFiles(fixtureWith({ 'shop/CartPaid.avsc': paid })).avroType('shoal.shop.CartPaid') as avsc.types.RecordType;
+    expect(type.field('either')?.type.typeName).toBe('union:wrapped');
+    expect(type.field('note')?.type.typeName).toBe('union:unwrapped');
+    const value = { cartId: 'c-1', amount: { amount: 5, currency: 'EUR' }, method: 'CARD', either: { 'shoal.common.Price': { amount: 5, currency: 'EUR' } }, note: 'hi' };
+    expect(type.fromBuffer(type.toBuffer(value))).toEqual(value);
   });
 
   it('validates files given in memory the same way', () => {

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type avsc from 'avsc';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@shoal/testing';
@@ -67,6 +68,10 @@ function everyConstructFiles(): Map<string, string> {
           },
         },
         { name: 'spares', type: { type: 'map', values: 'Probe' } },
+        { name: 'holder', type: ['null', 'Probe', { type: 'record', name: 'Lab', fields: [{ name: 'labId', type: 'string' }] }], default: null },
+        { name: 'reading', type: ['int', 'long', 'string'] },
+        { name: 'series', type: { type: 'array', items: ['float', 'double'] } },
+        { name: 'grade', type: ['string', 'Kind'] },
         { name: 'previous', type: ['null', 'SampleTaken'], default: null },
       ],
     },
@@ -162,6 +167,10 @@ describe('generateTypeScript', () => {
         /** The probe used. */
         probe: Probe;
         spares: Record<string, Probe>;
+        holder: { 'shoal.lab.Probe': Probe } | { 'shoal.lab.Lab': Lab } | null;
+        reading: { int: number } | { long: number } | { string: string };
+        series: ({ float: number } | { double: number })[];
+        grade: { string: string } | { 'shoal.lab.Kind': Kind };
         previous: SampleTaken | null;
       }
 
@@ -177,6 +186,10 @@ describe('generateTypeScript', () => {
 
       /** Kind of probe. */
       export type Kind = 'SOIL' | 'WATER';
+
+      export interface Lab {
+        labId: string;
+      }
 
       /** A sample was lost. */
       export interface SampleLost {
@@ -217,7 +230,8 @@ describe('generateTypeScript', () => {
   });
 
   it('generates TypeScript that compiles and types event data by event type', () => {
-    const source = generateTypeScript(schemaCatalogFromFiles(everyConstructFiles()));
+    const catalog = schemaCatalogFromFiles(everyConstructFiles());
+    const source = generateTypeScript(catalog);
     const empty = generateTypeScript(schemaCatalogFromFiles(new Map([['manifest.json', '{"compatibility": "FULL", "topics": {}}']])));
     expect(empty).toContain('export type ShoalTopic = never;');
     const usage = `
@@ -231,12 +245,34 @@ describe('generateTypeScript', () => {
       export const lost: ShoalEventDataMap['shoal.lab.SampleLost'] = { sampleId: 's-1', kind: 'AIR' };
       export const calibrated: ProbeCalibrated = {};
     `;
-    expect(compile([source, source + usage, empty, source + misuse])).toEqual([
-      [],
-      [],
-      [],
-      [`Type '"AIR"' is not assignable to type 'Kind'.`, `Property 'probeId' is missing in type '{}' but required in type 'ProbeCalibrated'.`],
-    ]);
+    // What the codec decodes for each union is a value of its generated type, wrapped or not.
+    const sampleTaken = catalog.avroType('shoal.lab.SampleTaken') as avsc.types.RecordType;
+    const decoded = (field: string, value: unknown) => {
+      const type = sampleTaken.field(field)!.type;
+      return JSON.stringify(type.fromBuffer(type.toBuffer(value)));
+    };
+    const unions = `
+      const holders: SampleTaken['holder'][] = [${decoded('holder', { 'shoal.lab.Lab': { labId: 'l-1' } })}, ${decoded('holder', null)}];
+      const readings: SampleTaken['reading'][] = [${decoded('reading', { long: 5 })}, ${decoded('reading', { string: 'high' })}];
+      const series: SampleTaken['series'] = ${decoded('series', [{ float: 1.5 }, { double: 2.25 }])};
+      const grade: SampleTaken['grade'] = ${decoded('grade', { 'shoal.lab.Kind': 'WATER' })};
+      const estimate: SampleTaken['estimate'] = ${decoded('estimate', { value: 1.5, unit: 'g' })};
+      export const decoded = [holders, readings, series, grade, estimate];
+    `;
+    expect(unions).toContain(`{"shoal.lab.Lab":{"labId":"l-1"}}`);
+    // An ambiguous union's value must say its branch; a wrapped value where none is needed is an error too.
+    const unwrapped = `
+      export const holder: SampleTaken['holder'] = { labId: 'l-1' };
+      export const reading: SampleTaken['reading'] = 5;
+      export const estimate: SampleTaken['estimate'] = { 'shoal.common.Quantity': { value: 1.5, unit: 'g' } };
+    `;
+    const [valid, used, none, misused, unionsUsed, unwrappedUsed] = compile([source, source + usage, empty, source + misuse, source + unions, source + unwrapped]);
+    expect([valid, used, none, unionsUsed]).toEqual([[], [], [], []]);
+    expect(misused).toEqual([`Type '"AIR"' is not assignable to type 'Kind'.`, `Property 'probeId' is missing in type '{}' but required in type 'ProbeCalibrated'.`]);
+    expect(unwrappedUsed).toHaveLength(3);
+    expect(unwrappedUsed?.[0]).toContain(`'labId' does not exist in type '{ 'shoal.lab.Probe': Probe; }`);
+    expect(unwrappedUsed?.[1]).toContain(`Type 'number' is not assignable to type '{ int: number; } | { long: number; } | { string: string; }'`);
+    expect(unwrappedUsed?.[2]).toContain(`''shoal.common.Quantity'' does not exist in type 'Quantity'`);
   });
 
   it('fails on two types sharing a simple name', () => {

@@ -1,6 +1,6 @@
 /**
  * Avro schemas -> TypeScript declarations for the values avsc produces with the catalog's options
- * (avro-type-options.ts: unwrapped unions, no logical types):
+ * (avro-type-options.ts: unions unwrapped unless two branches read as one kind of value, no logical types):
  *
  *   record { name: T, ... }       export interface Name { name: T; ... }   (every field present, defaults or not)
  *   enum { symbols: [A, B] }      export type Name = 'A' | 'B';
@@ -11,13 +11,19 @@
  *   { array, items: T }           T[]
  *   { map, values: T }            Record<string, T>
  *   ["null", T]                   T | null
+ *   ["null", A, B] (records)      { 'ns.A': A } | { 'ns.B': B } | null     (a wrapped union: see below)
+ *   ["int", "long"]               { int: number } | { long: number }
+ *
+ * A union is wrapped, as avsc reads it, when two of its branches read as the same kind of JavaScript value
+ * (isWrappedUnion): each branch but `null` is then an object with one key, the branch's name (the full name
+ * of a named type, else the type), so the type says which branch a value is in.
  *
  * Interfaces are named by the record's simple name, so two different types with one simple name are an error
  * (rename one) rather than a silently prefixed name that differs from the event type. Then the event index:
  * ShoalEventDataMap, ShoalEventType, SHOAL_EVENT_TYPES, EVENT_TOPICS and ShoalTopic.
  */
 import { ShoalError } from '@shoal/core';
-import type { SchemaCatalog, SchemaFile } from '../catalog/index.js';
+import { isWrappedUnion, type SchemaCatalog, type SchemaFile } from '../catalog/index.js';
 import { AVRO_PRIMITIVES, fullName, namespaceOf, simpleName } from '../catalog/schema-names.js';
 
 export const GENERATED_HEADER = '// Generated from schemas/ by npm run codegen, do not edit.';
@@ -43,8 +49,10 @@ interface Declaration {
 export function generateTypeScript(catalog: SchemaCatalog): string {
   const declarations = new Map<string, Declaration>();
   const fullNameOf = new Map<string, string>();
+  /** The kind (record, enum, fixed) of every named type declared so far, for the union branches naming one. */
+  const kinds = new Map<string, string>();
 
-  const declare = (full: string, file: string, code: () => string): string => {
+  const declare = (full: string, kind: string, file: string, code: () => string): string => {
     const name = simpleName(full);
     const other = fullNameOf.get(name);
     if (other !== undefined && other !== full) {
@@ -60,6 +68,7 @@ export function generateTypeScript(catalog: SchemaCatalog): string {
     if (existing === undefined) {
       fullNameOf.set(name, full);
       declarations.set(full, declaration);
+      kinds.set(full, kind);
     }
     const generated = code();
     if (existing !== undefined && existing.code !== generated) {
@@ -73,10 +82,36 @@ export function generateTypeScript(catalog: SchemaCatalog): string {
     return name;
   };
 
+  /** A union branch's Avro type (a named type's kind) and its name in a wrapped union, as avsc's `branchName`. */
+  const branchOf = (node: unknown, namespace: string): { type: string; name: string } => {
+    if (typeof node === 'string') {
+      if (AVRO_PRIMITIVES.has(node)) return { type: node, name: node };
+      const full = fullName(node, namespace);
+      return { type: kinds.get(full) ?? 'record', name: full };
+    }
+    const complex = node as Record<string, unknown>;
+    const type = complex.type;
+    if (typeof type === 'string' && ['record', 'error', 'enum', 'fixed'].includes(type)) {
+      return { type, name: fullName(complex.name as string, typeof complex.namespace === 'string' ? complex.namespace : namespace) };
+    }
+    if (typeof type === 'string' && (AVRO_PRIMITIVES.has(type) || type === 'array' || type === 'map')) return { type, name: type };
+    // `{"type": "shoal.common.Money"}`: a name in type position.
+    return branchOf(type, namespace);
+  };
+
   const typeExpression = (node: unknown, namespace: string, schema: SchemaFile): string => {
     if (typeof node === 'string') return PRIMITIVE_TYPES[node] ?? simpleName(fullName(node, namespace));
     if (Array.isArray(node)) {
-      const branches = [...new Set(node.map((branch) => typeExpression(branch, namespace, schema)))];
+      // Typed in order, so that a branch defining a named type comes before a branch naming it.
+      const typed = node.map((branch) => ({ expression: typeExpression(branch, namespace, schema), ...branchOf(branch, namespace) }));
+      const wrapped = isWrappedUnion(typed.map((branch) => branch.type));
+      const branches = [
+        ...new Set(
+          typed.map(({ expression, type, name }) =>
+            wrapped && type !== 'null' ? `{ ${/^[A-Za-z_$][\w$]*$/.test(name) ? name : `'${name}'`}: ${expression} }` : expression,
+          ),
+        ),
+      ];
       // `null` last reads as "T, or nothing".
       return [...branches.filter((branch) => branch !== 'null'), ...branches.filter((branch) => branch === 'null')].join(' | ');
     }
@@ -85,7 +120,7 @@ export function generateTypeScript(catalog: SchemaCatalog): string {
       case 'record':
       case 'error': {
         const full = fullName(complex.name as string, typeof complex.namespace === 'string' ? complex.namespace : namespace);
-        return declare(full, schema.file, () => {
+        return declare(full, 'record', schema.file, () => {
           const fields = (complex.fields as Record<string, unknown>[]).map((field) => {
             const type = typeExpression(field.type, namespaceOf(full), schema);
             return `${docComment(field.doc, '  ')}  ${field.name as string}: ${type};\n`;
@@ -96,12 +131,12 @@ export function generateTypeScript(catalog: SchemaCatalog): string {
       case 'enum': {
         const full = fullName(complex.name as string, typeof complex.namespace === 'string' ? complex.namespace : namespace);
         const symbols = (complex.symbols as string[]).map((symbol) => `'${symbol}'`).join(' | ');
-        return declare(full, schema.file, () => `${docComment(complex.doc, '')}export type ${simpleName(full)} = ${symbols};\n`);
+        return declare(full, 'enum', schema.file, () => `${docComment(complex.doc, '')}export type ${simpleName(full)} = ${symbols};\n`);
       }
       case 'fixed': {
         const full = fullName(complex.name as string, typeof complex.namespace === 'string' ? complex.namespace : namespace);
         const doc = complex.doc ?? `Exactly ${complex.size as number} bytes.`;
-        return declare(full, schema.file, () => `${docComment(doc, '')}export type ${simpleName(full)} = Buffer;\n`);
+        return declare(full, 'fixed', schema.file, () => `${docComment(doc, '')}export type ${simpleName(full)} = Buffer;\n`);
       }
       case 'array': {
         const items = typeExpression(complex.items, namespace, schema);
