@@ -20,7 +20,7 @@
  * checker compares names as written, where the specification (and Shoal) compare full names, and a schema
  * with full names means the same to both.
  */
-import type { Random } from '../chaos/random.js';
+import type { Random } from '@shoal/testing';
 
 export type AvroJson = null | boolean | number | string | AvroJson[] | { [key: string]: AvroJson };
 type AvroObject = { [key: string]: AvroJson };
