@@ -30,3 +30,28 @@ export function namespaceOf(fullName: string): string {
 export function simpleNameOf(fullName: string): string {
   return fullName.slice(fullName.lastIndexOf('.') + 1);
 }
+
+const NAME_PART = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Whether `name` is an Avro simple name (a record's, a field's, an enum symbol). */
+export function isValidSimpleName(name: string): boolean {
+  return NAME_PART.test(name);
+}
+
+/** A namespace attribute: dot-separated simple names, or `""` for the null namespace. */
+export function isValidNamespace(namespace: string): boolean {
+  return namespace === '' || namespace.split('.').every(isValidSimpleName);
+}
+
+/**
+ * The full name that `name` (a definition's `name` or a name in type position) stands for where names resolve
+ * against `namespace` (specification 1.11.1, "Names"), or undefined when it is not a valid Avro name. A name
+ * with a dot is already full; otherwise it takes the namespace. The empty namespace `""` is the null
+ * namespace; like Java Avro and avsc, a leading dot (`.Money`) names a type of the null namespace from inside
+ * a namespaced one, the specification having no other spelling.
+ */
+export function resolveFullName(name: string, namespace: string): string | undefined {
+  const full = name.startsWith('.') ? name.slice(1) : name.includes('.') || namespace === '' ? name : `${namespace}.${name}`;
+  return full.split('.').every(isValidSimpleName) ? full : undefined;
+}
+

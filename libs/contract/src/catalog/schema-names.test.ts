@@ -58,6 +58,7 @@ describe('Avro names', () => {
     expect(fullName('x.Money', 'shoal.common')).toBe('x.Money');
     expect(fullName('Money', '')).toBe('Money');
     expect(fullName('Money', undefined)).toBe('Money');
+    expect(fullName('.Money', 'shoal.common')).toBe('Money');
     expect([namespaceOf('shoal.common.Money'), simpleName('shoal.common.Money')]).toEqual(['shoal.common', 'Money']);
     expect([namespaceOf('Money'), simpleName('Money')]).toEqual(['', 'Money']);
   });

@@ -11,10 +11,14 @@
  */
 
 export { AVRO_PRIMITIVES, namespaceOf, simpleNameOf as simpleName } from '@shoal/core';
-import { AVRO_PRIMITIVES, namespaceOf } from '@shoal/core';
+import { AVRO_PRIMITIVES, namespaceOf, resolveFullName } from '@shoal/core';
 
+/**
+ * The full name `name` stands for in `namespace` (@shoal/core's resolution, leading dot included); a name
+ * that is not valid Avro is kept as written, for avsc to refuse with its own message.
+ */
 export function fullName(name: string, namespace: string | undefined): string {
-  return name.includes('.') || !namespace ? name : `${namespace}.${name}`;
+  return resolveFullName(name, namespace ?? '') ?? name;
 }
 
 export interface SchemaNames {
