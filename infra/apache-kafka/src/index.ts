@@ -1,0 +1,6 @@
+/**
+ * Apache Kafka for Shoal's tests and benchmarks: the broker users run in production, as a plain JVM process
+ * from the jars of pom.xml (Maven Central), with no Docker.
+ */
+export { KAFKA_VERSION, apacheKafkaMissingReason, kafkaClasspath } from './classpath.js';
+export { startApacheKafka, answersApiVersions, type ApacheKafka, type ApacheKafkaOptions } from './kafka-process.js';
