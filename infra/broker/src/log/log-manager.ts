@@ -49,9 +49,9 @@ export class Topic {
   constructor(
     readonly id: number,
     readonly name: string,
-    readonly configs: Record<string, string>,
-    /** Resolved once: topic configs do not change after creation, and produce reads this per batch. */
-    readonly config: EffectiveTopicConfig,
+    public configs: Record<string, string>,
+    /** Resolved when the configs are set (at creation and by an alter), not per batch: produce reads it per batch. */
+    public config: EffectiveTopicConfig,
   ) {}
 }
 
@@ -139,6 +139,23 @@ export class LogManager {
     for (let p = 0; p < partitions; p++) topic.partitions.push(new PartitionLog(topic, p, { logStartOffset: 0, logEndOffset: 0, sizeBytes: 0 }));
     this.topics.set(name, topic);
     this.logger.info({ topic: name, partitions }, 'topic created');
+    return { errorCode: ErrorCode.NONE, errorMessage: null };
+  }
+
+  /**
+   * Replaces a topic's dynamic configs with `configs` (validated as at create); `dryRun` only validates
+   * (validate_only). Retention and size limits apply from the next append or retention pass on.
+   */
+  alterTopicConfigs(name: string, configs: Record<string, string>, dryRun = false): { errorCode: number; errorMessage: string | null } {
+    const topic = this.topics.get(name);
+    if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `topic '${name}' does not exist` };
+    const invalidConfig = validateTopicConfigs(configs);
+    if (invalidConfig) return { errorCode: invalidConfig.errorCode, errorMessage: invalidConfig.message };
+    if (dryRun) return { errorCode: ErrorCode.NONE, errorMessage: null };
+    this.store.updateTopicConfigs(topic.id, configs);
+    topic.configs = { ...configs };
+    topic.config = effectiveTopicConfig(topic.configs, this.defaults);
+    this.logger.info({ topic: name, configs }, 'topic configs altered');
     return { errorCode: ErrorCode.NONE, errorMessage: null };
   }
 
@@ -270,6 +287,14 @@ export class LogManager {
     const exact = findRecordAtOrAfter(row.data, timestamp);
     const offset = Math.max(exact?.offset ?? row.baseOffset, log.logStartOffset);
     return { offset, timestamp: exact?.timestamp ?? row.maxTimestamp };
+  }
+
+  /** The first record with the largest timestamp in the log (ListOffsets MAX_TIMESTAMP), or null if it is empty. */
+  offsetOfMaxTimestamp(log: PartitionLog): { offset: number; timestamp: number } | null {
+    const row = this.store.batchWithMaxTimestamp(log.topic.id, log.index, log.logStartOffset);
+    if (!row) return null;
+    const exact = findRecordAtOrAfter(row.data, row.maxTimestamp);
+    return { offset: Math.max(exact?.offset ?? row.baseOffset, log.logStartOffset), timestamp: row.maxTimestamp };
   }
 
   /** DeleteRecords: moves the log start to `offset` (-1 = high watermark) and drops whole batches below it. */
