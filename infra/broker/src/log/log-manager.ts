@@ -15,6 +15,11 @@ export const MAX_PARTITIONS_PER_TOPIC = 10_000;
 const NO_PRODUCER_ID = -1;
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
+/** Whether `name` is a legal Kafka topic name (what CreateTopics accepts and Metadata looks up). */
+export function isValidTopicName(name: string): boolean {
+  return TOPIC_NAME.test(name) && name !== '.' && name !== '..';
+}
+
 export class PartitionLog {
   logStartOffset: number;
   logEndOffset: number;
@@ -124,7 +129,7 @@ export class LogManager {
 
   /** Validates a create request; `dryRun` checks without creating (CreateTopics validate_only). */
   createTopic(name: string, partitions: number, configs: Record<string, string>, dryRun = false): { errorCode: number; errorMessage: string | null } {
-    if (!TOPIC_NAME.test(name) || name === '.' || name === '..') {
+    if (!isValidTopicName(name)) {
       return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: `invalid topic name '${name}': use 1-249 characters of [a-zA-Z0-9._-]` };
     }
     if (this.topics.has(name)) return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, errorMessage: `topic '${name}' already exists` };
@@ -230,14 +235,16 @@ export class LogManager {
           const existing = committed.findLast((c) => c.log === log && c.producer?.id === header.producerId)?.producer?.entry ?? log.producers.get(header.producerId);
           const check = checkSequence(existing, header.producerEpoch, header.baseSequence, lastSeq);
           if (check.kind === 'duplicate') {
-            results[i] = { errorCode: ErrorCode.NONE, baseOffset: check.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset };
+            // Kafka answers a duplicate with the first copy's offset and, in log_append_time_ms, its timestamp.
+            results[i] = { errorCode: ErrorCode.NONE, baseOffset: check.baseOffset, logAppendTimeMs: check.maxTimestamp, logStartOffset: log.logStartOffset };
             return;
           }
           if (check.kind === 'error') {
-            results[i] = failure(check.errorCode, check.message);
+            // A sequence error names the partition's log start, as Kafka's does.
+            results[i] = { ...failure(check.errorCode, check.message), logStartOffset: log.logStartOffset };
             return;
           }
-          producer = { id: header.producerId, entry: recordAppend(existing, header.producerEpoch, { firstSeq: header.baseSequence, lastSeq, baseOffset: start }) };
+          producer = { id: header.producerId, entry: recordAppend(existing, header.producerEpoch, { firstSeq: header.baseSequence, lastSeq, baseOffset: start, maxTimestamp: config.logAppendTime ? now : header.maxTimestamp }) };
         }
         const batch = request.records;
         assignBaseOffset(batch, start);
