@@ -111,10 +111,14 @@ public final class ClientConformance {
     props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
     props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
     props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "200");
-    props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "500");
-    props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
+    // GROUP_PROTOCOL=consumer selects KIP-848's protocol, where the broker owns the timeouts.
     String protocol = System.getenv("GROUP_PROTOCOL");
-    if (protocol != null) props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+    if (protocol != null) {
+      props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+    } else {
+      props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "500");
+      props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
+    }
     return props;
   }
 
