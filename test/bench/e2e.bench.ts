@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
+import { KAFKA_VERSION, startApacheKafka, type ApacheKafka } from '@shoal/apache-kafka';
 import { count, progressOf } from '../../libs/outbox/bench/bench-platform.js';
 import { Shop } from '../e2e/support/shop.js';
 import { SERVICES, startShoalDev, type ShoalDev } from '../e2e/support/shoal-dev.js';
@@ -57,6 +58,8 @@ Options (a value after a space or '='):
                         <service>-<pid>.cpuprofile each (Chrome DevTools, speedscope), and phases.json:
                         when each phase ran, in µs of the clock of the profiles' timestamps
   --log=<file>          keep everything shoal dev printed in <file>
+  --apache-kafka        run the choreography on Apache Kafka (the pinned version, a JVM from Maven's jars,
+                        1 GiB heap) instead of the embedded broker: shoal dev --brokers, Shoal's registry
   -h, --help            show this help
 `;
 
@@ -89,6 +92,7 @@ interface Plan {
   hopSeconds: number;
   cpuProfDir: string | undefined;
   logFile: string | undefined;
+  apacheKafka: boolean;
 }
 
 const progress = progressOf('e2e');
@@ -118,6 +122,7 @@ function planFrom(argv: string[]): Plan | 'help' {
       duration: { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
       log: { type: 'string' },
+      'apache-kafka': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -137,6 +142,7 @@ function planFrom(argv: string[]): Plan | 'help' {
     hopSeconds: quick ? 5 : 10,
     cpuProfDir: values['cpu-prof-dir'] === undefined ? undefined : resolve(values['cpu-prof-dir']),
     logFile: values.log === undefined ? undefined : resolve(values.log),
+    apacheKafka: values['apache-kafka'],
   };
 }
 
@@ -187,6 +193,7 @@ async function main(): Promise<number> {
         if (plan.logFile !== undefined) writeFileSync(plan.logFile, dev.output());
         if (code !== 0) process.stderr.write(`e2e bench: shoal dev exited with ${code} when stopped\n${dev.output().slice(-4000)}\n`);
       }
+      await apacheKafka?.stop();
       rmSync(dataDir, { recursive: true, force: true });
     })());
   process.once('SIGINT', () => {
@@ -195,9 +202,13 @@ async function main(): Promise<number> {
   });
 
   try {
+    if (plan.apacheKafka) {
+      progress(`starting Apache Kafka ${KAFKA_VERSION}`);
+      apacheKafka = await startApacheKafka({ dataDir: join(dataDir, 'apache-kafka'), heapMb: 1024 });
+    }
     progress(`starting shoal dev on ${dataDir}`);
     const started = performance.now();
-    dev = await startPlatform(dataDir, { SHIPPING_AUTO_DISPATCH_MS: '0', ...(plan.cpuProfDir === undefined ? {} : profilingEnv(plan.cpuProfDir)) });
+    dev = await startPlatform(dataDir, { SHIPPING_AUTO_DISPATCH_MS: '0', ...(plan.cpuProfDir === undefined ? {} : profilingEnv(plan.cpuProfDir)) }, apacheKafka === undefined ? [] : ['--brokers', apacheKafka.bootstrap]);
     progress(`shoal dev ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const bench = await prepare(dev);
     try {
@@ -216,9 +227,12 @@ async function main(): Promise<number> {
 }
 
 /** shoal dev on free ports, its services logging warnings only. */
-function startPlatform(dataDir: string, env: Record<string, string>): Promise<ShoalDev> {
-  return startShoalDev({ dataDir, logLevel: 'warn', env });
+function startPlatform(dataDir: string, env: Record<string, string>, args: string[]): Promise<ShoalDev> {
+  return startShoalDev({ dataDir, logLevel: 'warn', env, args });
 }
+
+/** The Apache Kafka of --apache-kafka, stopped after shoal dev. */
+let apacheKafka: ApacheKafka | undefined;
 
 /**
  * The environment that makes shoal dev and every service write a CPU profile (cpu-profile-preload.ts). tsx
@@ -281,7 +295,7 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
   process.stdout.write(
     [
       '',
-      `Shoal end-to-end benchmark: the whole choreography under shoal dev${plan.quick ? ' (--quick: smaller, noisier)' : ''}`,
+      `Shoal end-to-end benchmark: the whole choreography under shoal dev on ${apacheKafka === undefined ? 'the embedded broker' : `Apache Kafka ${apacheKafka.version} (--apache-kafka, 1 GiB heap)`}${plan.quick ? ' (--quick: smaller, noisier)' : ''}`,
       `node ${process.version}, ${availableParallelism()} cores, 1-min load average ${loadBefore.toFixed(2)} before and ${loadavg()[0]!.toFixed(2)} after the run`,
       `shoal dev on a fresh data dir, services at LOG_LEVEL=warn, ${SKUS.length} skus, ${CUSTOMERS.length} customers; every order is confirmed (PLACED -> CONFIRMED, 4 event hops)`,
       `confirmation = OrderConfirmed arriving at a kafkajs consumer in this process; open-loop sender at most ${lateness} behind schedule`,
@@ -313,7 +327,12 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
 
 async function throughputPhase(bench: Bench, plan: Plan): Promise<{ throughput: ThroughputFigures; cpu: CpuFigure[]; idleSeconds: number }> {
   progress(`throughput: ${count(plan.orders)} orders, ${plan.concurrency} in flight`);
-  const pids = new Map<string, number>([...SERVICES.map((service) => [service, bench.dev.pidOf(service)] as const), ['shoal dev (broker, registry)', bench.dev.child.pid!], ['this benchmark', process.pid]]);
+  const pids = new Map<string, number>([
+    ...SERVICES.map((service) => [service, bench.dev.pidOf(service)] as const),
+    [apacheKafka === undefined ? 'shoal dev (broker, registry)' : 'shoal dev (registry)', bench.dev.child.pid!],
+    ...(apacheKafka === undefined ? [] : [[`Apache Kafka ${apacheKafka.version}`, apacheKafka.pid] as const]),
+    ['this benchmark', process.pid],
+  ]);
   const cpuAtStart = readCpu(pids);
   const run = await bench.traffic.closedLoop(plan.orders, plan.concurrency);
   const confirmations = await confirmed(bench, 'throughput', run.orders, run.failures);

@@ -164,6 +164,13 @@ class RequestBuilder {
     return this;
   }
 
+  compactArray<T>(items: readonly T[], writeItem: (builder: this, item: T) => void): this {
+    this.mark('uvarint', false);
+    this.writer.uvarint(items.length + 1);
+    for (const item of items) writeItem(this, item);
+    return this;
+  }
+
   taggedFields(): this {
     this.writer.emptyTaggedFields();
     return this;
@@ -503,12 +510,25 @@ const templates: Record<number, Template> = {
     },
   },
   [ApiKey.ListOffsets]: {
+    flexibleFrom: 6,
     body(b, v, ctx) {
       b.int32(-1);
       if (v >= 2) b.int8(0);
+      if (v >= 6) {
+        b.compactArray([ctx.topic], (b, name) =>
+          b
+            .compactString(name)
+            .compactArray([-1, -2, -3], (b, timestamp) => b.int32(0).int32(-1).int64(timestamp).taggedFields())
+            .taggedFields(),
+        );
+        b.taggedFields();
+        return;
+      }
       b.array([ctx.topic], (b, name) =>
         b.string(name).array([-1, -2], (b, timestamp) => {
-          b.int32(0).int64(timestamp);
+          b.int32(0);
+          if (v >= 4) b.int32(-1);
+          b.int64(timestamp);
           if (v === 0) b.int32(1);
         }),
       );
@@ -629,6 +649,30 @@ const templates: Record<number, Template> = {
     body(b, v, ctx) {
       b.array([ctx.topic], (b, name) => b.int8(2).string(name).nullableArray(['retention.ms'], (b, key) => b.string(key)));
       if (v >= 1) b.bool(false);
+    },
+  },
+  [ApiKey.AlterConfigs]: {
+    body(b, _v, ctx) {
+      b.array([ctx.topic], (b, name) => b.int8(2).string(name).array([['retention.ms', '86400000']] as const, (b, [key, value]) => b.string(key).nullableString(value)));
+      b.bool(true); // validate_only
+    },
+  },
+  [ApiKey.IncrementalAlterConfigs]: {
+    flexibleFrom: 1,
+    body(b, v, ctx) {
+      if (v >= 1) {
+        b.compactArray([ctx.topic], (b, name) =>
+          b
+            .int8(2)
+            .compactString(name)
+            .compactArray(['retention.ms'], (b, key) => b.compactString(key).int8(0).compactString('86400000').taggedFields())
+            .taggedFields(),
+        );
+        b.bool(true).taggedFields();
+        return;
+      }
+      b.array([ctx.topic], (b, name) => b.int8(2).string(name).array(['retention.ms'], (b, key) => b.string(key).int8(0).nullableString('86400000')));
+      b.bool(true); // validate_only
     },
   },
   [ApiKey.DescribeLogDirs]: {
@@ -981,7 +1025,7 @@ describe('protocol fuzzing against a broker process', () => {
     const wrongCrc = Buffer.from(valid);
     wrongCrc.writeUInt32BE((wrongCrc.readUInt32BE(BATCH.crc) ^ 0x80000000) >>> 0, BATCH.crc);
     expect.soft(await errorOf(wrongCrc), 'a wrong CRC field').toBe(KafkaError.CORRUPT_MESSAGE);
-    expect.soft(await errorOf(valid.subarray(0, 40)), 'shorter than a batch header').toBe(KafkaError.CORRUPT_MESSAGE);
+    expect.soft(await errorOf(valid.subarray(0, 40)), 'shorter than a batch header').toBe(KafkaError.INVALID_RECORD);
 
     expect.soft(await errorOf(resealed(valid, (b) => b.writeInt32BE(5, BATCH.recordCount))), 'record_count 5 with last_offset_delta 2').toBe(KafkaError.INVALID_RECORD);
     expect.soft(await errorOf(resealed(valid, (b) => b.writeInt32BE(0, BATCH.lastOffsetDelta))), 'last_offset_delta 0 with 3 records').toBe(KafkaError.INVALID_RECORD);

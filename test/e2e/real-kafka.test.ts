@@ -9,11 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KAFKA_VERSION } from '@shoal/apache-kafka';
 import { burstInvariants, cancelAfterConfirmation, declinedPayment, happyPath, outOfStock, placeBurst } from './support/scenarios.js';
 import { startShoalDev, type ShoalDev } from './support/shoal-dev.js';
 import { Shop } from './support/shop.js';
 
-const KAFKA_IMAGE = 'apache/kafka:3.9.1';
+// The version the other Apache Kafka suites run as a JVM process (infra/apache-kafka/pom.xml).
+const KAFKA_IMAGE = `apache/kafka:${KAFKA_VERSION}`;
 const REGISTRY_IMAGE = 'confluentinc/cp-schema-registry:7.9.1';
 
 /** Why there is no container engine to run on, or null when there is one. */

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { answersApiVersions } from '@shoal/apache-kafka';
 
 /**
  * The broker under test runs in a child process: the benchmark's clients then compete with it for CPU
@@ -27,6 +28,10 @@ export interface BrokerProcessOptions {
 
 export interface BrokerProcess {
   readonly bootstrap: string;
+  /** The broker's process id (its resident memory is read from /proc). */
+  readonly pid: number;
+  /** From starting the process to its first answer, ms. */
+  readonly msToFirstAnswer: number;
   /** CPU time (user + system, µs) the broker process has used so far. */
   cpuMicros(): Promise<number>;
   /** Closes the broker and waits for the process to end; kills it if it does not in time. */
@@ -38,12 +43,18 @@ const childMain = fileURLToPath(new URL('./broker-process-main.ts', import.meta.
 export async function startBrokerProcess(options: BrokerProcessOptions): Promise<BrokerProcess> {
   const execArgv = ['--import', import.meta.resolve('tsx')];
   if (options.cpuProfDir !== undefined) execArgv.push('--cpu-prof', '--cpu-prof-dir', options.cpuProfDir);
+  const forkedAt = performance.now();
   const child = fork(childMain, [options.dataDir], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   let bootstrap: string;
+  let msToFirstAnswer: number;
   try {
     bootstrap = await waitForReady(child, options.readyTimeoutMs ?? 30_000);
+    const [host, port] = bootstrap.split(':') as [string, string];
+    // 'ready' is sent once the broker listens; the first ApiVersions answer is what a client waits for.
+    while (!(await answersApiVersions(host, Number(port), 1000))) await new Promise((resolve) => setTimeout(resolve, 5));
+    msToFirstAnswer = performance.now() - forkedAt;
   } catch (error) {
     child.kill('SIGKILL');
     await exited;
@@ -61,6 +72,8 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
   let closing: Promise<void> | undefined;
   return {
     bootstrap,
+    pid: child.pid!,
+    msToFirstAnswer,
     cpuMicros() {
       const id = nextId++;
       return new Promise<number>((resolve, reject) => {

@@ -3,28 +3,34 @@ import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { Kafka } from 'kafkajs';
 import { startBrokerProcess, type BrokerProcess } from './broker-process.js';
 import { createBenchKafka, createTopics, storedRecordCount } from './kafkajs-client.js';
 import { consumeWithKafkajs, measureLatencyWithKafkajs } from './kafkajs-consume.js';
 import { produceAndEncodeWithKafkajs, type ProduceWorkload } from './kafkajs-produce.js';
 import { consumeWithKcat, produceWithKcat, writeRecordFile } from './kcat.js';
-import { formatLatencyTable, formatThroughputTable, messagesPerSecond, quantile, type GoalCheck, type LatencyRow, type ThroughputRow } from './report.js';
+import { formatLatencyTable, formatTable, formatThroughputTable, messagesPerSecond, quantile, type GoalCheck, type LatencyRow, type ThroughputRow } from './report.js';
+import { apacheKafkaMissingReason, KAFKA_VERSION } from '@shoal/apache-kafka';
+import { residentMemory, startApacheKafkaTarget } from './apache-kafka-target.js';
+import { produceWithPerfTest } from './perf-test.js';
 
 /**
  * Broker benchmark: `npm run bench -- broker [--quick] [--cpu-prof-dir=<dir>]`.
  *
  * Starts a broker in a child process on a fresh temp dir, drives it from 127.0.0.1 with kafkajs (this
- * process) and kcat (child processes), prints one table of throughput and one of latency with the
- * goals beside them, and removes the broker and its data. Every workload is bounded in count and time.
+ * process), kcat and kafka-producer-perf-test (child processes), then does the same with Apache Kafka
+ * (the pinned version, a JVM from Maven's jars) when Java and Maven are there; prints each broker's
+ * tables and one side by side with the ratios and goals, and removes the brokers and their data. Every workload is bounded in count and time.
  * Exits 0 whether or not the goals are met; non-zero only when the benchmark itself fails.
  */
 // `shoal bench` forwards only arguments that start with '-', hence --cpu-prof-dir=<dir> in one piece.
-const usage = `Usage: shoal bench broker [--quick] [--cpu-prof-dir=<dir>]
+const usage = `Usage: shoal bench broker [--quick] [--cpu-prof-dir=<dir>] [--no-apache-kafka] [--kafka-heap-mb=<n>]
 
   --quick               every workload about 10x smaller (a smoke run; figures are noisier)
   --cpu-prof-dir=<dir>  write a V8 CPU profile of the broker process into <dir> (open in Chrome DevTools)
+  --no-apache-kafka     only the embedded broker (otherwise every workload runs on Apache Kafka too)
+  --kafka-heap-mb=<n>   Apache Kafka's JVM heap (default 1024, what kafka-server-start.sh gives it)
 `;
 
 const goals = {
@@ -50,6 +56,7 @@ function planFor(quick: boolean) {
     ],
     produceTimeLimitMs: 30_000,
     kcatRecords: Math.round(1_000_000 * scale),
+    perfTestRecords: Math.round(1_000_000 * scale),
     kcatValueBytes: 100,
     processTimeLimitMs: (quick ? 20 : 60) * 1000,
     consumeTimeLimitMs: (quick ? 20 : 60) * 1000,
@@ -66,9 +73,24 @@ const check = (text: string, met: boolean): GoalCheck => ({ text, met });
 function parseOptions(argv: string[]) {
   return parseArgs({
     args: argv,
-    options: { quick: { type: 'boolean', default: false }, 'cpu-prof-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      'cpu-prof-dir': { type: 'string' },
+      'no-apache-kafka': { type: 'boolean', default: false },
+      'kafka-heap-mb': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   }).values;
+}
+
+interface TargetRun {
+  name: string;
+  throughput: ThroughputRow[];
+  latency: LatencyRow[];
+  msToFirstAnswer: number;
+  /** Resident memory after the workloads, and its peak over the run. */
+  memory: { rssBytes: number; peakBytes: number };
 }
 
 async function main(): Promise<number> {
@@ -95,35 +117,49 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
 
+  const kafkaMissing = values['no-apache-kafka'] ? '--no-apache-kafka' : apacheKafkaMissingReason();
+  const runs: TargetRun[] = [];
   try {
+    // One target at a time, each alone on the machine, with the same clients and workloads.
+    progress('embedded broker');
     broker = await startBrokerProcess({ dataDir: join(workDir, 'broker'), ...(values['cpu-prof-dir'] ? { cpuProfDir: values['cpu-prof-dir'] } : {}) });
-    const kafka = createBenchKafka(broker.bootstrap, logger);
-    const throughput: ThroughputRow[] = [];
+    runs.push(await runWorkloads('embedded broker', broker, plan, logger, workDir));
+    await broker.close();
+    broker = undefined;
+    if (kafkaMissing === null) {
+      progress(`Apache Kafka ${KAFKA_VERSION}`);
+      broker = await startApacheKafkaTarget({ dataDir: join(workDir, 'apache-kafka'), heapMb: values['kafka-heap-mb'] === undefined ? 1024 : Number(values['kafka-heap-mb']) });
+      runs.push(await runWorkloads(`Apache Kafka ${KAFKA_VERSION}`, broker, plan, logger, workDir));
+      await broker.close();
+      broker = undefined;
+    }
 
-    for (const size of plan.kafkajsProduce) throughput.push(...(await kafkajsProduceRows(kafka, broker, plan, size)));
-    const kcat = await kcatProduceRow(kafka, broker, plan, workDir);
-    throughput.push(kcat.row);
-    throughput.push(await kafkajsConsumeRow(kafka, broker, plan, kcat.topic, kcat.stored));
-    throughput.push(await kcatConsumeRow(broker, plan, kcat.topic, kcat.stored));
-    const latency = await latencyRows(kafka, plan);
-
-    const checked = [...throughput, ...latency].flatMap((row) => (row.goal ? [row.goal] : []));
+    const [embedded, kafka] = runs as [TargetRun, TargetRun | undefined];
+    const checked = [...embedded.throughput, ...embedded.latency].flatMap((row) => (row.goal ? [row.goal] : []));
+    const comparison = kafka === undefined ? undefined : compareRuns(embedded, kafka);
+    const compared = comparison?.goals ?? [];
     process.stdout.write(
       [
         '',
         `Shoal broker benchmark${values.quick ? ' (--quick: ~10x smaller, noisier)' : ''}`,
         `node ${process.version}, ${availableParallelism()} CPUs, 1-min load average ${loadBefore.toFixed(2)} before and ${loadavg()[0]!.toFixed(2)} after the run`,
-        `broker in a child process; kafkajs ${kafkajsVersion} clients in the benchmark process; kcat (librdkafka) as separate processes; all on 127.0.0.1`,
+        `broker in a child process; kafkajs ${kafkajsVersion} clients in the benchmark process; kcat (librdkafka) and kafka-producer-perf-test as separate processes; all on 127.0.0.1`,
         `kafkajs produce: ${count(RECORDS_PER_SEND)} records per producer.send, acks -1, no compression, ${SENDS_IN_FLIGHT} sends in flight, topics of ${PARTITIONS} partitions`,
         'ratio = kafkajs produce msg/s / kafkajs encode-only msg/s (the same requests encoded by kafkajs, not sent);',
         'MB/s counts record values only; CPU columns are shares of one core (broker: the broker process; client: this process for kafkajs,',
-        'kcat for kcat rows), over 100% when GC and I/O threads run beside the main thread',
+        'kcat and kafka-producer-perf-test for their rows), over 100% when GC and I/O threads run beside the main thread',
+        ...runs.flatMap((run) => ['', `== ${run.name} ==`, '', formatThroughputTable(run.throughput), '', formatLatencyTable(run.latency)]),
         '',
-        formatThroughputTable(throughput),
+        ...(comparison === undefined
+          ? [`Apache Kafka not run: ${kafkaMissing}`]
+          : [
+              `== side by side: embedded broker vs Apache Kafka ${KAFKA_VERSION} (JVM heap ${values['kafka-heap-mb'] ?? 1024} MiB, G1), same clients, same machine, one after the other ==`,
+              '',
+              comparison.table,
+            ]),
         '',
-        formatLatencyTable(latency),
-        '',
-        `goals met: ${checked.filter((g) => g.met).length} of ${checked.length}`,
+        `embedded broker goals met: ${checked.filter((g) => g.met).length} of ${checked.length}`,
+        ...(comparison === undefined ? [] : [`side-by-side goals met: ${compared.filter((g) => g.met).length} of ${compared.length}`]),
         '',
       ].join('\n'),
     );
@@ -131,6 +167,83 @@ async function main(): Promise<number> {
   } finally {
     await cleanUp();
   }
+}
+
+/** Every workload against one broker, in the order the single-broker benchmark always ran them. */
+async function runWorkloads(name: string, broker: BrokerProcess, plan: Plan, logger: Logger, workDir: string): Promise<TargetRun> {
+  const kafka = createBenchKafka(broker.bootstrap, logger);
+  const throughput: ThroughputRow[] = [];
+  for (const size of plan.kafkajsProduce) throughput.push(...(await kafkajsProduceRows(kafka, broker, plan, size)));
+  const kcat = await kcatProduceRow(kafka, broker, plan, workDir);
+  throughput.push(kcat.row);
+  throughput.push(await perfTestRow(kafka, broker, plan));
+  throughput.push(await kafkajsConsumeRow(kafka, broker, plan, kcat.topic, kcat.stored));
+  throughput.push(await kcatConsumeRow(broker, plan, kcat.topic, kcat.stored));
+  const latency = await latencyRows(kafka, plan);
+  return { name, throughput, latency, msToFirstAnswer: broker.msToFirstAnswer, memory: residentMemory(broker.pid) };
+}
+
+async function perfTestRow(kafka: Kafka, broker: BrokerProcess, plan: Plan): Promise<ThroughputRow> {
+  const topic = 'bench-perf-test';
+  await createTopics(kafka, [topic], PARTITIONS);
+  progress(`kafka-producer-perf-test, ${count(plan.perfTestRecords)} records`);
+  const run = await produceWithPerfTest(broker, { topic, records: plan.perfTestRecords, recordBytes: 100, timeLimitMs: plan.processTimeLimitMs * 2 });
+  const stored = await storedRecordCount(kafka, topic);
+  return {
+    workload: 'kafka-producer-perf-test, 100 B',
+    messages: run.records,
+    seconds: run.seconds,
+    valueBytes: 100,
+    ...(run.brokerCpu === undefined ? {} : { brokerCpu: run.brokerCpu }),
+    ...(run.clientCpu === undefined ? {} : { clientCpu: run.clientCpu }),
+    note: `acks=all, its default batching; its own figures: avg ${run.avgLatencyMs} ms, p99 ${run.p99LatencyMs} ms${stored === run.records ? '' : `; STORED ${count(stored)} OF ${count(run.records)}`}`,
+  };
+}
+
+/** Embedded / Kafka for each workload both ran, with the side-by-side goals. */
+function compareRuns(embedded: TargetRun, kafka: TargetRun): { table: string; goals: GoalCheck[] } {
+  const goalsMet: GoalCheck[] = [];
+  const rows: string[][] = [];
+  const rate = (run: TargetRun, workload: string) => {
+    const row = run.throughput.find((r) => r.workload === workload);
+    return row === undefined ? Number.NaN : messagesPerSecond(row);
+  };
+  const produceWorkloads = new Set(['kafkajs produce, 100 B', 'kafkajs produce, 1 KiB', 'kcat produce, 100 B', 'kafka-producer-perf-test, 100 B']);
+  for (const row of embedded.throughput) {
+    if (row.workload.startsWith('  ')) continue;
+    const mine = rate(embedded, row.workload);
+    const theirs = rate(kafka, row.workload);
+    const ratio = mine / theirs;
+    const goal = produceWorkloads.has(row.workload) ? check('ratio >= 1.0', ratio >= 1) : undefined;
+    if (goal) goalsMet.push(goal);
+    rows.push([row.workload, `${count(mine)} msg/s`, `${count(theirs)} msg/s`, ratio.toFixed(2), goal?.text ?? '', goal ? (goal.met ? 'met' : 'NOT MET') : '']);
+  }
+  for (const row of embedded.latency) {
+    const other = kafka.latency.find((r) => r.workload === row.workload);
+    if (other === undefined) continue;
+    const goal = row.workload === 'kafkajs produce -> consume' ? check('p99 <= Kafka p99', row.p99Ms <= other.p99Ms) : undefined;
+    if (goal) goalsMet.push(goal);
+    rows.push([`${row.workload}, p50`, `${row.p50Ms.toFixed(2)} ms`, `${other.p50Ms.toFixed(2)} ms`, (row.p50Ms / other.p50Ms).toFixed(2), '', '']);
+    rows.push([`${row.workload}, p99`, `${row.p99Ms.toFixed(2)} ms`, `${other.p99Ms.toFixed(2)} ms`, (row.p99Ms / other.p99Ms).toFixed(2), goal?.text ?? '', goal ? (goal.met ? 'met' : 'NOT MET') : '']);
+  }
+  const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+  const memoryGoal = check('<= 0.25 of Kafka', embedded.memory.peakBytes <= kafka.memory.peakBytes / 4);
+  goalsMet.push(memoryGoal);
+  rows.push(['resident memory, after the workloads', mib(embedded.memory.rssBytes), mib(kafka.memory.rssBytes), (embedded.memory.rssBytes / kafka.memory.rssBytes).toFixed(2), '', '']);
+  rows.push(['resident memory, peak', mib(embedded.memory.peakBytes), mib(kafka.memory.peakBytes), (embedded.memory.peakBytes / kafka.memory.peakBytes).toFixed(2), memoryGoal.text, memoryGoal.met ? 'met' : 'NOT MET']);
+  rows.push(['time to first answer (process start -> ApiVersions)', `${embedded.msToFirstAnswer.toFixed(0)} ms`, `${kafka.msToFirstAnswer.toFixed(0)} ms`, (embedded.msToFirstAnswer / kafka.msToFirstAnswer).toFixed(2), '', '']);
+  const table = formatTable(
+    [
+      { title: 'workload', align: 'left' },
+      { title: 'embedded', align: 'right' },
+      { title: 'Apache Kafka', align: 'right' },
+      { title: 'ratio', align: 'right' },
+      { title: 'goal', align: 'left' },
+      { title: '', align: 'left' },
+    ],
+    rows,
+  );
+  return { table, goals: goalsMet };
 }
 
 async function kafkajsProduceRows(kafka: Kafka, broker: BrokerProcess, plan: Plan, size: Plan['kafkajsProduce'][number]): Promise<ThroughputRow[]> {

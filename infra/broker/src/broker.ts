@@ -6,6 +6,7 @@ import { GroupCoordinator, groupRoutes } from './groups/index.js';
 import { LogManager } from './log/log-manager.js';
 import { LogStore } from './log/log-store.js';
 import type { ApiRoute } from './protocol/api.js';
+import { alterConfigsRoutes } from './routes/alter-configs-routes.js';
 import { apiVersionsRoute } from './routes/api-versions-route.js';
 import { fetchRoute } from './routes/fetch-route.js';
 import { listOffsetsRoute } from './routes/list-offsets-route.js';
@@ -148,6 +149,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       'group.initial.rebalance.delay.ms': String(config.groupInitialRebalanceDelayMs),
     }),
   }).forEach(add);
+  alterConfigsRoutes(logs, { nodeId: NODE_ID }).forEach(add);
   groupRoutes(groups, self).forEach(add);
 
   const connections = new Set<Connection>();

@@ -15,6 +15,11 @@ export const MAX_PARTITIONS_PER_TOPIC = 10_000;
 const NO_PRODUCER_ID = -1;
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
+/** Whether `name` is a legal Kafka topic name (what CreateTopics accepts and Metadata looks up). */
+export function isValidTopicName(name: string): boolean {
+  return TOPIC_NAME.test(name) && name !== '.' && name !== '..';
+}
+
 export class PartitionLog {
   logStartOffset: number;
   logEndOffset: number;
@@ -49,9 +54,9 @@ export class Topic {
   constructor(
     readonly id: number,
     readonly name: string,
-    readonly configs: Record<string, string>,
-    /** Resolved once: topic configs do not change after creation, and produce reads this per batch. */
-    readonly config: EffectiveTopicConfig,
+    public configs: Record<string, string>,
+    /** Resolved when the configs are set (at creation and by an alter), not per batch: produce reads it per batch. */
+    public config: EffectiveTopicConfig,
   ) {}
 }
 
@@ -124,7 +129,7 @@ export class LogManager {
 
   /** Validates a create request; `dryRun` checks without creating (CreateTopics validate_only). */
   createTopic(name: string, partitions: number, configs: Record<string, string>, dryRun = false): { errorCode: number; errorMessage: string | null } {
-    if (!TOPIC_NAME.test(name) || name === '.' || name === '..') {
+    if (!isValidTopicName(name)) {
       return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: `invalid topic name '${name}': use 1-249 characters of [a-zA-Z0-9._-]` };
     }
     if (this.topics.has(name)) return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, errorMessage: `topic '${name}' already exists` };
@@ -139,6 +144,23 @@ export class LogManager {
     for (let p = 0; p < partitions; p++) topic.partitions.push(new PartitionLog(topic, p, { logStartOffset: 0, logEndOffset: 0, sizeBytes: 0 }));
     this.topics.set(name, topic);
     this.logger.info({ topic: name, partitions }, 'topic created');
+    return { errorCode: ErrorCode.NONE, errorMessage: null };
+  }
+
+  /**
+   * Replaces a topic's dynamic configs with `configs` (validated as at create); `dryRun` only validates
+   * (validate_only). Retention and size limits apply from the next append or retention pass on.
+   */
+  alterTopicConfigs(name: string, configs: Record<string, string>, dryRun = false): { errorCode: number; errorMessage: string | null } {
+    const topic = this.topics.get(name);
+    if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `topic '${name}' does not exist` };
+    const invalidConfig = validateTopicConfigs(configs);
+    if (invalidConfig) return { errorCode: invalidConfig.errorCode, errorMessage: invalidConfig.message };
+    if (dryRun) return { errorCode: ErrorCode.NONE, errorMessage: null };
+    this.store.updateTopicConfigs(topic.id, configs);
+    topic.configs = { ...configs };
+    topic.config = effectiveTopicConfig(topic.configs, this.defaults);
+    this.logger.info({ topic: name, configs }, 'topic configs altered');
     return { errorCode: ErrorCode.NONE, errorMessage: null };
   }
 
@@ -213,14 +235,16 @@ export class LogManager {
           const existing = committed.findLast((c) => c.log === log && c.producer?.id === header.producerId)?.producer?.entry ?? log.producers.get(header.producerId);
           const check = checkSequence(existing, header.producerEpoch, header.baseSequence, lastSeq);
           if (check.kind === 'duplicate') {
-            results[i] = { errorCode: ErrorCode.NONE, baseOffset: check.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset };
+            // Kafka answers a duplicate with the first copy's offset and, in log_append_time_ms, its timestamp.
+            results[i] = { errorCode: ErrorCode.NONE, baseOffset: check.baseOffset, logAppendTimeMs: check.maxTimestamp, logStartOffset: log.logStartOffset };
             return;
           }
           if (check.kind === 'error') {
-            results[i] = failure(check.errorCode, check.message);
+            // A sequence error names the partition's log start, as Kafka's does.
+            results[i] = { ...failure(check.errorCode, check.message), logStartOffset: log.logStartOffset };
             return;
           }
-          producer = { id: header.producerId, entry: recordAppend(existing, header.producerEpoch, { firstSeq: header.baseSequence, lastSeq, baseOffset: start }) };
+          producer = { id: header.producerId, entry: recordAppend(existing, header.producerEpoch, { firstSeq: header.baseSequence, lastSeq, baseOffset: start, maxTimestamp: config.logAppendTime ? now : header.maxTimestamp }) };
         }
         const batch = request.records;
         assignBaseOffset(batch, start);
@@ -270,6 +294,14 @@ export class LogManager {
     const exact = findRecordAtOrAfter(row.data, timestamp);
     const offset = Math.max(exact?.offset ?? row.baseOffset, log.logStartOffset);
     return { offset, timestamp: exact?.timestamp ?? row.maxTimestamp };
+  }
+
+  /** The first record with the largest timestamp in the log (ListOffsets MAX_TIMESTAMP), or null if it is empty. */
+  offsetOfMaxTimestamp(log: PartitionLog): { offset: number; timestamp: number } | null {
+    const row = this.store.batchWithMaxTimestamp(log.topic.id, log.index, log.logStartOffset);
+    if (!row) return null;
+    const exact = findRecordAtOrAfter(row.data, row.maxTimestamp);
+    return { offset: Math.max(exact?.offset ?? row.baseOffset, log.logStartOffset), timestamp: row.maxTimestamp };
   }
 
   /** DeleteRecords: moves the log start to `offset` (-1 = high watermark) and drops whole batches below it. */

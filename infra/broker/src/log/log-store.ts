@@ -110,6 +110,7 @@ export class LogStore {
       listTopics: db.prepare<[], { id: number; name: string; partitions: number; configs: string }>('SELECT id, name, partitions, configs FROM topics ORDER BY id'),
       insertTopic: db.prepare<[string, number, string]>('INSERT INTO topics (name, partitions, configs) VALUES (?, ?, ?)'),
       updateTopicPartitions: db.prepare<[number, number]>('UPDATE topics SET partitions = ? WHERE id = ?'),
+      updateTopicConfigs: db.prepare<[string, number]>('UPDATE topics SET configs = ? WHERE id = ?'),
       deleteTopic: db.prepare<[number]>('DELETE FROM topics WHERE id = ?'),
       insertPartition: db.prepare<[number, number]>('INSERT OR IGNORE INTO partitions (topic_id, partition) VALUES (?, ?)'),
       setLogStart: db.prepare<[number, number, number]>('UPDATE partitions SET log_start_offset = ? WHERE topic_id = ? AND partition = ?'),
@@ -131,6 +132,10 @@ export class LogStore {
       firstBatchAtOrAfterTimestamp: db.prepare<[number, number, number], BatchRow>(
         `SELECT base_offset AS baseOffset, last_offset AS lastOffset, max_timestamp AS maxTimestamp, data
          FROM batches WHERE topic_id = ? AND partition = ? AND max_timestamp >= ? ORDER BY last_offset LIMIT 1`,
+      ),
+      batchWithMaxTimestamp: db.prepare<[number, number, number], BatchRow>(
+        `SELECT base_offset AS baseOffset, last_offset AS lastOffset, max_timestamp AS maxTimestamp, data
+         FROM batches WHERE topic_id = ? AND partition = ? AND last_offset >= ? ORDER BY max_timestamp DESC, last_offset ASC LIMIT 1`,
       ),
       oldestBatches: db.prepare<[number, number, number], { lastOffset: number; maxTimestamp: number; size: number }>(
         `SELECT last_offset AS lastOffset, max_timestamp AS maxTimestamp, size FROM batches
@@ -175,6 +180,11 @@ export class LogStore {
     });
   }
 
+  /** Replaces a topic's stored configs (AlterConfigs, IncrementalAlterConfigs). */
+  updateTopicConfigs(topicId: number, configs: Record<string, string>): void {
+    this.statements.updateTopicConfigs.run(JSON.stringify(configs), topicId);
+  }
+
   addPartitions(topicId: number, from: number, to: number): void {
     this.transaction(() => {
       this.statements.updateTopicPartitions.run(to, topicId);
@@ -209,6 +219,11 @@ export class LogStore {
 
   firstBatchAtOrAfterTimestamp(topicId: number, partition: number, timestamp: number): BatchRow | undefined {
     return this.statements.firstBatchAtOrAfterTimestamp.get(topicId, partition, timestamp);
+  }
+
+  /** The batch holding the log's largest timestamp (the earliest such batch), ignoring batches below `from`. */
+  batchWithMaxTimestamp(topicId: number, partition: number, from: number): BatchRow | undefined {
+    return this.statements.batchWithMaxTimestamp.get(topicId, partition, from);
   }
 
   oldestBatches(topicId: number, partition: number, limit: number): { lastOffset: number; maxTimestamp: number; size: number }[] {

@@ -16,8 +16,9 @@ describe('idempotent producer sequence checks', () => {
 
   it('answers a retried batch with its original offset', () => {
     const entry = entryAfter([[0, 9, 100], [10, 19, 110]]);
-    expect(checkSequence(entry, 0, 0, 9)).toEqual({ kind: 'duplicate', baseOffset: 100 });
-    expect(checkSequence(entry, 0, 10, 19)).toEqual({ kind: 'duplicate', baseOffset: 110 });
+    // (No timestamps in these entries: a duplicate answers log_append_time_ms -1 then.)
+    expect(checkSequence(entry, 0, 0, 9)).toEqual({ kind: 'duplicate', baseOffset: 100, maxTimestamp: -1 });
+    expect(checkSequence(entry, 0, 10, 19)).toEqual({ kind: 'duplicate', baseOffset: 110, maxTimestamp: -1 });
   });
 
   it('remembers only the last five batches', () => {

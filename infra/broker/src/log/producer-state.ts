@@ -15,6 +15,8 @@ export interface SequencedBatch {
   firstSeq: number;
   lastSeq: number;
   baseOffset: number;
+  /** The batch's max timestamp, which Kafka answers a duplicate's log_append_time_ms with (absent in state saved before it was kept). */
+  maxTimestamp?: number;
 }
 
 export interface ProducerEntry {
@@ -24,7 +26,7 @@ export interface ProducerEntry {
 
 export type SequenceCheck =
   | { kind: 'append' }
-  | { kind: 'duplicate'; baseOffset: number }
+  | { kind: 'duplicate'; baseOffset: number; maxTimestamp: number }
   | { kind: 'error'; errorCode: number; message: string };
 
 function nextSequence(sequence: number): number {
@@ -51,7 +53,7 @@ export function checkSequence(entry: ProducerEntry | undefined, epoch: number, f
     return { kind: 'append' };
   }
   const duplicate = entry.batches.find((b) => b.firstSeq === firstSeq && b.lastSeq === lastSeq);
-  if (duplicate) return { kind: 'duplicate', baseOffset: duplicate.baseOffset };
+  if (duplicate) return { kind: 'duplicate', baseOffset: duplicate.baseOffset, maxTimestamp: duplicate.maxTimestamp ?? -1 };
   const expected = nextSequence(entry.batches[entry.batches.length - 1]!.lastSeq);
   if (firstSeq !== expected) {
     return {

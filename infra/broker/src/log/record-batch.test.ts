@@ -38,7 +38,7 @@ describe('validateBatch', () => {
     const one = await encodeBatch([{ value: 'x' }]);
     expect(rejection(Buffer.concat([one, one])).errorCode).toBe(ErrorCode.INVALID_RECORD);
     expect(rejection(one.subarray(0, one.length - 1)).errorCode).toBe(ErrorCode.INVALID_RECORD);
-    expect(rejection(one.subarray(0, 20)).errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
+    expect(rejection(one.subarray(0, 20)).errorCode).toBe(ErrorCode.INVALID_RECORD);
   });
 
   it('rejects legacy magic with UNSUPPORTED_FOR_MESSAGE_FORMAT', async () => {

@@ -87,7 +87,9 @@ export function validateBatch(records: Buffer): BatchHeader {
     }
   }
   if (records.length < BATCH_HEADER_SIZE) {
-    throw new InvalidBatchError(ErrorCode.CORRUPT_MESSAGE, `record batch of ${records.length} bytes is shorter than its ${BATCH_HEADER_SIZE}-byte header`);
+    // INVALID_RECORD, as Kafka answers a batch it cannot even read the header of (CORRUPT_MESSAGE is for a
+    // whole batch whose CRC does not match).
+    throw new InvalidBatchError(ErrorCode.INVALID_RECORD, `record batch of ${records.length} bytes is shorter than its ${BATCH_HEADER_SIZE}-byte header`);
   }
   const batchLength = records.readInt32BE(8);
   if (batchLength + BATCH_LOG_OVERHEAD !== records.length) {

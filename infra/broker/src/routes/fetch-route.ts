@@ -38,7 +38,8 @@ export function fetchRoute(logs: LogManager): ApiRoute {
         const positions = { highWatermark: log.logEndOffset, logStartOffset: log.logStartOffset };
         if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.logEndOffset) {
           hasError = true;
-          return { ...base, ...positions, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+          // As Kafka answers: an out-of-range fetch learns no positions (clients reset with ListOffsets).
+          return { ...base, highWatermark: -1, logStartOffset: -1, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
         }
         const limit = Math.max(0, Math.min(p.partitionMaxBytes, remaining));
         const read = logs.read(log, p.fetchOffset, limit, bytes === 0);

@@ -1,7 +1,7 @@
 import { route, type ApiRoute } from '../protocol/api.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { Metadata, type MetadataBroker, type MetadataTopic } from '../protocol/messages/metadata.js';
-import type { LogManager, Topic } from '../log/log-manager.js';
+import { isValidTopicName, type LogManager, type Topic } from '../log/log-manager.js';
 
 export interface MetadataRouteOptions {
   self: () => MetadataBroker;
@@ -35,7 +35,9 @@ export function metadataRoute(logs: LogManager, options: MetadataRouteOptions): 
           }
           topic = logs.getTopic(name);
         }
-        topics.push(topic ? describe(topic, self.nodeId) : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
+        // A name no topic could have is INVALID_TOPIC_EXCEPTION, as Kafka answers, rather than "unknown".
+        const missing = isValidTopicName(name) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.INVALID_TOPIC_EXCEPTION;
+        topics.push(topic ? describe(topic, self.nodeId) : { errorCode: missing, name, partitions: [] });
       }
     }
     return { brokers: [self], clusterId: logs.clusterId(), controllerId: self.nodeId, topics };

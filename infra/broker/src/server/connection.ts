@@ -50,7 +50,7 @@ export class Connection {
   constructor(private readonly options: ConnectionOptions) {
     this.decoder = new FrameDecoder(options.maxRequestBytes);
     this.logger = options.logger.child({ connection: options.id, remote: `${options.socket.remoteAddress}:${options.socket.remotePort}` });
-    this.context = { connectionId: options.id, clientId: null, clientHost: options.socket.remoteAddress ?? '', closed: this.abort.signal };
+    this.context = { connectionId: options.id, clientId: null, clientHost: clientHostOf(options.socket.remoteAddress), closed: this.abort.signal };
     const socket = options.socket;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -175,4 +175,13 @@ export class Connection {
     this.queue.length = 0;
     this.options.onClose();
   }
+}
+
+/**
+ * A client's host as Kafka reports it (DescribeGroups' client_host): Java's InetAddress.toString() of the
+ * peer, "/127.0.0.1", with an IPv4 peer shown as IPv4 even on a dual-stack socket.
+ */
+function clientHostOf(remoteAddress: string | undefined): string {
+  if (remoteAddress === undefined) return '';
+  return `/${remoteAddress.startsWith('::ffff:') ? remoteAddress.slice('::ffff:'.length) : remoteAddress}`;
 }

@@ -1,5 +1,6 @@
 import { ApiKey } from '../api-keys.js';
 import type { ApiDefinition } from '../api.js';
+import { ErrorCode } from '../error-codes.js';
 
 /**
  * Fetch, versions 0-11. Stored batches are served as they are (magic v2); versions below 4 are
@@ -85,7 +86,9 @@ export const Fetch: ApiDefinition<FetchRequest, FetchResponse> = {
         w.int32(p.partitionIndex).int16(p.errorCode).int64(p.highWatermark);
         if (version >= 4) w.int64(p.highWatermark); // last_stable_offset: no transactions, so the high watermark
         if (version >= 5) w.int64(p.logStartOffset);
-        if (version >= 4) w.int32(-1); // aborted_transactions: null
+        // aborted_transactions: none without transactions. Kafka sends null, except an empty array for a
+        // partition it does not host; so does this broker, so the answers match byte for byte.
+        if (version >= 4) w.int32(p.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? 0 : -1);
         if (version >= 11) w.int32(-1);
         w.int32(p.batchBytes);
         for (const batch of p.batches) w.raw(batch);
