@@ -41,7 +41,7 @@ import { FIRST_TRY, PartitionStates, type ConsumerState, type ConsumerStatus, ty
 import { waitForGroupJoin } from './group-join.js';
 import { OffsetCommitter } from './offset-commits.js';
 import { RecordContext } from './record-context.js';
-import { asShoalError, failureKind, type FailedRecord } from './record-failure.js';
+import { asShoalError, failureKind, type FailedRecord, type FailureStage } from './record-failure.js';
 
 export interface RetryOptions {
   /** Tries of a record that keeps failing with retriable errors before it is given up on. */
@@ -147,7 +147,7 @@ export interface ConsumerLoopOptions extends ConsumeOptions {
 /** Why a run ended before its limit. `rolled-back`: it committed nothing, `applied` records are to be applied again first. */
 type RunStop =
   | { kind: 'cold'; decoding: Promise<CloudEvent<unknown>> }
-  | { kind: 'failed'; error: unknown; event: CloudEvent<unknown> | undefined }
+  | { kind: 'failed'; error: unknown; event: CloudEvent<unknown> | undefined; stage: FailureStage }
   | { kind: 'rolled-back'; applied: number; error: unknown; event: CloudEvent<unknown> | undefined };
 
 interface RunResult {
@@ -396,7 +396,7 @@ export class ConsumerLoop {
       if (replay !== undefined) {
         // Once the records before it committed, the failure is the next record's. A replay that stopped short
         // (a handler failed this time) has a failure of its own first; the record behind runs again later.
-        if (stop === undefined && run.done === replay.records) stop = { kind: 'failed', error: replay.error, event: replay.event };
+        if (stop === undefined && run.done === replay.records) stop = { kind: 'failed', error: replay.error, event: replay.event, stage: 'handler' };
         replay = undefined;
       }
       if (stop === undefined) continue;
@@ -404,20 +404,18 @@ export class ConsumerLoop {
         replay = { records: stop.applied, error: stop.error, event: stop.event };
         continue;
       }
-      let error: unknown;
-      let event: CloudEvent<unknown> | undefined;
+      let failed: { error: unknown; event: CloudEvent<unknown> | undefined; stage: FailureStage };
       if (stop.kind === 'cold') {
         try {
           decoded = await stop.decoding;
           continue;
-        } catch (decodeError) {
-          error = decodeError;
+        } catch (error) {
+          failed = { error, event: undefined, stage: 'decode' };
         }
       } else {
-        error = stop.error;
-        event = stop.event;
+        failed = stop;
       }
-      const next = await this.afterFailure(payload, state, index, error, event, tries);
+      const next = await this.afterFailure(payload, state, index, failed, tries);
       if (next === 'left') return;
       if (next === 'skipped') {
         index += 1;
@@ -460,7 +458,7 @@ export class ConsumerLoop {
         event = result;
       } catch (error) {
         // Nothing of this record was applied: the records before it make up the run.
-        stoppedBy = { kind: 'failed', error, event: undefined };
+        stoppedBy = { kind: 'failed', error, event: undefined, stage: 'decode' };
         break;
       }
       if (!this.handler.handles(event.type)) {
@@ -481,11 +479,11 @@ export class ConsumerLoop {
           const failedAt = at[error.index] ?? start;
           const event = events[error.index]?.event;
           const applied = failedAt - start;
-          return { done: 0, stoppedBy: applied === 0 ? { kind: 'failed', error: error.error, event } : { kind: 'rolled-back', applied, error: error.error, event } };
+          return { done: 0, stoppedBy: applied === 0 ? { kind: 'failed', error: error.error, event, stage: 'handler' } : { kind: 'rolled-back', applied, error: error.error, event } };
         }
         // The run failed as a whole (its transaction could not begin or commit): nothing of it is applied, and
         // the failure is its first record's, which is tried again alone.
-        return { done: 0, stoppedBy: { kind: 'failed', error, event: at[0] === start ? events[0]?.event : undefined } };
+        return { done: 0, stoppedBy: { kind: 'failed', error, event: at[0] === start ? events[0]?.event : undefined, stage: 'run' } };
       }
     }
     if (skipped !== undefined) this.partitions.skip(skipped);
@@ -546,8 +544,7 @@ export class ConsumerLoop {
     payload: EachBatchPayload,
     state: PartitionState,
     index: number,
-    error: unknown,
-    event: CloudEvent<unknown> | undefined,
+    { error, event, stage }: { error: unknown; event: CloudEvent<unknown> | undefined; stage: FailureStage },
     tries: Tries,
   ): Promise<Tries | 'skipped' | 'left'> {
     const { topic, partition } = payload.batch;
@@ -570,7 +567,7 @@ export class ConsumerLoop {
       const next = { attempt: tries.attempt + 1, outages: 0 };
       return (await this.wait(payload, state, index, next, backoffDelay(tries.attempt, this.retry))) === 'again' ? next : 'left';
     }
-    const record: FailedRecord = { topic, partition, message, context: new RecordContext(topic, partition, message, tries.attempt), event, error, kind, attempts: tries.attempt };
+    const record: FailedRecord = { topic, partition, message, context: new RecordContext(topic, partition, message, tries.attempt), event, stage, error, kind, attempts: tries.attempt };
     return this.giveUp(payload, state, index, record, tries, 1);
   }
 

@@ -16,7 +16,7 @@ export { partitionStatus } from './consumer-status.js';
 export { RecordContext } from './record-context.js';
 export type { MessageContext } from './record-context.js';
 export { failureKind, asShoalError } from './record-failure.js';
-export type { FailureKind, FailedRecord } from './record-failure.js';
+export type { FailureKind, FailureStage, FailedRecord } from './record-failure.js';
 export { Subscriber } from './subscriber.js';
 export type { SubscriberOptions, SubscriberStats, SubscriberLogger, EventHandler } from './subscriber.js';
 export { waitForGroupJoin } from './group-join.js';

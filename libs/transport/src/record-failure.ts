@@ -28,6 +28,8 @@ import type { RecordContext } from './record-context.js';
 
 export type FailureKind = 'outage' | 'retriable' | 'poison';
 
+export type FailureStage = 'decode' | 'handler' | 'run';
+
 /** A record a consumer gives up on: poison, or a retriable failure whose attempts ran out. */
 export interface FailedRecord {
   topic: string;
@@ -36,6 +38,8 @@ export interface FailedRecord {
   context: RecordContext;
   /** Undefined when the record could not be decoded. */
   event: CloudEvent<unknown> | undefined;
+  /** What failed: decoding the record, the handler on its event, or the run it was the first record of as a whole (its transaction). */
+  stage: FailureStage;
   error: unknown;
   kind: FailureKind;
   /** Tries made, 1 for a record given up on at once. */
