@@ -97,7 +97,11 @@ export class Subscription {
     this.deadLetters = new DeadLetterQueue(options.kafka, this.dlqTopic);
     const { kafka, codec, topics, recordsPerTransaction, partitionsInFlight, retry, commitIntervalMs, consumer } = options;
     this.loop = new ConsumerLoop({
-      ...definedOnly({ recordsPerTransaction, partitionsInFlight, retry, commitIntervalMs, consumer }),
+      recordsPerTransaction,
+      partitionsInFlight,
+      retry,
+      commitIntervalMs,
+      consumer,
       kafka,
       codec,
       topics,
@@ -247,11 +251,6 @@ function handlerMap(options: SubscribeOptions): Map<string, AnyEventHandler> {
   }
   if (handlers.size === 0) throw configInvalid(options.group, 'it has no handlers');
   return handlers;
-}
-
-/** The options given, without the keys set to undefined (which would hide the loop's defaults). */
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 function configInvalid(group: string, problem: string): ShoalError {

@@ -199,7 +199,13 @@ export class ConsumerLoop {
     this.codec = options.codec;
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
-    this.retry = { ...consumeDefaults.retry, ...definedOnly(options.retry ?? {}) };
+    const retry = options.retry ?? {};
+    this.retry = {
+      attempts: retry.attempts ?? consumeDefaults.retry.attempts,
+      initialMs: retry.initialMs ?? consumeDefaults.retry.initialMs,
+      maxMs: retry.maxMs ?? consumeDefaults.retry.maxMs,
+      ...(retry.jitter === undefined ? {} : { jitter: retry.jitter }),
+    };
     this.recordsPerRun = options.recordsPerTransaction ?? consumeDefaults.recordsPerTransaction;
     this.positions = options.positions;
     validate(options, this.retry, this.recordsPerRun);
@@ -645,9 +651,4 @@ function validate(options: ConsumerLoopOptions, retry: RetryOptions, recordsPerR
   if (!Number.isInteger(inFlight) || inFlight < 1) throw problem(`partitionsInFlight must be a whole number >= 1, got ${inFlight}`);
   const interval = options.commitIntervalMs ?? consumeDefaults.commitIntervalMs;
   if (!(interval > 0) || !Number.isFinite(interval)) throw problem(`commitIntervalMs must be a positive number of ms, got ${interval}`);
-}
-
-/** Options without the keys set to undefined, so they do not hide the defaults. */
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
