@@ -136,7 +136,7 @@ function planFrom(argv: string[]): Plan | 'help' {
     quick,
     orders: Math.round(orders!),
     concurrency: Math.round(concurrency!),
-    warmupOrders: quick ? 100 : 300,
+    warmupOrders: quick ? 600 : 1500,
     rates: rates.map((rate, i) => ({ rate, seconds: durations[Math.min(i, durations.length - 1)]! })),
     hopSeconds: quick ? 5 : 10,
     cpuProfDir: values['cpu-prof-dir'] === undefined ? undefined : resolve(values['cpu-prof-dir']),
@@ -259,7 +259,7 @@ async function prepare(dev: ShoalDev): Promise<Bench> {
 async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number> {
   progress(`warming up with ${count(plan.warmupOrders)} orders`);
   await phase(bench, 'warm-up', async () => {
-    const warmup = await bench.traffic.closedLoop(plan.warmupOrders, 16);
+    const warmup = await bench.traffic.closedLoop(plan.warmupOrders, plan.concurrency);
     await confirmed(bench, 'warm-up', warmup.orders, warmup.failures);
     await idle(bench, 'warm-up');
   });
