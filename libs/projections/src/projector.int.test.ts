@@ -95,26 +95,24 @@ describe('Projector', () => {
     await producer.connect();
     onTestFinished(() => producer.disconnect());
     // Valid CloudEvent headers of a handled type, but a value that is not Confluent-framed Avro.
-    await producer.send({
-      topic: 'orders.order',
-      messages: [
-        {
-          key: 'ord-0001',
-          value: Buffer.from('not avro at all'),
-          headers: { ce_specversion: '1.0', ce_id: 'poison-1', ce_source: '/shoal/orders', ce_type: 'shoal.orders.OrderPlaced', 'content-type': 'application/avro' },
-        },
-      ],
+    const poison = (id: string) => ({
+      key: 'ord-0001',
+      value: Buffer.from('not avro at all'),
+      headers: { ce_specversion: '1.0', ce_id: id, ce_source: '/shoal/orders', ce_type: 'shoal.orders.OrderPlaced', 'content-type': 'application/avro' },
     });
+    await producer.send({ topic: 'orders.order', messages: [poison('poison-1')] });
     const after = await publishOrders(platform.publisher, 500, 500);
+    // The last record of its partition: the position must move past it too, or the model never catches up.
+    await producer.send({ topic: 'orders.order', messages: [poison('poison-2')] });
     const projector = platform.projector({ projection: orderProjection(), dataDir });
     await projector.start();
     await projector.whenCaughtUp();
-    expect(projector.status()).toMatchObject({ state: 'running', poisoned: 1, applied: 1000, lag: 0 });
+    expect(projector.status()).toMatchObject({ state: 'running', poisoned: 2, applied: 1000, lag: 0 });
     const live = projector.read(orderRows);
     expect(live).toEqual(expectedRows([...before, ...after]));
 
     expect((await (await projector.rebuild()).done).state).toBe('swapped');
-    expect(projector.status()).toMatchObject({ poisoned: 1, model: { generation: 2 } });
+    expect(projector.status()).toMatchObject({ poisoned: 2, model: { generation: 2 } });
     expect(projector.read(orderRows)).toEqual(live);
   });
 

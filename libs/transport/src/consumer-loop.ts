@@ -360,6 +360,8 @@ export class ConsumerLoop {
     const state = this.partitions.get(batch.topic, batch.partition);
     state.highWatermark = Number(batch.highWatermark);
     const active = () => !this.abort.signal.aborted && payload.isRunning() && !payload.isStale();
+    // A batch handed over while the loop stops is left for the group's next member.
+    if (!active()) return;
     let index = 0;
     if (this.positions !== undefined) {
       const position = this.positions(batch.topic, batch.partition);
@@ -505,6 +507,21 @@ export class ConsumerLoop {
     this.committer?.moved();
   }
 
+  /**
+   * With positions kept by the handler, a record given up on and skipped moves the stored position past it
+   * (an empty run), so that a partition ending with such records can be caught up. Should storing fail, the
+   * next run stores it.
+   */
+  private async storePosition(batch: Batch, state: PartitionState): Promise<void> {
+    if (this.positions === undefined || state.next === undefined) return;
+    try {
+      const applying = this.handler.apply({ topic: batch.topic, partition: batch.partition, events: [], nextOffset: state.next });
+      if (applying !== undefined) await applying;
+    } catch (error) {
+      this.logger.warn({ err: error, topic: batch.topic, partition: batch.partition }, `consumer ${this.groupId} cannot store its position past a skipped record yet: ${(error as Error).message}`);
+    }
+  }
+
   /** Every record of the batch was applied before the stored position: fetch on from there, and past trailing markers. */
   private async passAppliedBatch(payload: EachBatchPayload, state: PartitionState, position: number): Promise<void> {
     const { batch } = payload;
@@ -593,6 +610,7 @@ export class ConsumerLoop {
       }
       if (outcome === 'skip') {
         this.resolve(payload, state, index);
+        await this.storePosition(payload.batch, state);
         return 'skipped';
       }
       this.fail(outcome.stop);
