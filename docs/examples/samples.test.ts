@@ -11,6 +11,7 @@ import { openTestDatabase } from '@shoal/store-sqlite/testing';
 import { publisherFor, watchTopics } from '@shoal/service/testing';
 import { eventually, tempDir, uniqueName } from '@shoal/testing';
 import { placeAndHear } from './publish-and-subscribe.js';
+import { collectOrdersPlaced } from './consumer-loop.js';
 import { startReservations } from './reserve-stock.js';
 import { placeAndConfirm } from './confirmation-decider.js';
 import { runOrderSummaries } from './order-summaries.js';
@@ -67,6 +68,20 @@ describe('doc samples', () => {
     expect(() => confirmOrder(database, 'o-5', broken)).toThrow(expect.objectContaining({ code: 'SHOAL_EVENT_DATA_INVALID' }));
     expect(database.db.prepare('SELECT status FROM orders WHERE id = ?').pluck().get('o-5')).toBe('PLACED');
     expect(outboxBacklog(database.db).backlog).toBe(1);
+  });
+
+  it('consumer-loop: the OrderPlaced events of a topic reach the handler, the other types are skipped', async () => {
+    const platform = await startTestPlatform();
+    const orders = await publisherFor(platform);
+    await orders.publish(createEvent('shoal.orders.OrderPlaced', orderPlacedData({ orderId: 'o-loop' }), { source: '/shoal/orders', subject: 'o-loop' }));
+    await orders.publish(createEvent('shoal.orders.OrderConfirmed', { orderId: 'o-loop', customerId: 'c', paymentId: 'p', total: { amount: 1, currency: 'EUR' }, confirmedAt: 1 }, { source: '/shoal/orders', subject: 'o-loop' }));
+    const { loop, orderIds } = await collectOrdersPlaced(platform.kafka(), platform.codec, 'orders.order', uniqueName('loop-sample'));
+    try {
+      await eventually(() => expect(loop.status().skipped).toBe(1), 'the OrderConfirmed skipped');
+      expect(orderIds).toEqual(['o-loop']);
+    } finally {
+      await loop.stop();
+    }
   });
 
   it('order-summaries: the projection is built, read, rebuilt and reported by the admin routes', async () => {

@@ -9,7 +9,8 @@ import { count, progressOf } from '../../libs/outbox/bench/bench-platform.js';
 import { Shop } from '../e2e/support/shop.js';
 import { SERVICES, startShoalDev, type ShoalDev } from '../e2e/support/shoal-dev.js';
 import { startArrivalWatch, type ArrivalWatch } from './arrival-watch.js';
-import { baselineLines, cpuTable, figuresTable, stepsTable, type CpuFigure, type LatencyFigures, type ThroughputFigures } from './e2e-report.js';
+import { BENCH_CLIENT, readBrokerRequests, requestsBetween, type RequestFigures } from './broker-requests.js';
+import { baselineLines, cpuTable, figuresTable, requestsTable, stepsTable, type CpuFigure, type LatencyFigures, type ThroughputFigures } from './e2e-report.js';
 import { KafkaBaselines } from './kafka-baselines.js';
 import { OrderTraffic, type PlacedOrder } from './order-traffic.js';
 import { waitForIdle } from './platform-idle.js';
@@ -30,6 +31,8 @@ import { cpuUsedBetween, readCpu } from './process-cpu.js';
  *                N / (first POST sent -> last OrderConfirmed arrived). Also the POST rate alone and how long
  *                the confirmations trail the answers. CPU seconds of each process shoal dev runs, from
  *                /proc/<pid>/stat, to the last confirmation and to idle (the orders' whole choreography).
+ *                Broker requests of the platform's clients by Kafka API, per order, from the embedded
+ *                broker's GET /metrics (broker-requests.ts), to idle; the same for each latency phase.
  *   latency      open loop at a fixed offered rate: each POST sent when due whatever the earlier ones did;
  *                latency = OrderConfirmed arrival - scheduled send, so a stall shows in full instead of
  *                slowing the sender (no coordinated omission). Where it goes: each event of the flow from
@@ -38,7 +41,8 @@ import { cpuUsedBetween, readCpu } from './process-cpu.js';
  *                handler (fetch, decode) and the way out (commit, outbox relay, broker, fetch here).
  *   baselines    on the same broker in the same run (KafkaBaselines): raw produce -> consume of single
  *                records at the first offered rate, times 4 hops = the latency floor; and a raw kafkajs chain
- *                of the same shape (a batching producer and three consume -> produce relays) moving N records.
+ *                of the same shape (a batching producer and three consume -> produce relays) moving N records,
+ *                with the CPU it costs (this process and shoal dev's, where the broker runs) per record.
  *
  * A short closed-loop warm-up comes first (JIT, codec caches, first segments), and every phase waits for the
  * platform to be idle (platform-idle.ts) so that none starts on the previous one's tail. Exits 0 whether or
@@ -137,7 +141,7 @@ function planFrom(argv: string[]): Plan | 'help' {
     quick,
     orders: Math.round(orders!),
     concurrency: Math.round(concurrency!),
-    warmupOrders: quick ? 100 : 300,
+    warmupOrders: quick ? 600 : 1500,
     rates: rates.map((rate, i) => ({ rate, seconds: durations[Math.min(i, durations.length - 1)]! })),
     hopSeconds: quick ? 5 : 10,
     cpuProfDir: values['cpu-prof-dir'] === undefined ? undefined : resolve(values['cpu-prof-dir']),
@@ -150,6 +154,8 @@ function planFrom(argv: string[]): Plan | 'help' {
 interface Bench {
   dev: ShoalDev;
   kafka: Kafka;
+  /** The embedded broker's request counts; undefined on Apache Kafka, which is not asked. */
+  brokerMetrics: string | undefined;
   watch: ArrivalWatch;
   traffic: OrderTraffic;
   problems: string[];
@@ -228,7 +234,13 @@ async function main(): Promise<number> {
 
 /** shoal dev on free ports, its services logging warnings only. */
 function startPlatform(dataDir: string, env: Record<string, string>, args: string[]): Promise<ShoalDev> {
-  return startShoalDev({ dataDir, logLevel: 'warn', env, args });
+  // Request counts come from the embedded broker; Apache Kafka is not asked.
+  return startShoalDev({ dataDir, logLevel: 'warn', env, args, brokerMetrics: args.length === 0 });
+}
+
+/** The broker's request counts by client and API now; none on Apache Kafka. */
+function requestsOf(bench: Bench): Promise<Awaited<ReturnType<typeof readBrokerRequests>>> {
+  return bench.brokerMetrics === undefined ? Promise.resolve(new Map()) : readBrokerRequests(bench.brokerMetrics);
 }
 
 /** The Apache Kafka of --apache-kafka, stopped after shoal dev. */
@@ -250,7 +262,7 @@ async function prepare(dev: ShoalDev): Promise<Bench> {
   for (const sku of SKUS) await shop.setStock(sku, STOCK);
   for (const customer of CUSTOMERS) await shop.setLimit(customer, CREDIT_LIMIT, 'EUR');
   // ERROR only: kafkajs warns at every rebalance of the scratch groups.
-  const kafka = new Kafka({ clientId: 'e2e-bench', brokers: [dev.ready.broker], logLevel: logLevel.ERROR, logCreator: kafkaErrors });
+  const kafka = new Kafka({ clientId: BENCH_CLIENT, brokers: [dev.ready.broker], logLevel: logLevel.ERROR, logCreator: kafkaErrors });
   // OrderConfirmed first: the type the watch waits for unless told otherwise.
   const watch = await startArrivalWatch({
     kafka,
@@ -259,18 +271,20 @@ async function prepare(dev: ShoalDev): Promise<Bench> {
     eventTypes: [CONFIRMED, ...FLOW.map((step) => step.type).filter((type) => type !== CONFIRMED)],
   });
   const traffic = new OrderTraffic({ url: dev.url('orders'), skus: SKUS, customers: CUSTOMERS });
-  return { dev, kafka, watch, traffic, problems: [], phases: [] };
+  const brokerMetrics = dev.ready.brokerMetrics;
+  if (brokerMetrics === undefined && apacheKafka === undefined) throw new Error('shoal dev did not say where its broker serves GET /metrics (--broker-metrics-port)');
+  return { dev, kafka, brokerMetrics, watch, traffic, problems: [], phases: [] };
 }
 
 async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number> {
   progress(`warming up with ${count(plan.warmupOrders)} orders`);
   await phase(bench, 'warm-up', async () => {
-    const warmup = await bench.traffic.closedLoop(plan.warmupOrders, 16);
+    const warmup = await bench.traffic.closedLoop(plan.warmupOrders, plan.concurrency);
     await confirmed(bench, 'warm-up', warmup.orders, warmup.failures);
     await idle(bench, 'warm-up');
   });
 
-  const { throughput, cpu, idleSeconds } = await phase(bench, 'throughput', () => throughputPhase(bench, plan));
+  const { throughput, cpu, idleSeconds, requests } = await phase(bench, 'throughput', () => throughputPhase(bench, plan));
   const latency: LatencyFigures[] = [];
   for (const { rate, seconds } of plan.rates) latency.push(await phase(bench, `latency at ${rate}/s`, () => latencyPhase(bench, rate, seconds)));
 
@@ -279,7 +293,10 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
   progress(`baseline: raw kafkajs produce -> consume, ${count(hopRate)}/s for ${plan.hopSeconds} s`);
   const hop = await phase(bench, 'baseline: raw hop', () => baselines.hopLatency(hopRate, plan.hopSeconds));
   progress(`baseline: raw kafkajs chain of 3 relays, ${count(plan.orders)} records`);
+  const chainPids = new Map([['shoal dev (broker, registry)', bench.dev.child.pid!], ['this benchmark', process.pid]]);
+  const cpuBeforeChain = readCpu(chainPids);
   const chain = await phase(bench, 'baseline: raw chain', () => baselines.relayChain(plan.orders));
+  const chainCpu = [...cpuUsedBetween(cpuBeforeChain, readCpu(chainPids)).values()].reduce<number | undefined>((sum, seconds) => (sum === undefined || seconds === undefined ? undefined : sum + seconds), 0);
   if (plan.cpuProfDir !== undefined) writeFileSync(join(plan.cpuProfDir, 'phases.json'), `${JSON.stringify(bench.phases, null, 2)}\n`);
   if (hop.missing + chain.missing > 0) bench.problems.push(`raw kafkajs baselines lost records: ${hop.missing} of the hop run, ${chain.missing} of the chain`);
 
@@ -288,7 +305,8 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
     idleSeconds,
     cpu,
     latency,
-    baselines: { hop: { rate: hopRate, seconds: plan.hopSeconds, samplesMs: hop.latenciesMs, missing: hop.missing }, chain },
+    baselines: { hop: { rate: hopRate, seconds: plan.hopSeconds, samplesMs: hop.latenciesMs, missing: hop.missing }, chain: { ...chain, cpuSeconds: chainCpu } },
+    requests: [{ phase: 'throughput', ...requests }, ...latency.map((run) => ({ phase: `${count(run.rate)}/s`, ...run.requests }))],
   };
   const { table, goalsMet, goalsChecked } = figuresTable(figures);
   const lateness = latency.map((run) => `${count(run.rate)}/s: ${run.maxLateMs.toFixed(1)} ms`).join(', ');
@@ -314,6 +332,9 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
       `CPU during the throughput phase (/proc/<pid>/stat): ${throughput.seconds.toFixed(2)} s to the last confirmation, ${idleSeconds.toFixed(2)} s until idle`,
       cpuTable(figures),
       '',
+      `Broker requests per order, by Kafka API: the platform's clients (shoal dev and the services), from the first POST until idle; the benchmark's own clients apart`,
+      requestsTable(figures),
+      '',
       `goals met: ${goalsMet} of ${goalsChecked}`,
       '',
     ].join('\n'),
@@ -325,7 +346,7 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
   return 0;
 }
 
-async function throughputPhase(bench: Bench, plan: Plan): Promise<{ throughput: ThroughputFigures; cpu: CpuFigure[]; idleSeconds: number }> {
+async function throughputPhase(bench: Bench, plan: Plan): Promise<{ throughput: ThroughputFigures; cpu: CpuFigure[]; idleSeconds: number; requests: RequestFigures }> {
   progress(`throughput: ${count(plan.orders)} orders, ${plan.concurrency} in flight`);
   const pids = new Map<string, number>([
     ...SERVICES.map((service) => [service, bench.dev.pidOf(service)] as const),
@@ -333,6 +354,7 @@ async function throughputPhase(bench: Bench, plan: Plan): Promise<{ throughput: 
     ...(apacheKafka === undefined ? [] : [[`Apache Kafka ${apacheKafka.version}`, apacheKafka.pid] as const]),
     ['this benchmark', process.pid],
   ]);
+  const requestsAtStart = await requestsOf(bench);
   const cpuAtStart = readCpu(pids);
   const run = await bench.traffic.closedLoop(plan.orders, plan.concurrency);
   const confirmations = await confirmed(bench, 'throughput', run.orders, run.failures);
@@ -340,6 +362,7 @@ async function throughputPhase(bench: Bench, plan: Plan): Promise<{ throughput: 
   await idle(bench, 'throughput');
   const idleAt = performance.now();
   const cpuAtIdle = readCpu(pids);
+  const requests = requestsBetween(requestsAtStart, await requestsOf(bench), run.orders.length);
 
   const firstSent = Math.min(...run.orders.map((order) => order.sentAt));
   const lastAnswered = Math.max(...run.orders.map((order) => order.answeredAt));
@@ -359,14 +382,17 @@ async function throughputPhase(bench: Bench, plan: Plan): Promise<{ throughput: 
     },
     cpu: [...pids].map(([name, pid]) => ({ process: name, pid, untilConfirmed: untilConfirmed.get(name), untilIdle: untilIdle.get(name) })),
     idleSeconds: (idleAt - firstSent) / 1000,
+    requests,
   };
 }
 
 async function latencyPhase(bench: Bench, rate: number, seconds: number): Promise<LatencyFigures> {
   progress(`latency: ${count(rate)} orders/s for ${seconds} s, open loop`);
+  const requestsAtStart = await requestsOf(bench);
   const run = await bench.traffic.openLoop(rate, seconds);
   const confirmations = await confirmed(bench, `latency at ${rate}/s`, run.orders, run.failures);
   await idle(bench, `latency at ${rate}/s`);
+  const requests = requestsBetween(requestsAtStart, await requestsOf(bench), run.orders.length);
   const samplesMs = run.orders.map((order, i) => confirmations[i]! - order.scheduledAt).sort((a, b) => a - b);
   // Per order and event: from its cause (the predecessor's arrival here; for the first, the scheduled send) to
   // its ce_time (the emitting service created it), and from then to its arrival here.
@@ -390,7 +416,7 @@ async function latencyPhase(bench: Bench, rate: number, seconds: number): Promis
     };
   });
   const answers = run.orders.map((order) => order.answeredAt - order.scheduledAt).sort((a, b) => a - b);
-  return { rate, seconds, samplesMs, missing: samplesMs.filter((ms) => !Number.isFinite(ms)).length, maxLateMs: run.maxLateMs, steps, answersMs: answers };
+  return { rate, seconds, samplesMs, missing: samplesMs.filter((ms) => !Number.isFinite(ms)).length, maxLateMs: run.maxLateMs, steps, answersMs: answers, requests };
 }
 
 /**

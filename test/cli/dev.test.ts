@@ -21,6 +21,7 @@ interface ReadyFile {
   broker: string;
   registry: string;
   dataDir: string;
+  brokerMetrics?: string;
   services: Record<string, { url: string; pid: number }>;
 }
 
@@ -154,16 +155,21 @@ describe('shoal dev', () => {
     }
   }, 240_000);
 
-  it('runs the subset --services names, ignoring the ports of the others', async () => {
+  it('runs the subset --services names, ignoring the ports of the others, and serves the broker’s request counts when asked', async () => {
     const dir = tempDir('dev');
     const readyFile = join(dir, 'ready.json');
     const { args, ports } = await devArgs(dir, ['inventory', 'payments']);
-    const dev = startDev([...args, '--orders-port', String(await takenPort()), '--services', 'payments,inventory', '--ready-file', readyFile]);
+    const [metricsPort] = await freePorts(1);
+    const dev = startDev([...args, '--orders-port', String(await takenPort()), '--services', 'payments,inventory', '--ready-file', readyFile, '--broker-metrics-port', String(metricsPort)]);
 
     await untilOutput(dev, 'Ctrl-C stops everything.', 90_000);
     const ready = readReady(readyFile);
     expect(Object.keys(ready.services)).toEqual(['inventory', 'payments']);
     for (const [name, port] of ports) expect(await status(`http://127.0.0.1:${port}/health/ready`), name).toBe(200);
+    // Each service's kafkajs clients carry its name: its consumer's fetches are counted under it.
+    expect(ready.brokerMetrics).toBe(`http://127.0.0.1:${metricsPort}/metrics`);
+    const counts = await (await fetch(ready.brokerMetrics!, { signal: AbortSignal.timeout(5_000) })).text();
+    for (const name of ['inventory', 'payments']) expect(counts).toMatch(new RegExp(`^shoal_broker_requests_total\\{api="Fetch",client="${name}"\\} [1-9]`, 'm'));
     const banner = dev.output().slice(dev.output().indexOf('Shoal is ready'));
     expect(banner).toContain(`curl -X PUT http://127.0.0.1:${ports.get('inventory')}/stock/SKU-1`);
     expect(banner).not.toMatch(/^ +orders +http/m);

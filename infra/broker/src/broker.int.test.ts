@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { uniqueName, connected } from '@shoal/testing';
+import { parseRequestCounts } from './metrics/request-counts.js';
 import { kafkaFor, startTestBroker } from './testing/broker.js';
 
 /** Runs `consumer` until `count` messages arrived; resolves with them. */
@@ -111,5 +112,28 @@ describe('broker with kafkajs', () => {
     await producer.send({ topic, acks: -1, messages: [{ value: 'first' }] });
     await producer.send({ topic, acks: -1, messages: [{ value: 'second' }] });
     expect((await admin.fetchTopicOffsets(topic))[0]).toMatchObject({ high: '2' });
+  });
+
+  it('counts the requests it receives by API and client id, and serves the counts as GET /metrics', async () => {
+    const broker = await startTestBroker({ metricsPort: 0 });
+    const clientId = uniqueName('counted');
+    const kafka = kafkaFor(broker.bootstrap, { clientId });
+    const topic = uniqueName('counted');
+    const admin = await connected(kafka.admin());
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    const producer = await connected(kafka.producer());
+    for (let n = 0; n < 3; n++) await producer.send({ topic, acks: -1, messages: [{ value: `record-${n}` }] });
+
+    const counted = (api: string) => broker.requestCounts().find((count) => count.clientId === clientId && count.api === api)?.requests ?? 0;
+    expect(counted('Produce')).toBe(3);
+    expect(counted('CreateTopics')).toBe(1);
+    expect(counted('ApiVersions')).toBeGreaterThan(0);
+    expect(counted('Fetch')).toBe(0);
+
+    const response = await fetch(broker.metricsUrl!);
+    expect(response.status).toBe(200);
+    const served = parseRequestCounts(await response.text()).filter((count) => count.clientId === clientId);
+    expect(served).toContainEqual({ api: 'Produce', clientId, requests: 3 });
+    expect((await fetch(broker.metricsUrl!.replace('/metrics', '/other'))).status).toBe(404);
   });
 });

@@ -16,6 +16,8 @@ import { produceRoute } from './routes/produce-route.js';
 import { producerIdRoute } from './routes/producer-id-route.js';
 import { topicAdminRoutes } from './routes/topic-admin-routes.js';
 import { Connection } from './server/connection.js';
+import { RequestCounts, requestCountsText, type RequestCount } from './metrics/request-counts.js';
+import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
 
 export interface BrokerOptions {
   /** Data directory (created if missing). */
@@ -44,6 +46,8 @@ export interface BrokerOptions {
   fsync?: boolean;
   /** group.initial.rebalance.delay.ms. Default 300. */
   groupInitialRebalanceDelayMs?: number;
+  /** Port of `GET /metrics` (requests by API and client id, Prometheus text); 0 picks a free one. Default: none. */
+  metricsPort?: number;
   /** Used when no logger is given. Default 'info'. */
   logLevel?: string;
   logger?: Logger;
@@ -54,6 +58,10 @@ export interface RunningBroker {
   readonly port: number;
   /** `advertisedHost:port`, ready for a client's bootstrap list. */
   readonly bootstrap: string;
+  /** `http://host:port/metrics` when started with `metricsPort`. */
+  readonly metricsUrl: string | undefined;
+  /** Requests received so far, by client id and API. */
+  requestCounts(): RequestCount[];
   close(): Promise<void>;
 }
 
@@ -97,8 +105,8 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 
 /** Starts a single-node Kafka-protocol broker on `dataDir`. */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
-  const config = { ...brokerDefaults, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Omit<BrokerOptions, 'logger' | 'advertisedHost'>> &
-    Pick<BrokerOptions, 'logger' | 'advertisedHost'>;
+  const config = { ...brokerDefaults, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Omit<BrokerOptions, 'logger' | 'advertisedHost' | 'metricsPort'>> &
+    Pick<BrokerOptions, 'logger' | 'advertisedHost' | 'metricsPort'>;
   if (!Number.isInteger(config.defaultPartitions) || config.defaultPartitions < 1) {
     throw new ShoalError('SHOAL_CONFIG_INVALID', `default partitions must be a positive integer, got ${config.defaultPartitions}`);
   }
@@ -152,6 +160,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   alterConfigsRoutes(logs, { nodeId: NODE_ID }).forEach(add);
   groupRoutes(groups, self).forEach(add);
 
+  const requests = new RequestCounts();
   const connections = new Set<Connection>();
   let nextConnectionId = 1;
   server.on('connection', (socket: Socket) => {
@@ -161,14 +170,18 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       routes,
       maxRequestBytes: config.maxRequestBytes,
       logger,
+      requests,
       onClose: () => connections.delete(connection),
     });
     connections.add(connection);
   });
 
+  let metrics: MetricsServer | undefined;
   try {
     port = await listen(server, config.port, config.host);
+    if (config.metricsPort !== undefined) metrics = await startMetricsServer(config.metricsPort, config.host, advertisedHost, () => requestCountsText(requests.list()));
   } catch (error) {
+    if (server.listening) await new Promise((resolve) => server.close(resolve));
     groups.close();
     await store.close();
     throw error;
@@ -182,16 +195,22 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   }, config.retentionCheckIntervalMs);
   retentionTimer.unref();
 
-  logger.info({ host: config.host, port, advertised: `${advertisedHost}:${port}`, dataDir: config.dataDir }, `Shoal broker listening on ${config.host}:${port}`);
+  logger.info(
+    { host: config.host, port, advertised: `${advertisedHost}:${port}`, dataDir: config.dataDir, metrics: metrics?.url },
+    `Shoal broker listening on ${config.host}:${port}${metrics === undefined ? '' : `, metrics on ${metrics.url}`}`,
+  );
 
   let closing: Promise<void> | undefined;
   return {
     host: config.host,
     port,
     bootstrap: `${advertisedHost}:${port}`,
+    metricsUrl: metrics?.url,
+    requestCounts: () => requests.list(),
     close() {
       closing ??= new Promise<void>((resolve) => {
         clearInterval(retentionTimer);
+        void metrics?.close();
         server.close(() => {
           groups.close();
           void store.close().then(() => {

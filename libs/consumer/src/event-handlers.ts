@@ -5,7 +5,7 @@
  *
  * A handler is synchronous. It runs inside the transaction that also records the event in the inbox, writes
  * through `tx.db` and emits through `tx.emit`; all of it commits together, none of it when it throws. (When a
- * later record of the same transaction throws, the handler runs again: batch-processor.ts rolls the run back
+ * later record of the same transaction throws, the handler runs again: inbox-handler.ts rolls the run back
  * and applies the records before the failing one again.) Anything it awaited would run after the commit,
  * outside the transaction, so a handler that returns a promise does not compile (`SynchronousHandlers`), and
  * at run time it is refused (SHOAL_HANDLER_INVALID) with its writes rolled back. Asynchronous work belongs
@@ -15,13 +15,8 @@ import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/contract';
 import type { MessageContext } from '@shoal/transport';
 import type { SqliteTransaction } from '@shoal/store-sqlite';
 
-/** Where the record came from (as the simple Subscriber tells its handlers) and how many times it has been tried. */
-export interface HandlerContext extends MessageContext {
-  /** 1 on the first try; n + 1 after n retriable failures of this record. Waiting out an outage does not count. */
-  attempt: number;
-}
-
-export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: SqliteTransaction, context: HandlerContext) => void;
+/** `context`: where the record came from and how many times it has been tried (every consumer's MessageContext). */
+export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: SqliteTransaction, context: MessageContext) => void;
 
 /** At most one handler per event type. */
 export type EventHandlers = { [T in ShoalEventType]?: EventHandler<T> };
@@ -37,4 +32,4 @@ export type SynchronousHandlers<H> = {
 };
 
 /** A handler as the runtime holds it, whatever its type. */
-export type AnyEventHandler = (event: CloudEvent<unknown>, tx: SqliteTransaction, context: HandlerContext) => unknown;
+export type AnyEventHandler = (event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext) => unknown;

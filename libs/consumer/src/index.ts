@@ -2,13 +2,13 @@
  * @shoal/consumer: the subscription runtime (docs/reference/consumer.md). Handlers keyed by event type run in a
  * transaction on the service's own database that also records the event id in the inbox, so effects are
  * exactly-once over Kafka's at-least-once delivery; failures are retried in place or dead-lettered to
- * `<group>.dlq`, and a partition never stops for one bad record.
+ * `<group>.dlq`, and a partition never stops for one bad record. It runs on @shoal/transport's consumer loop,
+ * whose option and status types (ConsumeOptions, RetryOptions, PartitionStatus, MessageContext...) it uses.
  */
 export { subscribe, Subscription, subscriptionDefaults } from './subscription.js';
 export type { SubscribeOptions } from './subscription.js';
-export type { RetryOptions } from './batch-processor.js';
-export type { EventHandler, EventHandlers, HandlerContext, SynchronousHandlers } from './event-handlers.js';
-export type { SubscriptionStatus, SubscriptionState, PartitionStatus, LatencySummary, LastFailure } from './subscription-status.js';
+export type { EventHandler, EventHandlers, SynchronousHandlers } from './event-handlers.js';
+export type { SubscriptionStatus, LatencySummary } from './subscription-status.js';
 export { DLQ_HEADERS } from './dead-letter-queue.js';
 export { createInboxTable } from './inbox-table.js';
 export type { InboxRow } from './inbox-table.js';

@@ -11,7 +11,8 @@ import {
   stockReserved,
 } from './testing/consumer-testbed.js';
 import { DLQ_HEADERS } from './dead-letter-queue.js';
-import type { EventHandlers, HandlerContext } from './event-handlers.js';
+import type { MessageContext } from '@shoal/transport';
+import type { EventHandlers } from './event-handlers.js';
 import type { InboxRow } from './inbox-table.js';
 
 const RESERVATIONS = 'CREATE TABLE reservations (order_id TEXT PRIMARY KEY, event_id TEXT NOT NULL)';
@@ -22,7 +23,7 @@ describe('subscribe', () => {
     bed.database.db.exec(RESERVATIONS);
     const placed = [orderPlaced('ord-1'), orderPlaced('ord-2'), orderPlaced('ord-3')];
     const published = await bed.publisher.publishBatch([placed[0]!, orderShipped('ord-1'), placed[1]!, placed[2]!, orderShipped('ord-2')]);
-    const contexts: HandlerContext[] = [];
+    const contexts: MessageContext[] = [];
     const subscription = bed.subscription({
       handlers: {
         'shoal.orders.OrderPlaced': (event, tx, context) => {
@@ -309,7 +310,7 @@ describe('subscribe', () => {
     await bed.publisher.publishBatch(events.slice(0, events.length / 2));
     let calls = 0;
     const subscription = bed.subscription({
-      partitionsConsumedConcurrently: 3,
+      partitionsInFlight: 3,
       recordsPerTransaction: 7,
       retry: { attempts: 5, initialMs: 1, maxMs: 5 },
       handlers: {

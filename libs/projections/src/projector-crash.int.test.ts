@@ -60,7 +60,7 @@ describe('Projector crash recovery', () => {
     const platform = await startProjectionPlatform();
     const dataDir = tempDir('projection');
     const published = await publishOrders(platform.publisher, 0, 12_000);
-    const settings = { bootstrap: platform.bootstrap, registryUrl: platform.registryUrl, dataDir, maxRecordsPerTransaction: 250 };
+    const settings = { bootstrap: platform.bootstrap, registryUrl: platform.registryUrl, dataDir, recordsPerTransaction: 250 };
 
     // Killed by its own handler at its 3,333rd event, inside an open run of at most 250 events: every event
     // of that run is gone (even those applied before the 3,333rd), every committed run is there.

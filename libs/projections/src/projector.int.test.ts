@@ -38,7 +38,7 @@ describe('Projector', () => {
     );
     const [skippedAt] = await platform.publisher.publish(confirmed);
 
-    const projector = platform.projector({ projection: orderProjection(), dataDir, maxRecordsPerTransaction: 500 });
+    const projector = platform.projector({ projection: orderProjection(), dataDir, recordsPerTransaction: 500 });
     await projector.start();
     await projector.whenCaughtUp();
     expect(projector.read(orderRows)).toEqual(expectedRows(first));
@@ -47,7 +47,7 @@ describe('Projector', () => {
     expect(status.model).toMatchObject({ file: 'order-counts.v1.g1.db', version: 1, generation: 1, builtFrom: 'beginning' });
     const ends = endOf(first);
     ends[skippedAt!.partition] = Math.max(ends[skippedAt!.partition] ?? 0, Number(skippedAt!.offset) + 1);
-    expect(status.partitions.map((p) => [p.partition, p.position])).toEqual(Object.entries(ends).map(([p, end]) => [Number(p), end]));
+    expect(status.partitions.map((p) => [p.partition, p.nextOffset])).toEqual(Object.entries(ends).map(([p, end]) => [Number(p), end]));
     await projector.stop();
     expect(storedPositions(`${dataDir}/order-counts.v1.g1.db`)).toEqual(ends);
 
@@ -66,7 +66,7 @@ describe('Projector', () => {
     const dataDir = tempDir('projection');
     const published = await publishOrders(platform.publisher, 0, 4000);
     const failOn = 2345;
-    const broken = platform.projector({ projection: orderProjection({ failOn }), dataDir, maxRecordsPerTransaction: 300 });
+    const broken = platform.projector({ projection: orderProjection({ failOn }), dataDir, recordsPerTransaction: 300 });
     await broken.start();
     const caughtUp = broken.whenCaughtUp();
     await expect(caughtUp).rejects.toMatchObject({ code: 'SHOAL_HANDLER_FAILED' });
@@ -76,7 +76,7 @@ describe('Projector', () => {
     expect(status.error?.code).toBe('SHOAL_HANDLER_FAILED');
     expect(status.error?.message).toContain(`orders.order/${failing.partition}@${failing.offset}`);
     // The model holds exactly the events below the stored positions: the failing run left neither rows nor position.
-    const positions = Object.fromEntries(status.partitions.map((p) => [p.partition, p.position]));
+    const positions = Object.fromEntries(status.partitions.map((p) => [p.partition, p.nextOffset]));
     expect(positions[failing.partition]).toBeLessThanOrEqual(failing.offset);
     expect(broken.read(orderRows)).toEqual(expectedRows(published.filter((p) => p.offset < positions[p.partition]!)));
     await broken.stop();
@@ -95,26 +95,24 @@ describe('Projector', () => {
     await producer.connect();
     onTestFinished(() => producer.disconnect());
     // Valid CloudEvent headers of a handled type, but a value that is not Confluent-framed Avro.
-    await producer.send({
-      topic: 'orders.order',
-      messages: [
-        {
-          key: 'ord-0001',
-          value: Buffer.from('not avro at all'),
-          headers: { ce_specversion: '1.0', ce_id: 'poison-1', ce_source: '/shoal/orders', ce_type: 'shoal.orders.OrderPlaced', 'content-type': 'application/avro' },
-        },
-      ],
+    const poison = (id: string) => ({
+      key: 'ord-0001',
+      value: Buffer.from('not avro at all'),
+      headers: { ce_specversion: '1.0', ce_id: id, ce_source: '/shoal/orders', ce_type: 'shoal.orders.OrderPlaced', 'content-type': 'application/avro' },
     });
+    await producer.send({ topic: 'orders.order', messages: [poison('poison-1')] });
     const after = await publishOrders(platform.publisher, 500, 500);
+    // The last record of its partition: the position must move past it too, or the model never catches up.
+    await producer.send({ topic: 'orders.order', messages: [poison('poison-2')] });
     const projector = platform.projector({ projection: orderProjection(), dataDir });
     await projector.start();
     await projector.whenCaughtUp();
-    expect(projector.status()).toMatchObject({ state: 'running', poisoned: 1, applied: 1000, lag: 0 });
+    expect(projector.status()).toMatchObject({ state: 'running', poisoned: 2, applied: 1000, lag: 0 });
     const live = projector.read(orderRows);
     expect(live).toEqual(expectedRows([...before, ...after]));
 
     expect((await (await projector.rebuild()).done).state).toBe('swapped');
-    expect(projector.status()).toMatchObject({ poisoned: 1, model: { generation: 2 } });
+    expect(projector.status()).toMatchObject({ poisoned: 2, model: { generation: 2 } });
     expect(projector.read(orderRows)).toEqual(live);
   });
 

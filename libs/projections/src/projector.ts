@@ -3,40 +3,42 @@
  * read downtime, and reports its status (docs/reference/projections.md).
  *
  * Files: the live model and the pointer that names it (model-files.ts); positions kept in the model itself
- * (read-model.ts), fed by one ModelConsumer per copy (model-consumer.ts).
+ * (read-model.ts), fed by one ModelFeed per copy (model-feed.ts, a handler of the platform's consumer loop).
  *
- * Start: the pointer's model is opened. Same version: its consumer resumes at its positions. Another
- * version: the old model keeps serving reads, stale (the old handlers are gone, so nothing can update it),
- * while a rebuild from the beginning builds the new version; no model at all: a fresh file is built live
- * from the beginning (no shadow: there is nothing to keep serving meanwhile).
+ * Start: the pointer's model is opened. Same version: its feed resumes at its positions. Another version:
+ * the old model keeps serving reads, stale (the old handlers are gone, so nothing can update it), while a
+ * rebuild from the beginning builds the new version; no model at all: a fresh file is built live from the
+ * beginning (no shadow: there is nothing to keep serving meanwhile).
  *
- * Rebuild: end offsets are captured, a shadow file gets its own consumer from the start offsets, and the
- * live model keeps consuming and serving reads all along. When the shadow reaches the end offsets it is
- * swapped in: the pointer is replaced atomically, reads go to the shadow's connection from the next call
- * on, and the shadow's consumer simply carries on as the live one (its positions are its own: no gap, no
- * double apply). Then the old consumer is stopped, its connection closed, its file deleted. One rebuild at a
- * time (SHOAL_PROJECTION_REBUILDING); a failed one deletes its shadow and leaves the live model untouched.
+ * Rebuild (rebuild.ts, one at a time, SHOAL_PROJECTION_REBUILDING otherwise): a shadow file with its own feed
+ * from the captured start offsets, while the live model keeps consuming and serving reads. When the shadow
+ * reaches the captured end offsets it is swapped in here: the pointer is replaced atomically, reads go to the
+ * shadow's connection from the next call on, and the shadow's feed simply carries on as the live one (its
+ * positions are its own: no gap, no double apply). Then the old feed is stopped, its connection closed, its
+ * file deleted. A failed rebuild deletes its shadow and leaves the live model untouched.
  *
  * Reads run synchronously on the live connection (`read(fn)`), between transactions: better-sqlite3 is
- * synchronous and every batch is one synchronous transaction, so a read never sees half a batch, and
- * since no reader can hold the connection across an await, closing the old one after a swap cannot
- * break a reader. A rebuild only ever writes its shadow: replays never trigger side effects.
+ * synchronous and every run is one synchronous transaction, so a read never sees half a run, and since no
+ * reader can hold the connection across an await, closing the old one after a swap cannot break a reader.
+ * A rebuild only ever writes its shadow: replays never trigger side effects.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
-import { ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
+import { definedOnly, ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
 import type { CloudEvent, EventCodec } from '@shoal/contract';
+import { asShoalError, consumeDefaults, partitionStatus, type ConsumeOptions, type ConsumerTuning, type PartitionStatus, type RetryOptions } from '@shoal/transport';
 import { endOffsets, startOffsets } from './log-offsets.js';
-import { ModelConsumer, type ConsumerTuning, type ModelConsumerStats, type RetryOptions } from './model-consumer.js';
+import { ModelFeed, type ModelFeedStats } from './model-feed.js';
 import { modelFileName, readCurrentModel, strayModelFiles, writeCurrentModel } from './model-files.js';
 import { PartitionMap } from './partition-map.js';
 import { handlersByType, type Projection, type ProjectionHandler, type SqliteDatabase } from './projection.js';
 import { ReadModel, type BuildFrom, type ReadModelMeta } from './read-model.js';
-import { RebuildTracker, type RebuildProgress, type RebuildReason } from './rebuild-progress.js';
+import { Rebuild, type RebuildHandle } from './rebuild.js';
+import type { RebuildProgress, RebuildReason } from './rebuild-progress.js';
 
-export interface ProjectorOptions {
+export interface ProjectorOptions extends Omit<ConsumeOptions, 'commitIntervalMs'> {
   projection: Projection;
   /** Folder of the read-model files (created if missing). One projector per projection and folder. */
   dataDir: string;
@@ -45,15 +47,9 @@ export interface ProjectorOptions {
   logger?: ShoalLogger;
   /** Consumer groups are `<groupPrefix>.<name>.v<version>.g<generation>.<run id>`. */
   groupPrefix?: string;
-  /** Most events applied in one SQLite transaction (a fetched batch is split into runs of this size). */
-  maxRecordsPerTransaction?: number;
   /** SQLite `synchronous`: NORMAL survives a process crash, FULL also a power loss. */
   synchronous?: 'NORMAL' | 'FULL';
   busyTimeoutMs?: number;
-  /** Retries of a run whose handler failed with a retriable error, and the backoff of registry outages. */
-  retry?: Partial<RetryOptions>;
-  /** kafkajs consumer settings (fetch sizes, waits, session timeout). */
-  consumer?: ConsumerTuning;
   /** Milliseconds since the epoch. */
   now?: () => number;
   /** The run id of consumer group names. */
@@ -63,11 +59,14 @@ export interface ProjectorOptions {
 export const projectorDefaults = {
   logger: silentLogger,
   groupPrefix: 'shoal.projection',
-  maxRecordsPerTransaction: 2000,
+  // A fetched batch is split into runs of this size, one transaction each: a rebuild replays far more than
+  // a subscription ever handles at once.
+  recordsPerTransaction: 2000,
+  partitionsInFlight: consumeDefaults.partitionsInFlight,
+  retry: consumeDefaults.retry,
   synchronous: 'NORMAL',
   busyTimeoutMs: 5000,
-  retry: { attempts: 5, initialMs: 200, maxMs: 10_000 },
-  // A short long-poll: stopping a consumer waits for its fetch in flight, and a swap stops one. Fetch sizes
+  // A short long-poll: stopping a feed waits for its fetch in flight, and a swap stops one. Fetch sizes
   // stay kafkajs's (1 MiB per partition): larger fetches cost more in garbage collection than they save.
   consumer: { maxWaitTimeInMs: 500 },
   now: Date.now,
@@ -76,22 +75,13 @@ export const projectorDefaults = {
 
 export type ProjectorState = 'new' | 'starting' | 'running' | 'stale' | 'failed' | 'stopping' | 'stopped';
 
-export interface PartitionStatus {
-  topic: string;
-  partition: number;
-  /** Offset of the next record the live model applies. */
-  position: number;
-  highWatermark: number;
-  lag: number;
-}
-
 export interface ProjectionStatus {
   name: string;
   /** The version this process runs. */
   version: number;
   /**
    * running: live and consuming; stale: serving a model of another version while the rebuild builds this one;
-   * failed: serving the model as it was when its consumer stopped on an error (see `error`).
+   * failed: serving the model as it was when its feed stopped on an error (see `error`).
    */
   state: ProjectorState;
   /** The live model, null before start or after stop. */
@@ -100,8 +90,9 @@ export interface ProjectionStatus {
   stale: boolean;
   /** Records behind the high watermarks last seen, over all partitions. */
   lag: number;
+  /** Every partition of the live model: its position (nextOffset), the high watermark last seen, the lag. */
   partitions: PartitionStatus[];
-  /** Of the live model's consumer since this process started it. */
+  /** Of the live model's feed since this process started it. */
   applied: number;
   skipped: number;
   skippedByType: Record<string, number>;
@@ -112,29 +103,9 @@ export interface ProjectionStatus {
   error: { code: string; message: string } | null;
 }
 
-/** A rebuild in progress. */
-export interface RebuildHandle {
-  readonly generation: number;
-  progress(): RebuildProgress;
-  /** Resolves when the rebuild ends, whatever the outcome: `state` says swapped, failed or cancelled. */
-  readonly done: Promise<RebuildProgress>;
-}
-
 interface LiveCopy {
   model: ReadModel;
-  consumer: ModelConsumer | undefined;
-}
-
-interface ActiveRebuild {
-  generation: number;
-  reason: RebuildReason;
-  from: BuildFrom;
-  tracker: RebuildTracker | undefined;
-  model: ReadModel | undefined;
-  consumer: ModelConsumer | undefined;
-  ended: boolean;
-  handle: RebuildHandle;
-  settle(progress: RebuildProgress): void;
+  feed: ModelFeed | undefined;
 }
 
 interface CaughtUpWaiter {
@@ -152,8 +123,8 @@ export class Projector {
   private readonly handlers: ReadonlyMap<string, ProjectionHandler<CloudEvent<unknown>>>;
   private admin: Admin | undefined;
   private live: LiveCopy | undefined;
-  private active: ActiveRebuild | undefined;
-  private lastRebuild: RebuildProgress | undefined;
+  private active: Rebuild | undefined;
+  private lastRebuild: Rebuild | undefined;
   private stateName: ProjectorState = 'new';
   private failure: ShoalError | undefined;
   private generation = 0;
@@ -186,7 +157,7 @@ export class Projector {
   }
 
   /**
-   * Opens (or creates) the live model and starts its consumer; resolves once it consumes (for a model of
+   * Opens (or creates) the live model and starts its feed; resolves once it consumes (for a model of
    * another version: once the rebuild of this version consumes).
    */
   async start(): Promise<void> {
@@ -206,10 +177,10 @@ export class Projector {
       }
       if (path !== undefined && existsSync(path)) {
         const model = ReadModel.open(path, this.options);
-        this.live = { model, consumer: undefined };
+        this.live = { model, feed: undefined };
         if (model.meta.version === this.projection.version) {
           model.addMissingPositions(await startOffsets(this.admin, this.projection.topics, 'beginning'));
-          await this.startLiveConsumer(model);
+          await this.startLiveFeed(model);
           this.stateName = 'running';
         } else {
           this.stateName = 'stale';
@@ -231,8 +202,8 @@ export class Projector {
         });
         model.markLive(this.isoNow());
         writeCurrentModel(this.options.dataDir, this.name, { file: basename(model.path), version: this.projection.version, generation });
-        this.live = { model, consumer: undefined };
-        await this.startLiveConsumer(model);
+        this.live = { model, feed: undefined };
+        await this.startLiveFeed(model);
         this.stateName = 'running';
       }
     } catch (error) {
@@ -271,7 +242,7 @@ export class Projector {
   }
 
   /**
-   * Starts a rebuild into a shadow file; resolves once its offsets are captured and its consumer runs.
+   * Starts a rebuild into a shadow file; resolves once its offsets are captured and its feed runs.
    * Throws SHOAL_PROJECTION_REBUILDING while another rebuild runs.
    */
   async rebuild(options: { from?: BuildFrom } = {}): Promise<RebuildHandle> {
@@ -294,54 +265,55 @@ export class Projector {
   status(): ProjectionStatus {
     const live = this.live;
     const model = live !== undefined && !live.model.isClosed ? live.model : undefined;
-    const partitions = (model?.positions() ?? new PartitionMap<number>()).list().map(({ topic, partition, value: position }): PartitionStatus => {
-      const highWatermark = Math.max(position, this.highWatermarks.get(topic, partition) ?? position);
-      return { topic, partition, position, highWatermark, lag: highWatermark - position };
-    });
-    const stats: ModelConsumerStats = live?.consumer?.stats() ?? { applied: 0, skipped: 0, skippedByType: {}, poisoned: 0 };
+    if (live?.feed !== undefined) {
+      for (const { topic, partition, highWatermark } of live.feed.status().partitions) if (highWatermark !== null) this.noteHighWatermark(topic, partition, highWatermark);
+    }
+    const partitions = (model?.positions() ?? new PartitionMap<number>())
+      .list()
+      .map(({ topic, partition, value: position }) => partitionStatus(topic, partition, position, Math.max(position, this.highWatermarks.get(topic, partition) ?? position)));
+    const stats: ModelFeedStats = live?.feed?.stats() ?? { applied: 0, skipped: 0, skippedByType: {}, poisoned: 0 };
     return {
       name: this.name,
       version: this.projection.version,
       state: this.stateName,
       model: model === undefined ? null : { ...model.meta, file: basename(model.path) },
       stale: model !== undefined && model.meta.version !== this.projection.version,
-      lag: partitions.reduce((sum, p) => sum + p.lag, 0),
+      lag: partitions.reduce((sum, p) => sum + (p.lag ?? 0), 0),
       partitions,
       ...stats,
       rebuilding: this.active !== undefined,
-      rebuild: this.active?.handle.progress() ?? this.lastRebuild ?? null,
+      rebuild: (this.active ?? this.lastRebuild)?.progress() ?? null,
       error: this.failure === undefined ? null : { code: this.failure.code, message: this.failure.message },
     };
   }
 
-  /** Cancels a rebuild in progress (its shadow is deleted), stops the live consumer, closes the model. */
+  /** Cancels a rebuild in progress (its shadow is deleted), stops the live feed, closes the model. */
   async stop(): Promise<void> {
     if (this.stateName === 'stopped' || this.stateName === 'stopping') return;
     this.stateName = 'stopping';
-    const active = this.active;
-    if (active !== undefined) await this.endRebuild(active, 'cancelled');
+    await this.active?.end('cancelled');
     await this.release();
     this.stateName = 'stopped';
     this.settleWaiters();
   }
 
   private async release(): Promise<void> {
-    await this.live?.consumer?.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'the live consumer did not stop cleanly'));
+    await this.live?.feed?.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'the live feed did not stop cleanly'));
     this.live?.model.close();
     await Promise.all(this.retiring);
     await this.admin?.disconnect().catch(() => undefined);
   }
 
-  private async startLiveConsumer(model: ReadModel): Promise<void> {
-    const consumer = this.modelConsumer(model);
-    this.live = { model, consumer };
-    await consumer.start();
+  private async startLiveFeed(model: ReadModel): Promise<void> {
+    const feed = this.feedOf(model);
+    this.live = { model, feed };
+    await feed.start();
   }
 
-  /** A consumer of `model`; what its commits and failure mean depends on whether it feeds the live model or a shadow. */
-  private modelConsumer(model: ReadModel): ModelConsumer {
+  /** A feed of `model`; what its commits and failure mean depends on whether it feeds the live model or a shadow. */
+  private feedOf(model: ReadModel): ModelFeed {
     const { name, version } = this.projection;
-    const consumer: ModelConsumer = new ModelConsumer({
+    const feed: ModelFeed = new ModelFeed({
       projection: this.projection,
       handlers: this.handlers,
       model,
@@ -349,134 +321,81 @@ export class Projector {
       codec: this.options.codec,
       groupId: `${this.options.groupPrefix}.${name}.v${version}.g${model.meta.generation}.${this.options.newId()}`,
       logger: this.logger.child({ generation: model.meta.generation }),
-      maxRecordsPerTransaction: this.options.maxRecordsPerTransaction,
-      retry: this.options.retry,
-      consumer: this.options.consumer,
-      onCommit: () => this.committed(consumer),
-      onHighWatermark: (topic, partition, highWatermark) => this.noteHighWatermark(topic, partition, highWatermark),
-      onFailure: (error) => this.consumerFailed(consumer, error),
+      consume: {
+        recordsPerTransaction: this.options.recordsPerTransaction,
+        partitionsInFlight: this.options.partitionsInFlight,
+        retry: this.options.retry,
+        consumer: this.options.consumer,
+      },
+      onCommit: () => this.committed(feed),
+      onFailure: (error) => this.feedFailed(feed, error),
     });
-    return consumer;
+    return feed;
   }
 
-  private committed(consumer: ModelConsumer): void {
-    if (this.live?.consumer === consumer) this.settleWaiters();
-    else if (this.active?.consumer === consumer) this.shadowCommitted(this.active);
+  private committed(feed: ModelFeed): void {
+    if (this.live?.feed === feed) this.settleWaiters();
+    else if (this.active?.feed === feed) this.active.committed();
   }
 
-  private consumerFailed(consumer: ModelConsumer, error: ShoalError): void {
-    if (this.live?.consumer === consumer) {
+  private feedFailed(feed: ModelFeed, error: ShoalError): void {
+    if (this.live?.feed === feed) {
       this.stateName = 'failed';
       this.failure = error;
       this.settleWaiters();
-    } else if (this.active?.consumer === consumer) {
-      void this.endRebuild(this.active, 'failed', error);
+    } else if (this.active?.feed === feed) {
+      void this.active.end('failed', error);
     }
   }
 
-  private async beginRebuild(from: BuildFrom, reason: RebuildReason): Promise<RebuildHandle> {
-    const generation = ++this.generation;
-    let settle!: (progress: RebuildProgress) => void;
-    const done = new Promise<RebuildProgress>((resolve) => (settle = resolve));
+  private beginRebuild(from: BuildFrom, reason: RebuildReason): Promise<RebuildHandle> {
     // Claimed before the first await, so a concurrent call is refused.
-    const active: ActiveRebuild = {
-      generation,
-      reason,
-      from,
-      tracker: undefined,
-      model: undefined,
-      consumer: undefined,
-      ended: false,
-      settle,
-      handle: {
-        generation,
-        done,
-        progress: () => this.progressOf(active),
-      },
-    };
-    this.active = active;
-    try {
-      const admin = this.admin!;
-      const startedAt = this.options.now();
-      const start = await startOffsets(admin, this.projection.topics, from);
-      const end = await endOffsets(admin, this.projection.topics);
-      this.noteHighWatermarks(end);
-      active.tracker = new RebuildTracker({ projection: this.name, version: this.projection.version, generation, reason, from, start, end, startedAt });
-      if (active.ended) return active.handle;
-      active.model = ReadModel.create(join(this.options.dataDir, modelFileName(this.name, this.projection.version, generation)), {
-        ...this.options,
+    const rebuild = new Rebuild(
+      {
         projection: this.projection,
-        generation,
-        builtFrom: from,
-        startOffsets: start,
-        createdAt: new Date(startedAt).toISOString(),
-      });
-      this.logger.info({ generation, reason, from, events: active.tracker.progress(() => undefined, startedAt).total }, `rebuilding projection ${this.name}`);
-      const consumer = this.modelConsumer(active.model);
-      active.consumer = consumer;
-      await consumer.start();
-      // Topics with nothing to replay are caught up before any batch arrives.
-      this.shadowCommitted(active);
-    } catch (error) {
-      await this.endRebuild(active, 'failed', error);
-      throw error;
-    }
-    return active.handle;
-  }
-
-  private progressOf(active: ActiveRebuild): RebuildProgress {
-    return this.trackerOf(active).progress(shadowPositions(active), this.options.now());
-  }
-
-  /** The rebuild's tracker; before its offsets are captured, one with an empty plan. */
-  private trackerOf(active: ActiveRebuild): RebuildTracker {
-    return (
-      active.tracker ??
-      new RebuildTracker({
-        projection: this.name,
-        version: this.projection.version,
-        generation: active.generation,
-        reason: active.reason,
-        from: active.from,
-        start: new PartitionMap(),
-        end: new PartitionMap(),
-        startedAt: this.options.now(),
-      })
+        dataDir: this.options.dataDir,
+        admin: this.admin!,
+        files: this.options,
+        logger: this.logger,
+        now: this.options.now,
+        feed: (model) => this.feedOf(model),
+        noteHighWatermarks: (offsets) => this.noteHighWatermarks(offsets),
+        caughtUp: (caughtUp) => this.swap(caughtUp),
+        ended: (ended) => {
+          if (this.active === ended) this.active = undefined;
+          this.lastRebuild = ended;
+          this.settleWaiters();
+        },
+      },
+      ++this.generation,
+      from,
+      reason,
     );
-  }
-
-  /** After each commit of the shadow: swap once it reached the end offsets. */
-  private shadowCommitted(active: ActiveRebuild): void {
-    const { tracker, model, consumer } = active;
-    if (active.ended || tracker === undefined || model === undefined || consumer === undefined) return;
-    if (!tracker.caughtUp((topic, partition) => model.position(topic, partition))) return;
-    this.swap(active, tracker, model, consumer);
+    this.active = rebuild;
+    return rebuild.begin();
   }
 
   /**
    * The shadow becomes the live model. Synchronous up to the switch (pointer, then the reference reads
    * use), so no read and no commit can fall between the two; retiring the old copy follows.
    */
-  private swap(active: ActiveRebuild, tracker: RebuildTracker, model: ReadModel, consumer: ModelConsumer): void {
-    const positionOf = (topic: string, partition: number) => model.position(topic, partition);
+  private swap(rebuild: Rebuild): void {
+    let promoted: ReturnType<Rebuild['promote']>;
     try {
-      model.markLive(this.isoNow());
-      writeCurrentModel(this.options.dataDir, this.name, { file: basename(model.path), version: this.projection.version, generation: active.generation });
+      promoted = rebuild.promote();
     } catch (error) {
-      void this.endRebuild(active, 'failed', error);
+      void rebuild.end('failed', error);
       return;
     }
-    active.ended = true;
     this.active = undefined;
+    this.lastRebuild = rebuild;
     const old = this.live;
-    this.live = { model, consumer };
+    this.live = { model: promoted.model, feed: promoted.feed };
     this.stateName = 'running';
     this.failure = undefined;
-    const progress = tracker.finish('swapped', positionOf, this.options.now());
-    this.lastRebuild = progress;
-    this.logger.info({ generation: active.generation, events: progress.done, elapsedMs: progress.elapsedMs }, `projection ${this.name} v${this.projection.version} swapped in`);
+    this.logger.info({ generation: rebuild.generation, events: promoted.progress.done, elapsedMs: promoted.progress.elapsedMs }, `projection ${this.name} v${this.projection.version} swapped in`);
     this.settleWaiters();
-    const retiring = this.retire(old).then(() => active.settle(progress));
+    const retiring = rebuild.finish(this.retire(old));
     this.retiring.add(retiring);
     void retiring.finally(() => this.retiring.delete(retiring));
   }
@@ -485,29 +404,11 @@ export class Projector {
   private async retire(old: LiveCopy | undefined): Promise<void> {
     if (old === undefined) return;
     try {
-      await old.consumer?.stop();
+      await old.feed?.stop();
     } catch (error) {
-      this.logger.warn({ err: error }, 'the replaced consumer did not stop cleanly');
+      this.logger.warn({ err: error }, 'the replaced feed did not stop cleanly');
     }
     old.model.remove();
-  }
-
-  /** Ends a rebuild that did not swap: stops its consumer, deletes its shadow; the live model is untouched. */
-  private async endRebuild(active: ActiveRebuild, state: 'failed' | 'cancelled', error?: unknown): Promise<void> {
-    if (active.ended) return;
-    active.ended = true;
-    if (this.active === active) this.active = undefined;
-    const progress = this.trackerOf(active).finish(state, shadowPositions(active), this.options.now(), error);
-    this.lastRebuild = progress;
-    if (state === 'failed') this.logger.error({ err: error, generation: active.generation }, `rebuild of projection ${this.name} failed: ${(error as Error).message}`);
-    else this.logger.info({ generation: active.generation }, `rebuild of projection ${this.name} cancelled`);
-    try {
-      await active.consumer?.stop();
-    } catch (stopError) {
-      this.logger.warn({ err: stopError }, 'the shadow consumer did not stop cleanly');
-    }
-    active.model?.remove();
-    active.settle(progress);
   }
 
   private settleWaiters(): void {
@@ -528,7 +429,8 @@ export class Projector {
     if (model === undefined || model.isClosed) return false;
     if (model.meta.version !== this.projection.version) {
       if (this.active !== undefined || this.stateName === 'starting') return false;
-      waiter.reject(new ShoalError('SHOAL_HANDLER_FAILED', `Projection ${this.name} serves v${model.meta.version}: the rebuild of v${this.projection.version} failed (${this.lastRebuild?.error?.message ?? 'see its status'})`));
+      const lastError = this.lastRebuild?.progress().error?.message;
+      waiter.reject(new ShoalError('SHOAL_HANDLER_FAILED', `Projection ${this.name} serves v${model.meta.version}: the rebuild of v${this.projection.version} failed (${lastError ?? 'see its status'})`));
       return true;
     }
     const caughtUp = waiter.targets.list().every(({ topic, partition, value }) => (model.position(topic, partition) ?? 0) >= value);
@@ -547,20 +449,4 @@ export class Projector {
   private isoNow(): string {
     return new Date(this.options.now()).toISOString();
   }
-}
-
-/** The shadow's positions while its file is open. */
-function shadowPositions(active: ActiveRebuild): (topic: string, partition: number) => number | undefined {
-  const model = active.model;
-  return (topic, partition) => (model === undefined || model.isClosed ? undefined : model.position(topic, partition));
-}
-
-function asShoalError(error: unknown): ShoalError {
-  if (error instanceof ShoalError) return error;
-  return new ShoalError('SHOAL_HANDLER_FAILED', (error as Error)?.message ?? String(error), { cause: error });
-}
-
-/** Options without the keys set to undefined, so they do not hide the defaults. */
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

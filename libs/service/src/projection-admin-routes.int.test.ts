@@ -28,7 +28,7 @@ describe('projection admin routes', () => {
     expect(listed).toMatchObject({ name: 'order-counts', version: 1, state: 'running', stale: false, lag: 0, applied: 6000, rebuilding: false, rebuild: null, error: null });
     expect(listed.model).toMatchObject({ file: 'order-counts.v1.g1.db', generation: 1, builtFrom: 'beginning' });
     expect(listed.partitions.map((p: { partition: number }) => p.partition)).toEqual([0, 1, 2]);
-    expect(listed.partitions.reduce((sum: number, p: { position: number }) => sum + p.position, 0)).toBe(6000);
+    expect(listed.partitions.reduce((sum: number, p: { nextOffset: number }) => sum + p.nextOffset, 0)).toBe(6000);
 
     const started = await app.inject({ method: 'POST', url: '/admin/projections/order-counts/rebuild', payload: { from: 'beginning' } });
     expect(started.statusCode).toBe(202);

@@ -98,9 +98,9 @@ const statusSchema = {
         type: 'object',
         properties: {
           ...partitionProperties,
-          position: { type: 'integer' },
-          highWatermark: { type: 'integer' },
-          lag: { type: 'integer' },
+          nextOffset: { type: ['integer', 'null'] },
+          highWatermark: { type: ['integer', 'null'] },
+          lag: { type: ['integer', 'null'] },
         },
       },
     },

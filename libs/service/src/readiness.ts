@@ -4,9 +4,10 @@
  *
  *   outbox relay   running, and its last publish attempt did not fail (a failing relay means the broker is
  *                  unreachable; commands still commit, but nothing leaves the service)
- *   subscription   running, connected, in its group, and its committed offsets have reached the end offsets
- *                  captured when it started (so a restarted service is not ready while it works through what
- *                  it missed)
+ *   subscription   running, connected, in its group, and it has reached the end offsets captured when it
+ *                  started (so a restarted service is not ready while it works through what it missed): where
+ *                  this member processed a partition, its own next offset; elsewhere the group's committed
+ *                  offset (offsets are committed per interval, so the member's own position is the fresher)
  *   projector      running (or stale while a new version builds), and `whenCaughtUp()` has resolved once
  *
  * "Caught up once" latches: a busy topic always has some lag, and a service that dropped out of a load
@@ -58,15 +59,27 @@ export function subscriptionReadiness(subscription: Subscription, topics: readon
     if (!caughtUp) {
       const wanted = targets();
       if (wanted === undefined) return { ok: false, detail: 'end offsets not captured yet' };
-      const committed = new Map<string, bigint>();
-      for (const { topic, partitions } of await admin().fetchOffsets({ groupId: status.group, topics: [...topics] })) {
-        for (const { partition, offset } of partitions) committed.set(`${topic}:${partition}`, BigInt(offset));
-      }
-      let behind = 0n;
-      for (const [slot, { high, low }] of wanted) {
-        const at = committed.get(slot) ?? -1n;
-        const from = at < low ? low : at;
-        if (from < high) behind += high - from;
+      const reached = new Map<string, bigint>();
+      for (const { topic, partition, nextOffset } of status.partitions) if (nextOffset !== null) reached.set(`${topic}:${partition}`, BigInt(nextOffset));
+      const behindAt = (positions: ReadonlyMap<string, bigint>) => {
+        let behind = 0n;
+        for (const [slot, { high, low }] of wanted) {
+          const at = positions.get(slot) ?? -1n;
+          const from = at < low ? low : at;
+          if (from < high) behind += high - from;
+        }
+        return behind;
+      };
+      let behind = behindAt(reached);
+      if (behind > 0n) {
+        for (const { topic, partitions } of await admin().fetchOffsets({ groupId: status.group, topics: [...topics] })) {
+          for (const { partition, offset } of partitions) {
+            const slot = `${topic}:${partition}`;
+            const committed = BigInt(offset);
+            if (committed > (reached.get(slot) ?? -1n)) reached.set(slot, committed);
+          }
+        }
+        behind = behindAt(reached);
       }
       if (behind > 0n) return { ok: false, detail: `catching up: ${behind} records behind the offsets at start` };
       caughtUp = true;

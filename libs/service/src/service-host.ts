@@ -159,10 +159,10 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     const subscription = subscribe<H>({
       fromBeginning: true,
       // Every assigned partition in flight at once (up to 16): one at a time, each partition's batch waits
-      // for the previous partitions' handlers and offset commits, and a service reading three topics adds
-      // tens of milliseconds to every hop of the choreography. Order within a partition holds either way, and
-      // handlers' transactions never interleave (they are synchronous).
-      partitionsConsumedConcurrently: 16,
+      // for the previous partitions' handlers, and a service reading three topics adds to every hop of the
+      // choreography. Order within a partition holds either way, and handlers' transactions never interleave
+      // (they are synchronous).
+      partitionsInFlight: 16,
       ...options,
       // Leaving the group waits for the fetch in flight, which an idle broker holds for maxWaitTimeInMs: kafkajs's
       // 5 s default would hold every stop that long. A member that died without leaving (kill -9, a crash) holds

@@ -1,7 +1,7 @@
 /**
  * Waiting for a kafkajs consumer's first group join, the moment a subscriber is "started": `run()` resolves
  * as soon as the fetch loop is set up, before the member has an assignment. Shared by every consumer that
- * has a start() (the simple Subscriber, the consumer runtime, the projector).
+ * has a start(): the consumer loop, and the benchmarks' own kafkajs consumers.
  */
 import type { Consumer } from 'kafkajs';
 

@@ -10,7 +10,8 @@ import { orderPlacedData } from '@shoal/contract/testing';
 import { registryWithCatalog, type RegisteredRegistry } from '@shoal/contract/testing';
 import type { OrderConfirmed, ShoalEventType } from '@shoal/contract';
 import { Publisher } from './publisher.js';
-import { Subscriber, type MessageContext, type SubscriberOptions } from './subscriber.js';
+import type { MessageContext } from './record-context.js';
+import { Subscriber, type SubscriberOptions } from './subscriber.js';
 
 interface Platform {
   kafka: Kafka;
@@ -148,7 +149,7 @@ describe('Publisher -> broker -> Subscriber', () => {
     expect(again).toEqual(['error:SHOAL_EVENT_DECODE']);
   });
 
-  it('lets kafkajs deliver a record again after a retriable failure', async () => {
+  it('tries a record again in place after a retriable failure, before the records behind it', async () => {
     const p = await platform();
     const events = [placed('ord-a'), placed('ord-a'), placed('ord-a')];
     await p.publisher.publishBatch(events);

@@ -23,6 +23,8 @@ export interface ReadyFile {
   broker: string;
   registry: string;
   dataDir: string;
+  /** The embedded broker's GET /metrics, with `brokerMetrics`. */
+  brokerMetrics?: string;
   services: Record<string, { url: string; pid: number }>;
 }
 
@@ -37,6 +39,8 @@ export interface ShoalDevOptions {
   readyTimeoutMs?: number;
   /** Echo the output to this process's stdout (benchmarks); tests keep it for failure messages. */
   echo?: boolean;
+  /** The embedded broker serves its request counts (GET /metrics, ReadyFile.brokerMetrics) on a free port. */
+  brokerMetrics?: boolean;
 }
 
 export interface ShoalDev {
@@ -54,10 +58,12 @@ export interface ShoalDev {
 
 export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev> {
   const readyPath = join(options.dataDir, 'ready.json');
-  const chosen = await freePorts(SERVICES.length + 2);
+  const chosen = await freePorts(SERVICES.length + 3);
   const ports = SERVICES.flatMap((service, i) => [`--${service}-port`, String(chosen[i])]);
   const external = options.args ?? [];
-  const platformPorts = external.some((arg) => arg === '--brokers') ? [] : ['--broker-port', String(chosen.at(-2)), '--registry-port', String(chosen.at(-1))];
+  const platformPorts = external.some((arg) => arg === '--brokers')
+    ? []
+    : ['--broker-port', String(chosen.at(-2)), '--registry-port', String(chosen.at(-1)), ...(options.brokerMetrics === true ? ['--broker-metrics-port', String(chosen.at(-3))] : [])];
   const args = [
     '--import',
     'tsx',

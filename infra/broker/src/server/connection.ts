@@ -6,6 +6,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiVersions } from '../protocol/messages/api-versions.js';
 import { ProtocolDecodeError, Reader } from '../protocol/reader.js';
 import { ProtocolEncodeError, Writer } from '../protocol/writer.js';
+import type { RequestCounts } from '../metrics/request-counts.js';
 import { FrameDecoder } from './frame-decoder.js';
 
 /**
@@ -36,6 +37,8 @@ export interface ConnectionOptions {
   routes: ReadonlyMap<number, ApiRoute>;
   maxRequestBytes: number;
   logger: Logger;
+  /** Where each routed request is counted. */
+  requests: RequestCounts;
   onClose: () => void;
 }
 
@@ -86,6 +89,7 @@ export class Connection {
       const route = this.options.routes.get(apiKey);
       if (!route) return this.reject(`unknown api key ${apiKey}`);
       const definition = route.definition;
+      this.options.requests.count(clientId, apiKey, definition.name);
       if (version < definition.minVersion || version > definition.maxVersion) {
         if (apiKey === ApiKey.ApiVersions) return this.respondUnsupportedApiVersions(correlationId, route);
         return this.reject(`${definition.name} v${version} is not supported (supported: v${definition.minVersion}-v${definition.maxVersion})`);

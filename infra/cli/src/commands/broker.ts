@@ -21,6 +21,7 @@ Options:
   --max-message-bytes <n>       default max.message.bytes, largest record batch (default ${brokerDefaults.maxMessageBytes})
   --group-initial-rebalance-delay-ms <ms>  (default ${brokerDefaults.groupInitialRebalanceDelayMs})
   --fsync                       fsync every commit (survives power loss, slower)
+  --metrics-port <n>            serve GET /metrics (requests by API and client id) on this port (default: off)
   --log-level <level>           trace, debug, info, warn, error (default info)
   -h, --help                    show this help
 `;
@@ -42,6 +43,7 @@ export async function runBroker(argv: string[]): Promise<number> {
       'max-message-bytes': { type: 'string' },
       'group-initial-rebalance-delay-ms': { type: 'string' },
       fsync: { type: 'boolean' },
+      'metrics-port': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -65,6 +67,7 @@ export async function runBroker(argv: string[]): Promise<number> {
     maxMessageBytes: integerOption(values['max-message-bytes'], '--max-message-bytes', { min: 1 }),
     groupInitialRebalanceDelayMs: integerOption(values['group-initial-rebalance-delay-ms'], '--group-initial-rebalance-delay-ms', { min: 0 }),
     fsync: values.fsync,
+    metricsPort: integerOption(values['metrics-port'], '--metrics-port', { min: 0, max: 65535 }),
     logger,
   };
   return serveUntilSignal('broker', logger, () => startBroker(options));

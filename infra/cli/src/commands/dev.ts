@@ -69,6 +69,8 @@ Options:
                               <dir>/<service> (default ${devDefaults.dataDir})
   --reset                     delete --data-dir first: a fresh platform
   --broker-port <n>           Kafka port (default ${brokerDefaults.port})
+  --broker-metrics-port <n>   serve the embedded broker's GET /metrics (requests by API and client)
+                              on this port (default: off)
   --registry-port <n>         schema registry port (default ${registryDefaults.port})
   --brokers <host:port,...>   use this Kafka instead of starting the embedded broker
   --registry <url>            use this schema registry instead of starting the embedded one
@@ -113,6 +115,7 @@ export async function runDev(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       reset: { type: 'boolean' },
       'broker-port': { type: 'string' },
+      'broker-metrics-port': { type: 'string' },
       'registry-port': { type: 'string' },
       brokers: { type: 'string' },
       registry: { type: 'string' },
@@ -136,6 +139,9 @@ export async function runDev(argv: string[]): Promise<number> {
   await assertPortsFree(
     [
       ...('port' in plan.broker ? [{ port: plan.broker.port, owner: 'broker', flag: '--broker-port' }] : []),
+      ...('metricsPort' in plan.broker && plan.broker.metricsPort !== undefined && plan.broker.metricsPort !== 0
+        ? [{ port: plan.broker.metricsPort, owner: 'broker metrics', flag: '--broker-metrics-port' }]
+        : []),
       ...('port' in plan.registry ? [{ port: plan.registry.port, owner: 'registry', flag: '--registry-port' }] : []),
       ...plan.services.map(({ service, port }): PlannedPort => ({ port, owner: service.name, flag: `--${service.name}-port` })),
     ],
@@ -185,6 +191,7 @@ function planRun(flags: Record<string, string | boolean | undefined>, discovered
 function serversOf(text: (name: string) => string | undefined, port: (name: string, min: number) => number | undefined): Pick<DevPlan, 'broker' | 'registry'> {
   for (const [own, given] of [
     ['broker-port', 'brokers'],
+    ['broker-metrics-port', 'brokers'],
     ['registry-port', 'registry'],
   ] as const) {
     if (text(own) !== undefined && text(given) !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', `give --${own} or --${given}, not both`);
@@ -193,7 +200,10 @@ function serversOf(text: (name: string) => string | undefined, port: (name: stri
   // dev runs servers of its own whatever KAFKA_BROKERS and SCHEMA_REGISTRY_URL say.
   const given = resolveEndpoints({ brokers: text('brokers'), registry: text('registry') }, {});
   return {
-    broker: text('brokers') === undefined ? { port: port('broker-port', 0) ?? brokerDefaults.port } : { external: given.brokers },
+    broker:
+      text('brokers') === undefined
+        ? { port: port('broker-port', 0) ?? brokerDefaults.port, ...(text('broker-metrics-port') === undefined ? {} : { metricsPort: port('broker-metrics-port', 0)! }) }
+        : { external: given.brokers },
     registry: text('registry') === undefined ? { port: port('registry-port', 0) ?? registryDefaults.port } : { external: given.registry },
   };
 }
@@ -299,6 +309,7 @@ function readyFileContent(plan: DevPlan, platform: Platform, supervisor: Service
     broker: platform.brokers.join(','),
     registry: platform.registryUrl,
     dataDir: plan.dataDir,
+    ...(platform.brokerMetricsUrl === undefined ? {} : { brokerMetrics: platform.brokerMetricsUrl }),
     services: Object.fromEntries(supervisor.services.map((service) => [service.name, { url: service.url, pid: service.pid ?? 0 }])),
   };
 }

@@ -18,8 +18,8 @@ import { setupPlatform, type SetupResult } from '../commands/setup.js';
 
 export interface PlatformOptions {
   dataDir: string;
-  /** The embedded broker's port, or the bootstrap servers of a Kafka to use instead. */
-  broker: { port: number } | { external: readonly string[] };
+  /** The embedded broker's port (and that of its `GET /metrics`, if wanted), or the bootstrap servers of a Kafka to use instead. */
+  broker: { port: number; metricsPort?: number } | { external: readonly string[] };
   /** The embedded registry's port, or the URL of a registry to use instead. */
   registry: { port: number } | { external: string };
   catalog: SchemaCatalog;
@@ -30,6 +30,8 @@ export interface Platform {
   /** Bootstrap servers, `host:port`, for the services' KAFKA_BROKERS. */
   brokers: readonly string[];
   registryUrl: string;
+  /** The embedded broker's `GET /metrics`, when it serves one. */
+  brokerMetricsUrl: string | undefined;
   setup: SetupResult;
   /** Stops what this process started (the registry, then the broker); a platform of the user's is left alone. */
   close(): Promise<void>;
@@ -45,9 +47,11 @@ export async function startPlatform({ dataDir, broker: brokerOption, registry: r
   };
   try {
     if ('port' in brokerOption) {
-      broker = await startBroker({ dataDir: join(dataDir, 'broker'), port: brokerOption.port, logger: logger.child({ service: 'broker' }) }).catch((error: unknown) => {
-        throw renamePortFlag(error, '--port', '--broker-port');
-      });
+      broker = await startBroker({ dataDir: join(dataDir, 'broker'), port: brokerOption.port, metricsPort: brokerOption.metricsPort, logger: logger.child({ service: 'broker' }) }).catch(
+        (error: unknown) => {
+          throw renamePortFlag(renamePortFlag(error, '--port', '--broker-port'), '--metrics-port', '--broker-metrics-port');
+        },
+      );
     }
     if ('port' in registryOption) {
       const compatibility = isCompatibilityLevel(catalog.compatibility) ? catalog.compatibility : undefined;
@@ -63,7 +67,7 @@ export async function startPlatform({ dataDir, broker: brokerOption, registry: r
     const brokers = broker === undefined ? [...('external' in brokerOption ? brokerOption.external : [])] : [broker.bootstrap];
     const registryUrl = registry?.url ?? ('external' in registryOption ? registryOption.external : '');
     const setup = await setupPlatform({ brokers, registryUrl, catalog, logger });
-    return { brokers, registryUrl, setup, close };
+    return { brokers, registryUrl, brokerMetricsUrl: broker?.metricsUrl, setup, close };
   } catch (error) {
     await close();
     throw error;

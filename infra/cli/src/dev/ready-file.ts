@@ -5,6 +5,9 @@
  *   {"broker": "127.0.0.1:9092", "registry": "http://127.0.0.1:8081", "dataDir": "/abs/.shoal",
  *    "services": {"orders": {"url": "http://127.0.0.1:3001", "pid": 4242}, ...}}
  *
+ * plus "brokerMetrics": "http://127.0.0.1:9644/metrics" when the embedded broker serves its request counts
+ * (`--broker-metrics-port`).
+ *
  * The file exists only while the platform is ready: it is removed when `shoal dev` starts (a stale one
  * from an earlier run would be believed) and when it stops, written before the banner is printed, and
  * rewritten when a restarted service is ready again, with its new pid. Each write goes to a temporary file
@@ -17,6 +20,7 @@ export interface ReadyFileContent {
   broker: string;
   registry: string;
   dataDir: string;
+  brokerMetrics?: string;
   services: Record<string, { url: string; pid: number }>;
 }
 

@@ -14,7 +14,7 @@ export interface ProjectorProcessSettings {
   registryUrl: string;
   dataDir: string;
   crashAt?: number;
-  maxRecordsPerTransaction?: number;
+  recordsPerTransaction?: number;
 }
 
 const settings = JSON.parse(process.env.SHOAL_TEST_PROJECTOR ?? '{}') as ProjectorProcessSettings;
@@ -29,7 +29,7 @@ const projector = new Projector({
   dataDir: settings.dataDir,
   kafka: new Kafka({ clientId: 'projector-process', brokers: [settings.bootstrap], logLevel: logLevel.NOTHING }),
   codec: new EventCodec({ registry: new RegistryClient({ url: settings.registryUrl }), catalog: loadSchemaCatalog() }),
-  ...(settings.maxRecordsPerTransaction === undefined ? {} : { maxRecordsPerTransaction: settings.maxRecordsPerTransaction }),
+  ...(settings.recordsPerTransaction === undefined ? {} : { recordsPerTransaction: settings.recordsPerTransaction }),
 });
 process.once('SIGTERM', () => {
   void projector.stop().then(() => process.exit(0));

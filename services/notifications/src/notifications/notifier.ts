@@ -12,7 +12,7 @@
  * flow (correlation id).
  */
 import type { ShoalLogger } from '@shoal/core';
-import type { HandlerContext } from '@shoal/consumer';
+import type { MessageContext } from '@shoal/transport';
 import { createEvent } from '@shoal/contract';
 import type { SqliteTransaction } from '@shoal/store-sqlite';
 import type { NotificationStore } from './notification-store.js';
@@ -36,7 +36,7 @@ export class Notifier {
     this.logger = options.logger.child({ module: 'notifier' });
   }
 
-  notify(event: NotifiedEvent, tx: SqliteTransaction, context: HandlerContext): void {
+  notify(event: NotifiedEvent, tx: SqliteTransaction, context: MessageContext): void {
     const { customerId, orderId } = event.data;
     const now = this.options.now();
     const notification = {
