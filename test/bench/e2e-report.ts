@@ -55,6 +55,8 @@ export interface LatencyFigures {
   /** Scheduled send -> POST answered, ms ascending. */
   answersMs: number[];
   requests: RequestFigures;
+  /** CPU seconds per process (CpuFigure.process) from the first POST until idle; undefined where unreadable. */
+  cpu: ReadonlyMap<string, number | undefined>;
 }
 
 export interface BaselineFigures {
@@ -209,6 +211,10 @@ export function cpuTable(figures: E2eFigures): string {
   const perOrder = (seconds: number | undefined) => (seconds === undefined ? '-' : ((seconds * 1000) / throughput.orders).toFixed(2));
   const total = (pick: (row: CpuFigure) => number | undefined) => figures.cpu.reduce((sum, row) => sum + (pick(row) ?? 0), 0);
   const rows = [...figures.cpu, { process: 'total', pid: 0, untilConfirmed: total((row) => row.untilConfirmed), untilIdle: total((row) => row.untilIdle) }];
+  const atRate = (run: LatencyFigures, process: string) => {
+    const seconds = process === 'total' ? [...run.cpu.values()].reduce<number | undefined>((sum, value) => (sum === undefined || value === undefined ? undefined : sum + value), 0) : run.cpu.get(process);
+    return seconds === undefined || run.samplesMs.length === 0 ? '-' : ((seconds * 1000) / run.samplesMs.length).toFixed(2);
+  };
   return formatTable(
     [
       { title: 'process', align: 'left' },
@@ -218,6 +224,7 @@ export function cpuTable(figures: E2eFigures): string {
       { title: 'CPU s to idle', align: 'right' },
       { title: 'of a core', align: 'right' },
       { title: 'CPU ms/order', align: 'right' },
+      ...figures.latency.map((run) => ({ title: `ms/order at ${count(run.rate)}/s`, align: 'right' as const })),
     ],
     rows.map((row) => [
       row.process,
@@ -227,6 +234,7 @@ export function cpuTable(figures: E2eFigures): string {
       cpu(row.untilIdle),
       share(row.untilIdle, figures.idleSeconds),
       perOrder(row.untilIdle),
+      ...figures.latency.map((run) => atRate(run, row.process)),
     ]),
   );
 }

@@ -38,14 +38,17 @@ import { cpuUsedBetween, readCpu } from './process-cpu.js';
  *                slowing the sender (no coordinated omission). Where it goes: each event of the flow from
  *                its cause (its predecessor arriving here) to its arrival here, split at its ce_time (the
  *                services stamp it with the system clock as they handle the cause) into the way to the
- *                handler (fetch, decode) and the way out (commit, outbox relay, broker, fetch here).
+ *                handler (fetch, decode) and the way out (commit, outbox relay, broker, fetch here). Each rate
+ *                is offered for LEAD_IN_SECONDS untimed first. CPU per order of each process, to idle.
  *   baselines    on the same broker in the same run (KafkaBaselines): raw produce -> consume of single
  *                records at the first offered rate, times 4 hops = the latency floor; and a raw kafkajs chain
  *                of the same shape (a batching producer and three consume -> produce relays) moving N records,
  *                with the CPU it costs (this process and shoal dev's, where the broker runs) per record.
  *
- * A short closed-loop warm-up comes first (JIT, codec caches, first segments), and every phase waits for the
- * platform to be idle (platform-idle.ts) so that none starts on the previous one's tail. Exits 0 whether or
+ * A closed-loop warm-up comes first, as many orders as the throughput phase at its concurrency (fewer in
+ * --quick): the hot paths are compiled by TurboFan only after thousands of calls, and with a short warm-up
+ * the compiler's work showed up in the phase's CPU and throughput. Every phase waits for the platform to be
+ * idle (platform-idle.ts) so that none starts on the previous one's tail. Exits 0 whether or
  * not the goals are met; 1 when the run itself failed (a POST refused, an order never confirmed, shoal dev
  * not starting), 2 on bad options. shoal dev is stopped with SIGINT, as Ctrl-C would, also on Ctrl-C here.
  */
@@ -53,7 +56,7 @@ const usage = `Usage: npm run bench -- e2e [options]
        node --import tsx test/bench/e2e.bench.ts [options]
 
 Options (a value after a space or '='):
-  --quick               a smoke run: 600 orders, 10 s at 100/s, no second rate (under 1 min)
+  --quick               a smoke run: 600 orders (after 600 to warm up), 10 s at 100/s, no second rate
   --orders=<n>          orders of the throughput phase (default 3000; --quick 600)
   --concurrency=<n>     POSTs in flight in the throughput phase (default 64)
   --rate=<r,...>        offered rates of the latency phase, orders/s (default 100,300; --quick 100)
@@ -67,6 +70,8 @@ Options (a value after a space or '='):
   -h, --help            show this help
 `;
 
+/** Seconds at each offered rate before the timed ones. */
+const LEAD_IN_SECONDS = 3;
 /** How long confirmations may trail the last POST of a phase before the run counts as failed. */
 const CONFIRM_TIMEOUT_MS = 90_000;
 const IDLE_TIMEOUT_MS = 60_000;
@@ -141,7 +146,7 @@ function planFrom(argv: string[]): Plan | 'help' {
     quick,
     orders: Math.round(orders!),
     concurrency: Math.round(concurrency!),
-    warmupOrders: quick ? 600 : 1500,
+    warmupOrders: quick ? 600 : Math.round(orders!),
     rates: rates.map((rate, i) => ({ rate, seconds: durations[Math.min(i, durations.length - 1)]! })),
     hopSeconds: quick ? 5 : 10,
     cpuProfDir: values['cpu-prof-dir'] === undefined ? undefined : resolve(values['cpu-prof-dir']),
@@ -329,7 +334,7 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
         stepsTable(run),
         '',
       ]),
-      `CPU during the throughput phase (/proc/<pid>/stat): ${throughput.seconds.toFixed(2)} s to the last confirmation, ${idleSeconds.toFixed(2)} s until idle`,
+      `CPU during the throughput phase (/proc/<pid>/stat): ${throughput.seconds.toFixed(2)} s to the last confirmation, ${idleSeconds.toFixed(2)} s until idle; and per order during each latency phase, from its first POST until idle`,
       cpuTable(figures),
       '',
       `Broker requests per order, by Kafka API: the platform's clients (shoal dev and the services), from the first POST until idle; the benchmark's own clients apart`,
@@ -346,14 +351,19 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
   return 0;
 }
 
-async function throughputPhase(bench: Bench, plan: Plan): Promise<{ throughput: ThroughputFigures; cpu: CpuFigure[]; idleSeconds: number; requests: RequestFigures }> {
-  progress(`throughput: ${count(plan.orders)} orders, ${plan.concurrency} in flight`);
-  const pids = new Map<string, number>([
+/** Every process whose CPU a phase counts: each service, shoal dev (broker and registry), this benchmark. */
+function processesOf(bench: Bench): Map<string, number> {
+  return new Map<string, number>([
     ...SERVICES.map((service) => [service, bench.dev.pidOf(service)] as const),
     [apacheKafka === undefined ? 'shoal dev (broker, registry)' : 'shoal dev (registry)', bench.dev.child.pid!],
     ...(apacheKafka === undefined ? [] : [[`Apache Kafka ${apacheKafka.version}`, apacheKafka.pid] as const]),
     ['this benchmark', process.pid],
   ]);
+}
+
+async function throughputPhase(bench: Bench, plan: Plan): Promise<{ throughput: ThroughputFigures; cpu: CpuFigure[]; idleSeconds: number; requests: RequestFigures }> {
+  progress(`throughput: ${count(plan.orders)} orders, ${plan.concurrency} in flight`);
+  const pids = processesOf(bench);
   const requestsAtStart = await requestsOf(bench);
   const cpuAtStart = readCpu(pids);
   const run = await bench.traffic.closedLoop(plan.orders, plan.concurrency);
@@ -387,11 +397,19 @@ async function throughputPhase(bench: Bench, plan: Plan): Promise<{ throughput: 
 }
 
 async function latencyPhase(bench: Bench, rate: number, seconds: number): Promise<LatencyFigures> {
-  progress(`latency: ${count(rate)} orders/s for ${seconds} s, open loop`);
+  // Untimed, as the raw hop's first second: one order at a time takes other paths than the throughput phase's
+  // batches, and TurboFan compiles them in the first seconds at a rate.
+  progress(`latency: ${count(rate)} orders/s for ${LEAD_IN_SECONDS} s untimed, then ${seconds} s, open loop`);
+  const leadIn = await bench.traffic.openLoop(rate, LEAD_IN_SECONDS);
+  await confirmed(bench, `lead-in at ${rate}/s`, leadIn.orders, leadIn.failures);
+  await idle(bench, `lead-in at ${rate}/s`);
+  const pids = processesOf(bench);
   const requestsAtStart = await requestsOf(bench);
+  const cpuAtStart = readCpu(pids);
   const run = await bench.traffic.openLoop(rate, seconds);
   const confirmations = await confirmed(bench, `latency at ${rate}/s`, run.orders, run.failures);
   await idle(bench, `latency at ${rate}/s`);
+  const cpu = cpuUsedBetween(cpuAtStart, readCpu(pids));
   const requests = requestsBetween(requestsAtStart, await requestsOf(bench), run.orders.length);
   const samplesMs = run.orders.map((order, i) => confirmations[i]! - order.scheduledAt).sort((a, b) => a - b);
   // Per order and event: from its cause (the predecessor's arrival here; for the first, the scheduled send) to
@@ -416,7 +434,7 @@ async function latencyPhase(bench: Bench, rate: number, seconds: number): Promis
     };
   });
   const answers = run.orders.map((order) => order.answeredAt - order.scheduledAt).sort((a, b) => a - b);
-  return { rate, seconds, samplesMs, missing: samplesMs.filter((ms) => !Number.isFinite(ms)).length, maxLateMs: run.maxLateMs, steps, answersMs: answers, requests };
+  return { rate, seconds, samplesMs, missing: samplesMs.filter((ms) => !Number.isFinite(ms)).length, maxLateMs: run.maxLateMs, steps, answersMs: answers, requests, cpu };
 }
 
 /**
