@@ -1,6 +1,6 @@
 /**
  * The load of the e2e benchmark: `POST /orders` to the orders service, as a client would send it, in the two
- * shapes the issue asks for.
+ * shapes the benchmark measures.
  *
  *   closed loop   at most `concurrency` requests in flight, the next one sent as soon as one is answered:
  *                 orders as fast as the system takes them (sustained throughput)

@@ -1,5 +1,5 @@
 /**
- * One read-model file: the projection's own tables plus two of Shoal's (DESIGN.md §3).
+ * One read-model file: the projection's own tables plus two of Shoal's.
  *
  *   projection_meta       one row: name, version, generation, where the build started, created_at,
  *                         live_since (when it began serving reads; null while it is a shadow being built)

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Benchmarks live beside the package they measure: `<package>/bench/<name>.bench.ts`. A name may stand for
- * several files: `runtime` is the issue's "runtime" benchmark, the relay, consumer and projection files in turn.
+ * several files: `runtime` is the relay, consumer and projection benchmarks in turn.
  */
 const benches: Record<string, readonly string[]> = {
   broker: ['infra/broker/bench/broker.bench.ts'],
