@@ -51,7 +51,8 @@ export class OffsetCommitter {
     if (!this.inGroup()) return;
     const pending: Array<{ state: PartitionState; next: number }> = [];
     for (const state of this.states.list()) {
-      if (state.next !== undefined && state.next !== state.committed) pending.push({ state, next: state.next });
+      // Never backwards: after a rebalance the group may hand over records this member had already passed.
+      if (state.next !== undefined && state.next > (state.committed ?? -1)) pending.push({ state, next: state.next });
     }
     if (pending.length === 0) return;
     this.inFlight = this.consumer
