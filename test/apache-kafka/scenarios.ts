@@ -5,35 +5,11 @@
  * left out by the codec). Each sequence covers the API's normal answer and its error cases.
  */
 import { expect } from 'vitest';
-import { encodeBatch } from '@shoal/broker/testing';
+import { ApiKey, encodeBatch } from '@shoal/broker/testing';
 import type { Session } from './differential.js';
 
-export const Api = {
-  Produce: 0,
-  Fetch: 1,
-  ListOffsets: 2,
-  Metadata: 3,
-  OffsetCommit: 8,
-  OffsetFetch: 9,
-  FindCoordinator: 10,
-  JoinGroup: 11,
-  Heartbeat: 12,
-  LeaveGroup: 13,
-  SyncGroup: 14,
-  DescribeGroups: 15,
-  ListGroups: 16,
-  ApiVersions: 18,
-  CreateTopics: 19,
-  DeleteTopics: 20,
-  DeleteRecords: 21,
-  InitProducerId: 22,
-  DescribeConfigs: 32,
-  AlterConfigs: 33,
-  DescribeLogDirs: 35,
-  CreatePartitions: 37,
-  DeleteGroups: 42,
-  IncrementalAlterConfigs: 44,
-} as const;
+/** Kafka's API keys, as the protocol guide numbers them. */
+export const Api = ApiKey;
 
 /** Record timestamps are fixed so both brokers store, list and return the same bytes. */
 const T0 = 1_767_225_600_000;

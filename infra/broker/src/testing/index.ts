@@ -6,3 +6,4 @@ export { startTestBroker, kafkaFor } from './broker.js';
 export { RawKafkaClient } from './raw-client.js';
 export { encodeBatch } from './kafkajs-batch.js';
 export type { TestRecord, TestBatchOptions } from './kafkajs-batch.js';
+export { ApiKey } from '../protocol/api-keys.js';
