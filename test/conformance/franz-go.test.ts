@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
 import { connected } from '@shoal/testing';
 import { uniqueName } from '@shoal/testing';
+import { readByKey } from './helpers.js';
 
 const GO_DIR = fileURLToPath(new URL('./go/', import.meta.url));
 
@@ -73,18 +74,7 @@ describe.skipIf(goMissing !== null)('franz-go v1.22 against the embedded broker'
     const ends = await admin.fetchTopicOffsets(topic);
     expect(ends.reduce((sum, p) => sum + Number(p.high), 0)).toBe(30);
 
-    const consumer = await connected(kafka.consumer({ groupId: uniqueName('franz-read'), maxWaitTimeInMs: 200 }));
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const read = new Map<string, { value: string; headers: Record<string, string> }>();
-    await new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-          read.set(message.key!.toString(), { value: message.value!.toString(), headers });
-          if (read.size === 30) resolve();
-        },
-      });
-    });
+    const read = await readByKey(kafka, topic, 30);
     expect(read.get('k3')).toEqual({ value: 'go-3', headers: { ce_type: 'conformance.Franz', n: '3' } });
   });
 

@@ -8,7 +8,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Kafka } from 'kafkajs';
 import { onTestFinished } from 'vitest';
+import { connected, uniqueName } from '@shoal/testing';
 
 export const KCAT = '/usr/bin/kcat';
 export const PYTHON = '/usr/bin/python3';
@@ -179,4 +181,21 @@ function runChild(file: string, args: readonly string[], options: RunOptions & P
  */
 export function librdkafkaComplaints(stderr: string): string[] {
   return stderr.split('\n').filter((line) => /^%[0-4]\|/.test(line));
+}
+
+/** What kafkajs reads of a topic from its beginning, by key (value and headers as strings), once `count` keys arrived. */
+export async function readByKey(kafka: Kafka, topic: string, count: number): Promise<Map<string, { value: string; headers: Record<string, string> }>> {
+  const consumer = await connected(kafka.consumer({ groupId: uniqueName('conformance-read'), maxWaitTimeInMs: 200 }));
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const read = new Map<string, { value: string; headers: Record<string, string> }>();
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        read.set(message.key!.toString(), { value: message.value!.toString(), headers });
+        if (read.size === count) resolve();
+      },
+    });
+  });
+  return read;
 }

@@ -11,6 +11,7 @@ import { KAFKA_VERSION, runJavaClient } from '@shoal/apache-kafka';
 import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
 import { connected } from '@shoal/testing';
 import { uniqueName } from '@shoal/testing';
+import { readByKey } from './helpers.js';
 import { apacheKafkaMissing } from '../apache-kafka/support.js';
 
 const values = (lines: Array<[string, string]>, key: string) => lines.filter(([k]) => k === key).map(([, v]) => v);
@@ -44,18 +45,7 @@ describe.skipIf(apacheKafkaMissing !== null)(`kafka-clients ${KAFKA_VERSION} (Ja
     }
     for (const offsets of byPartition.values()) expect(offsets.sort((a, b) => a - b)).toEqual(offsets.map((_, i) => i));
 
-    const consumer = await connected(kafka.consumer({ groupId: uniqueName('java-produce-read'), maxWaitTimeInMs: 200 }));
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const read = new Map<string, { value: string; headers: Record<string, string> }>();
-    await new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-          read.set(message.key!.toString(), { value: message.value!.toString(), headers });
-          if (read.size === 30) resolve();
-        },
-      });
-    });
+    const read = await readByKey(kafka, topic, 30);
     expect(read.get('k7')).toEqual({ value: 'java-7', headers: { ce_type: 'conformance.Java', n: '7' } });
     // The Java producer batches with linger and gzip: the broker keeps its batches as sent, kafkajs decodes them.
     expect([...read.keys()].sort()).toEqual(Array.from({ length: 30 }, (_, i) => `k${i}`).sort());
