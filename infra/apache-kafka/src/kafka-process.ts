@@ -43,9 +43,16 @@ export interface ApacheKafka {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-/** Kafka's cluster ids are 16 random bytes, base64url without padding (22 characters). */
-function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * Kafka's cluster ids are 16 random bytes, base64url without padding (22 characters). Like Kafka's own
+ * `Uuid.randomUuid`, it never starts with '-': the storage tool's argument parser would read such an id
+ * as an option (one id in 64 did, and formatting failed).
+ */
+export function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** `count` distinct free ports, every listener held open until all are chosen so none is handed out twice. */
@@ -183,7 +190,7 @@ export async function startApacheKafka(options: ApacheKafkaOptions = {}): Promis
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });
   };
 
-  const format = spawnSync('java', ['-Xmx256m', `-Dkafka.logs.dir=${logsDir}`, `-Dlog4j2.configurationFile=${log4jFile}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', propertiesFile], {
+  const format = spawnSync('java', ['-Xmx256m', `-Dkafka.logs.dir=${logsDir}`, `-Dlog4j2.configurationFile=${log4jFile}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId()}`, '-c', propertiesFile], {
     encoding: 'utf8',
   });
   if (format.status !== 0) {
