@@ -22,6 +22,7 @@ import { ShoalError, type ShoalLogger } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
 import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext } from '@shoal/transport';
 import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
+import type { Tracing } from '@shoal/telemetry';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler } from './event-handlers.js';
 import type { Inbox } from './inbox-table.js';
@@ -36,6 +37,7 @@ export interface InboxHandlerOptions {
   counters: RuntimeCounters;
   logger: ShoalLogger;
   now: () => number;
+  tracing: Tracing | undefined;
 }
 
 export class InboxHandler implements ConsumerLoopHandler {
@@ -92,9 +94,10 @@ export class InboxHandler implements ConsumerLoopHandler {
 
   private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext): void {
     const started = performance.now();
+    const { tracing, group } = this.options;
     let returned: unknown;
     try {
-      returned = handler(event, tx, context);
+      returned = tracing === undefined ? handler(event, tx, context) : tracing.handling(event, context, group, () => handler(event, tx, context));
     } finally {
       this.options.counters.handlerCalled(performance.now() - started);
     }

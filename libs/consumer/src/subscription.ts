@@ -21,6 +21,7 @@ import { ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
 import { type EventCodec } from '@shoal/contract';
 import { ConsumerLoop, consumeDefaults, type ConsumeOptions, type ConsumerState } from '@shoal/transport';
 import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import type { Tracing } from '@shoal/telemetry';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, EventHandlers, SynchronousHandlers } from './event-handlers.js';
 import { InboxHandler } from './inbox-handler.js';
@@ -51,6 +52,8 @@ export interface SubscribeOptions<H extends EventHandlers = EventHandlers> exten
   inboxPruneChunk?: number;
   /** Clock (ms since the epoch) of inbox rows, pruning, DLQ headers and the last failure. Default Date.now. */
   now?: () => number;
+  /** Runs each handler in a `process` span, child of its event's trace context (docs/tracing.md). */
+  tracing?: Tracing;
 }
 
 export const subscriptionDefaults = {
@@ -118,6 +121,7 @@ export class Subscription {
         counters: this.counters,
         logger: this.logger,
         now: this.now,
+        tracing: options.tracing,
       }),
     });
     this.stopped = new Promise<void>((resolve, reject) => {

@@ -41,6 +41,7 @@ import { backoffDelay, definedOnly, isShoalError, settlesWithin, ShoalError, sil
 import { type EventCodec } from '@shoal/contract';
 import { Publisher, type PublisherOptions, type PublishRecord } from '@shoal/transport';
 import { eventOfRow, type OutboxTable, type RelayRow, type ServiceDatabase } from '@shoal/store';
+import type { Tracing } from '@shoal/telemetry';
 
 export interface OutboxRelayOptions {
   database: ServiceDatabase;
@@ -66,6 +67,8 @@ export interface OutboxRelayOptions {
   logger?: ShoalLogger;
   /** The clock of the position's `updated_at`, retention and status times. Default Date.now. */
   now?: () => number;
+  /** A `send` span per published event, child of the trace context its row holds (docs/tracing.md). */
+  tracing?: Tracing;
 }
 
 export interface OutboxRelayError {
@@ -130,7 +133,8 @@ interface Waiter {
 }
 
 export class OutboxRelay {
-  private readonly options: Required<Omit<OutboxRelayOptions, 'producer'>>;
+  private readonly options: Required<Omit<OutboxRelayOptions, 'producer' | 'tracing'>>;
+  private readonly tracing: Tracing | undefined;
   private readonly publisher: Publisher;
   private readonly logger: ShoalLogger;
   private readonly position: OutboxTable;
@@ -154,7 +158,8 @@ export class OutboxRelay {
   private lastError: OutboxRelayError | undefined;
 
   constructor(options: OutboxRelayOptions) {
-    this.options = { ...defaultOptions, ...definedOnly(options) } as Required<Omit<OutboxRelayOptions, 'producer'>>;
+    this.options = { ...defaultOptions, ...definedOnly(options) } as Required<Omit<OutboxRelayOptions, 'producer' | 'tracing'>>;
+    this.tracing = options.tracing;
     validate(this.options);
     this.logger = this.options.logger.child({ module: 'outbox-relay' });
     this.publisher = new Publisher({ kafka: options.kafka, codec: options.codec, ...(options.producer === undefined ? {} : { producer: options.producer }) });
@@ -360,9 +365,12 @@ export class OutboxRelay {
   private async publish(batch: Batch): Promise<void> {
     const { records, sequences } = batch;
     if (records.length > 0) {
+      const spans = this.tracing?.publishing(records);
       try {
-        await this.publisher.publishRecords(records);
+        const landed = await this.publisher.publishRecords(records);
+        spans?.end(landed);
       } catch (error) {
+        spans?.end({ error });
         // One event cannot be encoded: publish the ones before it, so only it and what follows it wait.
         const blockedAt = encodeFailureIndex(error);
         if (blockedAt !== undefined && blockedAt > 0) {
@@ -470,7 +478,7 @@ function encodeFailureIndex(error: unknown): number | undefined {
   return typeof index === 'number' ? index : undefined;
 }
 
-function validate(options: Required<Omit<OutboxRelayOptions, 'producer'>>): void {
+function validate(options: Required<Omit<OutboxRelayOptions, 'producer' | 'tracing'>>): void {
   const positive = { batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs, pruneIntervalMs: options.pruneIntervalMs, pruneChunkSize: options.pruneChunkSize, stopTimeoutMs: options.stopTimeoutMs };
   for (const [name, value] of Object.entries(positive)) {
     if (!Number.isInteger(value) || value <= 0) throw new ShoalError('SHOAL_CONFIG_INVALID', `OutboxRelay option ${name} must be a positive integer, got ${value}`);

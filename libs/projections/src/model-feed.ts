@@ -31,6 +31,7 @@
 import type { Kafka } from 'kafkajs';
 import { isShoalError, ShoalError, type ShoalLogger } from '@shoal/core';
 import type { CloudEvent, EventCodec } from '@shoal/contract';
+import type { Tracing } from '@shoal/telemetry';
 import { ConsumerLoop, RunFailure, type ConsumeOptions, type ConsumerStatus, type EventRun, type FailedRecord, type GiveUp } from '@shoal/transport';
 import type { Projection, ProjectionHandler } from './projection.js';
 import type { ReadModel } from './read-model.js';
@@ -48,6 +49,8 @@ export interface ModelFeedOptions {
   onCommit(): void;
   /** The feed stops on an error it cannot get past. */
   onFailure(error: ShoalError): void;
+  /** Each handler runs in an `apply` span when given. */
+  tracing?: Tracing | undefined;
 }
 
 export interface ModelFeedStats {
@@ -115,7 +118,7 @@ export class ModelFeed {
 
   /** The run's handlers and the partition's new position in one transaction. */
   private apply(run: EventRun): void {
-    const { model, handlers, projection } = this.options;
+    const { model, handlers, projection, tracing, groupId } = this.options;
     // The event being applied when the transaction threw; -1 when storing the position or the commit did.
     let failedAt = -1;
     try {
@@ -124,7 +127,8 @@ export class ModelFeed {
           for (let i = 0; i < run.events.length; i++) {
             failedAt = i;
             const { event, context } = run.events[i]!;
-            const result: unknown = handlers.get(event.type)!(event, db, context);
+            const handler = handlers.get(event.type)!;
+            const result: unknown = tracing === undefined ? handler(event, db, context) : tracing.applying(projection.name, event, context, groupId, () => handler(event, db, context));
             if (typeof (result as { then?: unknown } | null)?.then === 'function') {
               void Promise.resolve(result).catch(() => undefined);
               throw new ShoalError(

@@ -28,6 +28,7 @@ import { basename, join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { definedOnly, ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
 import type { CloudEvent, EventCodec } from '@shoal/contract';
+import type { Tracing } from '@shoal/telemetry';
 import { asShoalError, consumeDefaults, partitionStatus, type ConsumeOptions, type ConsumerTuning, type PartitionStatus, type RetryOptions } from '@shoal/transport';
 import { endOffsets, startOffsets } from './log-offsets.js';
 import { ModelFeed, type ModelFeedStats } from './model-feed.js';
@@ -54,6 +55,8 @@ export interface ProjectorOptions extends Omit<ConsumeOptions, 'commitIntervalMs
   now?: () => number;
   /** The run id of consumer group names. */
   newId?: () => string;
+  /** Runs each handler of the live model in an `apply` span, child of its event's trace context (docs/tracing.md); rebuilds are not traced. */
+  tracing?: Tracing;
 }
 
 export const projectorDefaults = {
@@ -114,7 +117,7 @@ interface CaughtUpWaiter {
   reject(error: unknown): void;
 }
 
-type Resolved = Required<Omit<ProjectorOptions, 'retry' | 'consumer'>> & { retry: RetryOptions; consumer: ConsumerTuning };
+type Resolved = Required<Omit<ProjectorOptions, 'retry' | 'consumer' | 'tracing'>> & { retry: RetryOptions; consumer: ConsumerTuning; tracing: Tracing | undefined };
 
 export class Projector {
   readonly projection: Projection;
@@ -143,6 +146,7 @@ export class Projector {
       codec: options.codec,
       retry: { ...projectorDefaults.retry, ...options.retry },
       consumer: { ...projectorDefaults.consumer, ...options.consumer },
+      tracing: options.tracing,
     };
     this.logger = this.options.logger.child({ module: 'projector', projection: this.projection.name });
     this.handlers = handlersByType(this.projection);
@@ -305,13 +309,13 @@ export class Projector {
   }
 
   private async startLiveFeed(model: ReadModel): Promise<void> {
-    const feed = this.feedOf(model);
+    const feed = this.feedOf(model, this.options.tracing);
     this.live = { model, feed };
     await feed.start();
   }
 
   /** A feed of `model`; what its commits and failure mean depends on whether it feeds the live model or a shadow. */
-  private feedOf(model: ReadModel): ModelFeed {
+  private feedOf(model: ReadModel, tracing?: Tracing): ModelFeed {
     const { name, version } = this.projection;
     const feed: ModelFeed = new ModelFeed({
       projection: this.projection,
@@ -329,6 +333,7 @@ export class Projector {
       },
       onCommit: () => this.committed(feed),
       onFailure: (error) => this.feedFailed(feed, error),
+      tracing,
     });
     return feed;
   }

@@ -15,6 +15,7 @@
  */
 import { resolve } from 'node:path';
 import { ShoalError } from '@shoal/core';
+import { readTracingConfig, TRACING_VARIABLES, type TracingConfig } from '@shoal/telemetry';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -30,6 +31,8 @@ export interface ServiceConfig {
   port: number;
   host: string;
   logLevel: LogLevel;
+  /** Where the service exports its traces (the standard `OTEL_*` variables); undefined: tracing is off. */
+  tracing: TracingConfig | undefined;
 }
 
 /** One environment variable: how it is read, its default and what it means. */
@@ -85,6 +88,17 @@ const defaultDataDir = '.shoal';
 /** The variables every service reads, in the order help texts show them. */
 export const COMMON_VARIABLES = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'SHOAL_DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL'] as const;
 
+/** OpenTelemetry's variables, which every service reads too; tracing is off unless they turn it on (docs/tracing.md). */
+const TRACING_DOCS: Readonly<Record<(typeof TRACING_VARIABLES)[number], readonly [string, string]>> = {
+  OTEL_SDK_DISABLED: ['false', 'true: no tracing, whatever else is set'],
+  OTEL_TRACES_EXPORTER: ['none', 'otlp: export traces over OTLP/HTTP'],
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: ['', 'the URL spans are posted to, as given'],
+  OTEL_EXPORTER_OTLP_ENDPOINT: ['http://localhost:4318', 'the collector; spans go to <url>/v1/traces'],
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ['', 'http/protobuf or http/json (default: OTEL_EXPORTER_OTLP_PROTOCOL)'],
+  OTEL_EXPORTER_OTLP_PROTOCOL: ['http/protobuf', 'http/protobuf or http/json'],
+  OTEL_SERVICE_NAME: ['', "the traces' service.name (default: the service's name)"],
+};
+
 export interface ServiceConfigDefinition<S extends Record<string, Setting<unknown>>> {
   service: string;
   defaultPort: number;
@@ -139,7 +153,13 @@ export function defineServiceConfig<S extends Record<string, Setting<unknown>> =
         port: read(common.port),
         host: read(common.host),
         logLevel: read(common.logLevel) as LogLevel | undefined,
+        tracing: undefined,
       } as Record<string, unknown>;
+      try {
+        values.tracing = readTracingConfig(env, definition.service);
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
       for (const [key, setting] of Object.entries(own)) values[key] = read(setting);
       if (problems.length > 0) {
         throw new ShoalError('SHOAL_CONFIG_INVALID', `Invalid configuration of ${definition.service}: ${problems.join('; ')}`, { details: { problems } });
@@ -147,7 +167,10 @@ export function defineServiceConfig<S extends Record<string, Setting<unknown>> =
       return Object.freeze(values) as ConfigOf<S>;
     },
     describe() {
-      const rows = all.map((setting) => [setting.variable, setting.defaultText ?? '', setting.doc]);
+      const rows = [
+        ...all.map((setting) => [setting.variable, setting.defaultText ?? '', setting.doc]),
+        ...TRACING_VARIABLES.map((variable) => [variable, ...TRACING_DOCS[variable]]),
+      ];
       const width = (column: number) => Math.max(...rows.map((row) => row[column]!.length));
       return rows.map((row) => `  ${row[0]!.padEnd(width(0))}  ${row[1]!.padEnd(width(1))}  ${row[2]}`).join('\n');
     },

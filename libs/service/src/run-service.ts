@@ -8,6 +8,7 @@
  * failed; 2 invalid configuration.
  */
 import { isShoalError } from '@shoal/core';
+import { startTracing } from '@shoal/telemetry';
 import type { ConfigOf, ServiceConfigSpec, Setting } from './config.js';
 import { ServiceHost, type ServiceHostOptions } from './service-host.js';
 
@@ -28,7 +29,10 @@ export async function runService<S extends Record<string, Setting<unknown>>>(
     process.stderr.write(`${spec.service}: ${(error as Error).message}\n\nEnvironment variables:\n${spec.describe()}\n`);
     process.exit(2);
   }
-  const host = new ServiceHost({ ...options.host, config });
+  // Only a service that traces loads OpenTelemetry's SDK.
+  const tracing = options.host?.tracing ?? (config.tracing === undefined ? undefined : await startTracing(config.tracing));
+  const host = new ServiceHost({ ...options.host, config, ...(tracing === undefined ? {} : { tracing }) });
+  if (config.tracing !== undefined) host.logger.info({ endpoint: config.tracing.endpoint, protocol: config.tracing.protocol, serviceName: config.tracing.serviceName }, 'tracing on');
   const { logger } = host;
   let exiting = false;
   const exit = async (code: number) => {

@@ -6,6 +6,7 @@
 import AjvCompiler from '@fastify/ajv-compiler';
 import fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { HttpServerSpan, Tracing } from '@shoal/telemetry';
 import type { ServiceMetrics } from './metrics.js';
 import { problemOf, problemResponses, sendProblem } from './problem.js';
 import type { Check } from './readiness.js';
@@ -14,6 +15,8 @@ export interface ServiceAppOptions {
   logger: Logger;
   /** Counts and times every request when given. */
   metrics?: Pick<ServiceMetrics, 'httpRequests' | 'httpDuration'>;
+  /** Gives every request but the health and metrics routes a span, its route's work run in it. */
+  tracing?: Tracing;
 }
 
 export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
@@ -48,6 +51,7 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, { status: 404, code: 'SHOAL_NOT_FOUND', detail: `No route ${request.method} ${request.url.split('?')[0]}` }),
   );
+  if (options.tracing !== undefined) traceRequests(app as unknown as FastifyInstance, options.tracing);
   const { metrics } = options;
   if (metrics !== undefined) {
     app.addHook('onResponse', async (request, reply) => {
@@ -57,6 +61,34 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     });
   }
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * A SERVER span per request, parented by its `traceparent` header when it has one. Each route's handler runs
+ * in the span's context, so the events it emits are committed under it; the handler is wrapped rather than run
+ * from a hook, since the body is read on socket events, which do not keep the hook's context. Probes of
+ * /health and /metrics get none: they would make a trace every second.
+ */
+function traceRequests(app: FastifyInstance, tracing: Tracing): void {
+  const spans = new WeakMap<object, HttpServerSpan>();
+  const failures = new WeakMap<object, unknown>();
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function traced(this: unknown, request, reply) {
+      const span = spans.get(request);
+      return span === undefined ? handler.call(this as FastifyInstance, request, reply) : span.run(() => handler.call(this as FastifyInstance, request, reply));
+    };
+  });
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/health/') || request.url === '/metrics') return;
+    spans.set(request, tracing.httpServer(request.method, request.url, request.headers));
+  });
+  app.addHook('onError', async (request, _reply, error) => {
+    failures.set(request, error);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    spans.get(request)?.end(reply.statusCode, request.routeOptions.url, failures.get(request));
+  });
 }
 
 export interface HealthRoutesOptions {

@@ -33,6 +33,7 @@ import { EventCodec, loadSchemaCatalog, RegistryClient, type SchemaCatalog } fro
 import { OutboxRelay, type OutboxRelayOptions } from '@shoal/outbox';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { Projector, type Projection, type ProjectorOptions } from '@shoal/projections';
+import type { Tracing } from '@shoal/telemetry';
 import type { ServiceConfig } from './config.js';
 import { createServiceLogger, kafkaLogCreator, kafkaLogLevel } from './logging.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
@@ -50,6 +51,11 @@ export interface ServiceHostOptions<C extends ServiceConfig = ServiceConfig> {
   stopTimeoutMs?: number;
   /** The name of the variable or flag that sets the port, for the error when it is taken. Default PORT. */
   portSetting?: string;
+  /**
+   * Traces the service's requests, outbox commits, relay, subscriptions and projectors; shut down (its last
+   * spans exported) when the host stops. `runService` starts one when `config.tracing` asks for it.
+   */
+  tracing?: Tracing;
 }
 
 /** Something with a life of its own in the service (a timer, a scheduler): started after the subscriptions, stopped before them. */
@@ -95,6 +101,8 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
   readonly source: string;
   readonly app: FastifyInstance;
   readonly metrics: ServiceMetrics;
+  /** Undefined when the service does not trace. */
+  readonly tracing: Tracing | undefined;
   private readonly options: ServiceHostOptions<C>;
   private readonly databases: HostedDatabase[] = [];
   private readonly subscriptions: HostedSubscription[] = [];
@@ -111,6 +119,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     this.options = options;
     this.config = options.config;
     this.source = `/shoal/${this.config.service}`;
+    this.tracing = options.tracing;
     this.logger = options.logger ?? createServiceLogger(this.config.service, this.config.logLevel);
     this.catalog = options.catalog ?? loadSchemaCatalog();
     this.kafka = kafkaClient({
@@ -127,7 +136,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       projectors: () => this.projectors.map((hosted) => hosted.projector),
       ready: () => this.lastReady,
     });
-    this.app = createServiceApp({ logger: this.logger, metrics: this.metrics });
+    this.app = createServiceApp({ logger: this.logger, metrics: this.metrics, tracing: this.tracing });
     healthRoutes(this.app, { service: this.config.service, readiness: () => this.readiness(), metrics: this.metrics });
   }
 
@@ -136,8 +145,9 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     this.assertNew('openDatabase');
     mkdirSync(this.config.dataDir, { recursive: true });
     const file = options.file ?? `${this.config.service}.db`;
-    const database = new SqliteServiceDatabase({ path: join(this.config.dataDir, file), catalog: this.catalog });
+    const database = new SqliteServiceDatabase({ path: join(this.config.dataDir, file), catalog: this.catalog, tracing: this.tracing });
     const relay = new OutboxRelay({
+      tracing: this.tracing,
       ...options.relay,
       database,
       kafka: this.kafka,
@@ -173,6 +183,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       kafka: this.kafka,
       codec: this.codec,
       logger: this.logger,
+      tracing: this.tracing,
     } as SubscribeOptions<H>);
     const hosted: HostedSubscription = {
       subscription,
@@ -188,6 +199,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
   projector(projection: Projection, options: Partial<Omit<ProjectorOptions, 'projection' | 'kafka' | 'codec' | 'dataDir'>> = {}): Projector {
     this.assertNew('projector');
     const projector = new Projector({
+      tracing: this.tracing,
       ...options,
       projection,
       dataDir: join(this.config.dataDir, 'projections'),
@@ -314,6 +326,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     for (const { database } of this.databases) {
       await step(`database ${database.path}`, () => database.close());
     }
+    if (this.tracing !== undefined) await step('tracing', () => settlesWithin(this.tracing!.shutdown(), timeout));
     this.state = 'stopped';
     this.logger.info('stopped');
   }

@@ -14,8 +14,9 @@
  */
 import Database from 'better-sqlite3';
 import { ShoalError } from '@shoal/core';
-import type { SchemaCatalog } from '@shoal/contract';
-import type { ServiceDatabase, Transaction } from '@shoal/store';
+import type { CloudEvent, SchemaCatalog } from '@shoal/contract';
+import type { EmitOptions, ServiceDatabase, Transaction } from '@shoal/store';
+import type { OutboxCommit, Tracing } from '@shoal/telemetry';
 import { createOutboxTable, OutboxWriter, SqliteOutboxTable } from './sqlite-outbox.js';
 
 export type SqliteDatabase = Database.Database;
@@ -31,6 +32,8 @@ export interface SqliteServiceDatabaseOptions {
   busyTimeoutMs?: number;
   /** The clock of the outbox's `created_at`, which retention counts from. Default Date.now. */
   now?: () => number;
+  /** Gives every emitted event an outbox commit span and its trace context (docs/tracing.md). */
+  tracing?: Tracing;
 }
 
 export type SqliteTransaction = Transaction<SqliteDatabase>;
@@ -47,6 +50,9 @@ export class SqliteServiceDatabase implements ServiceDatabase<SqliteDatabase> {
   private readonly tx: SqliteTransaction;
   /** better-sqlite3's BEGIN / COMMIT / ROLLBACK (SAVEPOINT when nested) around a work function, built once. */
   private readonly runInTransaction: <T>(work: (tx: SqliteTransaction) => T) => T;
+  private readonly tracing: Tracing | undefined;
+  /** The commit spans of the outermost transaction in progress, when tracing. */
+  private commit: OutboxCommit | undefined;
   private depth = 0;
   private emittedInTransaction = false;
   private closed = false;
@@ -77,11 +83,10 @@ export class SqliteServiceDatabase implements ServiceDatabase<SqliteDatabase> {
       },
       now,
     );
-    this.tx = {
-      db: this.db,
-      emit: (event, options) => this.writer.insert(event, options),
-      emitUntyped: (event, options) => this.writer.insert(event, options),
-    };
+    this.tracing = options.tracing;
+    const insert = (event: CloudEvent<unknown>, options: EmitOptions | undefined) =>
+      this.writer.insert(this.commit === undefined ? event : this.commit.stamp(event, options?.topic ?? this.catalog.events.get(event.type)?.topic), options);
+    this.tx = { db: this.db, emit: insert, emitUntyped: insert };
     this.runInTransaction = this.db.transaction((work: (tx: SqliteTransaction) => unknown) => {
       const result = work(this.tx);
       if (isPromiseLike(result)) {
@@ -103,14 +108,21 @@ export class SqliteServiceDatabase implements ServiceDatabase<SqliteDatabase> {
   transact<T>(work: (tx: SqliteTransaction) => T): T {
     if (this.closed) throw new ShoalError('SHOAL_DATABASE', `The service database ${this.path} is closed`);
     this.depth += 1;
+    if (this.depth === 1 && this.tracing !== undefined) this.commit = this.tracing.outboxCommit();
     let committed = false;
+    let failure: unknown;
     try {
       const result = this.runInTransaction(work);
       committed = true;
       return result;
+    } catch (error) {
+      failure = error;
+      throw error;
     } finally {
       this.depth -= 1;
       if (this.depth === 0) {
+        this.commit?.end(committed ? undefined : failure);
+        this.commit = undefined;
         const notify = committed && this.emittedInTransaction;
         this.emittedInTransaction = false;
         if (notify) for (const listener of this.commitListeners) listener();

@@ -66,6 +66,8 @@ export interface OutboxCommit {
 export interface HttpServerSpan {
   /** The context the route runs in. */
   readonly context: Context;
+  /** Runs `work` in the span's context: what it starts (its promises too) are the span's children. */
+  run<T>(work: () => T): T;
   end(statusCode: number, route: string | undefined, error?: unknown): void;
 }
 
@@ -123,8 +125,10 @@ export class Tracing {
     const attributes: Attributes = { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_PATH]: query === -1 ? url : url.slice(0, query) };
     if (query !== -1) attributes[ATTR_URL_QUERY] = url.slice(query + 1);
     const span = this.tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
+    const spanContext = trace.setSpan(parent, span);
     return {
-      context: trace.setSpan(parent, span),
+      context: spanContext,
+      run: (work) => context.with(spanContext, work),
       end: (statusCode, route, error) => {
         if (route !== undefined) {
           span.updateName(`${method} ${route}`);

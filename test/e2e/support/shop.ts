@@ -81,10 +81,11 @@ export interface Notification {
 export class Shop {
   constructor(private readonly url: (service: ServiceName) => string) {}
 
-  async request<T>(service: ServiceName, method: string, path: string, body?: unknown): Promise<HttpResult<T>> {
+  async request<T>(service: ServiceName, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
     const response = await fetch(`${this.url(service)}${path}`, {
       method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
     return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: response.headers };
