@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
 import { relative } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { ShoalError } from '@shoal/core';
+import { isShoalError, ShoalError } from '@shoal/core';
 import { DEFAULT_SCHEMAS_DIR, RegistryClient, checkCatalog, findCatalogSchema, registerCatalog, schemaCatalogFromFiles, type CatalogLookups, type SchemaCatalog } from '@shoal/contract';
-import { compatibilityMessages, type CompatibilityLevel } from '@shoal/schema-registry';
+import { compatibilityMessages, readerCanReadWriter, type CompatibilityLevel } from '@shoal/schema-registry';
 import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
-import { endpointOptions, endpointUsage, resolveEndpoints } from '../connection.js';
+import { brokerUnavailable, cliKafka, endpointOptions, endpointUsage, resolveEndpoints } from '../connection.js';
 import { paint, renderTable } from '../output.js';
+import { readTopicHistories, type WriterSchemaUse } from '../topic-history.js';
 
 export const schemasUsage = `Usage: shoal schemas <register|check|list> [options]
 
@@ -14,14 +15,19 @@ export const schemasUsage = `Usage: shoal schemas <register|check|list> [options
   shoal schemas check                 would the registry accept the working tree's schemas? (each subject's level)
   shoal schemas check --against <git-ref>
                                       the working tree's schemas against those of another commit, no registry
+  shoal schemas check --against-topics
+                                      can the working tree's schemas read every record the topics retain? (replay)
   shoal schemas list                  every event type: topic, subject, and what the registry holds for it
 
-Exit status of check: 0 when every schema is compatible, 1 when one is not (usable as a CI gate).
+Exit status of check: 0 when every schema is compatible (--against-topics: every writer schema found in the
+topics is readable), 1 when one is not (usable as a CI gate).
 
 Options:
 ${endpointUsage}
   --schemas <dir>               the schemas folder (default: the repository's schemas/)
   --against <git-ref>           (check) compare with the schemas of this commit, branch or tag
+  --against-topics              (check) read each catalog topic from its earliest offset to its end and check
+                                that each event type's reader schema reads every writer schema id found there
   --json                        JSON instead of text
   -h, --help                    show this help
 `;
@@ -36,6 +42,7 @@ export async function runSchemas(argv: string[]): Promise<number> {
       ...endpointOptions,
       ...schemasOption,
       against: { type: 'string' },
+      'against-topics': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -48,12 +55,16 @@ export async function runSchemas(argv: string[]): Promise<number> {
   }
   if (extra.length > 0) throw new ShoalError('SHOAL_CONFIG_INVALID', `unexpected argument '${extra[0]}'`);
   if (values.against !== undefined && action !== 'check') throw new ShoalError('SHOAL_CONFIG_INVALID', '--against applies to check only');
+  if (values['against-topics'] === true && action !== 'check') throw new ShoalError('SHOAL_CONFIG_INVALID', '--against-topics applies to check only');
+  if (values['against-topics'] === true && values.against !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', '--against and --against-topics are two different checks: choose one');
   const catalog = schemaCatalogOption(values);
   const json = values.json === true;
 
   if (action === 'check' && values.against !== undefined) return checkAgainstCommit(catalog, values.against, json);
 
-  const registry = new RegistryClient({ url: resolveEndpoints(values).registry, retries: 1 });
+  const endpoints = resolveEndpoints(values);
+  const registry = new RegistryClient({ url: endpoints.registry, retries: 1 });
+  if (action === 'check' && values['against-topics'] === true) return checkAgainstTopics(endpoints.brokers, registry, catalog, json);
   switch (action) {
     case 'register':
       return register(registry, catalog, json);
@@ -168,6 +179,69 @@ async function checkAgainstCommit(catalog: SchemaCatalog, ref: string, json: boo
     }
   }
   return printCheck(results, `${ref} (${level})`, json);
+}
+
+interface TopicCheckResult extends WriterSchemaUse {
+  /** ok: the reader schema reads it; incompatible: it does not; unreadable: the registry has no such id; unknown-type: no reader schema. */
+  status: 'ok' | 'incompatible' | 'unreadable' | 'unknown-type';
+  messages: string[];
+}
+
+/**
+ * Replay compatibility: every writer schema id the topics' retained records carry, against the working
+ * tree's reader schema of its event type, with the registry's own Avro resolution check (the one behind its
+ * compatibility levels). A registry check cannot see a history written before a subject was reset, or data
+ * produced with schemas from elsewhere; the records can.
+ */
+async function checkAgainstTopics(brokers: string[], registry: RegistryClient, catalog: SchemaCatalog, json: boolean): Promise<number> {
+  let histories;
+  try {
+    histories = await readTopicHistories(cliKafka(brokers), [...catalog.topics.keys()]);
+  } catch (error) {
+    throw brokerUnavailable(error, brokers);
+  }
+  const results: TopicCheckResult[] = [];
+  for (const history of histories) {
+    for (const use of history.uses) {
+      if (!catalog.events.has(use.type)) {
+        results.push({ ...use, status: 'unknown-type', messages: [`the catalog has no event type ${use.type}: consumers skip these records`] });
+        continue;
+      }
+      let writer;
+      try {
+        writer = await registry.schemaType(use.schemaId);
+      } catch (error) {
+        if (!isShoalError(error, 'SHOAL_SCHEMA_UNKNOWN_ID')) throw error;
+        results.push({ ...use, status: 'unreadable', messages: [`schema id ${use.schemaId} is not in the registry at ${registry.url}: no consumer can decode these records`] });
+        continue;
+      }
+      const messages = readerCanReadWriter(catalog.avroType(use.type), writer);
+      results.push({ ...use, status: messages.length === 0 ? 'ok' : 'incompatible', messages });
+    }
+  }
+  const failed = results.filter((result) => result.status === 'incompatible' || result.status === 'unreadable');
+  if (json) {
+    out(`${JSON.stringify({ compatible: failed.length === 0, topics: histories.map(({ topic, exists, records, notAvro }) => ({ topic, exists, records, notAvro })), results })}\n`);
+    return failed.length === 0 ? 0 : 1;
+  }
+  for (const history of histories) {
+    if (!history.exists) out(`${paint('dim', 'missing')}  ${history.topic}: no such topic\n`);
+    else if (history.records === 0) out(`${paint('dim', 'empty')}    ${history.topic}: no retained records\n`);
+    if (history.notAvro > 0) out(`${paint('dim', 'skipped')}  ${history.topic}: ${history.notAvro} record(s) not in the Avro wire format or without a ce_type header\n`);
+    for (const result of results.filter((r) => r.topic === history.topic)) {
+      const mark = result.status === 'ok' ? paint('green', 'ok') : result.status === 'unknown-type' ? paint('yellow', 'unknown') : paint('red', 'INCOMPATIBLE');
+      const where = `${result.topic}/${result.first.partition}@${result.first.offset}`;
+      out(`${mark}  ${result.topic}  schema id ${result.schemaId}  ${result.type}  (${result.records} record(s), the first at ${where})\n`);
+      for (const message of result.messages) out(`      ${message}\n`);
+    }
+  }
+  const records = histories.reduce((sum, history) => sum + history.records, 0);
+  out(
+    failed.length === 0
+      ? `the reader schemas read all ${results.length} writer schema(s) found in ${records} record(s) of ${histories.length} topic(s)\n`
+      : `${failed.length} of ${results.length} writer schema(s) in the topics cannot be read by the current reader schemas: a replay of these topics would fail on them\n`,
+  );
+  return failed.length === 0 ? 0 : 1;
 }
 
 async function list(registry: RegistryClient, catalog: SchemaCatalog, json: boolean): Promise<number> {
