@@ -11,7 +11,7 @@ import type { RequestFigures } from './broker-requests.js';
  * At `atRate` orders/s: p50 at most `p50Ms`, p99 at most `p99OfFloor` times the raw 4-hop p99 of the same run.
  * CPU: every process's, from the first POST of the throughput phase until the platform is idle.
  */
-export const goals = { ordersPerSecond: 800, cpuMsPerOrder: 2.5, atRate: 100, p50Ms: 25, p99OfFloor: 1.5 } as const;
+export const goals = { ordersPerSecond: 800, cpuMsPerOrder: 2.5, atRate: 100, p50Ms: 25, p99OfFloor: 1.5, tracingCost: 0.15 } as const;
 
 /** Event hops from POST /orders to OrderConfirmed: OrderPlaced, StockReserved, PaymentAuthorized, OrderConfirmed. */
 export const HOPS = 4;
@@ -266,5 +266,51 @@ export function stepsTable(run: LatencyFigures): string {
       ...run.steps.map((step) => row(step.event, step.by, step.samplesMs, step.untilCreatedMs, step.afterCreatedMs)),
       row('total', 'scheduled send -> OrderConfirmed here', run.samplesMs),
     ],
+  );
+}
+
+/** One side of `--tracing`: the throughput phase with tracing off or on. */
+export interface TracingSide {
+  name: string;
+  throughput: ThroughputFigures;
+  /** CPU of every process, to idle, per order; undefined when unreadable. */
+  cpuMsPerOrder: number | undefined;
+  /** Spans the receiver got during the phase. */
+  spans: number;
+}
+
+/** Tracing off against on: the rate of each, and what tracing costs, against the goal. */
+export function tracingTable(sides: readonly TracingSide[]): string {
+  const off = sides[0]!;
+  const offRate = off.throughput.orders / off.throughput.seconds;
+  const rows = sides.map((side) => {
+    const sideRate = side.throughput.orders / side.throughput.seconds;
+    const cost = 1 - sideRate / offRate;
+    const isBaseline = side === off;
+    return [
+      side.name,
+      rate(sideRate),
+      side.cpuMsPerOrder === undefined ? '-' : `${side.cpuMsPerOrder.toFixed(2)} ms`,
+      isBaseline ? '-' : count(side.spans),
+      isBaseline ? '-' : `${(side.spans / side.throughput.orders).toFixed(1)}`,
+      isBaseline ? 'baseline' : times(sideRate / offRate),
+      isBaseline ? '' : `${(cost * 100).toFixed(1)}%`,
+      isBaseline ? '' : `<= ${goals.tracingCost * 100}%`,
+      isBaseline ? '' : verdict(side.throughput.missing === 0 && cost <= goals.tracingCost),
+    ];
+  });
+  return formatTable(
+    [
+      { title: 'platform', align: 'left' },
+      { title: 'orders/s', align: 'right' },
+      { title: 'CPU/order', align: 'right' },
+      { title: 'spans', align: 'right' },
+      { title: 'spans/order', align: 'right' },
+      { title: 'vs off', align: 'right' },
+      { title: 'cost', align: 'right' },
+      { title: 'goal', align: 'left' },
+      { title: '', align: 'left' },
+    ],
+    rows,
   );
 }

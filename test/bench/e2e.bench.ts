@@ -10,7 +10,8 @@ import { Shop } from '../e2e/support/shop.js';
 import { SERVICES, startShoalDev, type ShoalDev } from '../e2e/support/shoal-dev.js';
 import { startArrivalWatch, type ArrivalWatch } from './arrival-watch.js';
 import { BENCH_CLIENT, readBrokerRequests, requestsBetween, type RequestFigures } from './broker-requests.js';
-import { baselineLines, cpuTable, figuresTable, requestsTable, stepsTable, type CpuFigure, type LatencyFigures, type ThroughputFigures } from './e2e-report.js';
+import { baselineLines, cpuTable, figuresTable, requestsTable, stepsTable, tracingTable, type CpuFigure, type LatencyFigures, type ThroughputFigures, type TracingSide } from './e2e-report.js';
+import { startOtlpReceiver } from '@shoal/telemetry/testing';
 import { KafkaBaselines } from './kafka-baselines.js';
 import { OrderTraffic, type PlacedOrder } from './order-traffic.js';
 import { waitForIdle } from './platform-idle.js';
@@ -67,6 +68,9 @@ Options (a value after a space or '='):
   --log=<file>          keep everything shoal dev printed in <file>
   --apache-kafka        run the choreography on Apache Kafka (the pinned version, a JVM from Maven's jars,
                         1 GiB heap) instead of the embedded broker: shoal dev --brokers, Shoal's registry
+  --tracing             measure what tracing costs instead: the warm-up and throughput phases on a platform
+                        with tracing off, then on a new one with tracing on (OTLP/HTTP protobuf to a receiver
+                        in this process); both rates, CPU per order, spans received, and the cost
   -h, --help            show this help
 `;
 
@@ -102,6 +106,7 @@ interface Plan {
   cpuProfDir: string | undefined;
   logFile: string | undefined;
   apacheKafka: boolean;
+  tracing: boolean;
 }
 
 const progress = progressOf('e2e');
@@ -132,6 +137,7 @@ function planFrom(argv: string[]): Plan | 'help' {
       'cpu-prof-dir': { type: 'string' },
       log: { type: 'string' },
       'apache-kafka': { type: 'boolean', default: false },
+      tracing: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -152,6 +158,7 @@ function planFrom(argv: string[]): Plan | 'help' {
     cpuProfDir: values['cpu-prof-dir'] === undefined ? undefined : resolve(values['cpu-prof-dir']),
     logFile: values.log === undefined ? undefined : resolve(values.log),
     apacheKafka: values['apache-kafka'],
+    tracing: values.tracing,
   };
 }
 
@@ -193,6 +200,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const loadBefore = loadavg()[0]!;
+  if (plan.tracing) return tracingCost(plan, loadBefore);
   const dataDir = mkdtempSync(join(tmpdir(), 'shoal-e2e-bench-'));
   let dev: ShoalDev | undefined;
   let stopping: Promise<void> | undefined;
@@ -346,6 +354,65 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
   );
   if (bench.problems.length > 0) {
     process.stderr.write(`e2e bench: the run is not valid:\n${bench.problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/**
+ * Tracing's price in the same run: the warm-up and the throughput phase on a fresh platform with tracing off,
+ * then on another with every service exporting its spans (OTLP/HTTP protobuf, the default protocol) to a
+ * receiver in this process, which decodes and keeps them as a collector would.
+ */
+async function tracingCost(plan: Plan, loadBefore: number): Promise<number> {
+  const receiver = await startOtlpReceiver({ closeWithTest: false });
+  const sides: Array<{ name: string; env: Record<string, string> }> = [
+    { name: 'tracing off', env: {} },
+    { name: 'tracing on', env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' } },
+  ];
+  const results: TracingSide[] = [];
+  const problems: string[] = [];
+  try {
+    for (const side of sides) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'shoal-e2e-bench-'));
+      progress(`${side.name}: starting shoal dev on ${dataDir}`);
+      const dev = await startPlatform(dataDir, { SHIPPING_AUTO_DISPATCH_MS: '0', ...side.env }, []);
+      const bench = await prepare(dev);
+      try {
+        progress(`${side.name}: warming up with ${count(plan.warmupOrders)} orders`);
+        const warmup = await bench.traffic.closedLoop(plan.warmupOrders, plan.concurrency);
+        await confirmed(bench, `${side.name}: warm-up`, warmup.orders, warmup.failures);
+        await idle(bench, `${side.name}: warm-up`);
+        // The exporters' delay is a second: what the warm-up exported has arrived once the platform is idle.
+        const spansBefore = receiver.spans().length;
+        const { throughput, cpu } = await throughputPhase(bench, plan);
+        const cpuSeconds = cpu.reduce<number | undefined>((sum, row) => (sum === undefined || row.untilIdle === undefined ? undefined : sum + row.untilIdle), 0);
+        results.push({ name: side.name, throughput, cpuMsPerOrder: cpuSeconds === undefined ? undefined : (cpuSeconds * 1000) / throughput.orders, spans: receiver.spans().length - spansBefore });
+        problems.push(...bench.problems);
+      } finally {
+        bench.traffic.close();
+        await bench.watch.stop();
+        platformStopping = true;
+        await dev.stop();
+        platformStopping = false;
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await receiver.close();
+  }
+  process.stdout.write(
+    [
+      '',
+      `Shoal end-to-end benchmark, tracing's cost: the throughput phase (${count(plan.orders)} orders, ${plan.concurrency} in flight, after a warm-up of ${count(plan.warmupOrders)}) on the embedded broker${plan.quick ? ' (--quick: smaller, noisier)' : ''}`,
+      `node ${process.version}, ${availableParallelism()} cores, 1-min load average ${loadBefore.toFixed(2)} before and ${loadavg()[0]!.toFixed(2)} after the run; a fresh shoal dev for each side, off first`,
+      '',
+      tracingTable(results),
+      '',
+    ].join('\n'),
+  );
+  if (problems.length > 0) {
+    process.stderr.write(`e2e bench: the run is not valid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
     return 1;
   }
   return 0;

@@ -3,4 +3,4 @@
  * what the real exporter sends, and the checks of the trees its spans make. Imports vitest: not for runtime code.
  */
 export { startOtlpReceiver, SPAN_KIND } from './otlp-receiver.js';
-export type { OtlpReceiver, ReceivedSpan, AttributeValue } from './otlp-receiver.js';
+export type { OtlpReceiver, OtlpReceiverOptions, ReceivedSpan, AttributeValue } from './otlp-receiver.js';

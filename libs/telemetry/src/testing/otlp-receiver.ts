@@ -85,8 +85,13 @@ interface JsonRequest {
   resourceSpans?: { resource?: { attributes?: JsonKeyValue[] }; scopeSpans?: { spans?: JsonSpan[] }[] }[];
 }
 
-/** A receiver on a port of its own on 127.0.0.1, closed when the current test ends. */
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+export interface OtlpReceiverOptions {
+  /** Close it when the current test ends (default); false outside a test (the e2e benchmark), where the caller closes it. */
+  closeWithTest?: boolean;
+}
+
+/** A receiver on a port of its own on 127.0.0.1. */
+export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const contentTypes: string[] = [];
   const server: Server = createServer((request, response) => {
@@ -111,7 +116,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
-  onTestFinished(close);
+  if (options.closeWithTest !== false) onTestFinished(close);
   return { url: `http://127.0.0.1:${port}`, spans: () => [...spans], contentTypes: () => [...contentTypes], close };
 }
 
