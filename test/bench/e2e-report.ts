@@ -275,6 +275,8 @@ export interface TracingSide {
   throughput: ThroughputFigures;
   /** CPU of every process, to idle, per order; undefined when unreadable. */
   cpuMsPerOrder: number | undefined;
+  /** Each process's CPU in the phase. */
+  cpu: CpuFigure[];
   /** Spans the receiver got during the phase. */
   spans: number;
 }
@@ -299,7 +301,17 @@ export function tracingTable(sides: readonly TracingSide[]): string {
       isBaseline ? '' : verdict(side.throughput.missing === 0 && cost <= goals.tracingCost),
     ];
   });
-  return formatTable(
+  const perProcess = formatTable(
+    [{ title: 'CPU ms per order, to idle', align: 'left' }, ...sides.map((side) => ({ title: side.name, align: 'right' as const }))],
+    off.cpu.map((row) => [
+      row.process,
+      ...sides.map((side) => {
+        const seconds = side.cpu.find((other) => other.process === row.process)?.untilIdle;
+        return seconds === undefined ? '-' : ((seconds * 1000) / side.throughput.orders).toFixed(2);
+      }),
+    ]),
+  );
+  return `${formatTable(
     [
       { title: 'platform', align: 'left' },
       { title: 'orders/s', align: 'right' },
@@ -312,5 +324,5 @@ export function tracingTable(sides: readonly TracingSide[]): string {
       { title: '', align: 'left' },
     ],
     rows,
-  );
+  )}\n\n${perProcess}`;
 }

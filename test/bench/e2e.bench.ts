@@ -376,7 +376,8 @@ async function tracingCost(plan: Plan, loadBefore: number): Promise<number> {
     for (const side of sides) {
       const dataDir = mkdtempSync(join(tmpdir(), 'shoal-e2e-bench-'));
       progress(`${side.name}: starting shoal dev on ${dataDir}`);
-      const dev = await startPlatform(dataDir, { SHIPPING_AUTO_DISPATCH_MS: '0', ...side.env }, []);
+      const profiles = plan.cpuProfDir === undefined ? {} : profilingEnv(join(plan.cpuProfDir, side.name.replace(/\W+/g, '-')));
+      const dev = await startPlatform(dataDir, { SHIPPING_AUTO_DISPATCH_MS: '0', ...profiles, ...side.env }, []);
       const bench = await prepare(dev);
       try {
         progress(`${side.name}: warming up with ${count(plan.warmupOrders)} orders`);
@@ -387,7 +388,7 @@ async function tracingCost(plan: Plan, loadBefore: number): Promise<number> {
         const spansBefore = receiver.spans().length;
         const { throughput, cpu } = await throughputPhase(bench, plan);
         const cpuSeconds = cpu.reduce<number | undefined>((sum, row) => (sum === undefined || row.untilIdle === undefined ? undefined : sum + row.untilIdle), 0);
-        results.push({ name: side.name, throughput, cpuMsPerOrder: cpuSeconds === undefined ? undefined : (cpuSeconds * 1000) / throughput.orders, spans: receiver.spans().length - spansBefore });
+        results.push({ name: side.name, throughput, cpu, cpuMsPerOrder: cpuSeconds === undefined ? undefined : (cpuSeconds * 1000) / throughput.orders, spans: receiver.spans().length - spansBefore });
         problems.push(...bench.problems);
       } finally {
         bench.traffic.close();

@@ -65,7 +65,7 @@ describe.each(['http/json', 'http/protobuf'] as const)('tracing exported over OT
       'cloudevents.event_type': 'shoal.orders.OrderPlaced',
     });
     expect(processed).toMatchObject({ kind: SPAN_KIND.consumer, parentSpanId: committed.spanId });
-    expect(processed.attributes).toMatchObject({ 'messaging.operation.type': 'process', 'messaging.consumer.group.name': 'inventory', 'messaging.kafka.offset': 41, 'cloudevents.event_id': stored.id });
+    expect(processed.attributes).toMatchObject({ 'messaging.operation.type': 'process', 'messaging.consumer.group.name': 'inventory', 'messaging.kafka.offset': 41, 'messaging.message.id': stored.id });
     expect(applied).toMatchObject({ kind: SPAN_KIND.consumer, parentSpanId: committed.spanId, status: { code: 2, message: 'model broken' } });
     expect(applied.attributes).toMatchObject({ 'shoal.projection.name': 'order-view' });
     expect(receiver.contentTypes()[0]).toBe(protocol === 'http/json' ? 'application/json' : 'application/x-protobuf');

@@ -14,8 +14,8 @@
  *
  * Attributes follow OpenTelemetry's messaging conventions (messaging.system kafka, messaging.operation.type,
  * messaging.destination.name, messaging.destination.partition.id, messaging.kafka.offset,
- * messaging.consumer.group.name, messaging.message.id, messaging.kafka.message.key) and its CloudEvents ones
- * (cloudevents.event_id, event_type, event_source, event_subject).
+ * messaging.consumer.group.name, messaging.message.id, messaging.kafka.message.key) and its CloudEvents
+ * cloudevents.event_type.
  *
  * Only a process that traces loads this module (start-tracing.ts): the libraries hold an optional Tracing and
  * call nothing when they have none.
@@ -24,9 +24,6 @@ import { context, defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, 
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_URL_PATH, ATTR_URL_QUERY } from '@opentelemetry/semantic-conventions';
 import {
-  ATTR_CLOUDEVENTS_EVENT_ID,
-  ATTR_CLOUDEVENTS_EVENT_SOURCE,
-  ATTR_CLOUDEVENTS_EVENT_SUBJECT,
   ATTR_CLOUDEVENTS_EVENT_TYPE,
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -155,7 +152,10 @@ export class Tracing {
         const parent = trace.getSpan(active) !== undefined ? active : this.contextOf(event);
         const span = this.tracer.startSpan(
           `commit ${topic ?? event.type}`,
-          { kind: SpanKind.PRODUCER, attributes: { ...KAFKA, [ATTR_MESSAGING_OPERATION_TYPE]: 'create', [ATTR_MESSAGING_OPERATION_NAME]: 'commit', ...destination(topic), ...messageAttributes(event) } },
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: { ...KAFKA, [ATTR_MESSAGING_OPERATION_TYPE]: 'create', [ATTR_MESSAGING_OPERATION_NAME]: 'commit', ...destination(topic), ...messageAttributes(event), ...keyAttribute(event.partitionkey ?? event.subject ?? null) },
+          },
           parent,
         );
         spans.push(span);
@@ -255,15 +255,12 @@ function destination(topic: string | undefined): Attributes {
   return topic === undefined ? {} : { [ATTR_MESSAGING_DESTINATION_NAME]: topic };
 }
 
+/**
+ * The event's id and type. Its source is the service of the span that emitted it, its subject the Kafka key
+ * (messaging.kafka.message.key): every attribute is paid for on every span, in the SDK and in the export.
+ */
 function messageAttributes(event: CloudEvent<unknown>): Attributes {
-  const attributes: Attributes = {
-    [ATTR_MESSAGING_MESSAGE_ID]: event.id,
-    [ATTR_CLOUDEVENTS_EVENT_ID]: event.id,
-    [ATTR_CLOUDEVENTS_EVENT_TYPE]: event.type,
-    [ATTR_CLOUDEVENTS_EVENT_SOURCE]: event.source,
-  };
-  if (event.subject !== undefined) attributes[ATTR_CLOUDEVENTS_EVENT_SUBJECT] = event.subject;
-  return attributes;
+  return { [ATTR_MESSAGING_MESSAGE_ID]: event.id, [ATTR_CLOUDEVENTS_EVENT_TYPE]: event.type };
 }
 
 function keyAttribute(key: string | null): Attributes {
