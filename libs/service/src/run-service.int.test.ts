@@ -7,8 +7,20 @@ import { defineServiceConfig, runService } from '@shoal/service';
 await runService(defineServiceConfig({ service: 'probe', defaultPort: 0 }), () => {});
 `;
 
-function runProbe(env: Record<string, string>) {
-  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', MAIN], {
+/** The same service, answering which of OpenTelemetry's SDK and exporter files the process has loaded once it is built. */
+const LOADED = `
+import { createRequire } from 'node:module';
+import { defineServiceConfig, runService } from '@shoal/service';
+const require = createRequire(import.meta.url);
+await runService(defineServiceConfig({ service: 'probe', defaultPort: 0 }), () => {
+  const loaded = Object.keys(require.cache).filter((path) => /@opentelemetry[\\/](sdk-trace|exporter-trace)/.test(path));
+  process.stdout.write(JSON.stringify(loaded.length));
+  process.exit(0);
+});
+`;
+
+function runProbe(env: Record<string, string>, main = MAIN) {
+  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', main], {
     cwd: import.meta.dirname,
     env: { ...process.env, LOG_LEVEL: 'silent', ...env },
     encoding: 'utf8',
@@ -28,5 +40,16 @@ describe('runService and the OTEL_* variables', () => {
     const firstLine = result.stderr.split('\n')[0]!;
     expect(firstLine).toBe(`probe: Invalid configuration of probe: ${problem}`);
     expect(result.stderr).toContain('OTEL_TRACES_EXPORTER');
+  });
+
+  it('loads none of the OpenTelemetry SDK when tracing is off, and loads it when on', () => {
+    const off = runProbe({}, LOADED);
+    expect(off.status, off.stderr).toBe(0);
+    expect(JSON.parse(off.stdout)).toBe(0);
+    const disabled = runProbe({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'true' }, LOADED);
+    expect(JSON.parse(disabled.stdout)).toBe(0);
+    const on = runProbe({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' }, LOADED);
+    expect(on.status, on.stderr).toBe(0);
+    expect(JSON.parse(on.stdout)).toBeGreaterThan(0);
   });
 });
