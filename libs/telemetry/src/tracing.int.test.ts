@@ -72,3 +72,17 @@ describe.each(['http/json', 'http/protobuf'] as const)('tracing exported over OT
     await tracing.shutdown();
   });
 });
+
+describe('the OTLP receiver that only counts', () => {
+  it.each(['http/json', 'http/protobuf'] as const)('counts the spans of %s exports without keeping them', async (protocol) => {
+    const receiver = await startOtlpReceiver({ keepSpans: false });
+    const tracing = await startTracing(readTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol }, 'orders')!);
+    const commit = tracing.outboxCommit();
+    for (let i = 0; i < 3; i++) commit.stamp(placed(), 'orders.order');
+    commit.end();
+    await tracing.flush();
+    await eventually(() => expect(receiver.spanCount()).toBe(3), 'three spans counted');
+    expect(receiver.spans()).toEqual([]);
+    await tracing.shutdown();
+  });
+});
