@@ -53,6 +53,8 @@ export interface RecordOrigin {
 
 /** The spans of one transaction's emitted events; see Tracing.outboxCommit. */
 export interface OutboxCommit {
+  /** Runs the transaction's work in the context it was asked for in (a queued transaction starts from another's commit). */
+  run<T>(work: () => T): T;
   /** `event` with the trace context of a new commit span, child of the active context. */
   stamp<E extends CloudEvent<unknown>>(event: E, topic: string | undefined): E;
   /** Ends the transaction's commit spans: committed, or rolled back by `error`. */
@@ -146,7 +148,9 @@ export class Tracing {
    */
   outboxCommit(): OutboxCommit {
     const spans: Span[] = [];
+    const caller = context.active();
     return {
+      run: (work) => context.with(caller, work),
       stamp: (event, topic) => {
         const active = context.active();
         const parent = trace.getSpan(active) !== undefined ? active : this.contextOf(event);
@@ -242,15 +246,35 @@ export class Tracing {
       },
       parent,
     );
+    let result: T;
     try {
-      return context.with(trace.setSpan(parent, span), run);
+      result = context.with(trace.setSpan(parent, span), run);
     } catch (error) {
       fail(span, error);
-      throw error;
-    } finally {
       span.end();
+      throw error;
     }
+    if (!isThenable(result)) {
+      span.end();
+      return result;
+    }
+    // An asynchronous handler: its span lasts until the promise settles.
+    return Promise.resolve(result).then(
+      (value) => {
+        span.end();
+        return value;
+      },
+      (error: unknown) => {
+        fail(span, error);
+        span.end();
+        throw error;
+      },
+    ) as T;
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function destination(topic: string | undefined): Attributes {
