@@ -86,3 +86,38 @@ describe('the OTLP receiver that only counts', () => {
     await tracing.shutdown();
   });
 });
+
+describe('the span of an asynchronous handler', () => {
+  it('lasts until its promise settles, and keeps its context across the awaits', async () => {
+    const receiver = await startOtlpReceiver();
+    const tracing = await startTracing(readTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'inventory')!);
+    const origin = { topic: 'orders.order', partition: 0, offset: '7', key: 'o-1' };
+    const event = tracing.withContext(placed(), tracing.contextOf({ traceparent: `00-${'c'.repeat(32)}-${'3'.repeat(16)}-01` }));
+    const commit = tracing.outboxCommit();
+    const emitted = await tracing.handling(event, origin, 'inventory', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return commit.stamp(placed(), 'inventory.reservation');
+    });
+    commit.end();
+    await expect(
+      tracing.handling(event, origin, 'inventory', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        throw new Error('stock table locked');
+      }),
+    ).rejects.toThrow('stock table locked');
+    await tracing.flush();
+    const spans = await eventually(() => {
+      const received = receiver.spans();
+      expect(received).toHaveLength(3);
+      return received;
+    }, 'two process spans and a commit');
+    const [handled, failed] = spans.filter((span) => span.name === 'process orders.order');
+    const committed = spans.find((span) => span.name === 'commit inventory.reservation')!;
+    // The commit made after the handler's await is still its child.
+    expect(committed.parentSpanId).toBe(handled!.spanId);
+    expect(emitted.traceparent).toBe(`00-${'c'.repeat(32)}-${committed.spanId}-01`);
+    expect(failed!.status).toEqual({ code: 2, message: 'stock table locked' });
+    expect(handled!.status.code).toBe(0);
+    await tracing.shutdown();
+  });
+});
