@@ -8,6 +8,7 @@ import type { RequestContext } from '../protocol/api.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../protocol/messages/join-group.js';
 import type { OffsetCommitRequest } from '../protocol/messages/offset-commit.js';
+import { topicDirectory } from '../testing/topic-directory.js';
 import { GroupCoordinator, type GroupCoordinatorOptions } from './group-coordinator.js';
 
 const DELAY = 100;
@@ -26,6 +27,7 @@ function startCoordinator(overrides: Partial<GroupCoordinatorOptions> = {}, db =
     logger: pino({ level: 'silent' }),
     initialRebalanceDelayMs: DELAY,
     topicPartitionExists: (topic, partition) => partition >= 0 && partition < (TOPICS.get(topic) ?? 0),
+    topics: topicDirectory(TOPICS),
     ...overrides,
   });
   onTestFinished(() => {

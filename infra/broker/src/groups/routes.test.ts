@@ -5,6 +5,7 @@ import { NO_RESPONSE, type ApiRoute, type RequestContext } from '../protocol/api
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { Writer } from '../protocol/writer.js';
+import { topicDirectory } from '../testing/topic-directory.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { findCoordinator, groupRoutes } from './routes.js';
 
@@ -17,6 +18,7 @@ function setup() {
     logger: pino({ level: 'silent' }),
     initialRebalanceDelayMs: 0,
     topicPartitionExists: (topic, partition) => topic === 't' && partition === 0,
+    topics: topicDirectory(new Map([['t', 1]])),
   });
   onTestFinished(() => {
     coordinator.close();
