@@ -479,6 +479,7 @@ describe('offsets', () => {
     expect(errors(coordinator.commitOffsets(commit()))).toEqual([ErrorCode.NONE]);
     const fetched = coordinator.fetchOffsets({ groupId: 'g', topics: [{ name: 'orders', partitionIndexes: [0, 1, 7] }, { name: 'nope', partitionIndexes: [0] }] });
     expect(fetched).toEqual({
+      groupId: 'g',
       errorCode: ErrorCode.NONE,
       topics: [
         {
@@ -510,6 +511,7 @@ describe('offsets', () => {
     );
     coordinator.commitOffsets(commit({ groupId: 'other' }));
     expect(coordinator.fetchOffsets({ groupId: 'g', topics: null })).toEqual({
+      groupId: 'g',
       errorCode: ErrorCode.NONE,
       topics: [
         { name: 'orders', partitions: [{ partitionIndex: 2, committedOffset: 7, committedLeaderEpoch: -1, metadata: 'x', errorCode: 0 }] },
@@ -582,7 +584,7 @@ describe('offsets', () => {
       committedLeaderEpoch: 3,
       metadata: 'meta',
     });
-    expect(after.listGroups()).toEqual({ errorCode: ErrorCode.NONE, groups: [{ groupId: 'g', protocolType: '' }] });
+    expect(after.listGroups()).toEqual({ errorCode: ErrorCode.NONE, groups: [{ groupId: 'g', protocolType: '', groupState: 'Empty', groupType: 'classic' }] });
     expect(describeState(after)).toBe('Empty');
   });
 
@@ -621,7 +623,7 @@ describe('DescribeGroups, ListGroups and DeleteGroups', () => {
     const coordinator = startCoordinator();
     await stableGroup(coordinator, ['a']);
     coordinator.commitOffsets({ groupId: 'offsets-only', generationId: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, topics: [] });
-    expect(coordinator.listGroups().groups).toEqual([{ groupId: 'g', protocolType: 'consumer' }]); // nothing was committed for offsets-only
+    expect(coordinator.listGroups().groups).toEqual([{ groupId: 'g', protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' }]); // nothing was committed for offsets-only
     coordinator.commitOffsets({
       groupId: 'offsets-only',
       generationId: -1,
@@ -631,8 +633,8 @@ describe('DescribeGroups, ListGroups and DeleteGroups', () => {
       topics: [{ name: 'payments', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null }] }],
     });
     expect(coordinator.listGroups().groups).toEqual([
-      { groupId: 'g', protocolType: 'consumer' },
-      { groupId: 'offsets-only', protocolType: '' },
+      { groupId: 'g', protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' },
+      { groupId: 'offsets-only', protocolType: '', groupState: 'Empty', groupType: 'classic' },
     ]);
   });
 
