@@ -376,7 +376,8 @@ export class ConsumerGroupCoordinator {
         clientId: m.clientId,
         clientHost: m.clientHost,
         subscribedTopicNames: m.subscribedTopicNames,
-        subscribedTopicRegex: m.subscribedTopicRegex,
+        // Kafka describes "no regex" as the empty string.
+        subscribedTopicRegex: m.subscribedTopicRegex ?? '',
         assignment: this.named(m.assigned),
         targetAssignment: this.named(group.targetAssignment.get(m.memberId) ?? new Map()),
       })),

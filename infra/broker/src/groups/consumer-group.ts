@@ -14,7 +14,7 @@ import type { TopicPartitions } from './assignors.js';
  * A member's states (Kafka's MemberState):
  *
  *   stable                 holds its whole target at the assignment epoch
- *   unrevoked-partitions   must give up `pendingRevocation` first; keeps its epoch until it has
+ *   unrevoked-partitions   at the new epoch, but must give up `pendingRevocation` before it gets more
  *   unreleased-partitions  at the new epoch, but part of its target is still held by a member that has
  *                          not revoked it; it gets those partitions on a later heartbeat
  *
@@ -51,8 +51,9 @@ export class ConsumerMember {
 export type ConsumerGroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable';
 
 export class ConsumerGroup {
-  groupEpoch = 0;
-  assignmentEpoch = 0;
+  /** Kafka creates a group at epoch 1; its first member's join makes it 2. */
+  groupEpoch = 1;
+  assignmentEpoch = 1;
   readonly members = new Map<string, ConsumerMember>();
   /** Target assignment of each member, computed at `assignmentEpoch`. */
   targetAssignment = new Map<string, TopicPartitions>();
@@ -132,7 +133,9 @@ export function reconcile(group: ConsumerGroup, member: ConsumerMember, owned: T
   }
 
   if (size(revoke) > 0) {
-    // The member first gives up what its target no longer has, at its current epoch.
+    // The member first gives up what its target no longer has. Like Kafka 4.4, it moves to the new epoch
+    // at once (its commits for the partitions it gives up carry that epoch), holding only what it keeps.
+    bumpEpoch(group, member);
     member.assigned = kept;
     member.pendingRevocation = revoke;
     member.state = 'unrevoked-partitions';
@@ -153,13 +156,16 @@ export function reconcile(group: ConsumerGroup, member: ConsumerMember, owned: T
     });
     if (granted.length > 0) next.set(topicId, granted);
   }
-  if (member.memberEpoch !== group.assignmentEpoch) {
-    member.previousMemberEpoch = member.memberEpoch;
-    member.memberEpoch = group.assignmentEpoch;
-  }
+  bumpEpoch(group, member);
   member.assigned = next;
   member.pendingRevocation = new Map();
   member.state = unreleased ? 'unreleased-partitions' : 'stable';
+}
+
+function bumpEpoch(group: ConsumerGroup, member: ConsumerMember): void {
+  if (member.memberEpoch === group.assignmentEpoch) return;
+  member.previousMemberEpoch = member.memberEpoch;
+  member.memberEpoch = group.assignmentEpoch;
 }
 
 export function size(assignment: TopicPartitions): number {

@@ -328,7 +328,11 @@ export class GroupCoordinator {
     const consumerGroup = this.consumerGroups.get(request.groupId);
     if (consumerGroup !== undefined) return this.consumerGroups.validateCommit(consumerGroup, request.memberId, request.generationId, version);
     const group = this.groups.get(request.groupId);
-    if (group === undefined) return request.generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    if (group === undefined) {
+      if (request.generationId < 0) return ErrorCode.NONE;
+      // v9+ may carry a member epoch of a consumer group, which Kafka reports missing as such.
+      return version >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION;
+    }
     if (request.generationId < 0 && group.state === 'Empty') return ErrorCode.NONE;
     const member = group.members.get(request.memberId);
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;

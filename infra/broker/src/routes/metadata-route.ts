@@ -24,13 +24,16 @@ export function metadataRoute(logs: LogManager, options: MetadataRouteOptions): 
   return route(Metadata, (request) => {
     const self = options.self();
     const topics: MetadataTopic[] = [];
+    // Kafka answers the ids it does not know first, then every topic it found.
+    const unknownIds: MetadataTopic[] = [];
     if (request.topics === null) {
       for (const topic of logs.listTopics()) topics.push(describe(topic, self.nodeId));
     } else {
       for (const { name, topicId } of request.topics) {
         if (name === null) {
           const byId = logs.getTopicByUuid(topicId);
-          topics.push(byId ? describe(byId, self.nodeId) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, partitions: [] });
+          if (byId) topics.push(describe(byId, self.nodeId));
+          else unknownIds.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, partitions: [] });
           continue;
         }
         let topic = logs.getTopic(name);
@@ -47,6 +50,6 @@ export function metadataRoute(logs: LogManager, options: MetadataRouteOptions): 
         topics.push(topic ? describe(topic, self.nodeId) : { errorCode: missing, name, topicId: ZERO_UUID, partitions: [] });
       }
     }
-    return { brokers: [self], clusterId: logs.clusterId(), controllerId: self.nodeId, topics };
+    return { brokers: [self], clusterId: logs.clusterId(), controllerId: self.nodeId, topics: [...unknownIds, ...topics] };
   });
 }
