@@ -3,9 +3,11 @@
  * decides which member consumes which partition. Both are pure functions of the members' subscriptions,
  * the topics' partition counts and the previous target assignment.
  *
- *   uniform  every partition of the subscribed topics to one subscriber, counts as even as the
- *            subscriptions allow; a member keeps what it had up to its share (sticky), the rest goes to
- *            the subscriber with the fewest partitions (Kafka's default server assignor)
+ *   uniform  every partition of the subscribed topics to one subscriber, counts even when members share
+ *            their subscriptions; a partition with one subscriber goes to it, then a member keeps what it
+ *            had up to its share (sticky), the rest goes to the subscriber with the fewest partitions,
+ *            topics with fewest subscribers first (Kafka's
+ *            default server assignor; Kafka balances mixed subscriptions more thoroughly)
  *   range    per topic, its subscribers in member-id order take contiguous ranges, the first
  *            (partitions % subscribers) one partition more (the classic RangeAssignor's layout)
  */
@@ -36,11 +38,22 @@ function uniformAssignment(members: readonly AssignorMember[], partitionCounts: 
   const counts = new Map(sorted.map((m) => [m.memberId, 0]));
   const owner = new Map<string, string>();
   const wanted: [string, number][] = [];
-  for (const [topicId, count] of [...partitionCounts].sort(([a], [b]) => compare(a, b))) {
-    if (!sorted.some((m) => m.topicIds.has(topicId))) continue;
-    for (let p = 0; p < count; p++) wanted.push([topicId, p]);
-  }
+  // Topics with fewer subscribers first: they have fewer places to go, so they are placed while every
+  // member still has room (a shared topic then fills up whoever got less).
+  const subscribers = (topicId: string) => sorted.filter((m) => m.topicIds.has(topicId)).length;
+  const topics = [...partitionCounts].filter(([topicId]) => subscribers(topicId) > 0);
+  topics.sort(([a], [b]) => subscribers(a) - subscribers(b) || compare(a, b));
+  for (const [topicId, count] of topics) for (let p = 0; p < count; p++) wanted.push([topicId, p]);
   const share = sorted.length === 0 ? 0 : Math.ceil(wanted.length / sorted.length);
+  const give = (key: string, memberId: string) => {
+    owner.set(key, memberId);
+    counts.set(memberId, counts.get(memberId)! + 1);
+  };
+  // A partition only one member can take is that member's before anything else is weighed.
+  for (const [topicId, p] of wanted) {
+    const only = sorted.filter((m) => m.topicIds.has(topicId));
+    if (only.length === 1) give(`${topicId}:${p}`, only[0]!.memberId);
+  }
   for (const member of sorted) {
     for (const [topicId, partitions] of member.previous) {
       if (!member.topicIds.has(topicId)) continue;
@@ -48,8 +61,7 @@ function uniformAssignment(members: readonly AssignorMember[], partitionCounts: 
       for (const p of partitions) {
         const key = `${topicId}:${p}`;
         if (p >= count || owner.has(key) || counts.get(member.memberId)! >= share) continue;
-        owner.set(key, member.memberId);
-        counts.set(member.memberId, counts.get(member.memberId)! + 1);
+        give(key, member.memberId);
       }
     }
   }
@@ -60,9 +72,7 @@ function uniformAssignment(members: readonly AssignorMember[], partitionCounts: 
     for (const member of sorted) {
       if (member.topicIds.has(topicId) && (fewest === undefined || counts.get(member.memberId)! < counts.get(fewest.memberId)!)) fewest = member;
     }
-    if (fewest === undefined) continue;
-    owner.set(key, fewest.memberId);
-    counts.set(fewest.memberId, counts.get(fewest.memberId)! + 1);
+    if (fewest !== undefined) give(key, fewest.memberId);
   }
   const result = new Map(sorted.map((m) => [m.memberId, new Map() as TopicPartitions]));
   for (const [topicId, p] of wanted) {

@@ -528,7 +528,9 @@ describe('offsets', () => {
     expect(errors(coordinator.commitOffsets(commit()))).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
     expect(errors(coordinator.commitOffsets(commit({ generationId, memberId: 'nobody' })))).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
     expect(errors(coordinator.commitOffsets(commit({ generationId: generationId + 1, memberId })))).toEqual([ErrorCode.ILLEGAL_GENERATION]);
-    expect(errors(coordinator.commitOffsets(commit({ groupId: 'unknown', generationId: 3, memberId })))).toEqual([ErrorCode.ILLEGAL_GENERATION]);
+    expect(errors(coordinator.commitOffsets(commit({ groupId: 'unknown', generationId: 3, memberId }), 7))).toEqual([ErrorCode.ILLEGAL_GENERATION]);
+    // v9+ may carry a consumer group's member epoch: Kafka reports the group missing instead.
+    expect(errors(coordinator.commitOffsets(commit({ groupId: 'unknown', generationId: 3, memberId }), 9))).toEqual([ErrorCode.GROUP_ID_NOT_FOUND]);
 
     // PreparingRebalance: the current generation may still commit what it processed.
     await joinNewMember(coordinator, {}, connection('b'));
