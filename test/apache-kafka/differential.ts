@@ -78,7 +78,10 @@ export class Session {
     const admin = this.kafka().admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions, configEntries }] });
+      await admin.createTopics({ topics: [{ topic, numPartitions, configEntries }] }).catch((error: { type?: string }) => {
+        // kafkajs reads the metadata right after creating; a loaded Kafka may not list the topic yet (the loop below waits).
+        if (error.type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      });
       // Kafka creates a topic asynchronously: wait until its metadata has a leader for every partition.
       for (let attempt = 0; ; attempt++) {
         const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
