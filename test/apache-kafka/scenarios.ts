@@ -394,6 +394,7 @@ export const scenarios: Record<number, Scenario> = {
   async [Api.ConsumerGroupHeartbeat](s, v, name) {
     const topic = `${name}-t`;
     await s.createTopic(topic, 2);
+    await untilCoordinatorKnows(s, topic, name);
     const group = `${name}-g`;
     // v1 has the client choose its member id; v0 lets the coordinator choose.
     const idA = v >= 1 ? `${name}-member-a` : '';
@@ -449,6 +450,12 @@ export const scenarios: Record<number, Scenario> = {
     await s.call('a heartbeat to a group that does not exist', Api.ConsumerGroupHeartbeat, v, { ...beat(`${name}-nobody`, 1), groupId: `${name}-missing` });
     await s.call('member B leaves', Api.ConsumerGroupHeartbeat, v, beat(b2.memberId, -1));
     await s.call('member A leaves', Api.ConsumerGroupHeartbeat, v, beat(a.memberId, -1));
+    // librdkafka sends an empty regex beside its topic names.
+    const idC = v >= 1 ? `${name}-member-c` : '';
+    if (v >= 1) {
+      const c = await s.call('member C joins with topic names and an empty regex', Api.ConsumerGroupHeartbeat, v, { ...join(idC), subscribedTopicRegex: '' });
+      await s.call('member C leaves', Api.ConsumerGroupHeartbeat, v, beat(c.memberId, -1));
+    }
     await s.call('describe the emptied group', Api.ConsumerGroupDescribe, 0, { groupIds: [group], includeAuthorizedOperations: false });
     await s.call('delete it', Api.DeleteGroups, 1, { groupsNames: [group] });
   },
@@ -456,6 +463,7 @@ export const scenarios: Record<number, Scenario> = {
   async [Api.ConsumerGroupDescribe](s, v, name) {
     const topic = `${name}-t`;
     await s.createTopic(topic, 3);
+    await untilCoordinatorKnows(s, topic, name);
     const group = `${name}-g`;
     const joined = await s.call('setup: a member joins', Api.ConsumerGroupHeartbeat, 1, {
       groupId: group,
@@ -500,6 +508,36 @@ export const scenarios: Record<number, Scenario> = {
     };
   },
 };
+
+/**
+ * Kafka's group coordinator learns of a topic from the metadata log a moment after CreateTopics answers,
+ * and assigns nothing of a topic it does not know yet. A probe member of its own group heartbeats until it
+ * is given the topic's partitions, then leaves; its steps are not compared.
+ */
+async function untilCoordinatorKnows(s: Session, topic: string, name: string): Promise<void> {
+  const recorded = s.steps.length;
+  const beat = (memberEpoch: number, fields: Record<string, unknown>) => ({
+    groupId: `${name}-probe`,
+    memberId: `${name}-probe`,
+    memberEpoch,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: -1,
+    subscribedTopicNames: null,
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    topicPartitions: null,
+    ...fields,
+  });
+  let answer = await s.call('probe', Api.ConsumerGroupHeartbeat, 1, beat(0, { rebalanceTimeoutMs: 10_000, subscribedTopicNames: [topic], topicPartitions: [] }));
+  for (let attempt = 0; (answer.assignment?.topicPartitions ?? []).length === 0; attempt++) {
+    if (attempt > 200) throw new Error(`the group coordinator assigned nothing of ${topic} after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    answer = await s.call('probe', Api.ConsumerGroupHeartbeat, 1, beat(answer.memberEpoch, {}));
+  }
+  await s.call('probe', Api.ConsumerGroupHeartbeat, 1, beat(-1, {}));
+  s.steps.splice(recorded);
+}
 
 /** LeaveGroup names one member by its id before v3, and a list of members from v3. */
 function leaveRequest(version: number, groupId: string, memberId: string) {

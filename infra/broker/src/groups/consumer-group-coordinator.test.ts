@@ -169,6 +169,8 @@ describe('the consumer group protocol (ConsumerGroupHeartbeat)', () => {
     expect(join(coordinator, 'a', ['orders'], { groupId: '' }).errorCode).toBe(ErrorCode.INVALID_REQUEST);
     expect(join(coordinator, 'a', ['orders'], { serverAssignor: 'sticky' }).errorCode).toBe(ErrorCode.UNSUPPORTED_ASSIGNOR);
     expect(join(coordinator, 'a', ['orders'], { subscribedTopicRegex: '(' }).errorCode).toBe(ErrorCode.INVALID_REGULAR_EXPRESSION);
+    // An empty regex beside the names (as librdkafka sends) means none.
+    expect(join(coordinator, 'e', ['orders'], { groupId: 'other', subscribedTopicRegex: '' }).errorCode).toBe(ErrorCode.NONE);
     expect(heartbeat(coordinator, { memberEpoch: -3 }).errorCode).toBe(ErrorCode.INVALID_REQUEST);
     // v0 lets the coordinator choose the member id.
     const chosen = heartbeat(coordinator, { memberId: '', memberEpoch: 0, rebalanceTimeoutMs: REBALANCE, subscribedTopicNames: ['orders'], topicPartitions: [] }, 0);

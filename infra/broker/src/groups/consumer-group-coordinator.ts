@@ -90,6 +90,7 @@ export class ConsumerGroupCoordinator {
       return this.join(request, context);
     } catch (error) {
       if (!(error instanceof HeartbeatError)) throw error;
+      this.logger.debug({ groupId: request.groupId, memberId: request.memberId, memberEpoch: request.memberEpoch, errorCode: error.errorCode, reason: error.message }, 'heartbeat refused');
       return { errorCode: error.errorCode, errorMessage: error.message, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
     }
   }
@@ -114,8 +115,8 @@ export class ConsumerGroupCoordinator {
     } else if (request.memberEpoch < LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
       throw invalid(`MemberEpoch is invalid.`);
     }
-    if (request.subscribedTopicRegex !== null) {
-      if (request.subscribedTopicRegex === '') throw invalid("SubscribedTopicRegex can't be empty.");
+    // An empty regex means none (librdkafka sends one beside its topic names; Kafka describes "none" so too).
+    if (request.subscribedTopicRegex !== null && request.subscribedTopicRegex !== '') {
       if (toRegExp(request.subscribedTopicRegex) === null) {
         throw new HeartbeatError(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex \`${request.subscribedTopicRegex}\` is not a valid regular expression.`);
       }
@@ -202,8 +203,9 @@ export class ConsumerGroupCoordinator {
       member.subscribedTopicNames = [...new Set(request.subscribedTopicNames)].sort();
       bump = true;
     }
-    if (request.subscribedTopicRegex !== null && request.subscribedTopicRegex !== member.subscribedTopicRegex) {
-      member.subscribedTopicRegex = request.subscribedTopicRegex;
+    const regex = request.subscribedTopicRegex === '' ? null : request.subscribedTopicRegex;
+    if (request.subscribedTopicRegex !== null && regex !== member.subscribedTopicRegex) {
+      member.subscribedTopicRegex = regex;
       bump = true;
     }
 
