@@ -15,16 +15,22 @@
  *
  * A record the loop gives up on (poison at once, a retriable failure after its last attempt) is published to
  * the dead-letter topic; the partition moves past it only once the broker acknowledged the dead letter, and
- * a failed publish is tried again with backoff while the partition waits.
+ * a failed publish is tried again with backoff while the partition waits. With parking (the default), the
+ * record is then stored in the group's parked records (parked-records.ts) as its key's dead letter, and in
+ * every later run a record of a blocked key is stored behind it instead of being handled: its row commits in
+ * the run's transaction, with the inbox rows of the run's other records, and the partition moves past it.
+ * A record without a key is dead-lettered only (there is no key to hold back).
  */
 import { performance } from 'node:perf_hooks';
+import type { KafkaMessage } from 'kafkajs';
 import { ShoalError, type ShoalLogger } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
-import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext } from '@shoal/transport';
+import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext, type RecordContext } from '@shoal/transport';
 import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler } from './event-handlers.js';
 import type { Inbox } from './inbox-table.js';
+import type { ParkedReason, ParkedReasonKind, ParkedRecords } from './parked-records.js';
 import type { RuntimeCounters } from './subscription-status.js';
 
 export interface InboxHandlerOptions {
@@ -33,12 +39,17 @@ export interface InboxHandlerOptions {
   handlers: ReadonlyMap<string, AnyEventHandler>;
   inbox: Inbox;
   deadLetters: DeadLetterQueue;
+  /** The group's parked records; undefined when the subscription does not park by key. */
+  parking: ParkedRecords | undefined;
   counters: RuntimeCounters;
   logger: ShoalLogger;
   now: () => number;
 }
 
 export class InboxHandler implements ConsumerLoopHandler {
+  /** Records whose dead letter was published while storing it in the database failed: not published again when giving up is tried again. */
+  private readonly publishedLetters = new Set<string>();
+
   constructor(private readonly options: InboxHandlerOptions) {}
 
   handles(type: string): boolean {
@@ -47,22 +58,30 @@ export class InboxHandler implements ConsumerLoopHandler {
 
   /** Synchronous: nothing else in the process writes to the database between the run's statements. */
   apply(run: EventRun): void {
-    const { database, inbox, handlers, counters } = this.options;
+    const { database, parking, counters } = this.options;
     let handled = 0;
     let duplicates = 0;
+    let parked = 0;
     // The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did.
     let failedAt = -1;
     try {
       database.transact((tx) => {
+        // Read inside the transaction: a redrive that unblocks a key commits before or after this run, never in between.
+        const parkingKeys = parking !== undefined && parking.any();
         for (let i = 0; i < run.events.length; i++) {
           failedAt = i;
           const { event, context } = run.events[i]!;
-          if (!inbox.record({ eventId: event.id, type: event.type, topic: run.topic, partition: run.partition, offset: context.offset })) {
-            duplicates += 1;
-            continue;
+          if (parkingKeys) {
+            const key = context.key;
+            if (key !== null && parking.blocked(key)) {
+              if (this.options.inbox.has(event.id)) duplicates += 1;
+              else if (parking.add({ key, topic: run.topic, partition: run.partition, message: context.message, eventId: event.id, type: event.type }, this.options.now())) parked += 1;
+              else duplicates += 1;
+              continue;
+            }
           }
-          this.call(handlers.get(event.type)!, event, tx, context);
-          handled += 1;
+          if (this.handle(event, tx, context)) handled += 1;
+          else duplicates += 1;
         }
         failedAt = -1;
       });
@@ -72,20 +91,52 @@ export class InboxHandler implements ConsumerLoopHandler {
       throw error;
     }
     counters.committed(handled, duplicates);
+    if (parked > 0) {
+      counters.parked += parked;
+      counters.parking = parking!.counts();
+    }
+  }
+
+  /**
+   * Records `event` in the inbox and runs its handler, inside the caller's transaction; false for a duplicate
+   * (the inbox had its id: the handler does not run). Throws what the handler threw.
+   */
+  handle(event: CloudEvent<unknown>, tx: SqliteTransaction, context: RecordContext): boolean {
+    if (!this.options.inbox.record({ eventId: event.id, type: event.type, topic: context.topic, partition: context.partition, offset: context.offset })) return false;
+    this.call(this.options.handlers.get(event.type)!, event, tx, context);
+    return true;
   }
 
   async giveUp(record: FailedRecord): Promise<GiveUp> {
-    const { group, deadLetters, logger, counters, now } = this.options;
+    const { group, deadLetters, parking, logger, counters, now } = this.options;
     const { topic, partition, message, attempts, kind } = record;
     const failure = asShoalError(record.error);
-    await deadLetters.publish({ group, topic, partition, message, error: failure, attempts, time: now() });
-    counters.deadLettered += 1;
+    const where = `${topic}/${partition}@${message.offset}`;
+    if (!this.publishedLetters.has(where)) {
+      await deadLetters.publish({ group, topic, partition, message, error: failure, attempts, time: now() });
+      counters.deadLettered += 1;
+    }
+    const key = record.context.key;
+    const parks = parking !== undefined && key !== null;
+    if (parks) {
+      this.publishedLetters.add(where);
+      // Should this fail (the database is down), the loop tries giving up again with backoff and the partition waits.
+      this.options.database.transact(() =>
+        parking.add(
+          { key, topic, partition, message, eventId: record.event?.id ?? headerText(message, 'ce_id'), type: record.event?.type ?? headerText(message, 'ce_type') },
+          now(),
+          { reason: reasonOf(failure, kind === 'poison' ? 'poison' : 'exhausted', attempts, now()), published: true },
+        ),
+      );
+      this.publishedLetters.delete(where);
+      counters.parking = parking.counts();
+    }
     const reason = kind === 'poison' ? 'cannot be processed' : `failed ${attempts} times`;
     // A handler that returned a promise is a bug in the service that will dead-letter every event it gets.
     const level = failure.code === 'SHOAL_HANDLER_INVALID' ? 'error' : 'warn';
     logger[level](
-      { group, topic, partition, offset: message.offset, code: failure.code, attempt: attempts, err: record.error },
-      `consumer ${group} dead-lettered ${topic}/${partition}@${message.offset} to ${deadLetters.topic}: it ${reason}: ${failure.message}`,
+      { group, topic, partition, offset: message.offset, key, code: failure.code, attempt: attempts, err: record.error },
+      `consumer ${group} dead-lettered ${where} to ${deadLetters.topic}: it ${reason}: ${failure.message}${parks ? `; later records of key ${key} are parked behind it` : ''}`,
     );
     return 'skip';
   }
@@ -107,4 +158,16 @@ export class InboxHandler implements ConsumerLoopHandler {
       );
     }
   }
+}
+
+/** Why a record failed for good, as its row keeps it. */
+export function reasonOf(failure: ShoalError, kind: ParkedReasonKind, attempts: number, failedAt: number): ParkedReason {
+  return { code: failure.code, message: failure.message, kind, attempts, failedAt };
+}
+
+/** A header of a record as text, null without it (a record that could not be decoded still has its ce_id). */
+export function headerText(message: KafkaMessage, name: string): string | null {
+  const value = message.headers?.[name];
+  if (value === undefined) return null;
+  return (Array.isArray(value) ? value[0] : value)?.toString() ?? null;
 }
