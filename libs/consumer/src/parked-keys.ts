@@ -21,7 +21,7 @@
  * as it was and reports the error: the key is not given a new reason for a failure that is not its own.
  * Operations of one group run one at a time.
  */
-import { SHOAL_ERROR_CODES, ShoalError, type ShoalErrorCode, type ShoalLogger } from '@shoal/core';
+import { isShoalError, SHOAL_ERROR_CODES, ShoalError, type ShoalErrorCode, type ShoalLogger } from '@shoal/core';
 import type { CloudEvent, EventCodec } from '@shoal/contract';
 import { asShoalError, failureKind, RecordContext } from '@shoal/transport';
 import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
@@ -140,7 +140,7 @@ export class ParkedKeys {
         released = database.transact(() => this.releaseInTransaction(key, skipHead, decoded));
         break;
       } catch (error) {
-        if (!(error instanceof NotDecodedYet)) throw error;
+        if (!(error instanceof NotDecodedYet)) throw failureKind(error) === 'outage' ? outage(error) : error;
         rows = error.rows as ParkedRow[];
       }
     }
@@ -208,7 +208,7 @@ export class ParkedKeys {
         }
       }
       // Not the record's own failure: nothing of the redrive stays, and the key keeps its reason.
-      if (failureKind(error) === 'outage') throw error;
+      if (failureKind(error) === 'outage') throw outage(error);
       const failure = asShoalError(error);
       parking.fail(row.seq, reasonOf(failure, failureKind(error) === 'poison' ? 'poison' : 'exhausted', attempts, now()));
       released.failed = { row, error, attempts };
@@ -258,6 +258,12 @@ function errorOfReason(reason: ParkedReason | null): ShoalError {
   if (reason === null) return new ShoalError('SHOAL_HANDLER_FAILED', 'failed on a redrive', { retriable: true });
   const code = (SHOAL_ERROR_CODES as readonly string[]).includes(reason.code) ? (reason.code as ShoalErrorCode) : 'SHOAL_HANDLER_FAILED';
   return new ShoalError(code, reason.message, { retriable: reason.kind === 'exhausted' });
+}
+
+/** An outage as the ShoalError a caller reports (a busy or broken SQLite is a retriable SHOAL_DATABASE). */
+function outage(error: unknown): unknown {
+  if (isShoalError(error)) return error;
+  return new ShoalError('SHOAL_DATABASE', `The service database cannot take the redrive now: ${(error as Error).message}`, { cause: error, retriable: true });
 }
 
 function stillParked(released: Released): number {

@@ -24,10 +24,9 @@ function recordingSubscription(bed: ConsumerTestbed, failing: (event: ShoalEvent
   const insert = bed.database.db.prepare('INSERT INTO handled (order_id, sequence, event_id) VALUES (?, ?, ?)');
   return bed.subscription({
     handlers: {
-      'shoal.orders.OrderPlaced': (event, tx) => {
+      'shoal.orders.OrderPlaced': (event) => {
         insert.run(event.data.orderId, event.data.placedAt, event.id);
         if (failing(event)) throw new ShoalError('SHOAL_EVENT_DATA_INVALID', `order ${event.data.orderId} #${event.data.placedAt} cannot be handled yet`);
-        void tx;
       },
     },
   });
@@ -177,7 +176,9 @@ describe('parking by key', () => {
     const database = new SqliteServiceDatabase({ path: join(tempDir('busy'), 'service.db'), catalog: bed.platform.catalog, busyTimeoutMs: 20 });
     onTestFinished(() => database.close());
     const blocker = new Database(database.path);
-    onTestFinished(() => blocker.close());
+    onTestFinished(() => {
+      blocker.close();
+    });
     const handled: string[] = [];
     const subscription = bed.subscription({ database, retry: { attempts: 2, initialMs: 5, maxMs: 20 }, handlers: { 'shoal.orders.OrderPlaced': (event) => void handled.push(event.id) } });
     const events = [orderPlaced(BAD, 1), orderPlaced(BAD, 2), orderPlaced('ord-2', 3)];
