@@ -5,7 +5,7 @@ import { eventually, tempDir } from '@shoal/testing';
 import { ShoalError } from '@shoal/core';
 import type { ShoalEvent } from '@shoal/contract';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
-import { consumerTestbed, orderPlaced, poisonHeaders, readTopic, type ConsumerTestbed } from './testing/consumer-testbed.js';
+import { consumerTestbed, orderPlaced, parkingTraffic, poisonHeaders, readTopic, type ConsumerTestbed } from './testing/index.js';
 import { DLQ_HEADERS } from './dead-letter-queue.js';
 import type { Subscription } from './subscription.js';
 
@@ -34,14 +34,9 @@ function recordingSubscription(bed: ConsumerTestbed, failing: (event: ShoalEvent
 
 /** The bad order's first event (it fails), then its later events among 200 events of other orders. */
 async function publishTraffic(bed: ConsumerTestbed, later = 5): Promise<{ bad: ShoalEvent<'shoal.orders.OrderPlaced'>[]; others: ShoalEvent<'shoal.orders.OrderPlaced'>[] }> {
-  const bad = Array.from({ length: later + 1 }, (_, n) => orderPlaced(BAD, n));
-  const others = Array.from({ length: 200 }, (_, n) => orderPlaced(`ord-${n % 40}`, 1000 + n));
-  await bed.publisher.publish(bad[0]!);
-  // The key's later records spread among the others.
-  const gap = Math.floor(others.length / later);
-  const mixed = others.flatMap((event, n) => ((n + 1) % gap === 0 && (n + 1) / gap <= later ? [event, bad[(n + 1) / gap]!] : [event]));
-  await bed.publisher.publishBatch(mixed);
-  return { bad, others };
+  const { keyed, others, all } = parkingTraffic(BAD, later);
+  await bed.publisher.publishBatch(all);
+  return { bad: keyed, others };
 }
 
 describe('parking by key', () => {

@@ -2,32 +2,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventually, freePort, tempDir } from '@shoal/testing';
-import { createEvent, type OrderPlaced, type ShoalEvent } from '@shoal/contract';
+import type { ShoalEvent } from '@shoal/contract';
 import { startTestPlatform } from '@shoal/contract/testing';
 import type { DlqListBody, DlqRedriveBody, DlqSkipBody } from '@shoal/consumer';
+import { orderPlaced, parkingTraffic } from '@shoal/consumer/testing';
 import { buildParkingService, parkingServiceProcess, parkingServiceSpec, publisherFor, startTestService, type HandledRow } from './testing/index.js';
 
 const BAD = 'ord-42';
 
-function orderPlaced(orderId: string, sequence: number): ShoalEvent<'shoal.orders.OrderPlaced'> {
-  const data: OrderPlaced = {
-    orderId,
-    customerId: 'cus-1',
-    lines: [{ sku: 'SKU-1', quantity: 1, unitPrice: { amount: 100, currency: 'EUR' } }],
-    total: { amount: 100, currency: 'EUR' },
-    shippingAddress: null,
-    placedAt: sequence,
-  };
-  return createEvent('shoal.orders.OrderPlaced', data, { source: '/shoal/orders', subject: orderId });
-}
-
 /** The bad order's first event, then its `later` events among 200 events of 40 other orders. */
 function traffic(later: number): { bad: ShoalEvent<'shoal.orders.OrderPlaced'>[]; mixed: ShoalEvent<'shoal.orders.OrderPlaced'>[] } {
-  const bad = Array.from({ length: later + 1 }, (_, n) => orderPlaced(BAD, n));
-  const others = Array.from({ length: 200 }, (_, n) => orderPlaced(`ord-${n % 40}`, 1000 + n));
-  const gap = Math.floor(others.length / later);
-  const mixed = others.flatMap((event, n) => ((n + 1) % gap === 0 && (n + 1) / gap <= later ? [event, bad[(n + 1) / gap]!] : [event]));
-  return { bad, mixed: [bad[0]!, ...mixed] };
+  const { keyed, all } = parkingTraffic(BAD, later);
+  return { bad: keyed, mixed: all };
 }
 
 async function http<T = any>(url: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<{ status: number; type: string; body: T }> {
