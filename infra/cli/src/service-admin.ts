@@ -80,10 +80,13 @@ function parseJson(text: string): unknown {
 
 /**
  * The code of a service's problem as this CLI reports it. A refusal of the request body is not the user's
- * usage error (exit 2 is for this command's own arguments), and a code this build does not know is not one
- * to pass on: both are reported as the service's failure.
+ * usage error (exit 2 is for this command's own arguments), the service's registry or broker out of reach is
+ * not the CLI's (whose hint to start one would mislead), and a code this build does not know is not one to
+ * pass on: all are reported as the service's failure, the service's own code kept in the details.
  */
 function knownCode(code: string): ShoalErrorCode {
-  const known = (SHOAL_ERROR_CODES as readonly string[]).includes(code) && code !== 'SHOAL_CONFIG_INVALID';
+  const known = (SHOAL_ERROR_CODES as readonly string[]).includes(code) && !SERVICE_SIDE_CODES.has(code);
   return known ? (code as ShoalErrorCode) : 'SHOAL_SERVICE_UNAVAILABLE';
 }
+
+const SERVICE_SIDE_CODES: ReadonlySet<string> = new Set(['SHOAL_CONFIG_INVALID', 'SHOAL_REGISTRY_UNAVAILABLE', 'SHOAL_BROKER_UNAVAILABLE']);
