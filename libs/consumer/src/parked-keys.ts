@@ -247,7 +247,14 @@ export class ParkedKeys {
 
   private async publish(row: ParkedRow, attempts: number, error: ShoalError): Promise<void> {
     const { group, deadLetters, database, parking, now, counters } = this.options;
-    await deadLetters.publish({ group, topic: row.topic, partition: row.partition, message: row.message, error, attempts, time: now() });
+    try {
+      await deadLetters.publish({ group, topic: row.topic, partition: row.partition, message: row.message, error, attempts, time: now() });
+    } catch (cause) {
+      throw new ShoalError('SHOAL_BROKER_UNAVAILABLE', `Cannot publish ${row.topic}/${row.partition}@${row.offset} to the dead-letter topic ${deadLetters.topic} yet: ${(cause as Error).message}`, {
+        cause,
+        retriable: true,
+      });
+    }
     counters.deadLettered += 1;
     database.transact(() => parking.published(row.seq));
   }
