@@ -80,7 +80,8 @@ describe('shoal dlq', () => {
     const unknown = await shoal(['dlq', 'skip', 'parking-test', '--url', url, '--key', OTHER]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe(`shoal dlq: parking-test: No dead letter of key '${OTHER}' in group parking-test\n`);
-  });
+    // A service process and a dozen CLI processes: on a busy two-core machine that takes more than the default minute.
+  }, 180_000);
 
   it('refuses bad arguments as usage errors (exit 2) before asking anything', async () => {
     for (const [args, reason] of [

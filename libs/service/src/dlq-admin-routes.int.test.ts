@@ -136,7 +136,8 @@ describe('the dead-letter admin routes', () => {
     const others = await Promise.all(Array.from({ length: 40 }, (_, n) => handledOf(second.url, `ord-${n}`)));
     expect(others.flat()).toHaveLength(200);
     expect(new Set(others.flat().map((row) => row.eventId)).size).toBe(200);
-  });
+    // Two service processes, the second waiting out the first's session (10 s) before it gets the partitions.
+  }, 120_000);
 
   it('skip drops the dead letter and releases the parked records in order', async () => {
     const platform = await startTestPlatform();
