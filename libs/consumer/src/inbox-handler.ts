@@ -2,8 +2,9 @@
  * What a subscription does with the runs its consumer loop hands it (@shoal/transport's ConsumerLoop): each
  * run is ONE transaction on the service database holding, per event, its inbox row, its handler's writes and
  * the events it emits. One commit per run instead of per record is what lets the inbox dedupe keep up with
- * raw kafkajs (one WAL append per run, not fsynced with synchronous=NORMAL); the loop never awaits with a
- * transaction open, since a run is applied synchronously.
+ * raw kafkajs (one WAL append per run, not fsynced with synchronous=NORMAL). A run whose handlers do not
+ * return promises is applied in one synchronous stretch; a handler that returns one is awaited inside the
+ * transaction, and the records after it are applied once it resolved, in order.
  *
  * Runs are optimistic: there is no savepoint per record. A savepoint around each record would let a failing
  * handler roll back alone, but it costs two statements and a copy of every page the record touches, paid by
@@ -23,10 +24,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { KafkaMessage } from 'kafkajs';
-import { ShoalError, type ShoalLogger } from '@shoal/core';
+import type { ShoalError, ShoalLogger } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
 import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext, type RecordContext } from '@shoal/transport';
-import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
+import { isPromiseLike, type SqliteServiceDatabase, type SqliteTransaction } from '@shoal/store-sqlite';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler } from './event-handlers.js';
 import type { Inbox } from './inbox-table.js';
@@ -56,55 +57,71 @@ export class InboxHandler implements ConsumerLoopHandler {
     return this.options.handlers.has(type);
   }
 
-  /** Synchronous: nothing else in the process writes to the database between the run's statements. */
-  apply(run: EventRun): void {
+  /** One transaction for the run; awaits only what a handler returned. */
+  async apply(run: EventRun): Promise<void> {
     const { database, parking, counters } = this.options;
-    let handled = 0;
-    let duplicates = 0;
-    let parked = 0;
-    // The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did.
-    let failedAt = -1;
+    const progress: RunProgress = { handled: 0, duplicates: 0, parked: 0, failedAt: -1 };
     try {
-      database.transact((tx) => {
+      await database.transact((tx) => {
         // Read inside the transaction: a redrive that unblocks a key commits before or after this run, never in between.
-        const parkingKeys = parking !== undefined && parking.any();
-        for (let i = 0; i < run.events.length; i++) {
-          failedAt = i;
-          const { event, context } = run.events[i]!;
-          if (parkingKeys) {
-            const key = context.key;
-            if (key !== null && parking.blocked(key)) {
-              if (this.options.inbox.has(event.id)) duplicates += 1;
-              else if (parking.add({ key, topic: run.topic, partition: run.partition, message: context.message, eventId: event.id, type: event.type }, this.options.now())) parked += 1;
-              else duplicates += 1;
-              continue;
-            }
-          }
-          if (this.handle(event, tx, context)) handled += 1;
-          else duplicates += 1;
-        }
-        failedAt = -1;
+        progress.parking = parking !== undefined && parking.any();
+        return this.applyFrom(run, 0, tx, progress);
       });
     } catch (error) {
       // Some failures (SQLITE_FULL, SQLITE_IOERR) make SQLite roll the transaction back itself; either way nothing of the run stays.
-      if (failedAt >= 0) throw new RunFailure(failedAt, error);
+      if (progress.failedAt >= 0) throw new RunFailure(progress.failedAt, error);
       throw error;
     }
-    counters.committed(handled, duplicates);
-    if (parked > 0) {
-      counters.parked += parked;
+    counters.committed(progress.handled, progress.duplicates);
+    if (progress.parked > 0) {
+      counters.parked += progress.parked;
       counters.parking = parking!.counts();
     }
   }
 
   /**
-   * Records `event` in the inbox and runs its handler, inside the caller's transaction; false for a duplicate
-   * (the inbox had its id: the handler does not run). Throws what the handler threw.
+   * The run's events from `start` on, inside `tx`: synchronously while the handlers return nothing, and on
+   * from the next event once the promise a handler returned resolved. A record of a key the group holds back
+   * is parked instead of handled.
    */
-  handle(event: CloudEvent<unknown>, tx: SqliteTransaction, context: RecordContext): boolean {
+  private applyFrom(run: EventRun, start: number, tx: SqliteTransaction, progress: RunProgress): void | Promise<void> {
+    const { parking } = this.options;
+    for (let i = start; i < run.events.length; i++) {
+      progress.failedAt = i;
+      const { event, context } = run.events[i]!;
+      if (progress.parking === true) {
+        const key = context.key;
+        if (key !== null && parking!.blocked(key)) {
+          if (this.options.inbox.has(event.id)) progress.duplicates += 1;
+          else if (parking!.add({ key, topic: run.topic, partition: run.partition, message: context.message, eventId: event.id, type: event.type }, this.options.now())) progress.parked += 1;
+          else progress.duplicates += 1;
+          continue;
+        }
+      }
+      const handled = this.handle(event, tx, context);
+      if (handled === false) {
+        progress.duplicates += 1;
+        continue;
+      }
+      if (handled !== true) {
+        return handled.then(() => {
+          progress.handled += 1;
+          return this.applyFrom(run, i + 1, tx, progress);
+        });
+      }
+      progress.handled += 1;
+    }
+    progress.failedAt = -1;
+  }
+
+  /**
+   * Records `event` in the inbox and runs its handler, inside the caller's transaction: false for a duplicate
+   * (the inbox had its id: the handler does not run), true once the handler returned, or the promise it
+   * returned (to await before the transaction goes on). Throws what the handler threw.
+   */
+  handle(event: CloudEvent<unknown>, tx: SqliteTransaction, context: RecordContext): boolean | Promise<unknown> {
     if (!this.options.inbox.record({ eventId: event.id, type: event.type, topic: context.topic, partition: context.partition, offset: context.offset })) return false;
-    this.call(this.options.handlers.get(event.type)!, event, tx, context);
-    return true;
+    return this.call(this.options.handlers.get(event.type)!, event, tx, context) ?? true;
   }
 
   async giveUp(record: FailedRecord): Promise<GiveUp> {
@@ -121,7 +138,7 @@ export class InboxHandler implements ConsumerLoopHandler {
     if (parks) {
       this.publishedLetters.add(where);
       // Should this fail (the database is down), the loop tries giving up again with backoff and the partition waits.
-      this.options.database.transact(() =>
+      await this.options.database.transact(() =>
         parking.add(
           { key, topic, partition, message, eventId: record.event?.id ?? headerText(message, 'ce_id'), type: record.event?.type ?? headerText(message, 'ce_type') },
           now(),
@@ -132,7 +149,7 @@ export class InboxHandler implements ConsumerLoopHandler {
       counters.parking = parking.counts();
     }
     const reason = kind === 'poison' ? 'cannot be processed' : `failed ${attempts} times`;
-    // A handler that returned a promise is a bug in the service that will dead-letter every event it gets.
+    // A handler misused (e.g. a transaction started inside its own) is a bug in the service that will dead-letter every event it gets.
     const level = failure.code === 'SHOAL_HANDLER_INVALID' ? 'error' : 'warn';
     logger[level](
       { group, topic, partition, offset: message.offset, key, code: failure.code, attempt: attempts, err: record.error },
@@ -141,23 +158,33 @@ export class InboxHandler implements ConsumerLoopHandler {
     return 'skip';
   }
 
-  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext): void {
+  /** Calls the handler and times it (up to its promise's settling, for one that returns a promise); the promise if it returned one. */
+  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext): Promise<unknown> | undefined {
     const started = performance.now();
     let returned: unknown;
     try {
       returned = handler(event, tx, context);
-    } finally {
+    } catch (error) {
       this.options.counters.handlerCalled(performance.now() - started);
+      throw error;
     }
-    if (typeof (returned as { then?: unknown } | null)?.then === 'function') {
-      void Promise.resolve(returned).catch(() => undefined);
-      throw new ShoalError(
-        'SHOAL_HANDLER_INVALID',
-        `The ${event.type} handler of consumer group ${this.options.group} returned a promise: handlers must be synchronous, since what they await would run after the transaction commits`,
-        { details: { type: event.type } },
-      );
+    if (!isPromiseLike(returned)) {
+      this.options.counters.handlerCalled(performance.now() - started);
+      return undefined;
     }
+    return Promise.resolve(returned).finally(() => this.options.counters.handlerCalled(performance.now() - started));
   }
+}
+
+/** How far a run got: what the counters learn once it committed, and the event that was being applied. */
+interface RunProgress {
+  handled: number;
+  duplicates: number;
+  parked: number;
+  /** Whether the group held any key back when the run's transaction began. */
+  parking?: boolean;
+  /** The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did. */
+  failedAt: number;
 }
 
 /** Why a record failed for good, as its row keeps it. */

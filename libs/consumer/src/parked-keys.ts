@@ -13,9 +13,10 @@
  * when it throws) and its row is removed in the same savepoint, so a crash leaves the key as it was or as
  * the redrive left it, never half-redriven with a parked record at its front. The records are decoded before
  * the transaction (decoding may have to ask the registry); a record parked meanwhile that cannot be decoded
- * without asking rolls the transaction back, and it is tried again once decoded. While the transaction runs
- * nothing else in the process writes (it is synchronous), so a record of the key that the consumer reads
- * meanwhile is either parked before it (and redriven by it) or handled after it: it never overtakes.
+ * without asking rolls the transaction back, and it is tried again once decoded. The consumer's runs are
+ * transactions too, and the service database runs one at a time (SQLite's single connection queues them,
+ * awaited handlers included), so a record of the key that the consumer reads meanwhile is either parked
+ * before the redrive's transaction (and redriven by it) or handled after it: it never overtakes.
  *
  * An outage (the registry unreachable while decoding, the database busy, full or broken) leaves everything
  * as it was and reports the error: the key is not given a new reason for a failure that is not its own.
@@ -24,7 +25,7 @@
 import { isShoalError, SHOAL_ERROR_CODES, ShoalError, type ShoalErrorCode, type ShoalLogger } from '@shoal/core';
 import type { CloudEvent, EventCodec } from '@shoal/contract';
 import { asShoalError, failureKind, RecordContext } from '@shoal/transport';
-import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { DlqDeadLetter, DlqFailure, DlqRedriveResult, DlqSkipResult } from './dlq-bodies.js';
 import { reasonOf, type InboxHandler } from './inbox-handler.js';
@@ -137,7 +138,7 @@ export class ParkedKeys {
     for (;;) {
       await this.decode(skipHead ? rows.slice(1) : rows, decoded);
       try {
-        released = database.transact(() => this.releaseInTransaction(key, skipHead, decoded));
+        released = await database.transact((tx) => this.releaseInTransaction(tx, key, skipHead, decoded));
         break;
       } catch (error) {
         if (!(error instanceof NotDecodedYet)) throw failureKind(error) === 'outage' ? outage(error) : error;
@@ -168,8 +169,8 @@ export class ParkedKeys {
   }
 
   /** Runs inside the transaction: the key's rows as they are now, each handled in a savepoint with its row removed. */
-  private releaseInTransaction(key: string, skipHead: boolean, decoded: Map<number, Decoded>): Released {
-    const { database, parking, handler, now } = this.options;
+  private async releaseInTransaction(tx: SqliteTransaction, key: string, skipHead: boolean, decoded: Map<number, Decoded>): Promise<Released> {
+    const { parking, handler, now } = this.options;
     const rows = parking.rows(key);
     const released: Released = { handled: 0, duplicates: 0, failed: undefined, left: 0, skipped: null };
     let start = 0;
@@ -195,10 +196,11 @@ export class ParkedKeys {
         try {
           const event = outcome.event;
           const context = new RecordContext(row.topic, row.partition, row.message, attempts);
-          const handled = database.transact((tx) => {
-            const done = handler.handles(event.type) ? handler.handle(event, tx, context) : false;
+          const handled = await tx.transact(async (savepoint) => {
+            const done = handler.handles(event.type) ? handler.handle(event, savepoint, context) : false;
+            if (done !== true && done !== false) await done;
             parking.remove(row.seq);
-            return done;
+            return done !== false;
           });
           if (handled) released.handled += 1;
           else released.duplicates += 1;
@@ -256,7 +258,7 @@ export class ParkedKeys {
       });
     }
     counters.deadLettered += 1;
-    database.transact(() => parking.published(row.seq));
+    await database.transact(() => parking.published(row.seq));
   }
 }
 
