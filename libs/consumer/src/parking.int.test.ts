@@ -19,15 +19,17 @@ function handledRows(bed: ConsumerTestbed, orderId?: string): Array<{ order_id: 
 }
 
 /** A subscription whose handler records every OrderPlaced, and fails (poison) for `failing(event)`: the flag the test clears after the fix. */
-function recordingSubscription(bed: ConsumerTestbed, failing: (event: ShoalEvent<'shoal.orders.OrderPlaced'>) => boolean): Subscription {
+function recordingSubscription(bed: ConsumerTestbed, failing: (event: ShoalEvent<'shoal.orders.OrderPlaced'>) => boolean, options: { awaits?: boolean } = {}): Subscription {
   bed.database.db.exec(HANDLED);
   const insert = bed.database.db.prepare('INSERT INTO handled (order_id, sequence, event_id) VALUES (?, ?, ?)');
+  const record = (event: ShoalEvent<'shoal.orders.OrderPlaced'>) => {
+    insert.run(event.data.orderId, event.data.placedAt, event.id);
+    if (failing(event)) throw new ShoalError('SHOAL_EVENT_DATA_INVALID', `order ${event.data.orderId} #${event.data.placedAt} cannot be handled yet`);
+  };
   return bed.subscription({
     handlers: {
-      'shoal.orders.OrderPlaced': (event) => {
-        insert.run(event.data.orderId, event.data.placedAt, event.id);
-        if (failing(event)) throw new ShoalError('SHOAL_EVENT_DATA_INVALID', `order ${event.data.orderId} #${event.data.placedAt} cannot be handled yet`);
-      },
+      // An asynchronous handler gives up the event loop inside its transaction before it writes.
+      'shoal.orders.OrderPlaced': options.awaits === true ? (event) => new Promise<void>((resolve) => setImmediate(resolve)).then(() => record(event)) : record,
     },
   });
 }
@@ -144,10 +146,13 @@ describe('parking by key', () => {
     expect((await readTopic(bed.platform, subscription.dlqTopic, 2)).map((record) => record.text.ce_id)).toEqual(['not-avro', failsLater.id]);
   });
 
-  it('keeps the order of a key whose records arrive while it is redriven', async () => {
+  it.each([
+    ['synchronous', false],
+    ['asynchronous', true],
+  ])('keeps the order of a key whose records arrive while it is redriven (%s handler)', async (_kind, awaits) => {
     const bed = await consumerTestbed();
     let broken = true;
-    const subscription = recordingSubscription(bed, (event) => broken && event.data.orderId === BAD);
+    const subscription = recordingSubscription(bed, (event) => broken && event.data.orderId === BAD, { awaits });
     const { bad } = await publishTraffic(bed, 20);
     await subscription.start();
     await eventually(() => expect(subscription.status().parking).toEqual({ deadLetters: 1, parked: 20 }));
