@@ -15,8 +15,11 @@ import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/contract';
 import type { MessageContext } from '@shoal/transport';
 import type { SqliteTransaction } from '@shoal/store-sqlite';
 
-/** `context`: where the record came from and how many times it has been tried (every consumer's MessageContext). */
-export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: SqliteTransaction, context: MessageContext) => void;
+/**
+ * `context`: where the record came from and how many times it has been tried (every consumer's MessageContext).
+ * `prepared`: what the subscription's `prepare` resolved to for this event (undefined without one).
+ */
+export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: SqliteTransaction, context: MessageContext, prepared: unknown) => void;
 
 /** At most one handler per event type. */
 export type EventHandlers = { [T in ShoalEventType]?: EventHandler<T> };
@@ -32,4 +35,12 @@ export type SynchronousHandlers<H> = {
 };
 
 /** A handler as the runtime holds it, whatever its type. */
-export type AnyEventHandler = (event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext) => unknown;
+export type AnyEventHandler = (event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext, prepared: unknown) => unknown;
+
+/**
+ * Asynchronous work an event needs before its transaction (a call to another process), awaited outside any
+ * transaction, once per event the inbox has not recorded; what it resolves to is the handler's `prepared`.
+ * It fails the way a handler does: its error is classified once (@shoal/transport's record-failure.ts), so
+ * an outage is waited out, a retriable error retried, a poison one given up on at once.
+ */
+export type EventPreparation = (event: CloudEvent<unknown>, context: MessageContext) => Promise<unknown>;

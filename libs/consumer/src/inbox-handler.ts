@@ -13,6 +13,14 @@
  * database, the outbox, the offsets) a handler that throws still rolls back alone and the records before it
  * commit once; their handlers do run a second time, on the same database state.
  *
+ * With `prepare` (asynchronous work an event needs before its transaction, such as a sidecar's call to its
+ * micrologic), a run is applied in two steps: first each event the inbox does not hold yet is prepared, one
+ * after the other in offset order, outside any transaction; then the run's transaction hands each handler
+ * its event's prepared value. A redelivered event is never prepared again. What was prepared for a run that
+ * failed further on is kept for the records before the failure, so applying them again calls nothing twice;
+ * a failure of the transaction at an event drops that event's prepared value (it may rest on state that
+ * changed, as a state version conflict says), so its retry prepares it afresh.
+ *
  * A record the loop gives up on (poison at once, a retriable failure after its last attempt) is published to
  * the dead-letter topic; the partition moves past it only once the broker acknowledged the dead letter, and
  * a failed publish is tried again with backoff while the partition waits.
@@ -23,7 +31,7 @@ import type { CloudEvent } from '@shoal/contract';
 import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext } from '@shoal/transport';
 import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
-import type { AnyEventHandler } from './event-handlers.js';
+import type { AnyEventHandler, EventPreparation } from './event-handlers.js';
 import type { Inbox } from './inbox-table.js';
 import type { RuntimeCounters } from './subscription-status.js';
 
@@ -36,17 +44,51 @@ export interface InboxHandlerOptions {
   counters: RuntimeCounters;
   logger: ShoalLogger;
   now: () => number;
+  prepare?: EventPreparation;
 }
 
 export class InboxHandler implements ConsumerLoopHandler {
+  /** Per `topic/partition`, what was prepared for events whose run has not committed yet, by event id. */
+  private readonly prepared = new Map<string, Map<string, unknown>>();
+
   constructor(private readonly options: InboxHandlerOptions) {}
 
   handles(type: string): boolean {
     return this.options.handlers.has(type);
   }
 
-  /** Synchronous: nothing else in the process writes to the database between the run's statements. */
-  apply(run: EventRun): void {
+  /** Synchronous without `prepare`: nothing else in the process writes to the database between the run's statements. */
+  apply(run: EventRun): void | Promise<void> {
+    if (this.options.prepare === undefined) return this.commit(run, undefined);
+    return this.prepareThenCommit(run, this.options.prepare);
+  }
+
+  private async prepareThenCommit(run: EventRun, prepare: EventPreparation): Promise<void> {
+    const partition = `${run.topic}/${run.partition}`;
+    let prepared = this.prepared.get(partition);
+    if (prepared === undefined) this.prepared.set(partition, (prepared = new Map()));
+    for (let i = 0; i < run.events.length; i++) {
+      const { event, context } = run.events[i]!;
+      if (prepared.has(event.id) || this.options.inbox.has(event.id)) continue;
+      const started = performance.now();
+      try {
+        prepared.set(event.id, await prepare(event, context));
+      } catch (error) {
+        throw new RunFailure(i, error);
+      } finally {
+        this.options.counters.handlerCalled(performance.now() - started);
+      }
+    }
+    try {
+      this.commit(run, prepared);
+    } catch (error) {
+      if (error instanceof RunFailure) prepared.delete(run.events[error.index]!.event.id);
+      throw error;
+    }
+    this.prepared.delete(partition);
+  }
+
+  private commit(run: EventRun, prepared: ReadonlyMap<string, unknown> | undefined): void {
     const { database, inbox, handlers, counters } = this.options;
     let handled = 0;
     let duplicates = 0;
@@ -61,7 +103,7 @@ export class InboxHandler implements ConsumerLoopHandler {
             duplicates += 1;
             continue;
           }
-          this.call(handlers.get(event.type)!, event, tx, context);
+          this.call(handlers.get(event.type)!, event, tx, context, prepared?.get(event.id));
           handled += 1;
         }
         failedAt = -1;
@@ -90,13 +132,13 @@ export class InboxHandler implements ConsumerLoopHandler {
     return 'skip';
   }
 
-  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext): void {
+  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext, prepared: unknown): void {
     const started = performance.now();
     let returned: unknown;
     try {
-      returned = handler(event, tx, context);
+      returned = handler(event, tx, context, prepared);
     } finally {
-      this.options.counters.handlerCalled(performance.now() - started);
+      if (this.options.prepare === undefined) this.options.counters.handlerCalled(performance.now() - started);
     }
     if (typeof (returned as { then?: unknown } | null)?.then === 'function') {
       void Promise.resolve(returned).catch(() => undefined);

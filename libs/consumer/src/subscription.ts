@@ -22,7 +22,7 @@ import { type EventCodec } from '@shoal/contract';
 import { ConsumerLoop, consumeDefaults, type ConsumeOptions, type ConsumerState } from '@shoal/transport';
 import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { DeadLetterQueue } from './dead-letter-queue.js';
-import type { AnyEventHandler, EventHandlers, SynchronousHandlers } from './event-handlers.js';
+import type { AnyEventHandler, EventHandlers, EventPreparation, SynchronousHandlers } from './event-handlers.js';
 import { InboxHandler } from './inbox-handler.js';
 import { Inbox, pruneInbox } from './inbox-table.js';
 import { RuntimeCounters, type SubscriptionStatus } from './subscription-status.js';
@@ -38,6 +38,8 @@ export interface SubscribeOptions<H extends EventHandlers = EventHandlers> exten
   topics: readonly string[];
   /** One synchronous handler per event type; records of other types are skipped and counted. */
   handlers: H & SynchronousHandlers<H>;
+  /** Asynchronous work before each new event's transaction; its result is the handler's `prepared` (event-handlers.ts). */
+  prepare?: EventPreparation;
   /** Where a group without committed offsets starts. Default false: only records produced after it joined. */
   fromBeginning?: boolean;
   /** Default `<group>.dlq`. */
@@ -118,6 +120,7 @@ export class Subscription {
         counters: this.counters,
         logger: this.logger,
         now: this.now,
+        ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
       }),
     });
     this.stopped = new Promise<void>((resolve, reject) => {

@@ -5,7 +5,7 @@
  * consumer stands on.
  *
  *   outage     the registry is unreachable (decoding needs it), the database is closed, full, read only or
- *              broken: every record would fail the same way, so giving up on the record would empty the topic
+ *              broken, a sidecar's micrologic refuses connections (it is down or restarting): every record would fail the same way, so giving up on the record would empty the topic
  *              (into a dead-letter topic, or past a read model). Retried with capped backoff until it works or
  *              the consumer stops; the attempts do not count.
  *   retriable  a ShoalError flagged retriable, or anything that is not a ShoalError (a handler's plain Error,
@@ -47,7 +47,7 @@ export interface FailedRecord {
 }
 
 /** Codes of ShoalErrors that report the infrastructure down rather than the record bad. */
-const OUTAGE_CODES: ReadonlySet<ShoalErrorCode> = new Set(['SHOAL_REGISTRY_UNAVAILABLE', 'SHOAL_DATABASE']);
+const OUTAGE_CODES: ReadonlySet<ShoalErrorCode> = new Set(['SHOAL_REGISTRY_UNAVAILABLE', 'SHOAL_DATABASE', 'SHOAL_MICROLOGIC_UNAVAILABLE']);
 
 /** SQLite result codes (primary part) of a database that cannot take writes at all. */
 const SQLITE_OUTAGE_CODES: ReadonlySet<string> = new Set(['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_NOMEM']);
