@@ -48,10 +48,10 @@ export class StateTable {
     `);
     this.read = db.prepare<[string], { value: string | null; version: number }>('SELECT value, version FROM sidecar_state WHERE key = ?');
     this.upsert = db.prepare<[string, string | null, number]>(
-      `INSERT INTO sidecar_state (key, value, version, updated_at) VALUES (?1, ?2, 1, ?3)
-       ON CONFLICT (key) DO UPDATE SET value = ?2, version = version + 1, updated_at = ?3`,
+      `INSERT INTO sidecar_state (key, value, version, updated_at) VALUES (?, ?, 1, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = version + 1, updated_at = excluded.updated_at`,
     );
-    this.remove = db.prepare<[string, number]>('UPDATE sidecar_state SET value = NULL, version = version + 1, updated_at = ?2 WHERE key = ?1 AND value IS NOT NULL');
+    this.remove = db.prepare<[number, string]>('UPDATE sidecar_state SET value = NULL, version = version + 1, updated_at = ? WHERE key = ? AND value IS NOT NULL');
   }
 
   get(key: string): StateEntry | undefined {
@@ -75,7 +75,7 @@ export class StateTable {
     const exists = row !== undefined && row.value !== null;
     this.check(key, row, exists, expected);
     if (!exists) return false;
-    this.remove.run(key, this.now());
+    this.remove.run(this.now(), key);
     return true;
   }
 
