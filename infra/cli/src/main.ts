@@ -8,6 +8,7 @@ import { replayUsage, runReplay } from './commands/replay.js';
 import { runSchemas, schemasUsage } from './commands/schemas.js';
 import { runSetup, setupUsage } from './commands/setup.js';
 import { runSubscribe, subscribeUsage } from './commands/subscribe.js';
+import { runSidecar, sidecarUsage } from '@shoal/sidecar';
 import { runTopics, topicsUsage } from './commands/topics.js';
 
 const usage = `Usage: shoal <command> [options]
@@ -22,6 +23,7 @@ Commands:
   publish    publish CloudEvents with Avro data from JSON
   subscribe  print the decoded CloudEvents of topics
   replay     rebuild a projection of a running service from the log, without read downtime
+  sidecar    the sidecar of a service written in another language: shoal sidecar --config <file>
   bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime]
 
 Run 'shoal <command> --help' for a command's options.
@@ -42,6 +44,7 @@ const commands: Record<string, Command> = {
   publish: { run: runPublish, usage: publishUsage },
   subscribe: { run: runSubscribe, usage: subscribeUsage },
   replay: { run: runReplay, usage: replayUsage },
+  sidecar: { run: runSidecar, usage: sidecarUsage },
   bench: { run: runBench, usage: '' },
 };
 
