@@ -5,7 +5,8 @@
  *     "state":  [ { "key": "customer/c1", "value": {…}, "etag": "\"3\"" }, … ] }
  *
  * both optional. A state entry's `value` null deletes the key; its `etag` (optional) must be the key's current
- * one, or the delivery's transaction fails with a retriable conflict and the event is delivered again. An
+ * one (null: the key must not exist, `*`: it must), or the delivery's transaction fails with a retriable
+ * conflict and the event is delivered again, so the micrologic reads the state afresh. An
  * answer that breaks this shape is the micrologic's bug: the delivery fails for good (SHOAL_EVENT_INVALID, not
  * retriable), naming every mistake.
  */
@@ -55,7 +56,7 @@ export function checkAnswer(body: unknown, what: string, publishes: ReadonlySet<
         for (const name of Object.keys(others)) problems.push({ path: `${at}.${name}`, message: 'unknown member (a state entry has key, value and etag)' });
         if (typeof key !== 'string' || key === '' || key.length > MAX_KEY_LENGTH) problems.push({ path: `${at}.key`, message: `a string of 1 to ${MAX_KEY_LENGTH} characters is required` });
         if (!('value' in (entry as object))) problems.push({ path: `${at}.value`, message: 'required (null deletes the key)' });
-        const expected = etag === undefined ? undefined : parseEtag(etag);
+        const expected = etag === undefined ? undefined : etag === null ? 'none' : parseEtag(etag);
         if (etag !== undefined && expected === undefined) problems.push({ path: `${at}.etag`, message: `an ETag such as "3" or * is expected, got ${JSON.stringify(etag)}` });
         if (typeof key === 'string') answer.state.push({ key, value: value === null ? undefined : value, ...(expected === undefined ? {} : { expected }) });
       });

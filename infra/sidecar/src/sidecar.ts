@@ -70,6 +70,10 @@ export function buildSidecar(host: ServiceHost, declaration: SidecarDeclaration,
         return checkAnswer(reply.body, `${event.type} ${event.id} at ${path}`, publishes, catalog);
       },
       retry: declaration.retries,
+      // One event per transaction: a micrologic reads the state over HTTP while it handles an event, so the
+      // previous event of its partition must have committed by then (read your writes). Batching several
+      // events in one transaction would show it the state from before the whole run.
+      recordsPerTransaction: 1,
       ...(options.partitionsInFlight === undefined ? {} : { partitionsInFlight: options.partitionsInFlight }),
     });
   }
