@@ -18,8 +18,11 @@ export interface Delivery {
   type: string;
 }
 
-/** What the micrologic answers: a status and an optional JSON body, or `'hang'` (never answers). */
-export type Reply = { status: number; body?: unknown } | 'hang';
+/**
+ * What the micrologic answers: a status and an optional JSON body, or `'hang'` (never answers). `after` runs
+ * once the answer has been written to the socket (e.g. to kill the sidecar before it can commit it).
+ */
+export type Reply = { status: number; body?: unknown; after?: () => void } | 'hang';
 
 export interface TestMicrologic {
   url: string;
@@ -66,6 +69,7 @@ export async function startTestMicrologic(port = 0): Promise<TestMicrologic> {
           void Promise.resolve(reply(delivery)).then((answer) => {
             if (answer === 'hang') return;
             const body = answer.body === undefined ? '' : JSON.stringify(answer.body);
+            if (answer.after !== undefined) response.once('finish', answer.after);
             response.writeHead(answer.status, body === '' ? {} : { 'content-type': 'application/json' }).end(body);
           });
         });
