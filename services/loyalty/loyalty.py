@@ -15,6 +15,8 @@ import json
 import os
 import re
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -184,7 +186,16 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+def exit_with_parent():
+    """Ends the process when whoever started it (shoal dev) is gone, however it died."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 def main():
+    threading.Thread(target=exit_with_parent, daemon=True).start()
     server = ThreadingHTTPServer((HOST, PORT), Handler)
     server.daemon_threads = True
     print(json.dumps({'level': 'info', 'service': 'loyalty', 'pid': os.getpid(), 'msg': f'listening on http://{HOST}:{server.server_port}, sidecar {SIDECAR}'}), flush=True)
