@@ -24,7 +24,7 @@ Commands:
   subscribe  print the decoded CloudEvents of topics
   replay     rebuild a projection of a running service from the log, without read downtime
   sidecar    the sidecar of a service written in another language: shoal sidecar --config <file>
-  bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime]
+  bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime|sidecar]
 
 Run 'shoal <command> --help' for a command's options.
 `;

@@ -8,7 +8,9 @@
  *   delivery      one subscription of @shoal/consumer in group <service> to the subscribed topics: each new
  *                 event is delivered to the micrologic outside any transaction (the subscription's
  *                 `prepare`), then its inbox row, the events its answer emits and the state it changes commit
- *                 in one transaction; a redelivered event is acknowledged without a call. Retries, dead
+ *                 in one transaction; a redelivered event is acknowledged without a call. One key at a
+ *                 time in order (its next event is delivered once the previous one committed), keys and
+ *                 partitions in parallel. Retries, dead
  *                 letters (<service>.dlq) and outages are the consumer runtime's, with the config's attempts
  *   HTTP API      POST /v1/events (publish-routes.ts), /v1/state/{key} (state-routes.ts)
  *   timers        timers.ts
@@ -28,6 +30,9 @@ import type { SidecarDeclaration } from './sidecar-config.js';
 import { StateTable } from './state-table.js';
 import { stateRoutes } from './state-routes.js';
 import { SidecarTimers } from './timers.js';
+
+/** Deliveries of one partition's distinct keys in flight at once, as many as the micrologic pool's connections. */
+const DELIVERIES_IN_FLIGHT = 32;
 
 export interface Sidecar {
   database: SqliteServiceDatabase;
@@ -70,10 +75,9 @@ export function buildSidecar(host: ServiceHost, declaration: SidecarDeclaration,
         return checkAnswer(reply.body, `${event.type} ${event.id} at ${path}`, publishes, catalog);
       },
       retry: declaration.retries,
-      // One event per transaction: a micrologic reads the state over HTTP while it handles an event, so the
-      // previous event of its partition must have committed by then (read your writes). Batching several
-      // events in one transaction would show it the state from before the whole run.
-      recordsPerTransaction: 1,
+      // Keys in parallel, each key's events one at a time: a micrologic reads the state over HTTP while it
+      // handles an event, so the previous event of the same key has committed by then (read your writes).
+      prepareConcurrency: DELIVERIES_IN_FLIGHT,
       ...(options.partitionsInFlight === undefined ? {} : { partitionsInFlight: options.partitionsInFlight }),
     });
   }

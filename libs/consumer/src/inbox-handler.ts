@@ -14,9 +14,14 @@
  * commit once; their handlers do run a second time, on the same database state.
  *
  * With `prepare` (asynchronous work an event needs before its transaction, such as a sidecar's call to its
- * micrologic), a run is applied in two steps: first each event the inbox does not hold yet is prepared, one
- * after the other in offset order, outside any transaction; then the run's transaction hands each handler
- * its event's prepared value. A redelivered event is never prepared again. What was prepared for a run that
+ * micrologic), a run is applied in two steps: first each event the inbox does not hold yet is prepared,
+ * outside any transaction; then a transaction hands each handler its event's prepared value. A redelivered
+ * event is never prepared again. By default the events are prepared one after the other in offset order and
+ * the run commits as one transaction. With `prepareConcurrency` above 1, the run is cut into stretches in
+ * which no key comes twice: a stretch's events are prepared side by side (up to that many at once) and
+ * committed together, then the next stretch; so a key's events are prepared one at a time, each after the
+ * previous one committed, and keys go in parallel. A failure in a later stretch leaves the earlier ones
+ * committed; the loop's application of the records before the failure again finds them in the inbox. What was prepared for a run that
  * failed further on is kept for the records before the failure, so applying them again calls nothing twice;
  * a failure of the transaction at an event drops that event's prepared value (it may rest on state that
  * changed, as a state version conflict says), so its retry prepares it afresh.
@@ -45,6 +50,8 @@ export interface InboxHandlerOptions {
   logger: ShoalLogger;
   now: () => number;
   prepare?: EventPreparation;
+  /** Events of distinct keys prepared at the same time at most. Default 1: one after the other. */
+  prepareConcurrency?: number;
 }
 
 export class InboxHandler implements ConsumerLoopHandler {
@@ -67,25 +74,49 @@ export class InboxHandler implements ConsumerLoopHandler {
     const partition = `${run.topic}/${run.partition}`;
     let prepared = this.prepared.get(partition);
     if (prepared === undefined) this.prepared.set(partition, (prepared = new Map()));
-    for (let i = 0; i < run.events.length; i++) {
-      const { event, context } = run.events[i]!;
-      if (prepared.has(event.id) || this.options.inbox.has(event.id)) continue;
-      const started = performance.now();
+    const concurrency = this.options.prepareConcurrency ?? 1;
+    for (let start = 0; start < run.events.length; ) {
+      const end = concurrency === 1 ? run.events.length : distinctKeysEnd(run, start);
+      await this.prepareStretch(run, start, end, prepare, prepared, concurrency);
+      const stretch = start === 0 && end === run.events.length ? run : { ...run, events: run.events.slice(start, end) };
       try {
-        prepared.set(event.id, await prepare(event, context));
+        this.commit(stretch, prepared);
       } catch (error) {
-        throw new RunFailure(i, error);
-      } finally {
-        this.options.counters.handlerCalled(performance.now() - started);
+        if (!(error instanceof RunFailure)) throw error;
+        prepared.delete(stretch.events[error.index]!.event.id);
+        throw new RunFailure(start + error.index, error.error);
       }
-    }
-    try {
-      this.commit(run, prepared);
-    } catch (error) {
-      if (error instanceof RunFailure) prepared.delete(run.events[error.index]!.event.id);
-      throw error;
+      start = end;
     }
     this.prepared.delete(partition);
+  }
+
+  /** Prepares the events [start, end) not prepared and not in the inbox, up to `concurrency` at once; fails at the first that failed. */
+  private async prepareStretch(run: EventRun, start: number, end: number, prepare: EventPreparation, prepared: Map<string, unknown>, concurrency: number): Promise<void> {
+    const waiting: number[] = [];
+    for (let i = start; i < end; i++) {
+      const { event } = run.events[i]!;
+      if (!prepared.has(event.id) && !this.options.inbox.has(event.id)) waiting.push(i);
+    }
+    let failed: { index: number; error: unknown } | undefined;
+    let next = 0;
+    const worker = async () => {
+      while (next < waiting.length) {
+        const i = waiting[next++]!;
+        if (failed !== undefined && failed.index < i) return;
+        const { event, context } = run.events[i]!;
+        const started = performance.now();
+        try {
+          prepared.set(event.id, await prepare(event, context));
+        } catch (error) {
+          if (failed === undefined || i < failed.index) failed = { index: i, error };
+        } finally {
+          this.options.counters.handlerCalled(performance.now() - started);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, waiting.length) }, worker));
+    if (failed !== undefined) throw new RunFailure(failed.index, failed.error);
   }
 
   private commit(run: EventRun, prepared: ReadonlyMap<string, unknown> | undefined): void {
@@ -149,4 +180,21 @@ export class InboxHandler implements ConsumerLoopHandler {
       );
     }
   }
+}
+
+/**
+ * The end of the stretch of `run` from `start` in which no Kafka key comes twice: the events of one key are
+ * prepared one after the other, each once the one before it has committed, so what a preparation reads (a
+ * micrologic's state) includes the effects of the key's previous event.
+ */
+function distinctKeysEnd(run: EventRun, start: number): number {
+  const keys = new Set<string | null>();
+  let end = start;
+  while (end < run.events.length) {
+    const key = run.events[end]!.context.key;
+    if (keys.has(key)) break;
+    keys.add(key);
+    end++;
+  }
+  return end;
 }

@@ -40,6 +40,8 @@ export interface SubscribeOptions<H extends EventHandlers = EventHandlers> exten
   handlers: H & SynchronousHandlers<H>;
   /** Asynchronous work before each new event's transaction; its result is the handler's `prepared` (event-handlers.ts). */
   prepare?: EventPreparation;
+  /** With `prepare`: events of distinct keys prepared at the same time at most (inbox-handler.ts). Default 1. */
+  prepareConcurrency?: number;
   /** Where a group without committed offsets starts. Default false: only records produced after it joined. */
   fromBeginning?: boolean;
   /** Default `<group>.dlq`. */
@@ -121,6 +123,7 @@ export class Subscription {
         logger: this.logger,
         now: this.now,
         ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
+        ...(options.prepareConcurrency === undefined ? {} : { prepareConcurrency: options.prepareConcurrency }),
       }),
     });
     this.stopped = new Promise<void>((resolve, reject) => {
