@@ -47,7 +47,7 @@ export function publishRoutes(options: PublishRoutesOptions): FastifyPluginAsync
   const findPublished = database.db.prepare<[string], string>('SELECT topic FROM sidecar_published WHERE id = ?').pluck();
   const rememberPublished = database.db.prepare<[string, string, number]>('INSERT INTO sidecar_published (id, topic, accepted_at) VALUES (?, ?, ?)');
 
-  const publish = (requests: readonly EventRequest[]): Accepted[] =>
+  const publish = (requests: readonly EventRequest[]): Promise<Accepted[]> =>
     database.transact((tx) => {
       const accepted: Accepted[] = [];
       const now = effects.now().getTime();
@@ -106,7 +106,7 @@ export function publishRoutes(options: PublishRoutesOptions): FastifyPluginAsync
           errors: problems.slice(0, PROBLEMS_LISTED),
         });
       }
-      const accepted = publish(requests);
+      const accepted = await publish(requests);
       void reply.code(202);
       return batch ? { events: accepted } : accepted[0];
     });

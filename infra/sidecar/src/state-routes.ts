@@ -38,16 +38,16 @@ export function stateRoutes(options: StateRoutesOptions): FastifyPluginAsync {
       if (type !== 'application/json') {
         return sendProblem(request, reply, { status: 415, code: 'SHOAL_REQUEST_INVALID', detail: `A state value is JSON: send it as application/json, not ${type || 'no content type'}` });
       }
-      return conflictAsPrecondition(request, reply, () => {
-        const written = database.transact(() => state.put(key, request.body, expected));
+      return conflictAsPrecondition(request, reply, async () => {
+        const written = await database.transact(() => state.put(key, request.body, expected));
         return reply.code(written.created ? 201 : 200).header('etag', written.etag).send({ key, etag: written.etag });
       });
     });
     app.delete('/v1/state/*', async (request, reply) => {
       const key = keyOf(request);
       const expected = preconditionOf(request);
-      return conflictAsPrecondition(request, reply, () => {
-        const deleted = database.transact(() => state.delete(key, expected));
+      return conflictAsPrecondition(request, reply, async () => {
+        const deleted = await database.transact(() => state.delete(key, expected));
         if (!deleted) throw new ShoalError('SHOAL_NOT_FOUND', `No state under key ${JSON.stringify(key)}`);
         return reply.code(204).send();
       });
@@ -78,9 +78,9 @@ function preconditionOf(request: FastifyRequest): ExpectedVersion | undefined {
 }
 
 /** A failed precondition is 412 over HTTP (the status table's 409 is for conflicts of a command's own). */
-function conflictAsPrecondition(request: FastifyRequest, reply: FastifyReply, work: () => FastifyReply): FastifyReply {
+async function conflictAsPrecondition(request: FastifyRequest, reply: FastifyReply, work: () => Promise<FastifyReply>): Promise<FastifyReply> {
   try {
-    return work();
+    return await work();
   } catch (error) {
     if (!isShoalError(error, 'SHOAL_CONCURRENCY_CONFLICT')) throw error;
     return sendProblem(request, reply, { status: 412, code: error.code, detail: error.message, extensions: error.details ?? {} });

@@ -105,7 +105,7 @@ export class SidecarTimers implements ServiceComponent {
     };
     const reply = await client.deliver(timer.path, event, 1);
     const answer = checkAnswer(reply.body, `timer ${timer.name}`, publishes, catalog);
-    const committed = database.transact((tx) => {
+    const committed = await database.transact((tx) => {
       // Another start of the same sidecar cannot run at once (one writer per file), but a stop racing this
       // delivery leaves the row as it was: the period is committed once at most.
       if (this.moved.run(period, timer.name, last).changes !== 1) return false;

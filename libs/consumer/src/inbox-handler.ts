@@ -2,8 +2,9 @@
  * What a subscription does with the runs its consumer loop hands it (@shoal/transport's ConsumerLoop): each
  * run is ONE transaction on the service database holding, per event, its inbox row, its handler's writes and
  * the events it emits. One commit per run instead of per record is what lets the inbox dedupe keep up with
- * raw kafkajs (one WAL append per run, not fsynced with synchronous=NORMAL); the loop never awaits with a
- * transaction open, since a run is applied synchronously.
+ * raw kafkajs (one WAL append per run, not fsynced with synchronous=NORMAL). A run whose handlers do not
+ * return promises is applied in one synchronous stretch; a handler that returns one is awaited inside the
+ * transaction, and the records after it are applied once it resolved, in order.
  *
  * Runs are optimistic: there is no savepoint per record. A savepoint around each record would let a failing
  * handler roll back alone, but it costs two statements and a copy of every page the record touches, paid by
@@ -21,20 +22,20 @@
  * which no key comes twice: a stretch's events are prepared side by side (up to that many at once) and
  * committed together, then the next stretch; so a key's events are prepared one at a time, each after the
  * previous one committed, and keys go in parallel. A failure in a later stretch leaves the earlier ones
- * committed; the loop's application of the records before the failure again finds them in the inbox. What was prepared for a run that
- * failed further on is kept for the records before the failure, so applying them again calls nothing twice;
- * a failure of the transaction at an event drops that event's prepared value (it may rest on state that
- * changed, as a state version conflict says), so its retry prepares it afresh.
+ * committed; the loop's application of the records before the failure again finds them in the inbox. What
+ * was prepared for a run that failed further on is kept for the records before the failure, so applying
+ * them again calls nothing twice; a failure of the transaction at an event drops that event's prepared value
+ * (it may rest on state that changed, as a state version conflict says), so its retry prepares it afresh.
  *
  * A record the loop gives up on (poison at once, a retriable failure after its last attempt) is published to
  * the dead-letter topic; the partition moves past it only once the broker acknowledged the dead letter, and
  * a failed publish is tried again with backoff while the partition waits.
  */
 import { performance } from 'node:perf_hooks';
-import { ShoalError, type ShoalLogger } from '@shoal/core';
+import type { ShoalLogger } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
 import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext } from '@shoal/transport';
-import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
+import { isPromiseLike, type SqliteServiceDatabase, type SqliteTransaction } from '@shoal/store-sqlite';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, EventPreparation } from './event-handlers.js';
 import type { Inbox } from './inbox-table.js';
@@ -64,8 +65,8 @@ export class InboxHandler implements ConsumerLoopHandler {
     return this.options.handlers.has(type);
   }
 
-  /** Synchronous without `prepare`: nothing else in the process writes to the database between the run's statements. */
-  apply(run: EventRun): void | Promise<void> {
+  /** One transaction for the run (stretches of it with `prepareConcurrency`); awaits only what a handler returned. */
+  apply(run: EventRun): Promise<void> {
     if (this.options.prepare === undefined) return this.commit(run, undefined);
     return this.prepareThenCommit(run, this.options.prepare);
   }
@@ -80,7 +81,7 @@ export class InboxHandler implements ConsumerLoopHandler {
       await this.prepareStretch(run, start, end, prepare, prepared, concurrency);
       const stretch = start === 0 && end === run.events.length ? run : { ...run, events: run.events.slice(start, end) };
       try {
-        this.commit(stretch, prepared);
+        await this.commit(stretch, prepared);
       } catch (error) {
         if (!(error instanceof RunFailure)) throw error;
         prepared.delete(stretch.events[error.index]!.event.id);
@@ -119,32 +120,42 @@ export class InboxHandler implements ConsumerLoopHandler {
     if (failed !== undefined) throw new RunFailure(failed.index, failed.error);
   }
 
-  private commit(run: EventRun, prepared: ReadonlyMap<string, unknown> | undefined): void {
-    const { database, inbox, handlers, counters } = this.options;
-    let handled = 0;
-    let duplicates = 0;
-    // The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did.
-    let failedAt = -1;
+  private async commit(run: EventRun, prepared: ReadonlyMap<string, unknown> | undefined): Promise<void> {
+    const { database, counters } = this.options;
+    const progress: RunProgress = { handled: 0, duplicates: 0, failedAt: -1 };
     try {
-      database.transact((tx) => {
-        for (let i = 0; i < run.events.length; i++) {
-          failedAt = i;
-          const { event, context } = run.events[i]!;
-          if (!inbox.record({ eventId: event.id, type: event.type, topic: run.topic, partition: run.partition, offset: context.offset })) {
-            duplicates += 1;
-            continue;
-          }
-          this.call(handlers.get(event.type)!, event, tx, context, prepared?.get(event.id));
-          handled += 1;
-        }
-        failedAt = -1;
-      });
+      await database.transact((tx) => this.applyFrom(run, 0, tx, progress, prepared));
     } catch (error) {
       // Some failures (SQLITE_FULL, SQLITE_IOERR) make SQLite roll the transaction back itself; either way nothing of the run stays.
-      if (failedAt >= 0) throw new RunFailure(failedAt, error);
+      if (progress.failedAt >= 0) throw new RunFailure(progress.failedAt, error);
       throw error;
     }
-    counters.committed(handled, duplicates);
+    counters.committed(progress.handled, progress.duplicates);
+  }
+
+  /**
+   * The run's events from `start` on, inside `tx`: synchronously while the handlers return nothing, and on
+   * from the next event once the promise a handler returned resolved.
+   */
+  private applyFrom(run: EventRun, start: number, tx: SqliteTransaction, progress: RunProgress, prepared: ReadonlyMap<string, unknown> | undefined): void | Promise<void> {
+    const { inbox, handlers } = this.options;
+    for (let i = start; i < run.events.length; i++) {
+      progress.failedAt = i;
+      const { event, context } = run.events[i]!;
+      if (!inbox.record({ eventId: event.id, type: event.type, topic: run.topic, partition: run.partition, offset: context.offset })) {
+        progress.duplicates += 1;
+        continue;
+      }
+      const returned = this.call(handlers.get(event.type)!, event, tx, context, prepared?.get(event.id));
+      if (returned !== undefined) {
+        return returned.then(() => {
+          progress.handled += 1;
+          return this.applyFrom(run, i + 1, tx, progress, prepared);
+        });
+      }
+      progress.handled += 1;
+    }
+    progress.failedAt = -1;
   }
 
   async giveUp(record: FailedRecord): Promise<GiveUp> {
@@ -154,7 +165,7 @@ export class InboxHandler implements ConsumerLoopHandler {
     await deadLetters.publish({ group, topic, partition, message, error: failure, attempts, time: now() });
     counters.deadLettered += 1;
     const reason = kind === 'poison' ? 'cannot be processed' : `failed ${attempts} times`;
-    // A handler that returned a promise is a bug in the service that will dead-letter every event it gets.
+    // A handler misused (e.g. a transaction started inside its own) is a bug in the service that will dead-letter every event it gets.
     const level = failure.code === 'SHOAL_HANDLER_INVALID' ? 'error' : 'warn';
     logger[level](
       { group, topic, partition, offset: message.offset, code: failure.code, attempt: attempts, err: record.error },
@@ -163,23 +174,34 @@ export class InboxHandler implements ConsumerLoopHandler {
     return 'skip';
   }
 
-  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext, prepared: unknown): void {
+  /** Calls the handler and times it (up to its promise's settling, for one that returns a promise); the promise if it returned one. */
+  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext, prepared: unknown): Promise<unknown> | undefined {
+    // With `prepare`, the handler's latency is the preparation's (timed there): the commit is the runtime's.
+    const timed = this.options.prepare === undefined;
     const started = performance.now();
     let returned: unknown;
     try {
       returned = handler(event, tx, context, prepared);
-    } finally {
-      if (this.options.prepare === undefined) this.options.counters.handlerCalled(performance.now() - started);
+    } catch (error) {
+      if (timed) this.options.counters.handlerCalled(performance.now() - started);
+      throw error;
     }
-    if (typeof (returned as { then?: unknown } | null)?.then === 'function') {
-      void Promise.resolve(returned).catch(() => undefined);
-      throw new ShoalError(
-        'SHOAL_HANDLER_INVALID',
-        `The ${event.type} handler of consumer group ${this.options.group} returned a promise: handlers must be synchronous, since what they await would run after the transaction commits`,
-        { details: { type: event.type } },
-      );
+    if (!isPromiseLike(returned)) {
+      if (timed) this.options.counters.handlerCalled(performance.now() - started);
+      return undefined;
     }
+    return Promise.resolve(returned).finally(() => {
+      if (timed) this.options.counters.handlerCalled(performance.now() - started);
+    });
   }
+}
+
+/** How far a run got: what the counters learn once it committed, and the event that was being applied. */
+interface RunProgress {
+  handled: number;
+  duplicates: number;
+  /** The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did. */
+  failedAt: number;
 }
 
 /**
