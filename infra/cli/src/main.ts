@@ -8,7 +8,7 @@ import { replayUsage, runReplay } from './commands/replay.js';
 import { runSchemas, schemasUsage } from './commands/schemas.js';
 import { runSetup, setupUsage } from './commands/setup.js';
 import { runSubscribe, subscribeUsage } from './commands/subscribe.js';
-import { runSidecar, sidecarUsage } from '@shoal/sidecar';
+import { runSidecarCommand, sidecarUsage } from './commands/sidecar.js';
 import { runTopics, topicsUsage } from './commands/topics.js';
 
 const usage = `Usage: shoal <command> [options]
@@ -44,7 +44,7 @@ const commands: Record<string, Command> = {
   publish: { run: runPublish, usage: publishUsage },
   subscribe: { run: runSubscribe, usage: subscribeUsage },
   replay: { run: runReplay, usage: replayUsage },
-  sidecar: { run: runSidecar, usage: sidecarUsage },
+  sidecar: { run: runSidecarCommand, usage: sidecarUsage },
   bench: { run: runBench, usage: '' },
 };
 

@@ -8,7 +8,7 @@ export { buildSidecar } from './sidecar.js';
 export type { Sidecar, BuildSidecarOptions } from './sidecar.js';
 export { loadSidecarConfig, readSidecarDeclaration, checkDeclaration, sidecarConfigSpec, withEnvironment, durationMs, sidecarDefaults, APP_VARIABLE } from './sidecar-config.js';
 export type { SidecarConfig, SidecarDeclaration, SidecarSubscription, SidecarTimer, SidecarRetries, SidecarHostConfig } from './sidecar-config.js';
-export { runSidecar, sidecarUsage } from './run-sidecar.js';
+export { runSidecar } from './run-sidecar.js';
 export { TIMER_FIRED_TYPE } from './timers.js';
 export type { TimerData } from './timers.js';
 export { STRUCTURED_TYPE, BATCH_TYPE, MAX_BATCH_EVENTS } from './publish-routes.js';
