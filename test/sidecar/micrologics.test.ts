@@ -91,7 +91,11 @@ describe.skipIf(goMissing !== null)('a Go micrologic behind a sidecar', () => {
       const state = await host.app.inject({ method: 'GET', url: `/v1/state/shipped/${customer}` });
       expect(state.json()).toEqual({ orders: 12 });
     });
-    const balances = published.ofType('shoal.loyalty.PointsAwarded').filter((event) => event.subject !== 'ticks').map((event) => event.data.balance);
+    const balances = await eventually(() => {
+      const found = published.ofType('shoal.loyalty.PointsAwarded').filter((event) => event.subject !== 'ticks').map((event) => event.data.balance);
+      expect(found).toHaveLength(12);
+      return found;
+    });
     expect(balances.sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, n) => n + 1));
     expect(forOrders.every((event) => event.causationid !== undefined)).toBe(true);
     expect(await consumedEvents(host)).toMatchObject({ handled: 12, dead_lettered: 0 });

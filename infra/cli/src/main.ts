@@ -2,6 +2,7 @@ import { isShoalError } from '@shoal/core';
 import { brokerUsage, runBroker } from './commands/broker.js';
 import { runBench } from './commands/bench.js';
 import { devUsage, runDev } from './commands/dev.js';
+import { dlqUsage, runDlq } from './commands/dlq.js';
 import { publishUsage, runPublish } from './commands/publish.js';
 import { registryUsage, runRegistry } from './commands/registry.js';
 import { replayUsage, runReplay } from './commands/replay.js';
@@ -24,6 +25,7 @@ Commands:
   subscribe  print the decoded CloudEvents of topics
   replay     rebuild a projection of a running service from the log, without read downtime
   sidecar    the sidecar of a service written in another language: shoal sidecar --config <file>
+  dlq        list, redrive and skip the dead letters of a running service and the records parked behind them
   bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime|sidecar]
 
 Run 'shoal <command> --help' for a command's options.
@@ -45,6 +47,7 @@ const commands: Record<string, Command> = {
   subscribe: { run: runSubscribe, usage: subscribeUsage },
   replay: { run: runReplay, usage: replayUsage },
   sidecar: { run: runSidecarCommand, usage: sidecarUsage },
+  dlq: { run: runDlq, usage: dlqUsage },
   bench: { run: runBench, usage: '' },
 };
 

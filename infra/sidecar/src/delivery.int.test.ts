@@ -104,7 +104,7 @@ describe('the sidecar delivers', () => {
     expect(await consumedEvents(host)).toMatchObject({ handled: 1, dead_lettered: 0 });
   });
 
-  it('a poison event (a 4xx) to the dead-letter topic once, and goes on with the next', async () => {
+  it('a poison event (a 4xx) to the dead-letter topic once, parks its key, and goes on with the other keys', async () => {
     const platform = await startTestPlatform();
     const micrologic = await startTestMicrologic();
     const poison = uniqueName('poison');
@@ -118,12 +118,20 @@ describe('the sidecar delivers', () => {
     await deadLetters.run({ eachMessage: async ({ message }) => void dead.push({ code: String(message.headers?.[DLQ_HEADERS.errorCode]), id: String(message.headers?.ce_id) }) });
     const publisher = await publisherFor(platform);
     const bad = shipped(poison);
-    const good = shipped(uniqueName('o'));
-    // One key, one partition: the good event waits behind the poison one.
-    await publisher.publishRecords([bad, good].map((event) => ({ event, topic: 'orders.order', key: 'same' })));
-    await published.waitFor('shoal.loyalty.PointsAwarded', { subject: good.subject });
+    const behind = shipped(uniqueName('o'));
+    const other = shipped(uniqueName('o'));
+    // One key, one partition: the event behind the poison one is parked, never delivered; another key flows.
+    await publisher.publishRecords([
+      { event: bad, topic: 'orders.order', key: 'same' },
+      { event: behind, topic: 'orders.order', key: 'same' },
+      { event: other, topic: 'orders.order', key: 'other' },
+    ]);
+    await published.waitFor('shoal.loyalty.PointsAwarded', { subject: other.subject });
     await eventually(() => expect(dead).toEqual([{ id: bad.id, code: 'SHOAL_HANDLER_FAILED' }]));
     expect(micrologic.deliveries.filter((delivery) => delivery.id === bad.id)).toHaveLength(1);
+    const parked = (await host.app.inject({ method: 'GET', url: '/admin/dlq' })).body;
+    expect(parked).toContain(behind.id);
+    expect(micrologic.deliveries.filter((delivery) => delivery.id === behind.id)).toHaveLength(0);
     expect(await consumedEvents(host)).toMatchObject({ dead_lettered: 1 });
     await deadLetters.disconnect();
   });

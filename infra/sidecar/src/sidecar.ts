@@ -16,6 +16,7 @@
  *   timers        timers.ts
  *   readiness     the host's checks and the micrologic's health path answering 2xx
  */
+import { ShoalError } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
 import type { EventHandlers } from '@shoal/consumer';
 import type { ServiceHost } from '@shoal/service';
@@ -63,7 +64,11 @@ export function buildSidecar(host: ServiceHost, declaration: SidecarDeclaration,
   let subscription: Subscription | undefined;
   if (declaration.subscriptions.length > 0) {
     const pathOfType = new Map(declaration.subscriptions.flatMap((entry) => entry.types.map((type) => [type, entry.path] as const)));
-    const apply = (event: CloudEvent<unknown>, tx: SqliteTransaction, _context: MessageContext, prepared: unknown) => applyAnswer(tx, prepared as DeliveryAnswer, effects, event);
+    const apply = (event: CloudEvent<unknown>, tx: SqliteTransaction, _context: MessageContext, prepared: unknown) => {
+      // A redrive of parked records applies them without a delivery: refused (retriable), they stay parked.
+      if (prepared === undefined) throw new ShoalError('SHOAL_HANDLER_FAILED', `${event.type} ${event.id} was not delivered to the micrologic`, { retriable: true });
+      applyAnswer(tx, prepared as DeliveryAnswer, effects, event);
+    };
     const handlers = Object.fromEntries([...pathOfType.keys()].map((type) => [type, apply]));
     subscription = host.subscribe({
       database,

@@ -15,30 +15,38 @@
  * commit once; their handlers do run a second time, on the same database state.
  *
  * With `prepare` (asynchronous work an event needs before its transaction, such as a sidecar's call to its
- * micrologic), a run is applied in two steps: first each event the inbox does not hold yet is prepared,
- * outside any transaction; then a transaction hands each handler its event's prepared value. A redelivered
- * event is never prepared again. By default the events are prepared one after the other in offset order and
- * the run commits as one transaction. With `prepareConcurrency` above 1, the run is cut into stretches in
- * which no key comes twice: a stretch's events are prepared side by side (up to that many at once) and
- * committed together, then the next stretch; so a key's events are prepared one at a time, each after the
- * previous one committed, and keys go in parallel. A failure in a later stretch leaves the earlier ones
- * committed; the loop's application of the records before the failure again finds them in the inbox. What
- * was prepared for a run that failed further on is kept for the records before the failure, so applying
- * them again calls nothing twice; a failure of the transaction at an event drops that event's prepared value
- * (it may rest on state that changed, as a state version conflict says), so its retry prepares it afresh.
+ * micrologic), a run is applied in two steps: first each event the inbox does not hold yet (and whose key is
+ * not held back) is prepared, outside any transaction; then a transaction hands each handler its event's
+ * prepared value. A redelivered event is never prepared again. By default the events are prepared one after
+ * the other in offset order and the run commits as one transaction. With `prepareConcurrency` above 1, the
+ * run is cut into stretches in which no key comes twice: a stretch's events are prepared side by side (up to
+ * that many at once) and committed together, then the next stretch; so a key's events are prepared one at a
+ * time, each after the previous one committed, and keys go in parallel. A failure in a later stretch leaves
+ * the earlier ones committed; the loop's application of the records before the failure again finds them in
+ * the inbox. What was prepared for a run that failed further on is kept for the records before the failure;
+ * a failure of the transaction at an event drops that event's prepared value (it may rest on state that
+ * changed), so its retry prepares it afresh. A redrive of parked records calls the handlers without
+ * preparing (handle()): a handler that needs its prepared value fails such a redrive, and the records stay
+ * parked.
  *
  * A record the loop gives up on (poison at once, a retriable failure after its last attempt) is published to
  * the dead-letter topic; the partition moves past it only once the broker acknowledged the dead letter, and
- * a failed publish is tried again with backoff while the partition waits.
+ * a failed publish is tried again with backoff while the partition waits. With parking (the default), the
+ * record is then stored in the group's parked records (parked-records.ts) as its key's dead letter, and in
+ * every later run a record of a blocked key is stored behind it instead of being handled: its row commits in
+ * the run's transaction, with the inbox rows of the run's other records, and the partition moves past it.
+ * A record without a key is dead-lettered only (there is no key to hold back).
  */
 import { performance } from 'node:perf_hooks';
-import type { ShoalLogger } from '@shoal/core';
+import type { KafkaMessage } from 'kafkajs';
+import type { ShoalError, ShoalLogger } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
-import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext } from '@shoal/transport';
+import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext, type RecordContext } from '@shoal/transport';
 import { isPromiseLike, type SqliteServiceDatabase, type SqliteTransaction } from '@shoal/store-sqlite';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, EventPreparation } from './event-handlers.js';
 import type { Inbox } from './inbox-table.js';
+import type { ParkedReason, ParkedReasonKind, ParkedRecords } from './parked-records.js';
 import type { RuntimeCounters } from './subscription-status.js';
 
 export interface InboxHandlerOptions {
@@ -47,6 +55,8 @@ export interface InboxHandlerOptions {
   handlers: ReadonlyMap<string, AnyEventHandler>;
   inbox: Inbox;
   deadLetters: DeadLetterQueue;
+  /** The group's parked records; undefined when the subscription does not park by key. */
+  parking: ParkedRecords | undefined;
   counters: RuntimeCounters;
   logger: ShoalLogger;
   now: () => number;
@@ -56,6 +66,8 @@ export interface InboxHandlerOptions {
 }
 
 export class InboxHandler implements ConsumerLoopHandler {
+  /** Records whose dead letter was published while storing it in the database failed: not published again when giving up is tried again. */
+  private readonly publishedLetters = new Set<string>();
   /** Per `topic/partition`, what was prepared for events whose run has not committed yet, by event id. */
   private readonly prepared = new Map<string, Map<string, unknown>>();
 
@@ -65,6 +77,7 @@ export class InboxHandler implements ConsumerLoopHandler {
     return this.options.handlers.has(type);
   }
 
+  /** One transaction for the run; awaits only what a handler returned. */
   /** One transaction for the run (stretches of it with `prepareConcurrency`); awaits only what a handler returned. */
   apply(run: EventRun): Promise<void> {
     if (this.options.prepare === undefined) return this.commit(run, undefined);
@@ -92,12 +105,19 @@ export class InboxHandler implements ConsumerLoopHandler {
     this.prepared.delete(partition);
   }
 
-  /** Prepares the events [start, end) not prepared and not in the inbox, up to `concurrency` at once; fails at the first that failed. */
+  /**
+   * Prepares the events [start, end) not prepared yet, not in the inbox and not of a key held back, up to
+   * `concurrency` at once; fails at the first that failed.
+   */
   private async prepareStretch(run: EventRun, start: number, end: number, prepare: EventPreparation, prepared: Map<string, unknown>, concurrency: number): Promise<void> {
+    const { inbox, parking } = this.options;
+    const holding = parking !== undefined && parking.any();
     const waiting: number[] = [];
     for (let i = start; i < end; i++) {
-      const { event } = run.events[i]!;
-      if (!prepared.has(event.id) && !this.options.inbox.has(event.id)) waiting.push(i);
+      const { event, context } = run.events[i]!;
+      if (prepared.has(event.id) || inbox.has(event.id)) continue;
+      if (holding && context.key !== null && parking.blocked(context.key)) continue;
+      waiting.push(i);
     }
     let failed: { index: number; error: unknown } | undefined;
     let next = 0;
@@ -121,36 +141,54 @@ export class InboxHandler implements ConsumerLoopHandler {
   }
 
   private async commit(run: EventRun, prepared: ReadonlyMap<string, unknown> | undefined): Promise<void> {
-    const { database, counters } = this.options;
-    const progress: RunProgress = { handled: 0, duplicates: 0, failedAt: -1 };
+    const { database, parking, counters } = this.options;
+    const progress: RunProgress = { handled: 0, duplicates: 0, parked: 0, failedAt: -1, prepared };
     try {
-      await database.transact((tx) => this.applyFrom(run, 0, tx, progress, prepared));
+      await database.transact((tx) => {
+        // Read inside the transaction: a redrive that unblocks a key commits before or after this run, never in between.
+        progress.parking = parking !== undefined && parking.any();
+        return this.applyFrom(run, 0, tx, progress);
+      });
     } catch (error) {
       // Some failures (SQLITE_FULL, SQLITE_IOERR) make SQLite roll the transaction back itself; either way nothing of the run stays.
       if (progress.failedAt >= 0) throw new RunFailure(progress.failedAt, error);
       throw error;
     }
     counters.committed(progress.handled, progress.duplicates);
+    if (progress.parked > 0) {
+      counters.parked += progress.parked;
+      counters.parking = parking!.counts();
+    }
   }
 
   /**
    * The run's events from `start` on, inside `tx`: synchronously while the handlers return nothing, and on
-   * from the next event once the promise a handler returned resolved.
+   * from the next event once the promise a handler returned resolved. A record of a key the group holds back
+   * is parked instead of handled.
    */
-  private applyFrom(run: EventRun, start: number, tx: SqliteTransaction, progress: RunProgress, prepared: ReadonlyMap<string, unknown> | undefined): void | Promise<void> {
-    const { inbox, handlers } = this.options;
+  private applyFrom(run: EventRun, start: number, tx: SqliteTransaction, progress: RunProgress): void | Promise<void> {
+    const { parking } = this.options;
     for (let i = start; i < run.events.length; i++) {
       progress.failedAt = i;
       const { event, context } = run.events[i]!;
-      if (!inbox.record({ eventId: event.id, type: event.type, topic: run.topic, partition: run.partition, offset: context.offset })) {
+      if (progress.parking === true) {
+        const key = context.key;
+        if (key !== null && parking!.blocked(key)) {
+          if (this.options.inbox.has(event.id)) progress.duplicates += 1;
+          else if (parking!.add({ key, topic: run.topic, partition: run.partition, message: context.message, eventId: event.id, type: event.type }, this.options.now())) progress.parked += 1;
+          else progress.duplicates += 1;
+          continue;
+        }
+      }
+      const handled = this.handle(event, tx, context, progress.prepared?.get(event.id));
+      if (handled === false) {
         progress.duplicates += 1;
         continue;
       }
-      const returned = this.call(handlers.get(event.type)!, event, tx, context, prepared?.get(event.id));
-      if (returned !== undefined) {
-        return returned.then(() => {
+      if (handled !== true) {
+        return handled.then(() => {
           progress.handled += 1;
-          return this.applyFrom(run, i + 1, tx, progress, prepared);
+          return this.applyFrom(run, i + 1, tx, progress);
         });
       }
       progress.handled += 1;
@@ -158,18 +196,46 @@ export class InboxHandler implements ConsumerLoopHandler {
     progress.failedAt = -1;
   }
 
+  /**
+   * Records `event` in the inbox and runs its handler, inside the caller's transaction: false for a duplicate
+   * (the inbox had its id: the handler does not run), true once the handler returned, or the promise it
+   * returned (to await before the transaction goes on). Throws what the handler threw.
+   */
+  handle(event: CloudEvent<unknown>, tx: SqliteTransaction, context: RecordContext, prepared?: unknown): boolean | Promise<unknown> {
+    if (!this.options.inbox.record({ eventId: event.id, type: event.type, topic: context.topic, partition: context.partition, offset: context.offset })) return false;
+    return this.call(this.options.handlers.get(event.type)!, event, tx, context, prepared) ?? true;
+  }
+
   async giveUp(record: FailedRecord): Promise<GiveUp> {
-    const { group, deadLetters, logger, counters, now } = this.options;
+    const { group, deadLetters, parking, logger, counters, now } = this.options;
     const { topic, partition, message, attempts, kind } = record;
     const failure = asShoalError(record.error);
-    await deadLetters.publish({ group, topic, partition, message, error: failure, attempts, time: now() });
-    counters.deadLettered += 1;
+    const where = `${topic}/${partition}@${message.offset}`;
+    if (!this.publishedLetters.has(where)) {
+      await deadLetters.publish({ group, topic, partition, message, error: failure, attempts, time: now() });
+      counters.deadLettered += 1;
+    }
+    const key = record.context.key;
+    const parks = parking !== undefined && key !== null;
+    if (parks) {
+      this.publishedLetters.add(where);
+      // Should this fail (the database is down), the loop tries giving up again with backoff and the partition waits.
+      await this.options.database.transact(() =>
+        parking.add(
+          { key, topic, partition, message, eventId: record.event?.id ?? headerText(message, 'ce_id'), type: record.event?.type ?? headerText(message, 'ce_type') },
+          now(),
+          { reason: reasonOf(failure, kind === 'poison' ? 'poison' : 'exhausted', attempts, now()), published: true },
+        ),
+      );
+      this.publishedLetters.delete(where);
+      counters.parking = parking.counts();
+    }
     const reason = kind === 'poison' ? 'cannot be processed' : `failed ${attempts} times`;
     // A handler misused (e.g. a transaction started inside its own) is a bug in the service that will dead-letter every event it gets.
     const level = failure.code === 'SHOAL_HANDLER_INVALID' ? 'error' : 'warn';
     logger[level](
-      { group, topic, partition, offset: message.offset, code: failure.code, attempt: attempts, err: record.error },
-      `consumer ${group} dead-lettered ${topic}/${partition}@${message.offset} to ${deadLetters.topic}: it ${reason}: ${failure.message}`,
+      { group, topic, partition, offset: message.offset, key, code: failure.code, attempt: attempts, err: record.error },
+      `consumer ${group} dead-lettered ${where} to ${deadLetters.topic}: it ${reason}: ${failure.message}${parks ? `; later records of key ${key} are parked behind it` : ''}`,
     );
     return 'skip';
   }
@@ -200,8 +266,25 @@ export class InboxHandler implements ConsumerLoopHandler {
 interface RunProgress {
   handled: number;
   duplicates: number;
+  parked: number;
+  /** Whether the group held any key back when the run's transaction began. */
+  parking?: boolean;
+  /** What `prepare` resolved to, by event id. */
+  prepared?: ReadonlyMap<string, unknown> | undefined;
   /** The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did. */
   failedAt: number;
+}
+
+/** Why a record failed for good, as its row keeps it. */
+export function reasonOf(failure: ShoalError, kind: ParkedReasonKind, attempts: number, failedAt: number): ParkedReason {
+  return { code: failure.code, message: failure.message, kind, attempts, failedAt };
+}
+
+/** A header of a record as text, null without it (a record that could not be decoded still has its ce_id). */
+export function headerText(message: KafkaMessage, name: string): string | null {
+  const value = message.headers?.[name];
+  if (value === undefined) return null;
+  return (Array.isArray(value) ? value[0] : value)?.toString() ?? null;
 }
 
 /**

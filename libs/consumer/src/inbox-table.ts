@@ -74,7 +74,7 @@ export function createInboxTable(db: SqliteDatabase): void {
 /** The inbox of one consumer group on one connection. */
 export class Inbox {
   private readonly insertRow;
-  private readonly findRow;
+  private readonly hasRow;
   private readonly oldestRows;
   private readonly deleteOlder;
 
@@ -87,7 +87,7 @@ export class Inbox {
     this.insertRow = db.prepare(
       `INSERT OR IGNORE INTO inbox (consumer_group, event_id, topic, "partition", "offset", type, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.findRow = db.prepare<[string, string], number>('SELECT 1 FROM inbox WHERE consumer_group = ? AND event_id = ?').pluck();
+    this.hasRow = db.prepare<[string, string]>('SELECT 1 FROM inbox WHERE consumer_group = ? AND event_id = ?').pluck();
     this.oldestRows = db.prepare<[number, number], [number, number]>('SELECT rowid, processed_at FROM inbox WHERE rowid > ? ORDER BY rowid LIMIT ?').raw();
     this.deleteOlder = db.prepare('DELETE FROM inbox WHERE rowid > ? AND rowid <= ? AND consumer_group = ? AND processed_at < ?');
   }
@@ -101,9 +101,9 @@ export class Inbox {
     return this.insertRow.run(this.group, entry.eventId, entry.topic, entry.partition, Number(entry.offset), entry.type, this.now()).changes === 1;
   }
 
-  /** Whether the group has recorded `eventId` as processed (committed, or written by the open transaction). */
+  /** Whether the group has processed the event `eventId`. */
   has(eventId: string): boolean {
-    return this.findRow.get(this.group, eventId) !== undefined;
+    return this.hasRow.get(this.group, eventId) !== undefined;
   }
 
   /**
