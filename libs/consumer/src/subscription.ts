@@ -23,7 +23,7 @@ import { type EventCodec } from '@shoal/contract';
 import { ConsumerLoop, consumeDefaults, type ConsumeOptions, type ConsumerState } from '@shoal/transport';
 import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { DeadLetterQueue } from './dead-letter-queue.js';
-import type { AnyEventHandler, EventHandlers } from './event-handlers.js';
+import type { AnyEventHandler, EventHandlers, EventPreparation } from './event-handlers.js';
 import type { DlqDeadLetter, DlqRedriveResult, DlqSkipResult } from './dlq-bodies.js';
 import { InboxHandler } from './inbox-handler.js';
 import { ParkedKeys } from './parked-keys.js';
@@ -42,6 +42,10 @@ export interface SubscribeOptions<H extends EventHandlers = EventHandlers> exten
   topics: readonly string[];
   /** One handler per event type (it may return a promise, awaited inside the transaction); records of other types are skipped and counted. */
   handlers: H;
+  /** Asynchronous work before each new event's transaction; its result is the handler's `prepared` (event-handlers.ts). */
+  prepare?: EventPreparation;
+  /** With `prepare`: events of distinct keys prepared at the same time at most (inbox-handler.ts). Default 1. */
+  prepareConcurrency?: number;
   /** Where a group without committed offsets starts. Default false: only records produced after it joined. */
   fromBeginning?: boolean;
   /** Default `<group>.dlq`. */
@@ -120,6 +124,8 @@ export class Subscription {
       counters: this.counters,
       logger: this.logger,
       now: this.now,
+      ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
+      ...(options.prepareConcurrency === undefined ? {} : { prepareConcurrency: options.prepareConcurrency }),
     });
     if (parking !== undefined) {
       this.parkedKeys = new ParkedKeys({
