@@ -37,26 +37,37 @@ function dedent(lines: string[]): string {
   return lines.map((line) => line.slice(Number.isFinite(indent) ? indent : 0)).join('\n');
 }
 
-/** The text a ```ts block may show: a whole sample, or one `// #region <name>` of it without the markers. */
-function sampleTexts(): Map<string, string> {
+/**
+ * The text a block may show: a whole sample, or one region of it without the markers (`// #region <name>` …
+ * `// #endregion <name>` in TypeScript and Go, `# region <name>` … `# endregion <name>` in Python).
+ */
+function sampleTexts(files: readonly string[], comment = '//'): Map<string, string> {
   const texts = new Map<string, string>();
-  for (const file of filesUnder(SAMPLES, '.ts')) {
+  const marker = comment === '#' ? '# ' : '// #';
+  const escaped = marker.replace(/[/#]/g, (c) => `\\${c}`);
+  for (const file of files) {
     const source = readFileSync(file, 'utf8');
     const name = relative(ROOT, file);
     texts.set(source.replace(/\n$/, ''), name);
     const lines = source.split('\n');
     lines.forEach((line, start) => {
-      const region = /^\s*\/\/ #region (\S+)/.exec(line)?.[1];
+      const region = new RegExp(`^\\s*${escaped}region (\\S+)`).exec(line)?.[1];
       if (region === undefined) return;
-      const end = lines.findIndex((other, index) => index > start && other.trim() === `// #endregion ${region}`);
+      const end = lines.findIndex((other, index) => index > start && other.trim() === `${marker}endregion ${region}`);
       if (end === -1) throw new Error(`${name}: region ${region} has no end`);
       // Regions may nest: the markers of inner ones are not part of the text.
-      const body = lines.slice(start + 1, end).filter((inner) => !/^\s*\/\/ #(end)?region\b/.test(inner));
-      texts.set(dedent(body), `${name}#${region}`);
+      const body = lines.slice(start + 1, end).filter((inner) => !new RegExp(`^\\s*${escaped}(end)?region\\b`).test(inner));
+      texts.set(dedent(body).replace(/\n+$/, ''), `${name}#${region}`);
     });
   }
   return texts;
 }
+
+/** Code in other languages the guides show: the Python loyalty service and the tests' Go micrologic, run by their tests. */
+const OTHER_LANGUAGES = [
+  { fence: 'python', comment: '#', files: () => filesUnder(join(ROOT, 'services/loyalty'), '.py') },
+  { fence: 'go', comment: '//', files: () => filesUnder(join(ROOT, 'test/sidecar/go'), '.go') },
+];
 
 function codeBlocks(markdown: string, language: string): string[] {
   const blocks: string[] = [];
@@ -85,7 +96,7 @@ describe('the documentation', () => {
   });
 
   it('shows only TypeScript that is a compiled, tested sample of docs/examples', () => {
-    const samples = sampleTexts();
+    const samples = sampleTexts(filesUnder(SAMPLES, '.ts'));
     const strays: string[] = [];
     let blocks = 0;
     for (const file of markdownFiles()) {
@@ -95,6 +106,22 @@ describe('the documentation', () => {
       }
     }
     expect(strays, 'copy the block from its sample (a whole file or one #region) or make it one').toEqual([]);
+    expect(blocks).toBeGreaterThan(0);
+  });
+
+  it('shows only Python and Go that is a region of a file the tests run', () => {
+    const strays: string[] = [];
+    let blocks = 0;
+    for (const { fence, comment, files } of OTHER_LANGUAGES) {
+      const samples = sampleTexts(files(), comment);
+      for (const file of markdownFiles()) {
+        for (const block of codeBlocks(readFileSync(file, 'utf8'), fence)) {
+          blocks += 1;
+          if (!samples.has(block)) strays.push(`${relative(ROOT, file)}: a ${fence} block starting ${JSON.stringify(block.split('\n')[0])}`);
+        }
+      }
+    }
+    expect(strays, 'copy the block from its file (a whole file or one region) or make it one').toEqual([]);
     expect(blocks).toBeGreaterThan(0);
   });
 

@@ -135,26 +135,26 @@ describe.skipIf(apacheKafkaMissing !== null)(`kafkajs 2.2.4 against Apache Kafka
         await consumer.subscribe({ topic, fromBeginning: true });
       }
       await first.run({ eachMessage: async ({ message }) => void received.push(message.value!.toString()) });
-      await eventually(() => expect(assigned.get(first)).toEqual([0, 1, 2, 3]));
+      await eventually(() => expect(assigned.get(first)).toEqual([0, 1, 2, 3]), { timeoutMs: 30_000 });
 
       // A second member joins: the partitions are split between the two.
       await second.run({ eachMessage: async ({ message }) => void received.push(message.value!.toString()) });
       await eventually(() => {
         expect(assigned.get(second)?.length).toBeGreaterThan(0);
         expect([...(assigned.get(first) ?? []), ...(assigned.get(second) ?? [])].sort()).toEqual([0, 1, 2, 3]);
-      });
+      }, { timeoutMs: 30_000 });
       const groups = await admin.describeGroups([groupId]);
       expect(groups.groups[0]).toMatchObject({ state: 'Stable', protocolType: 'consumer' });
       expect(groups.groups[0]!.members).toHaveLength(2);
 
       await producer.send({ topic, acks: -1, messages: Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `m${i}` })) });
-      await eventually(() => expect(received.length).toBe(40));
+      await eventually(() => expect(received.length).toBe(40), { timeoutMs: 30_000 });
 
       // The second leaves: the first gets every partition back.
       await second.disconnect();
-      await eventually(() => expect(assigned.get(first)).toEqual([0, 1, 2, 3]));
+      await eventually(() => expect(assigned.get(first)).toEqual([0, 1, 2, 3]), { timeoutMs: 30_000 });
       await producer.send({ topic, acks: -1, messages: Array.from({ length: 8 }, (_, i) => ({ key: `k${i}`, value: `late${i}` })) });
-      await eventually(() => expect(received.length).toBe(48));
+      await eventually(() => expect(received.length).toBe(48), { timeoutMs: 30_000 });
       await first.disconnect();
 
       // Everything consumed was committed: the group's offsets are the log ends, and a new member of the

@@ -16,6 +16,12 @@ import { isAlive } from '../e2e/support/shoal-dev.js';
 
 /** Every service of the repository, as `shoal dev` finds them. */
 const SERVICES = discoverServices().map((service) => service.name);
+/** The services behind a sidecar run as two processes, `<name>` and `<name>-sidecar`. */
+const SIDECARS = discoverServices().filter((service) => service.sidecar !== undefined).map((service) => `${service.name}-sidecar`);
+/** Every process shoal dev supervises, in the order of the ready file. */
+const PROCESSES = SERVICES.flatMap((name) => (SIDECARS.includes(`${name}-sidecar`) ? [name, `${name}-sidecar`] : [name]));
+/** The processes that are TypeScript on the service host (the sidecar is one): they log `stopped` when they stop. */
+const HOSTED = PROCESSES.filter((name) => discoverServices().some((service) => service.name === name && service.main !== undefined) || SIDECARS.includes(name));
 
 interface ReadyFile {
   broker: string;
@@ -87,8 +93,9 @@ async function livePid(url: string): Promise<unknown> {
 
 /** The flags of a run on free ports: data dir, broker, registry and a port per service. */
 async function devArgs(dir: string, services: readonly string[]): Promise<{ args: string[]; ports: Map<string, number> }> {
-  const [brokerPort, registryPort, ...servicePorts] = await freePorts(2 + services.length);
-  const ports = new Map(services.map((name, index) => [name, servicePorts[index]!]));
+  const withSidecars = services.flatMap((name) => (SIDECARS.includes(`${name}-sidecar`) ? [name, `${name}-sidecar`] : [name]));
+  const [brokerPort, registryPort, ...servicePorts] = await freePorts(2 + withSidecars.length);
+  const ports = new Map(withSidecars.map((name, index) => [name, servicePorts[index]!]));
   const args = ['--data-dir', join(dir, 'data'), '--broker-port', String(brokerPort), '--registry-port', String(registryPort)];
   for (const [name, port] of ports) args.push(`--${name}-port`, String(port));
   return { args, ports };
@@ -104,12 +111,12 @@ describe('shoal dev', () => {
 
     await untilOutput(dev, 'Ctrl-C stops everything.', 110_000);
     const ready = readReady(readyFile);
-    expect(Object.keys(ready.services)).toEqual(SERVICES);
+    expect(Object.keys(ready.services)).toEqual(PROCESSES);
     expect(ready.dataDir).toBe(join(dir, 'data'));
     const banner = dev.output().slice(dev.output().indexOf('Shoal is ready'));
     expect(banner).toContain(`Kafka broker      ${ready.broker}`);
     expect(banner).toContain(`Schema registry   ${ready.registry}`);
-    for (const name of SERVICES) {
+    for (const name of PROCESSES) {
       const url = `http://127.0.0.1:${ports.get(name)}`;
       expect(ready.services[name]?.url).toBe(url);
       expect(banner).toMatch(new RegExp(`^ +${name} +${url}$`, 'm'));
@@ -121,7 +128,7 @@ describe('shoal dev', () => {
     expect(banner).toContain(`curl -X PUT ${url('payments')}/customers/c1/limit -H 'content-type: application/json' -d '{"limit": 100000, "currency": "EUR"}'`);
     expect(banner).toContain(`curl -X POST ${url('orders')}/orders -H 'content-type: application/json' -d '{"customerId": "c1", "currency": "EUR", "lines": [{"sku": "SKU-1", "quantity": 2, "unitPrice": 1500}]}'`);
     expect(banner).toContain(`curl ${url('order-view')}/orders/<orderId>`);
-    expect(banner).toContain('npx shoal subscribe orders.order inventory.reservation payments.payment shipping.shipment notifications.notification --from-beginning --brokers');
+    expect(banner).toContain('npx shoal subscribe orders.order inventory.reservation payments.payment shipping.shipment notifications.notification loyalty.points --from-beginning --brokers');
     // The services' pino JSON, rendered with their names.
     expect(dev.output()).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} orders +INFO +listening url=${url('orders')}$`, 'm'));
 
@@ -148,7 +155,7 @@ describe('shoal dev', () => {
     // Every service stopped (its outbox drained) before the broker it publishes to.
     const brokerStopped = out.search(/^\S+ broker +INFO +broker stopped/m);
     expect(brokerStopped).toBeGreaterThan(0);
-    for (const name of SERVICES) {
+    for (const name of HOSTED) {
       const stopped = out.search(new RegExp(`^\\S+ ${name} +INFO +stopped$`, 'm'));
       expect(stopped, `${name} stopped`).toBeGreaterThan(0);
       expect(stopped).toBeLessThan(brokerStopped);

@@ -30,13 +30,13 @@ describe('shoal schemas', () => {
     const registry = await startTestRegistry({ defaultCompatibility: 'BACKWARD_TRANSITIVE' });
     const env = { SCHEMA_REGISTRY_URL: registry.url };
     const before = JSON.parse((await shoal(['schemas', 'list', '--json'], { env })).out) as { type: string; state: string }[];
-    expect(before).toHaveLength(14);
+    expect(before).toHaveLength(16);
     expect(new Set(before.map((r) => r.state))).toEqual(new Set(['not registered']));
 
     const first = await shoal(['schemas', 'register', '--json'], { env });
     expect(first.code, first.stderr).toBe(0);
     const registered = JSON.parse(first.out) as { subject: string; id: number; version: number }[];
-    expect(registered).toHaveLength(17);
+    expect(registered).toHaveLength(19);
     expect(registered.map((r) => r.subject)).toContain('orders.order-shoal.orders.OrderPlaced');
     expect(registered.slice(0, 3).map((r) => r.subject).sort()).toEqual(['shoal.common.Address', 'shoal.common.LineItem', 'shoal.common.Money']);
     const again = JSON.parse((await shoal(['schemas', 'register', '--json'], { env })).out);
@@ -44,7 +44,7 @@ describe('shoal schemas', () => {
 
     const text = await shoal(['schemas', 'register'], { env });
     expect(text.out).toMatch(/^orders\.order-shoal\.orders\.OrderPlaced\s+\d+\s+1$/m);
-    expect(text.out).toContain(`17 schema(s) registered at ${registry.url}`);
+    expect(text.out).toContain(`19 schema(s) registered at ${registry.url}`);
 
     const after = JSON.parse((await shoal(['schemas', 'list', '--json'], { env })).out) as { type: string; topic: string; state: string; version: number }[];
     expect(after.find((r) => r.type === 'shoal.payments.PaymentDeclined')).toMatchObject({ topic: 'payments.payment', state: 'registered', version: 1 });
@@ -58,14 +58,14 @@ describe('shoal schemas', () => {
 
     const unchanged = await shoal(['schemas', 'check', '--schemas', schemas], { env });
     expect(unchanged.code, unchanged.stderr).toBe(0);
-    expect(unchanged.out).toContain(`all 17 schema(s) are compatible with the registry at ${registry.url}`);
+    expect(unchanged.out).toContain(`all 19 schema(s) are compatible with the registry at ${registry.url}`);
 
     addCarrierField(schemas, false);
     const broken = await shoal(['schemas', 'check', '--schemas', schemas], { env });
     expect(broken.code).toBe(1);
     expect(broken.out).toMatch(/^INCOMPATIBLE\s+orders\.order-shoal\.orders\.OrderShipped$/m);
     expect(broken.out).toContain("the new schema cannot read data written with version 1: READER_FIELD_MISSING_DEFAULT_VALUE: field 'carrier'");
-    expect(broken.out).toContain('1 of 17 schema(s) are incompatible');
+    expect(broken.out).toContain('1 of 19 schema(s) are incompatible');
 
     const fixed = schemasCopy();
     addCarrierField(fixed, true);

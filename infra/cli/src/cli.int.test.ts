@@ -105,7 +105,7 @@ describe('shoal dev', () => {
     expect(first.output.match(/Shoal is ready/g)).toHaveLength(1);
     const subjects = (await (await fetch(`${first.registry}/subjects`)).json()) as string[];
     expect(subjects).toContain('orders.order-shoal.orders.OrderPlaced');
-    expect(subjects).toHaveLength(17);
+    expect(subjects).toHaveLength(19);
     const admin = kafkaFor(first.bootstrap).admin();
     await admin.connect();
     const metadata = await admin.fetchTopicMetadata({ topics: ['orders.order', 'payments.payment'] });

@@ -9,6 +9,7 @@ import { replayUsage, runReplay } from './commands/replay.js';
 import { runSchemas, schemasUsage } from './commands/schemas.js';
 import { runSetup, setupUsage } from './commands/setup.js';
 import { runSubscribe, subscribeUsage } from './commands/subscribe.js';
+import { runSidecarCommand, sidecarUsage } from './commands/sidecar.js';
 import { runTopics, topicsUsage } from './commands/topics.js';
 
 const usage = `Usage: shoal <command> [options]
@@ -23,8 +24,9 @@ Commands:
   publish    publish CloudEvents with Avro data from JSON
   subscribe  print the decoded CloudEvents of topics
   replay     rebuild a projection of a running service from the log, without read downtime
+  sidecar    the sidecar of a service written in another language: shoal sidecar --config <file>
   dlq        list, redrive and skip the dead letters of a running service and the records parked behind them
-  bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime]
+  bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime|sidecar]
 
 Run 'shoal <command> --help' for a command's options.
 `;
@@ -44,6 +46,7 @@ const commands: Record<string, Command> = {
   publish: { run: runPublish, usage: publishUsage },
   subscribe: { run: runSubscribe, usage: subscribeUsage },
   replay: { run: runReplay, usage: replayUsage },
+  sidecar: { run: runSidecarCommand, usage: sidecarUsage },
   dlq: { run: runDlq, usage: dlqUsage },
   bench: { run: runBench, usage: '' },
 };

@@ -10,17 +10,29 @@
  * and rolls back when it rejects. (When a later record of the same transaction throws, the handler runs
  * again: inbox-handler.ts rolls the run back and applies the records before the failing one again.) A
  * handler that does not await costs no promise. What a handler must not await is the outside world (an HTTP
- * call, a timer): the transaction, and on SQLite every other writer of the service, would wait for it.
+ * call, a timer): the transaction, and on SQLite every other writer of the service, would wait for it. That
+ * belongs in the subscription's `prepare` (EventPreparation), which runs before the transaction.
  */
 import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/contract';
 import type { MessageContext } from '@shoal/transport';
 import type { SqliteTransaction } from '@shoal/store-sqlite';
 
-/** `context`: where the record came from and how many times it has been tried (every consumer's MessageContext). */
-export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: SqliteTransaction, context: MessageContext) => void | Promise<void>;
+/**
+ * `context`: where the record came from and how many times it has been tried (every consumer's MessageContext).
+ * `prepared`: what the subscription's `prepare` resolved to for this event (undefined without one).
+ */
+export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: SqliteTransaction, context: MessageContext, prepared?: unknown) => void | Promise<void>;
 
 /** At most one handler per event type. */
 export type EventHandlers = { [T in ShoalEventType]?: EventHandler<T> };
 
 /** A handler as the runtime holds it, whatever its type. */
-export type AnyEventHandler = (event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext) => unknown;
+export type AnyEventHandler = (event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext, prepared: unknown) => unknown;
+
+/**
+ * The outside world an event needs, before its transaction (a sidecar's call to its micrologic): awaited
+ * outside any transaction, once per event the inbox has not recorded; what it resolves to is the handler's
+ * `prepared`. It fails the way a handler does: its error is classified once (@shoal/transport's
+ * record-failure.ts), so an outage is waited out, a retriable error retried, a poison one given up on at once.
+ */
+export type EventPreparation = (event: CloudEvent<unknown>, context: MessageContext) => Promise<unknown>;

@@ -14,6 +14,21 @@
  * database, the outbox, the offsets) a handler that throws still rolls back alone and the records before it
  * commit once; their handlers do run a second time, on the same database state.
  *
+ * With `prepare` (asynchronous work an event needs before its transaction, such as a sidecar's call to its
+ * micrologic), a run is applied in two steps: first each event the inbox does not hold yet (and whose key is
+ * not held back) is prepared, outside any transaction; then a transaction hands each handler its event's
+ * prepared value. A redelivered event is never prepared again. By default the events are prepared one after
+ * the other in offset order and the run commits as one transaction. With `prepareConcurrency` above 1, the
+ * run is cut into stretches in which no key comes twice: a stretch's events are prepared side by side (up to
+ * that many at once) and committed together, then the next stretch; so a key's events are prepared one at a
+ * time, each after the previous one committed, and keys go in parallel. A failure in a later stretch leaves
+ * the earlier ones committed; the loop's application of the records before the failure again finds them in
+ * the inbox. What was prepared for a run that failed further on is kept for the records before the failure;
+ * a failure of the transaction at an event drops that event's prepared value (it may rest on state that
+ * changed), so its retry prepares it afresh. A redrive of parked records calls the handlers without
+ * preparing (handle()): a handler that needs its prepared value fails such a redrive, and the records stay
+ * parked.
+ *
  * A record the loop gives up on (poison at once, a retriable failure after its last attempt) is published to
  * the dead-letter topic; the partition moves past it only once the broker acknowledged the dead letter, and
  * a failed publish is tried again with backoff while the partition waits. With parking (the default), the
@@ -30,7 +45,7 @@ import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type
 import { isPromiseLike, type SqliteServiceDatabase, type SqliteTransaction } from '@shoal/store-sqlite';
 import type { Tracing } from '@shoal/telemetry';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
-import type { AnyEventHandler } from './event-handlers.js';
+import type { AnyEventHandler, EventPreparation } from './event-handlers.js';
 import type { Inbox } from './inbox-table.js';
 import type { ParkedReason, ParkedReasonKind, ParkedRecords } from './parked-records.js';
 import type { RuntimeCounters } from './subscription-status.js';
@@ -47,11 +62,16 @@ export interface InboxHandlerOptions {
   logger: ShoalLogger;
   now: () => number;
   tracing: Tracing | undefined;
+  prepare?: EventPreparation;
+  /** Events of distinct keys prepared at the same time at most. Default 1: one after the other. */
+  prepareConcurrency?: number;
 }
 
 export class InboxHandler implements ConsumerLoopHandler {
   /** Records whose dead letter was published while storing it in the database failed: not published again when giving up is tried again. */
   private readonly publishedLetters = new Set<string>();
+  /** Per `topic/partition`, what was prepared for events whose run has not committed yet, by event id. */
+  private readonly prepared = new Map<string, Map<string, unknown>>();
 
   constructor(private readonly options: InboxHandlerOptions) {}
 
@@ -60,9 +80,71 @@ export class InboxHandler implements ConsumerLoopHandler {
   }
 
   /** One transaction for the run; awaits only what a handler returned. */
-  async apply(run: EventRun): Promise<void> {
+  /** One transaction for the run (stretches of it with `prepareConcurrency`); awaits only what a handler returned. */
+  apply(run: EventRun): Promise<void> {
+    if (this.options.prepare === undefined) return this.commit(run, undefined);
+    return this.prepareThenCommit(run, this.options.prepare);
+  }
+
+  private async prepareThenCommit(run: EventRun, prepare: EventPreparation): Promise<void> {
+    const partition = `${run.topic}/${run.partition}`;
+    let prepared = this.prepared.get(partition);
+    if (prepared === undefined) this.prepared.set(partition, (prepared = new Map()));
+    const concurrency = this.options.prepareConcurrency ?? 1;
+    for (let start = 0; start < run.events.length; ) {
+      const end = concurrency === 1 ? run.events.length : distinctKeysEnd(run, start);
+      await this.prepareStretch(run, start, end, prepare, prepared, concurrency);
+      const stretch = start === 0 && end === run.events.length ? run : { ...run, events: run.events.slice(start, end) };
+      try {
+        await this.commit(stretch, prepared);
+      } catch (error) {
+        if (!(error instanceof RunFailure)) throw error;
+        prepared.delete(stretch.events[error.index]!.event.id);
+        throw new RunFailure(start + error.index, error.error);
+      }
+      start = end;
+    }
+    this.prepared.delete(partition);
+  }
+
+  /**
+   * Prepares the events [start, end) not prepared yet, not in the inbox and not of a key held back, up to
+   * `concurrency` at once; fails at the first that failed.
+   */
+  private async prepareStretch(run: EventRun, start: number, end: number, prepare: EventPreparation, prepared: Map<string, unknown>, concurrency: number): Promise<void> {
+    const { inbox, parking } = this.options;
+    const holding = parking !== undefined && parking.any();
+    const waiting: number[] = [];
+    for (let i = start; i < end; i++) {
+      const { event, context } = run.events[i]!;
+      if (prepared.has(event.id) || inbox.has(event.id)) continue;
+      if (holding && context.key !== null && parking.blocked(context.key)) continue;
+      waiting.push(i);
+    }
+    let failed: { index: number; error: unknown } | undefined;
+    let next = 0;
+    const worker = async () => {
+      while (next < waiting.length) {
+        const i = waiting[next++]!;
+        if (failed !== undefined && failed.index < i) return;
+        const { event, context } = run.events[i]!;
+        const started = performance.now();
+        try {
+          prepared.set(event.id, await prepare(event, context));
+        } catch (error) {
+          if (failed === undefined || i < failed.index) failed = { index: i, error };
+        } finally {
+          this.options.counters.handlerCalled(performance.now() - started);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, waiting.length) }, worker));
+    if (failed !== undefined) throw new RunFailure(failed.index, failed.error);
+  }
+
+  private async commit(run: EventRun, prepared: ReadonlyMap<string, unknown> | undefined): Promise<void> {
     const { database, parking, counters } = this.options;
-    const progress: RunProgress = { handled: 0, duplicates: 0, parked: 0, failedAt: -1 };
+    const progress: RunProgress = { handled: 0, duplicates: 0, parked: 0, failedAt: -1, prepared };
     try {
       await database.transact((tx) => {
         // Read inside the transaction: a redrive that unblocks a key commits before or after this run, never in between.
@@ -100,7 +182,7 @@ export class InboxHandler implements ConsumerLoopHandler {
           continue;
         }
       }
-      const handled = this.handle(event, tx, context);
+      const handled = this.handle(event, tx, context, progress.prepared?.get(event.id));
       if (handled === false) {
         progress.duplicates += 1;
         continue;
@@ -121,9 +203,9 @@ export class InboxHandler implements ConsumerLoopHandler {
    * (the inbox had its id: the handler does not run), true once the handler returned, or the promise it
    * returned (to await before the transaction goes on). Throws what the handler threw.
    */
-  handle(event: CloudEvent<unknown>, tx: SqliteTransaction, context: RecordContext): boolean | Promise<unknown> {
+  handle(event: CloudEvent<unknown>, tx: SqliteTransaction, context: RecordContext, prepared?: unknown): boolean | Promise<unknown> {
     if (!this.options.inbox.record({ eventId: event.id, type: event.type, topic: context.topic, partition: context.partition, offset: context.offset })) return false;
-    return this.call(this.options.handlers.get(event.type)!, event, tx, context) ?? true;
+    return this.call(this.options.handlers.get(event.type)!, event, tx, context, prepared) ?? true;
   }
 
   async giveUp(record: FailedRecord): Promise<GiveUp> {
@@ -161,21 +243,25 @@ export class InboxHandler implements ConsumerLoopHandler {
   }
 
   /** Calls the handler and times it (up to its promise's settling, for one that returns a promise); the promise if it returned one. */
-  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext): Promise<unknown> | undefined {
+  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext, prepared: unknown): Promise<unknown> | undefined {
+    // With `prepare`, the handler's latency is the preparation's (timed there): the commit is the runtime's.
+    const timed = this.options.prepare === undefined;
     const started = performance.now();
     const { tracing, group } = this.options;
     let returned: unknown;
     try {
-      returned = tracing === undefined ? handler(event, tx, context) : tracing.handling(event, context, group, () => handler(event, tx, context));
+      returned = tracing === undefined ? handler(event, tx, context, prepared) : tracing.handling(event, context, group, () => handler(event, tx, context, prepared));
     } catch (error) {
-      this.options.counters.handlerCalled(performance.now() - started);
+      if (timed) this.options.counters.handlerCalled(performance.now() - started);
       throw error;
     }
     if (!isPromiseLike(returned)) {
-      this.options.counters.handlerCalled(performance.now() - started);
+      if (timed) this.options.counters.handlerCalled(performance.now() - started);
       return undefined;
     }
-    return Promise.resolve(returned).finally(() => this.options.counters.handlerCalled(performance.now() - started));
+    return Promise.resolve(returned).finally(() => {
+      if (timed) this.options.counters.handlerCalled(performance.now() - started);
+    });
   }
 }
 
@@ -186,6 +272,8 @@ interface RunProgress {
   parked: number;
   /** Whether the group held any key back when the run's transaction began. */
   parking?: boolean;
+  /** What `prepare` resolved to, by event id. */
+  prepared?: ReadonlyMap<string, unknown> | undefined;
   /** The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did. */
   failedAt: number;
 }
@@ -200,4 +288,21 @@ export function headerText(message: KafkaMessage, name: string): string | null {
   const value = message.headers?.[name];
   if (value === undefined) return null;
   return (Array.isArray(value) ? value[0] : value)?.toString() ?? null;
+}
+
+/**
+ * The end of the stretch of `run` from `start` in which no Kafka key comes twice: the events of one key are
+ * prepared one after the other, each once the one before it has committed, so what a preparation reads (a
+ * micrologic's state) includes the effects of the key's previous event.
+ */
+function distinctKeysEnd(run: EventRun, start: number): number {
+  const keys = new Set<string | null>();
+  let end = start;
+  while (end < run.events.length) {
+    const key = run.events[end]!.context.key;
+    if (keys.has(key)) break;
+    keys.add(key);
+    end++;
+  }
+  return end;
 }

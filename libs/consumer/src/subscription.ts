@@ -24,7 +24,7 @@ import { ConsumerLoop, consumeDefaults, type ConsumeOptions, type ConsumerState 
 import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import type { Tracing } from '@shoal/telemetry';
 import { DeadLetterQueue } from './dead-letter-queue.js';
-import type { AnyEventHandler, EventHandlers } from './event-handlers.js';
+import type { AnyEventHandler, EventHandlers, EventPreparation } from './event-handlers.js';
 import type { DlqDeadLetter, DlqRedriveResult, DlqSkipResult } from './dlq-bodies.js';
 import { InboxHandler } from './inbox-handler.js';
 import { ParkedKeys } from './parked-keys.js';
@@ -43,6 +43,10 @@ export interface SubscribeOptions<H extends EventHandlers = EventHandlers> exten
   topics: readonly string[];
   /** One handler per event type (it may return a promise, awaited inside the transaction); records of other types are skipped and counted. */
   handlers: H;
+  /** Asynchronous work before each new event's transaction; its result is the handler's `prepared` (event-handlers.ts). */
+  prepare?: EventPreparation;
+  /** With `prepare`: events of distinct keys prepared at the same time at most (inbox-handler.ts). Default 1. */
+  prepareConcurrency?: number;
   /** Where a group without committed offsets starts. Default false: only records produced after it joined. */
   fromBeginning?: boolean;
   /** Default `<group>.dlq`. */
@@ -124,6 +128,8 @@ export class Subscription {
       logger: this.logger,
       now: this.now,
       tracing: options.tracing,
+      ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
+      ...(options.prepareConcurrency === undefined ? {} : { prepareConcurrency: options.prepareConcurrency }),
     });
     if (parking !== undefined) {
       this.parkedKeys = new ParkedKeys({

@@ -32,6 +32,7 @@ export const SHOAL_ERROR_CODES = [
   'SHOAL_REQUEST_INVALID',
   'SHOAL_NOT_FOUND',
   'SHOAL_COMMAND_REJECTED',
+  'SHOAL_MICROLOGIC_UNAVAILABLE',
 ] as const;
 
 export type ShoalErrorCode = (typeof SHOAL_ERROR_CODES)[number];

@@ -25,6 +25,7 @@ const statusOfCode: Partial<Record<ShoalErrorCode, number>> = {
   SHOAL_SERVICE_UNAVAILABLE: 503,
   SHOAL_BROKER_UNAVAILABLE: 503,
   SHOAL_REGISTRY_UNAVAILABLE: 503,
+  SHOAL_MICROLOGIC_UNAVAILABLE: 503,
 };
 
 const titles: Record<number, string> = {
@@ -33,6 +34,7 @@ const titles: Record<number, string> = {
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
   409: 'Conflict',
+  412: 'Precondition Failed',
   413: 'Content Too Large',
   414: 'URI Too Long',
   415: 'Unsupported Media Type',

@@ -25,6 +25,8 @@ export interface BenchPlatform {
   readonly broker: BrokerProcess;
   readonly catalog: SchemaCatalog;
   readonly kafka: Kafka;
+  /** The registry's base URL, for a service the benchmark starts on the platform. */
+  readonly registryUrl: string;
   /** A new codec: its caches start cold (its first events ask the registry), as in a process that just started. */
   codec(): EventCodec;
   close(): Promise<void>;
@@ -49,7 +51,7 @@ export async function startBenchPlatform(name: string): Promise<BenchPlatform> {
     // ERROR only: kafkajs warns about every rebalance and disconnect, which the benchmarks do on purpose.
     const kafka = new Kafka({ clientId: `${name}-bench`, brokers: [broker.bootstrap], logLevel: logLevel.ERROR });
     for (const [topic, { partitions }] of catalog.topics) await createTopics(kafka, [topic], partitions);
-    return { workDir, broker, catalog, kafka, codec: () => new EventCodec({ registry: registryClient, catalog }), close };
+    return { workDir, broker, catalog, kafka, registryUrl: registry.url, codec: () => new EventCodec({ registry: registryClient, catalog }), close };
   } catch (error) {
     await close();
     throw error;

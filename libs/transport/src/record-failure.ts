@@ -5,7 +5,8 @@
  * consumer stands on.
  *
  *   outage     the registry is unreachable (decoding needs it), the database is closed, busy past its busy
- *              timeout (another connection holds the write lock), full, read only or broken: every record
+ *              timeout (another connection holds the write lock), full, read only or broken, a sidecar's
+ *              micrologic refuses connections (it is down or restarting): every record
  *              would fail the same way, so giving up on the record would empty the topic (into a dead-letter
  *              topic, parking every key, or past a read model). Retried with capped backoff until it works or
  *              the consumer stops; the attempts do not count.
@@ -48,7 +49,7 @@ export interface FailedRecord {
 }
 
 /** Codes of ShoalErrors that report the infrastructure down rather than the record bad. */
-const OUTAGE_CODES: ReadonlySet<ShoalErrorCode> = new Set(['SHOAL_REGISTRY_UNAVAILABLE', 'SHOAL_DATABASE']);
+const OUTAGE_CODES: ReadonlySet<ShoalErrorCode> = new Set(['SHOAL_REGISTRY_UNAVAILABLE', 'SHOAL_DATABASE', 'SHOAL_MICROLOGIC_UNAVAILABLE']);
 
 /**
  * SQLite result codes (primary part) of a database that cannot take writes at all, or not now: BUSY and LOCKED

@@ -13,7 +13,7 @@ import { byTopics, confirmedFlow, customerCancelledFlow, declinedFlow, shippedFl
  * rebuild through the admin route `shoal replay` calls. The test publishes whole flows itself, each topic
  * in order but the topics in reverse (every service's events before the orders that caused them).
  */
-const reversedTopics = ['notifications.notification', 'shipping.shipment', 'payments.payment', 'inventory.reservation', 'orders.order'];
+const reversedTopics = ['loyalty.points', 'notifications.notification', 'shipping.shipment', 'payments.payment', 'inventory.reservation', 'orders.order'];
 
 /** Waits until the model holds `events` events, and returns the stats. */
 async function caughtUp(host: ServiceHost<OrderViewConfig>, events: number) {

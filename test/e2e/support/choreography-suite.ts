@@ -1,6 +1,7 @@
 /**
  * The order-fulfilment choreography end to end, written once and run against each Kafka Shoal supports:
- * `shoal dev` in a child process with the registry and the six services as processes of their own, and
+ * `shoal dev` in a child process with the registry and the services as processes of their own (the loyalty
+ * service in Python beside its sidecar), and
  * either the embedded broker (choreography.test.ts) or Apache Kafka (choreography-apache-kafka.test.ts).
  * Everything is asserted through the services' HTTP APIs, as a user would see it.
  *
@@ -11,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { burstInvariants, cancelAfterConfirmation, declinedPayment, happyPath, outOfStock, placeBurst } from './scenarios.js';
+import { burstInvariants, cancelAfterConfirmation, declinedPayment, happyPath, loyaltyInvariants, outOfStock, placeBurst } from './scenarios.js';
 import { isAlive, REPO_ROOT, SERVICES, SHOAL_BIN, startShoalDev, type ShoalDev } from './shoal-dev.js';
 import { eventually, uniqueName } from '@shoal/testing';
 import { mapConcurrently, PLATFORM_WAIT, Shop, type ViewOrder } from './shop.js';
@@ -54,11 +55,12 @@ export function choreographySuite(target: ChoreographyTarget): void {
 
     it('refunds, releases and cancels the shipment when the customer cancels a confirmed order; refuses after dispatch', () => cancelAfterConfirmation(shop), 90_000);
 
-    it('keeps every invariant over a burst of 500 concurrent orders on a small stock', async () => {
+    it('keeps every invariant over a burst of 500 concurrent orders on a small stock, loyalty points included', async () => {
       const burst = await placeBurst(shop, { count: 500, seed: 5 });
       expect(burst.refused).toBe(0);
       await burstInvariants(shop, burst);
-    }, 300_000);
+      await loyaltyInvariants(shop, burst);
+    }, 420_000);
 
     it('keeps every invariant when inventory is killed with SIGKILL in the middle of a burst and shoal dev restarts it', async () => {
       const victim = dev.pidOf('inventory');

@@ -48,6 +48,7 @@ export async function happyPath(shop: Shop): Promise<void> {
     const order = await shop.viewOrder(placed.orderId);
     const types = order!.timeline!.map((entry) => entry.type);
     expect(types.filter((type) => type === 'shoal.notifications.CustomerNotified')).toHaveLength(3);
+    expect(types).toContain('shoal.loyalty.PointsAwarded');
     return order!.timeline!;
   }, PLATFORM_WAIT);
   const types = timeline.map((entry) => entry.type);
@@ -59,10 +60,13 @@ export async function happyPath(shop: Shop): Promise<void> {
     'shoal.shipping.ShipmentScheduled',
     'shoal.shipping.ShipmentDispatched',
     'shoal.orders.OrderShipped',
+    'shoal.loyalty.PointsAwarded',
   ];
   expect(chain.map((type) => types.indexOf(type))).toEqual([...chain.map((type) => types.indexOf(type))].sort((a, b) => a - b));
   expect(chain.every((type) => types.includes(type))).toBe(true);
-  expect(new Set(timeline.map((entry) => entry.source))).toEqual(new Set(['/shoal/orders', '/shoal/inventory', '/shoal/payments', '/shoal/shipping', '/shoal/notifications']));
+  expect(new Set(timeline.map((entry) => entry.source))).toEqual(new Set(['/shoal/orders', '/shoal/inventory', '/shoal/payments', '/shoal/shipping', '/shoal/notifications', '/shoal/loyalty']));
+  // The Python loyalty service: one point per whole unit of the total, 30.00 EUR.
+  expect(await shop.points(customer)).toMatchObject({ customerId: customer, balance: 30, history: [{ orderId: placed.orderId, points: 30, kind: 'awarded' }] });
 
   const messages = await shop.notifications({ orderId: placed.orderId });
   expect(messages.map((message) => message.template).sort()).toEqual(['shoal.orders.OrderConfirmed', 'shoal.orders.OrderPlaced', 'shoal.orders.OrderShipped']);
@@ -265,4 +269,52 @@ export async function burstInvariants(shop: Shop, burst: Burst, timeoutMs = 120_
 
   const outcomes = new Set(finals.values());
   expect(outcomes.has('CONFIRMED') && outcomes.has('CANCELLED'), 'a burst that exercises both outcomes').toBe(true);
+}
+
+/**
+ * The loyalty service over a burst whose orders reached their final state: some confirmed orders shipped,
+ * some cancelled by their customer (refunded), and then each customer's points are exactly the shipped
+ * totals (a point per whole unit) minus what refunds of shipped orders took back, which is nothing here:
+ * a shipped order cannot be cancelled. `share` of the confirmed orders is shipped, as many again cancelled.
+ */
+export async function loyaltyInvariants(shop: Shop, burst: Burst, share = 0.3, timeoutMs = 120_000): Promise<void> {
+  const confirmed = [];
+  for (const order of burst.orders) if ((await shop.order(order.orderId))?.status === 'CONFIRMED') confirmed.push(order);
+  const count = Math.max(1, Math.floor(confirmed.length * share));
+  const toShip = confirmed.slice(0, count);
+  const toCancel = confirmed.slice(count, 2 * count);
+  await mapConcurrently(toShip, 20, async ({ orderId }) => {
+    const shipment = await eventually(async () => {
+      const found = await shop.shipmentOf(orderId);
+      expect(found?.status).toBe('SCHEDULED');
+      return found!;
+    }, PLATFORM_WAIT);
+    await shop.dispatch(shipment.shipmentId);
+  });
+  await mapConcurrently(toCancel, 20, ({ orderId }) => shop.cancelOrder(orderId));
+  const totals = new Map<string, number>();
+  await eventually(
+    async () => {
+      const statuses = await mapConcurrently([...toShip, ...toCancel], 20, async ({ orderId }) => (await shop.order(orderId))?.status);
+      expect(statuses.slice(0, toShip.length).every((status) => status === 'SHIPPED'), 'shipped orders').toBe(true);
+      expect(statuses.slice(toShip.length).every((status) => status === 'CANCELLED'), 'cancelled orders').toBe(true);
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
+  for (const order of toShip) {
+    const total = order.lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
+    totals.set(order.customerId, (totals.get(order.customerId) ?? 0) + Math.floor(total / 100));
+  }
+  await eventually(
+    async () => {
+      for (const customerId of burst.customers.keys()) {
+        const points = await shop.points(customerId);
+        expect(points.balance, `${customerId} points`).toBe(totals.get(customerId) ?? 0);
+        expect(points.history.filter((entry) => entry.kind === 'revoked'), `${customerId} revocations`).toEqual([]);
+      }
+    },
+    { timeoutMs, intervalMs: 1000 },
+  );
+  // Every refunded order of the burst is one that never shipped: its points were never there to take back.
+  for (const { orderId } of toCancel) expect((await shop.payment(orderId))?.status).toBe('REFUNDED');
 }

@@ -17,6 +17,8 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const SHOAL_BIN = join(REPO_ROOT, 'infra/cli/bin/shoal.js');
 /** The services `shoal dev` runs, found the way it finds them: a new service is in every end-to-end run. */
 export const SERVICES: readonly string[] = discoverServices().map((service) => service.name);
+/** The services behind a sidecar (another language): each has a `--<name>-sidecar-port` too. */
+export const SIDECAR_SERVICES: readonly string[] = discoverServices().filter((service) => service.sidecar !== undefined).map((service) => service.name);
 export type ServiceName = string;
 
 export interface ReadyFile {
@@ -58,8 +60,11 @@ export interface ShoalDev {
 
 export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev> {
   const readyPath = join(options.dataDir, 'ready.json');
-  const chosen = await freePorts(SERVICES.length + 3);
-  const ports = SERVICES.flatMap((service, i) => [`--${service}-port`, String(chosen[i])]);
+  const chosen = await freePorts(SERVICES.length + SIDECAR_SERVICES.length + 3);
+  const ports = [
+    ...SERVICES.flatMap((service, i) => [`--${service}-port`, String(chosen[i])]),
+    ...SIDECAR_SERVICES.flatMap((service, i) => [`--${service}-sidecar-port`, String(chosen[SERVICES.length + i])]),
+  ];
   const external = options.args ?? [];
   // With --brokers there is no embedded broker, but shoal dev still runs the registry: it needs a free port too.
   const platformPorts = [

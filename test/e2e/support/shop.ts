@@ -46,6 +46,12 @@ export interface ViewOrder {
   timeline?: { type: string; source: string; time: string; id: string }[];
 }
 
+export interface LoyaltyPoints {
+  customerId: string;
+  balance: number;
+  history: { orderId: string; points: number; kind: 'awarded' | 'revoked'; at: number }[];
+}
+
 export interface Stock {
   sku: string;
   available: number;
@@ -157,6 +163,11 @@ export class Shop {
   }
 
   /** Every order of the read model (without timelines), following the cursor. */
+  /** The loyalty service (Python, behind its sidecar): a customer's points and their history. */
+  points(customerId: string): Promise<LoyaltyPoints> {
+    return this.ok('loyalty', 'GET', `/customers/${encodeURIComponent(customerId)}/points`);
+  }
+
   async viewOrders(query: { status?: OrderStatus; customerId?: string } = {}): Promise<ViewOrder[]> {
     const all: ViewOrder[] = [];
     let after: string | undefined;

@@ -14,7 +14,7 @@
  * outbox to the broker), then the registry, then the broker they were publishing to.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { brokerDefaults } from '@shoal/broker';
@@ -29,6 +29,7 @@ import { readyBanner } from '../dev/ready-banner.js';
 import { removeReadyFile, writeReadyFile, type ReadyFileContent } from '../dev/ready-file.js';
 import { REPO_ROOT, discoverServices, type DiscoveredService } from '../dev/service-discovery.js';
 import { ServiceSupervisor } from '../dev/service-supervisor.js';
+import type { SupervisedServiceOptions } from '../dev/supervised-service.js';
 import { integerOption } from '../options.js';
 import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
 
@@ -48,7 +49,11 @@ const RESERVED_NAMES = new Set(['broker', 'registry', 'shoal']);
 function servicePortUsage(): string {
   try {
     return discoverServices()
-      .map((service) => `  ${`--${service.name}-port <n>`.padEnd(28)}HTTP port of ${service.name} (default ${service.port})\n`)
+      .map(
+        (service) =>
+          `  ${`--${service.name}-port <n>`.padEnd(28)}HTTP port of ${service.name} (default ${service.port})\n` +
+          (service.sidecar === undefined ? '' : `  ${`--${service.name}-sidecar-port <n>`.padEnd(28)}port of ${service.name}'s sidecar (default ${service.sidecar.port})\n`),
+      )
       .join('');
   } catch (error) {
     return `  --<service>-port <n>        (the services cannot be listed: ${(error as Error).message})\n`;
@@ -92,7 +97,12 @@ interface PlannedService {
   service: DiscoveredService;
   port: number;
   url: string;
+  /** A service in another language: where its sidecar listens. */
+  sidecar: { port: number; url: string } | undefined;
 }
+
+/** The `shoal` command, which runs a sidecar as `shoal sidecar --config <file>`. */
+const SHOAL_BIN = join(REPO_ROOT, 'infra/cli/bin/shoal.js');
 
 interface DevPlan {
   dataDir: string;
@@ -127,6 +137,7 @@ export async function runDev(argv: string[]): Promise<number> {
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...Object.fromEntries(discovered.map((service) => [`${service.name}-port`, { type: 'string' as const }])),
+      ...Object.fromEntries(discovered.filter((service) => service.sidecar !== undefined).map((service) => [`${service.name}-sidecar-port`, { type: 'string' as const }])),
     },
     strict: true,
   });
@@ -144,13 +155,14 @@ export async function runDev(argv: string[]): Promise<number> {
         : []),
       ...('port' in plan.registry ? [{ port: plan.registry.port, owner: 'registry', flag: '--registry-port' }] : []),
       ...plan.services.map(({ service, port }): PlannedPort => ({ port, owner: service.name, flag: `--${service.name}-port` })),
+      ...plan.services.flatMap(({ service, sidecar }): PlannedPort[] => (sidecar === undefined ? [] : [{ port: sidecar.port, owner: `${service.name}'s sidecar`, flag: `--${service.name}-sidecar-port` }])),
     ],
     HOST,
   );
   if (flags.reset === true) rmSync(plan.dataDir, { recursive: true, force: true });
   if (plan.readyFile !== undefined) removeReadyFile(plan.readyFile);
 
-  const printer = new LogPrinter({ names: ['shoal', 'broker', 'registry', ...plan.services.map(({ service }) => service.name)] });
+  const printer = new LogPrinter({ names: ['shoal', 'broker', 'registry', ...plan.services.flatMap(({ service, sidecar }) => (sidecar === undefined ? [service.name] : [service.name, sidecarName(service)]))] });
   const logger = pino(
     { level: plan.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
     printer.destination('shoal'),
@@ -169,10 +181,16 @@ function planRun(flags: Record<string, string | boolean | undefined>, discovered
   const servicePorts = new Map(discovered.map((service) => [service.name, port(`${service.name}-port`, 1) ?? service.port]));
   const services = chooseServices(text('services'), flags['no-services'] === true, discovered).map((service): PlannedService => {
     const servicePort = servicePorts.get(service.name) ?? service.port;
-    if (!existsSync(service.main)) {
+    if (service.main !== undefined && !existsSync(service.main)) {
       throw new ShoalError('SHOAL_CONFIG_INVALID', `${service.name}'s entry point ${relative(REPO_ROOT, service.main)} does not exist (see ${relative(REPO_ROOT, service.dir)}/package.json); leave it out with --services`);
     }
-    return { service, port: servicePort, url: `http://${HOST}:${servicePort}` };
+    const sidecarPort = service.sidecar === undefined ? undefined : (port(`${service.name}-sidecar-port`, 1) ?? service.sidecar.port);
+    return {
+      service,
+      port: servicePort,
+      url: `http://${HOST}:${servicePort}`,
+      sidecar: sidecarPort === undefined ? undefined : { port: sidecarPort, url: `http://${HOST}:${sidecarPort}` },
+    };
   });
   const readyFile = text('ready-file');
   return {
@@ -253,26 +271,34 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
     const refreshReadyFile = () => {
       if (ready && plan.readyFile !== undefined && supervisor !== undefined) writeReadyFile(plan.readyFile, readyFileContent(plan, running, supervisor));
     };
+    const common = {
+      ...process.env,
+      KAFKA_BROKERS: running.brokers.join(','),
+      SCHEMA_REGISTRY_URL: running.registryUrl,
+      SHOAL_DATA_DIR: plan.dataDir,
+      HOST,
+      LOG_LEVEL: plan.logLevel,
+    };
     supervisor = new ServiceSupervisor({
       logger,
-      services: plan.services.map(({ service, port, url }) => ({
-        name: service.name,
-        main: service.main,
-        url,
-        cwd: REPO_ROOT,
-        env: {
-          ...process.env,
-          KAFKA_BROKERS: running.brokers.join(','),
-          SCHEMA_REGISTRY_URL: running.registryUrl,
-          SHOAL_DATA_DIR: plan.dataDir,
-          PORT: String(port),
-          HOST,
-          LOG_LEVEL: plan.logLevel,
-        },
-        printer,
-        logger,
-        onReady: refreshReadyFile,
-      })),
+      services: plan.services.flatMap(({ service, port, url, sidecar }): SupervisedServiceOptions[] => {
+        const supervised = { printer, logger, onReady: refreshReadyFile };
+        if (service.main !== undefined) {
+          return [{ ...supervised, name: service.name, command: [process.execPath, '--max-semi-space-size=64', '--import', 'tsx', service.main], url, cwd: REPO_ROOT, env: { ...common, PORT: String(port) } }];
+        }
+        // A service in another language: its own command in its folder, and its sidecar beside it.
+        return [
+          { ...supervised, name: service.name, command: service.command!, url, cwd: service.dir, env: { ...common, PORT: String(port), SHOAL_SIDECAR_URL: sidecar!.url } },
+          {
+            ...supervised,
+            name: sidecarName(service),
+            command: [process.execPath, SHOAL_BIN, 'sidecar', '--config', service.sidecar!.config],
+            url: sidecar!.url,
+            cwd: REPO_ROOT,
+            env: { ...common, PORT: String(sidecar!.port), SHOAL_SIDECAR_APP: url },
+          },
+        ];
+      }),
     });
     supervisor.start();
     if (!(await supervisor.whenReady(plan.readyTimeoutMs, shutdown.signal))) return 0;
@@ -285,7 +311,7 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
         schemas: running.setup.schemas.length,
         topics: running.setup.topics.map((topic) => topic.name),
         dataDir: plan.dataDir,
-        services: plan.services.map(({ service, url }) => ({ name: service.name, url })),
+        services: plan.services.flatMap(({ service, url, sidecar }) => [{ name: service.name, url }, ...(sidecar === undefined ? [] : [{ name: sidecarName(service), url: sidecar.url }])]),
       }),
     );
     if (!shutdown.signal.aborted) await new Promise((resolve) => shutdown.signal.addEventListener('abort', resolve, { once: true }));
@@ -302,6 +328,11 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The name a service's sidecar goes by in the logs, the banner and the ready file. */
+function sidecarName(service: DiscoveredService): string {
+  return `${service.name}-sidecar`;
 }
 
 function readyFileContent(plan: DevPlan, platform: Platform, supervisor: ServiceSupervisor): ReadyFileContent {

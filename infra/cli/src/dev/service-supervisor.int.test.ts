@@ -57,7 +57,7 @@ async function superviseFake(mode: string, onReady: (service: SupervisedService)
     services: [
       {
         name: 'fake',
-        main,
+        command: [process.execPath, main],
         url: `http://127.0.0.1:${port}`,
         env: { ...process.env, PORT: String(port), FAKE_MODE: mode },
         cwd: REPO_ROOT,

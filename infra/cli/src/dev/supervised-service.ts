@@ -1,7 +1,8 @@
 /**
- * One service under `shoal dev`: its own Node process, kept running until the supervisor stops it.
+ * One service under `shoal dev`: its own process, kept running until the supervisor stops it.
  *
- * The child is `node --import tsx <main>` with an IPC channel besides its piped stdout and stderr. The
+ * The child is its command (`node --import tsx <main>` for a TypeScript service, `shoal sidecar --config …`
+ * for a sidecar, a micrologic's own command) with an IPC channel besides its piped stdout and stderr. The
  * channel carries no messages; it is how the child learns that the supervisor is gone, however it died
  * (`runService` stops on `disconnect`), so a `kill -9` of `shoal dev` leaves no service behind holding its
  * port. The child runs in its own process group (`detached`): Ctrl-C in the terminal reaches only the
@@ -34,8 +35,8 @@ export interface RestartPolicy {
 
 export interface SupervisedServiceOptions {
   name: string;
-  /** Absolute path of the entry point. */
-  main: string;
+  /** The child's command line: the program, then its arguments. */
+  command: readonly string[];
   /** Where the service answers: `http://host:port`. */
   url: string;
   /** The child's whole environment. */
@@ -172,8 +173,9 @@ export class SupervisedService {
   }
 
   private spawnChild(): Child {
-    const { main, env, cwd, printer } = this.options;
-    const child = spawn(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', main], {
+    const { command, env, cwd, printer } = this.options;
+    const [program, ...args] = command as [string, ...string[]];
+    const child = spawn(program, args, {
       cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -185,7 +187,7 @@ export class SupervisedService {
       // Only when the process could not be spawned at all; there is no 'exit' then.
       child.once('error', (error) => {
         if (child.pid === undefined) {
-          printer.line(this.name, `cannot start ${main}: ${error.message}`);
+          printer.line(this.name, `cannot start ${command.join(' ')}: ${error.message}`);
           resolve({ code: null, signal: null });
         }
       });

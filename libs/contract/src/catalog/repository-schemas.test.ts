@@ -18,6 +18,7 @@ describe('schemas/', () => {
       { name: 'payments.payment', owner: 'payments', partitions: 3, key: 'orderId' },
       { name: 'shipping.shipment', owner: 'shipping', partitions: 3, key: 'orderId' },
       { name: 'notifications.notification', owner: 'notifications', partitions: 3, key: 'customerId' },
+      { name: 'loyalty.points', owner: 'loyalty', partitions: 3, key: 'orderId' },
     ]);
     expect([...catalog.common.keys()].sort()).toEqual(['shoal.common.Address', 'shoal.common.LineItem', 'shoal.common.Money']);
   });
@@ -32,7 +33,7 @@ describe('schemas/', () => {
         expect(service).toBe(topic.owner);
       }
     }
-    expect(catalog.events.size).toBe(14);
+    expect(catalog.events.size).toBe(16);
     for (const common of catalog.common.values()) expect(common.subject).toBe(common.name);
   });
 

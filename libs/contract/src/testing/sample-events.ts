@@ -21,6 +21,8 @@ const samples: { [T in ShoalEventType]: (id: string, n: number) => ShoalEventDat
   'shoal.shipping.ShipmentDispatched': (id, n) => ({ shipmentId: `shp-${n}`, orderId: id, customerId: `cus-${n}`, trackingNumber: `trk-${n}`, dispatchedAt: n }),
   'shoal.shipping.ShipmentCancelled': (id, n) => ({ shipmentId: `shp-${n}`, orderId: id, customerId: `cus-${n}`, reason: 'order cancelled', cancelledAt: n }),
   'shoal.notifications.CustomerNotified': (id, n) => ({ notificationId: `ntf-${n}`, customerId: `cus-${n}`, orderId: id, channel: 'EMAIL', template: 't', message: `message ${n}`, notifiedAt: n }),
+  'shoal.loyalty.PointsAwarded': (id, n) => ({ orderId: id, customerId: `cus-${n}`, points: n, total: money(100 * n), balance: n, awardedAt: n }),
+  'shoal.loyalty.PointsRevoked': (id, n) => ({ orderId: id, customerId: `cus-${n}`, points: n, balance: 0, revokedAt: n }),
 };
 
 export const eventTypes = Object.keys(samples) as ShoalEventType[];

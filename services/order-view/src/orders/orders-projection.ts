@@ -29,7 +29,7 @@
 import type { ShoalEvent, ShoalEventType } from '@shoal/contract';
 import { defineProjection, prepared, type ProjectionContext, type SqliteDatabase } from '@shoal/projections';
 
-export const ORDER_VIEW_TOPICS = ['orders.order', 'inventory.reservation', 'payments.payment', 'shipping.shipment', 'notifications.notification'] as const;
+export const ORDER_VIEW_TOPICS = ['orders.order', 'inventory.reservation', 'payments.payment', 'shipping.shipment', 'notifications.notification', 'loyalty.points'] as const;
 
 export const ORDER_STATUSES = ['PLACED', 'CONFIRMED', 'CANCELLED', 'SHIPPED'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -134,7 +134,8 @@ function recording<T extends ShoalEventType>(factsOf: (data: ShoalEvent<T>['data
 
 export const ordersProjection = defineProjection({
   name: 'orders',
-  version: 1,
+  // 2: the loyalty service's points join the timeline.
+  version: 2,
   topics: ORDER_VIEW_TOPICS,
   migrate,
   handlers: {
@@ -169,5 +170,7 @@ export const ordersProjection = defineProjection({
     'shoal.shipping.ShipmentDispatched': recording(({ orderId, customerId, shipmentId, trackingNumber }) => ({ orderId, customerId, shipmentId, trackingNumber })),
     'shoal.shipping.ShipmentCancelled': recording(({ orderId, customerId, shipmentId }) => ({ orderId, customerId, shipmentId })),
     'shoal.notifications.CustomerNotified': recording(({ orderId, customerId }) => ({ orderId, customerId })),
+    'shoal.loyalty.PointsAwarded': recording(({ orderId, customerId }) => ({ orderId, customerId })),
+    'shoal.loyalty.PointsRevoked': recording(({ orderId, customerId }) => ({ orderId, customerId })),
   },
 });

@@ -1,5 +1,5 @@
 /**
- * Whole order flows as the six services would emit them, for order-view's tests: every event with its
+ * Whole order flows as the services would emit them, for order-view's tests: every event with its
  * topic's source, the flow's correlation id, and an explicit time one second after the previous one, so the
  * expected timeline is known whatever order the events are applied in.
  */
@@ -54,7 +54,7 @@ function notified(orderId: string, customerId: string, about: string) {
   return { notificationId: `n-${orderId}-${about}`, customerId, orderId, channel: 'EMAIL' as const, template: about, message: `about ${about}`, notifiedAt: 0 };
 }
 
-/** Placed, reserved, paid, confirmed, scheduled, dispatched, shipped, with the customer's notifications. */
+/** Placed, reserved, paid, confirmed, scheduled, dispatched, shipped, with the customer's notifications and loyalty points. */
 export function shippedFlow(orderId: string, options: FlowOptions = {}): OrderFlow {
   return flow(orderId, options, (step, c, total) => {
     const placed = step('shoal.orders.OrderPlaced', 'orders', placedData(orderId, c, total), null);
@@ -67,6 +67,7 @@ export function shippedFlow(orderId: string, options: FlowOptions = {}): OrderFl
     step('shoal.shipping.ShipmentDispatched', 'shipping', { shipmentId: `s-${orderId}`, orderId, customerId: c, trackingNumber: `TRK-${orderId.toUpperCase()}`, dispatchedAt: 0 }, scheduled);
     const shipped = step('shoal.orders.OrderShipped', 'orders', { orderId, customerId: c, shipmentId: `s-${orderId}`, trackingNumber: `TRK-${orderId.toUpperCase()}`, shippedAt: 0 });
     step('shoal.notifications.CustomerNotified', 'notifications', notified(orderId, c, 'shipped'), shipped);
+    step('shoal.loyalty.PointsAwarded', 'loyalty', { orderId, customerId: c, points: total.amount / 100, total, balance: total.amount / 100, awardedAt: 0 }, shipped);
   });
 }
 

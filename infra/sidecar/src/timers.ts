@@ -1,0 +1,117 @@
+/**
+ * The sidecar's timers: each declared timer is delivered to the micrologic every `every`, like an event, as a
+ * CloudEvent of type `shoal.sidecar.TimerFired` (subject: the timer's name; data: `{timer, scheduledAt,
+ * firedAt}`, ms since the epoch), and its answer may emit events and change state the way a delivery's does.
+ *
+ * When each timer last fired is kept in the sidecar's database (`sidecar_timers`), written in the transaction
+ * of the answer's effects: a period's effects commit once, a restart neither skips a due timer nor fires it
+ * twice for the same period. A timer is due `every` after its last period (after its creation the first
+ * time); periods missed while the sidecar was down fire once, not once each. A failed delivery (the
+ * micrologic down, a 5xx) is tried again at the next check, every second or `every` if that is shorter.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { CLOUDEVENTS_SPEC_VERSION, type CloudEvent, type SchemaCatalog } from '@shoal/contract';
+import type { ShoalLogger } from '@shoal/core';
+import type { ServiceComponent } from '@shoal/service';
+import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { checkAnswer } from './answer.js';
+import { applyAnswer, type EffectsContext } from './effects.js';
+import type { MicrologicClient } from './micrologic-client.js';
+import type { SidecarTimer } from './sidecar-config.js';
+
+export const TIMER_FIRED_TYPE = 'shoal.sidecar.TimerFired';
+
+export interface TimerData {
+  timer: string;
+  scheduledAt: number;
+  firedAt: number;
+}
+
+export interface SidecarTimersOptions {
+  timers: readonly SidecarTimer[];
+  database: SqliteServiceDatabase;
+  client: MicrologicClient;
+  catalog: SchemaCatalog;
+  publishes: ReadonlySet<string>;
+  effects: EffectsContext;
+  logger: ShoalLogger;
+}
+
+export class SidecarTimers implements ServiceComponent {
+  readonly name = 'timers';
+  private readonly lastFired;
+  private readonly created;
+  private readonly moved;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  /** Periods delivered and committed, by timer name. */
+  readonly fired = new Map<string, number>();
+
+  constructor(private readonly options: SidecarTimersOptions) {
+    const { db } = options.database;
+    db.exec('CREATE TABLE IF NOT EXISTS sidecar_timers (name TEXT PRIMARY KEY, last_period INTEGER NOT NULL)');
+    this.lastFired = db.prepare<[string], number>('SELECT last_period FROM sidecar_timers WHERE name = ?').pluck();
+    this.created = db.prepare<[string, number]>('INSERT OR IGNORE INTO sidecar_timers (name, last_period) VALUES (?, ?)');
+    this.moved = db.prepare<[number, string, number]>('UPDATE sidecar_timers SET last_period = ? WHERE name = ? AND last_period = ?');
+  }
+
+  start(): void {
+    const now = this.options.effects.now().getTime();
+    for (const timer of this.options.timers) this.created.run(timer.name, now);
+    const checkEvery = Math.min(1000, ...this.options.timers.map((timer) => timer.everyMs));
+    this.timer = setInterval(() => {
+      this.running ??= this.fireDue().finally(() => {
+        this.running = undefined;
+      });
+    }, checkEvery);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async fireDue(): Promise<void> {
+    for (const timer of this.options.timers) {
+      if (this.stopped) return;
+      const last = this.lastFired.get(timer.name)!;
+      const now = this.options.effects.now().getTime();
+      if (now < last + timer.everyMs) continue;
+      // The latest period that is due: periods missed while down fire once.
+      const period = last + Math.floor((now - last) / timer.everyMs) * timer.everyMs;
+      try {
+        await this.fire(timer, last, period, now);
+      } catch (error) {
+        this.options.logger.warn({ err: error, timer: timer.name }, `timer ${timer.name} could not be delivered, tried again shortly: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private async fire(timer: SidecarTimer, last: number, period: number, now: number): Promise<void> {
+    const { client, catalog, publishes, effects, database } = this.options;
+    const id = uuidv7();
+    const event: CloudEvent<TimerData> = {
+      specversion: CLOUDEVENTS_SPEC_VERSION,
+      id,
+      source: effects.source,
+      type: TIMER_FIRED_TYPE,
+      time: new Date(now).toISOString(),
+      subject: timer.name,
+      correlationid: id,
+      data: { timer: timer.name, scheduledAt: period, firedAt: now },
+    };
+    const reply = await client.deliver(timer.path, event, 1);
+    const answer = checkAnswer(reply.body, `timer ${timer.name}`, publishes, catalog);
+    const committed = await database.transact((tx) => {
+      // Another start of the same sidecar cannot run at once (one writer per file), but a stop racing this
+      // delivery leaves the row as it was: the period is committed once at most.
+      if (this.moved.run(period, timer.name, last).changes !== 1) return false;
+      applyAnswer(tx, answer, effects, event);
+      return true;
+    });
+    if (committed) this.fired.set(timer.name, (this.fired.get(timer.name) ?? 0) + 1);
+  }
+}

@@ -1,0 +1,3 @@
+module shoal.dev/test/sidecar/micrologic
+
+go 1.22
