@@ -18,6 +18,7 @@ import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { brokerDefaults } from '@shoal/broker';
+import { CONSOLE_DEFAULT_PORT } from '@shoal/console';
 import { ShoalError } from '@shoal/core';
 import type { SchemaCatalog } from '@shoal/contract';
 import { registryDefaults } from '@shoal/schema-registry';
@@ -27,7 +28,7 @@ import { startPlatform, type Platform, type PlatformOptions } from '../dev/platf
 import { assertPortsFree, type PlannedPort } from '../dev/port-check.js';
 import { readyBanner } from '../dev/ready-banner.js';
 import { removeReadyFile, writeReadyFile, type ReadyFileContent } from '../dev/ready-file.js';
-import { REPO_ROOT, discoverServices, type DiscoveredService } from '../dev/service-discovery.js';
+import { CONSOLE_MAIN, REPO_ROOT, discoverServices, type DiscoveredService } from '../dev/service-discovery.js';
 import { ServiceSupervisor } from '../dev/service-supervisor.js';
 import { integerOption } from '../options.js';
 import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
@@ -42,7 +43,7 @@ const devDefaults = {
   logLevel: 'info',
 };
 /** Names a service cannot take: its `--<name>-port` flag would be one of the platform's. */
-const RESERVED_NAMES = new Set(['broker', 'registry', 'shoal']);
+const RESERVED_NAMES = new Set(['broker', 'registry', 'shoal', 'console']);
 
 /** The services' lines of the usage text; a broken package.json must not break `shoal --help`. */
 function servicePortUsage(): string {
@@ -74,6 +75,8 @@ Options:
   --registry-port <n>         schema registry port (default ${registryDefaults.port})
   --brokers <host:port,...>   use this Kafka instead of starting the embedded broker
   --registry <url>            use this schema registry instead of starting the embedded one
+  --console-port <n>          the console's web page (default ${CONSOLE_DEFAULT_PORT}; docs/console.md)
+  --no-console                do not run the console
 ${servicePortUsage()}  --services <a,b,...>        run only these services
   --no-services               run only the broker and the registry
   --ready-timeout <seconds>   how long the services may take to be ready (default ${devDefaults.readyTimeoutMs / 1000})
@@ -103,6 +106,8 @@ interface DevPlan {
   readyTimeoutMs: number;
   readyFile: string | undefined;
   services: PlannedService[];
+  /** The console's port and address; undefined with --no-console. */
+  console: { port: number; url: string } | undefined;
 }
 
 export async function runDev(argv: string[]): Promise<number> {
@@ -117,6 +122,8 @@ export async function runDev(argv: string[]): Promise<number> {
       'broker-port': { type: 'string' },
       'broker-metrics-port': { type: 'string' },
       'registry-port': { type: 'string' },
+      'console-port': { type: 'string' },
+      'no-console': { type: 'boolean' },
       brokers: { type: 'string' },
       registry: { type: 'string' },
       services: { type: 'string' },
@@ -144,13 +151,14 @@ export async function runDev(argv: string[]): Promise<number> {
         : []),
       ...('port' in plan.registry ? [{ port: plan.registry.port, owner: 'registry', flag: '--registry-port' }] : []),
       ...plan.services.map(({ service, port }): PlannedPort => ({ port, owner: service.name, flag: `--${service.name}-port` })),
+      ...(plan.console === undefined ? [] : [{ port: plan.console.port, owner: 'console', flag: '--console-port' }]),
     ],
     HOST,
   );
   if (flags.reset === true) rmSync(plan.dataDir, { recursive: true, force: true });
   if (plan.readyFile !== undefined) removeReadyFile(plan.readyFile);
 
-  const printer = new LogPrinter({ names: ['shoal', 'broker', 'registry', ...plan.services.map(({ service }) => service.name)] });
+  const printer = new LogPrinter({ names: ['shoal', 'broker', 'registry', ...plan.services.map(({ service }) => service.name), ...(plan.console === undefined ? [] : ['console'])] });
   const logger = pino(
     { level: plan.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
     printer.destination('shoal'),
@@ -175,6 +183,8 @@ function planRun(flags: Record<string, string | boolean | undefined>, discovered
     return { service, port: servicePort, url: `http://${HOST}:${servicePort}` };
   });
   const readyFile = text('ready-file');
+  if (flags['no-console'] === true && text('console-port') !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', 'give --console-port or --no-console, not both');
+  const consolePort = port('console-port', 1) ?? CONSOLE_DEFAULT_PORT;
   return {
     dataDir: resolve(text('data-dir') ?? devDefaults.dataDir),
     ...serversOf(text, port),
@@ -184,6 +194,7 @@ function planRun(flags: Record<string, string | boolean | undefined>, discovered
     readyTimeoutMs: (integerOption(text('ready-timeout'), '--ready-timeout', { min: 1, max: 86_400 }) ?? devDefaults.readyTimeoutMs / 1000) * 1000,
     readyFile: readyFile === undefined ? undefined : resolve(readyFile),
     services,
+    console: flags['no-console'] === true ? undefined : { port: consolePort, url: `http://${HOST}:${consolePort}` },
   };
 }
 
@@ -253,22 +264,34 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
     const refreshReadyFile = () => {
       if (ready && plan.readyFile !== undefined && supervisor !== undefined) writeReadyFile(plan.readyFile, readyFileContent(plan, running, supervisor));
     };
+    const processEnv = (port: number, own: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+      ...process.env,
+      KAFKA_BROKERS: running.brokers.join(','),
+      SCHEMA_REGISTRY_URL: running.registryUrl,
+      SHOAL_DATA_DIR: plan.dataDir,
+      PORT: String(port),
+      HOST,
+      LOG_LEVEL: plan.logLevel,
+      ...own,
+    });
+    // The console is supervised like a service (its own process, restarted when it dies), reading every topic
+    // and asking the services this run starts.
+    const consoleProcess =
+      plan.console === undefined
+        ? []
+        : [
+            {
+              name: 'console',
+              main: CONSOLE_MAIN,
+              url: plan.console.url,
+              env: processEnv(plan.console.port, { SHOAL_CONSOLE_SERVICES: plan.services.map(({ service, url }) => `${service.name}=${url}`).join(',') }),
+            },
+          ];
     supervisor = new ServiceSupervisor({
       logger,
-      services: plan.services.map(({ service, port, url }) => ({
-        name: service.name,
-        main: service.main,
-        url,
+      services: [...plan.services.map(({ service, port, url }) => ({ name: service.name, main: service.main, url, env: processEnv(port) })), ...consoleProcess].map((child) => ({
+        ...child,
         cwd: REPO_ROOT,
-        env: {
-          ...process.env,
-          KAFKA_BROKERS: running.brokers.join(','),
-          SCHEMA_REGISTRY_URL: running.registryUrl,
-          SHOAL_DATA_DIR: plan.dataDir,
-          PORT: String(port),
-          HOST,
-          LOG_LEVEL: plan.logLevel,
-        },
         printer,
         logger,
         onReady: refreshReadyFile,
@@ -286,6 +309,7 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
         topics: running.setup.topics.map((topic) => topic.name),
         dataDir: plan.dataDir,
         services: plan.services.map(({ service, url }) => ({ name: service.name, url })),
+        consoleUrl: plan.console?.url,
       }),
     );
     if (!shutdown.signal.aborted) await new Promise((resolve) => shutdown.signal.addEventListener('abort', resolve, { once: true }));
@@ -305,11 +329,13 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
 }
 
 function readyFileContent(plan: DevPlan, platform: Platform, supervisor: ServiceSupervisor): ReadyFileContent {
+  const consoleProcess = supervisor.services.find((child) => plan.console !== undefined && child.name === 'console');
   return {
     broker: platform.brokers.join(','),
     registry: platform.registryUrl,
     dataDir: plan.dataDir,
     ...(platform.brokerMetricsUrl === undefined ? {} : { brokerMetrics: platform.brokerMetricsUrl }),
-    services: Object.fromEntries(supervisor.services.map((service) => [service.name, { url: service.url, pid: service.pid ?? 0 }])),
+    ...(consoleProcess === undefined ? {} : { console: { url: consoleProcess.url, pid: consoleProcess.pid ?? 0 } }),
+    services: Object.fromEntries(supervisor.services.filter((child) => child !== consoleProcess).map((service) => [service.name, { url: service.url, pid: service.pid ?? 0 }])),
   };
 }

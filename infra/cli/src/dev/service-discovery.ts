@@ -19,6 +19,9 @@ import { ShoalError } from '@shoal/core';
 /** The repository's root folder: where the services' processes run (they find schemas/ from there). */
 export const REPO_ROOT: string = fileURLToPath(new URL('../../../../', import.meta.url));
 
+/** The console's entry point (infra/console), which `shoal dev` and `shoal console` run as a process of its own. */
+export const CONSOLE_MAIN: string = join(REPO_ROOT, 'infra/console/src/main.ts');
+
 export interface DiscoveredService {
   /** The service's name: its flag is `--<name>-port`, its data is `<data-dir>/<name>/`. */
   name: string;
