@@ -1,7 +1,9 @@
 import { isShoalError } from '@shoal/core';
 import { brokerUsage, runBroker } from './commands/broker.js';
 import { runBench } from './commands/bench.js';
+import { consoleUsage, runConsole } from './commands/console.js';
 import { devUsage, runDev } from './commands/dev.js';
+import { groupsUsage, runGroups } from './commands/groups.js';
 import { publishUsage, runPublish } from './commands/publish.js';
 import { registryUsage, runRegistry } from './commands/registry.js';
 import { replayUsage, runReplay } from './commands/replay.js';
@@ -9,6 +11,7 @@ import { runSchemas, schemasUsage } from './commands/schemas.js';
 import { runSetup, setupUsage } from './commands/setup.js';
 import { runSubscribe, subscribeUsage } from './commands/subscribe.js';
 import { runTopics, topicsUsage } from './commands/topics.js';
+import { runTrace, traceUsage } from './commands/trace.js';
 
 const usage = `Usage: shoal <command> [options]
 
@@ -22,6 +25,9 @@ Commands:
   publish    publish CloudEvents with Avro data from JSON
   subscribe  print the decoded CloudEvents of topics
   replay     rebuild a projection of a running service from the log, without read downtime
+  console    serve the console: the live map, one flow, consumer groups, dead letters, projections
+  trace      print one flow's causation tree (order id, correlation id or event id)
+  groups     list the consumer groups with their lag and members; describe one per partition
   bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime]
 
 Run 'shoal <command> --help' for a command's options.
@@ -42,6 +48,9 @@ const commands: Record<string, Command> = {
   publish: { run: runPublish, usage: publishUsage },
   subscribe: { run: runSubscribe, usage: subscribeUsage },
   replay: { run: runReplay, usage: replayUsage },
+  console: { run: runConsole, usage: consoleUsage },
+  trace: { run: runTrace, usage: traceUsage },
+  groups: { run: runGroups, usage: groupsUsage },
   bench: { run: runBench, usage: '' },
 };
 
