@@ -47,16 +47,19 @@ export function findFlow(index: EventIndex, query: string): Flow | undefined {
 }
 
 function flowEvents(index: EventIndex, query: string): { match: FlowMatch; events: SeenEvent[] } | undefined {
+  // A flow's first event is its correlation id; it may carry that id itself, or no correlation id at all.
+  const correlated = (id: string) => {
+    const first = index.get(id);
+    return first === undefined ? index.byCorrelationId(id) : [first, ...index.byCorrelationId(id)];
+  };
   const event = index.get(query);
-  if (event !== undefined) return { match: 'event', events: index.byCorrelationId(event.correlationId ?? event.id).concat(event.correlationId === undefined ? [event] : []) };
-  const correlated = index.byCorrelationId(query);
-  if (correlated.length > 0) return { match: 'correlation', events: correlated };
+  if (event !== undefined) return { match: 'event', events: correlated(event.correlationId ?? event.id) };
+  const byCorrelation = index.byCorrelationId(query);
+  if (byCorrelation.length > 0) return { match: 'correlation', events: byCorrelation };
   const ofOrder = index.byOrderId(query);
   if (ofOrder.length === 0) return undefined;
-  const correlations = new Set(ofOrder.map((seen) => seen.correlationId).filter((id): id is string => id !== undefined));
-  const events = [...correlations].flatMap((id) => index.byCorrelationId(id));
-  for (const seen of ofOrder) if (seen.correlationId === undefined) events.push(seen);
-  return { match: 'order', events };
+  const correlations = new Set(ofOrder.map((seen) => seen.correlationId ?? seen.id));
+  return { match: 'order', events: [...ofOrder, ...[...correlations].flatMap(correlated)] };
 }
 
 /** The tree of `events` (one flow), from which `findFlow` answers; exported for flows gathered elsewhere. */
