@@ -85,11 +85,11 @@ async function livePid(url: string): Promise<unknown> {
   return ((await (await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(5_000) })).json()) as { pid?: unknown }).pid;
 }
 
-/** The flags of a run on free ports: data dir, broker, registry and a port per service. */
+/** The flags of a run on free ports: data dir, broker, registry, console and a port per service. */
 async function devArgs(dir: string, services: readonly string[]): Promise<{ args: string[]; ports: Map<string, number> }> {
-  const [brokerPort, registryPort, ...servicePorts] = await freePorts(2 + services.length);
+  const [brokerPort, registryPort, consolePort, ...servicePorts] = await freePorts(3 + services.length);
   const ports = new Map(services.map((name, index) => [name, servicePorts[index]!]));
-  const args = ['--data-dir', join(dir, 'data'), '--broker-port', String(brokerPort), '--registry-port', String(registryPort)];
+  const args = ['--data-dir', join(dir, 'data'), '--broker-port', String(brokerPort), '--registry-port', String(registryPort), '--console-port', String(consolePort)];
   for (const [name, port] of ports) args.push(`--${name}-port`, String(port));
   return { args, ports };
 }

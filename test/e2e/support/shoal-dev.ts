@@ -25,6 +25,8 @@ export interface ReadyFile {
   dataDir: string;
   /** The embedded broker's GET /metrics, with `brokerMetrics`. */
   brokerMetrics?: string;
+  /** The console, unless `--no-console` is among the arguments. */
+  console?: { url: string; pid: number };
   services: Record<string, { url: string; pid: number }>;
 }
 
@@ -58,12 +60,14 @@ export interface ShoalDev {
 
 export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev> {
   const readyPath = join(options.dataDir, 'ready.json');
-  const chosen = await freePorts(SERVICES.length + 3);
+  const chosen = await freePorts(SERVICES.length + 4);
   const ports = SERVICES.flatMap((service, i) => [`--${service}-port`, String(chosen[i])]);
   const external = options.args ?? [];
   const platformPorts = external.some((arg) => arg === '--brokers')
     ? []
     : ['--broker-port', String(chosen.at(-2)), '--registry-port', String(chosen.at(-1)), ...(options.brokerMetrics === true ? ['--broker-metrics-port', String(chosen.at(-3))] : [])];
+  // The console's default port (3000) could be anyone's: every run takes a free one, unless it runs none.
+  const consolePort = external.includes('--no-console') || external.includes('--console-port') ? [] : ['--console-port', String(chosen.at(-4))];
   const args = [
     '--import',
     'tsx',
@@ -76,6 +80,7 @@ export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev>
     '--log-level',
     options.logLevel ?? 'warn',
     ...platformPorts,
+    ...consolePort,
     ...ports,
     ...external,
   ];
