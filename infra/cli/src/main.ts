@@ -28,7 +28,7 @@ Commands:
   console    serve the console: the live map, one flow, consumer groups, dead letters, projections
   trace      print one flow's causation tree (order id, correlation id or event id)
   groups     list the consumer groups with their lag and members; describe one per partition
-  bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime]
+  bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime|console|e2e]
 
 Run 'shoal <command> --help' for a command's options.
 `;

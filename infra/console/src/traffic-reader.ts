@@ -31,10 +31,14 @@ export interface TrafficReaderOptions {
   topicRefreshMs?: number;
   /** Prefix of the reader's throwaway group. Default `shoal-console`. */
   groupPrefix?: string;
+  /** How long the broker may hold a fetch for `fetchMinBytes` to arrive, ms. Default 1000. */
+  fetchWaitMs?: number;
+  /** The bytes a fetch waits for (up to `fetchWaitMs`). Default 64 KiB. */
+  fetchMinBytes?: number;
   logger?: ShoalLogger;
 }
 
-export const trafficReaderDefaults = { topicRefreshMs: 10_000, groupPrefix: 'shoal-console' } satisfies Partial<TrafficReaderOptions>;
+export const trafficReaderDefaults = { topicRefreshMs: 10_000, groupPrefix: 'shoal-console', fetchWaitMs: 1_000, fetchMinBytes: 64 * 1024 } satisfies Partial<TrafficReaderOptions>;
 
 /** Whether the console reads a topic when no list is given. */
 export function isTrafficTopic(topic: string): boolean {
@@ -135,7 +139,14 @@ export class TrafficReader {
       }
     }
     this.group = `${this.options.groupPrefix ?? trafficReaderDefaults.groupPrefix}-${randomUUID()}`;
-    const consumer = this.options.kafka.consumer({ groupId: this.group, allowAutoTopicCreation: false, maxWaitTimeInMs: 500, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+    const consumer = this.options.kafka.consumer({
+      groupId: this.group,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: this.options.fetchWaitMs ?? trafficReaderDefaults.fetchWaitMs,
+      minBytes: this.options.fetchMinBytes ?? trafficReaderDefaults.fetchMinBytes,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+    });
     this.consumer = consumer;
     await consumer.connect();
     if (topics.length === 0) return;
