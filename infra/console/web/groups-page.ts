@@ -53,7 +53,7 @@ function groupSection(group: Group): HTMLElement {
   return el(
     'section',
     { 'data-group': group.group },
-    el('h3', {}, `${group.group} `, el('span', { class: 'muted' }, `${group.state}, ${group.members.length} members, lag ${group.lag}`)),
+    el('h3', {}, `${group.group} `, el('span', { class: 'muted' }, `${group.state}, ${group.members.length} member${group.members.length === 1 ? '' : 's'}, lag ${group.lag}`)),
     table(
       ['member', 'host', 'assigned'],
       group.members.map((member) => [member.clientId, member.host, member.assignment.map((assigned) => `${assigned.topic} [${assigned.partitions.join(', ')}]`).join('; ')]),
