@@ -9,7 +9,7 @@ import { freePort } from '@shoal/testing';
 import { KAFKA_VERSION, startApacheKafka, type ApacheKafka } from '@shoal/apache-kafka';
 import { count, progressOf } from '../../libs/outbox/bench/bench-platform.js';
 import { Shop } from '../e2e/support/shop.js';
-import { CONSOLE_MAIN } from '../../infra/cli/src/dev/service-discovery.js';
+import { discoverConsole } from '../../infra/cli/src/dev/service-discovery.js';
 import { REPO_ROOT, SERVICES, startShoalDev, type ShoalDev } from '../e2e/support/shoal-dev.js';
 import { startArrivalWatch, type ArrivalWatch } from './arrival-watch.js';
 import { BENCH_CLIENT, readBrokerRequests, requestsBetween, type RequestFigures } from './broker-requests.js';
@@ -432,7 +432,7 @@ async function consolePhase(bench: Bench, plan: Plan): Promise<ConsoleCost> {
 /** The console as shoal dev would run it, on a free port, once it has read every topic to its end. */
 async function startConsole(bench: Bench): Promise<{ child: ChildProcess; exited: Promise<unknown> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', CONSOLE_MAIN], {
+  const child = spawn(process.execPath, ['--import', 'tsx', discoverConsole().main], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {

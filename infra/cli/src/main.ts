@@ -1,9 +1,7 @@
 import { isShoalError } from '@shoal/core';
 import { brokerUsage, runBroker } from './commands/broker.js';
 import { runBench } from './commands/bench.js';
-import { consoleUsage, runConsole } from './commands/console.js';
 import { devUsage, runDev } from './commands/dev.js';
-import { groupsUsage, runGroups } from './commands/groups.js';
 import { publishUsage, runPublish } from './commands/publish.js';
 import { registryUsage, runRegistry } from './commands/registry.js';
 import { replayUsage, runReplay } from './commands/replay.js';
@@ -11,7 +9,6 @@ import { runSchemas, schemasUsage } from './commands/schemas.js';
 import { runSetup, setupUsage } from './commands/setup.js';
 import { runSubscribe, subscribeUsage } from './commands/subscribe.js';
 import { runTopics, topicsUsage } from './commands/topics.js';
-import { runTrace, traceUsage } from './commands/trace.js';
 
 const usage = `Usage: shoal <command> [options]
 
@@ -38,7 +35,13 @@ interface Command {
   usage: string;
 }
 
-const commands: Record<string, Command> = {
+/**
+ * The console's commands load @shoal/console (and with it the service host and esbuild) only when run, so
+ * that every other command starts as quickly as before.
+ */
+type LoadCommand = () => Promise<Command>;
+
+const commands: Record<string, Command | LoadCommand> = {
   dev: { run: runDev, usage: devUsage },
   broker: { run: runBroker, usage: brokerUsage },
   registry: { run: runRegistry, usage: registryUsage },
@@ -48,9 +51,9 @@ const commands: Record<string, Command> = {
   publish: { run: runPublish, usage: publishUsage },
   subscribe: { run: runSubscribe, usage: subscribeUsage },
   replay: { run: runReplay, usage: replayUsage },
-  console: { run: runConsole, usage: consoleUsage },
-  trace: { run: runTrace, usage: traceUsage },
-  groups: { run: runGroups, usage: groupsUsage },
+  console: async () => import('./commands/console.js').then(({ runConsole, consoleUsage }) => ({ run: runConsole, usage: consoleUsage })),
+  trace: async () => import('./commands/trace.js').then(({ runTrace, traceUsage }) => ({ run: runTrace, usage: traceUsage })),
+  groups: async () => import('./commands/groups.js').then(({ runGroups, groupsUsage }) => ({ run: runGroups, usage: groupsUsage })),
   bench: { run: runBench, usage: '' },
 };
 
@@ -64,11 +67,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return name === undefined ? 1 : 0;
   }
-  const command = commands[name];
-  if (!command) {
+  const entry = commands[name];
+  if (!entry) {
     process.stderr.write(`shoal: unknown command '${name}'\n\n${usage}`);
     return 1;
   }
+  const command = typeof entry === 'function' ? await entry() : entry;
   try {
     return await command.run(rest);
   } catch (error) {

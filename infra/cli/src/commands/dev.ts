@@ -18,7 +18,6 @@ import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { brokerDefaults } from '@shoal/broker';
-import { CONSOLE_DEFAULT_PORT } from '@shoal/console';
 import { ShoalError } from '@shoal/core';
 import type { SchemaCatalog } from '@shoal/contract';
 import { registryDefaults } from '@shoal/schema-registry';
@@ -28,7 +27,7 @@ import { startPlatform, type Platform, type PlatformOptions } from '../dev/platf
 import { assertPortsFree, type PlannedPort } from '../dev/port-check.js';
 import { readyBanner } from '../dev/ready-banner.js';
 import { removeReadyFile, writeReadyFile, type ReadyFileContent } from '../dev/ready-file.js';
-import { CONSOLE_MAIN, REPO_ROOT, discoverServices, type DiscoveredService } from '../dev/service-discovery.js';
+import { REPO_ROOT, discoverConsole, discoverServices, type DiscoveredService } from '../dev/service-discovery.js';
 import { ServiceSupervisor } from '../dev/service-supervisor.js';
 import { integerOption } from '../options.js';
 import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
@@ -56,6 +55,15 @@ function servicePortUsage(): string {
   }
 }
 
+/** The console's default port for the usage text; a broken package.json must not break `shoal --help`. */
+function consolePortUsage(): string {
+  try {
+    return String(discoverConsole().port);
+  } catch (error) {
+    return `unknown: ${(error as Error).message}`;
+  }
+}
+
 export const devUsage = `Usage: shoal dev [options]     (what 'npm start' runs)
 
 Runs the whole platform on this machine in the foreground: the embedded Kafka-protocol broker and the
@@ -75,7 +83,7 @@ Options:
   --registry-port <n>         schema registry port (default ${registryDefaults.port})
   --brokers <host:port,...>   use this Kafka instead of starting the embedded broker
   --registry <url>            use this schema registry instead of starting the embedded one
-  --console-port <n>          the console's web page (default ${CONSOLE_DEFAULT_PORT}; docs/console.md)
+  --console-port <n>          the console's web page (default ${consolePortUsage()}; docs/console.md)
   --no-console                do not run the console
 ${servicePortUsage()}  --services <a,b,...>        run only these services
   --no-services               run only the broker and the registry
@@ -106,8 +114,8 @@ interface DevPlan {
   readyTimeoutMs: number;
   readyFile: string | undefined;
   services: PlannedService[];
-  /** The console's port and address; undefined with --no-console. */
-  console: { port: number; url: string } | undefined;
+  /** The console's port, address and entry point; undefined with --no-console. */
+  console: { port: number; url: string; main: string } | undefined;
 }
 
 export async function runDev(argv: string[]): Promise<number> {
@@ -184,7 +192,8 @@ function planRun(flags: Record<string, string | boolean | undefined>, discovered
   });
   const readyFile = text('ready-file');
   if (flags['no-console'] === true && text('console-port') !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', 'give --console-port or --no-console, not both');
-  const consolePort = port('console-port', 1) ?? CONSOLE_DEFAULT_PORT;
+  const consoleProgram = discoverConsole();
+  const consolePort = port('console-port', 1) ?? consoleProgram.port;
   return {
     dataDir: resolve(text('data-dir') ?? devDefaults.dataDir),
     ...serversOf(text, port),
@@ -194,7 +203,7 @@ function planRun(flags: Record<string, string | boolean | undefined>, discovered
     readyTimeoutMs: (integerOption(text('ready-timeout'), '--ready-timeout', { min: 1, max: 86_400 }) ?? devDefaults.readyTimeoutMs / 1000) * 1000,
     readyFile: readyFile === undefined ? undefined : resolve(readyFile),
     services,
-    console: flags['no-console'] === true ? undefined : { port: consolePort, url: `http://${HOST}:${consolePort}` },
+    console: flags['no-console'] === true ? undefined : { port: consolePort, url: `http://${HOST}:${consolePort}`, main: consoleProgram.main },
   };
 }
 
@@ -282,7 +291,7 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
         : [
             {
               name: 'console',
-              main: CONSOLE_MAIN,
+              main: plan.console.main,
               url: plan.console.url,
               env: processEnv(plan.console.port, { SHOAL_CONSOLE_SERVICES: plan.services.map(({ service, url }) => `${service.name}=${url}`).join(',') }),
             },
