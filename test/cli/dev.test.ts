@@ -11,19 +11,13 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { eventually, freePorts, tempDir } from '@shoal/testing';
 import { discoverServices } from '../../infra/cli/src/dev/service-discovery.js';
+import type { ReadyFileContent as ReadyFile } from '../../infra/cli/src/dev/ready-file.js';
 import { REPO_ROOT, SHOAL_BIN, shoal } from './helpers.js';
 import { isAlive } from '../e2e/support/shoal-dev.js';
 
 /** Every service of the repository, as `shoal dev` finds them. */
 const SERVICES = discoverServices().map((service) => service.name);
 
-interface ReadyFile {
-  broker: string;
-  registry: string;
-  dataDir: string;
-  brokerMetrics?: string;
-  services: Record<string, { url: string; pid: number }>;
-}
 
 interface DevProcess {
   child: ChildProcess;
@@ -117,6 +111,10 @@ describe('shoal dev', () => {
       expect(await livePid(url), `${name} pid`).toBe(ready.services[name]?.pid);
     }
     const url = (name: string) => `http://127.0.0.1:${ports.get(name)}`;
+    // The console runs beside the services, supervised the same way, and says where.
+    expect(banner).toMatch(new RegExp(`^  Console +${ready.console!.url}  `, 'm'));
+    expect(await status(`${ready.console!.url}/health/ready`)).toBe(200);
+    expect(await livePid(ready.console!.url)).toBe(ready.console!.pid);
     expect(banner).toContain(`curl -X PUT ${url('inventory')}/stock/SKU-1 -H 'content-type: application/json' -d '{"available": 10}'`);
     expect(banner).toContain(`curl -X PUT ${url('payments')}/customers/c1/limit -H 'content-type: application/json' -d '{"limit": 100000, "currency": "EUR"}'`);
     expect(banner).toContain(`curl -X POST ${url('orders')}/orders -H 'content-type: application/json' -d '{"customerId": "c1", "currency": "EUR", "lines": [{"sku": "SKU-1", "quantity": 2, "unitPrice": 1500}]}'`);
@@ -138,7 +136,7 @@ describe('shoal dev', () => {
     expect(dev.output()).toMatch(/ inventory exited \(SIGKILL\); restarting in 1 s/);
     expect(dev.output()).toMatch(/ inventory is ready again/);
 
-    const pids = [...Object.values(ready.services).map((service) => service.pid), restarted];
+    const pids = [...Object.values(ready.services).map((service) => service.pid), ready.console!.pid, restarted];
     dev.child.kill('SIGINT');
     expect(await dev.exited).toEqual({ code: 0, signal: null });
     for (const pid of pids) expect(isAlive(pid), `process ${pid}`).toBe(false);

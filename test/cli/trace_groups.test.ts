@@ -96,6 +96,20 @@ describe('shoal trace', () => {
   });
 });
 
+describe('shoal console', () => {
+  it('refuses a bad flag with one line and exit 2, before connecting to anything', async () => {
+    const badService = await shoal(['console', '--service', 'orders']);
+    expect(badService.code).toBe(2);
+    expect(badService.stderr.toString()).toMatch(/^shoal console: --service: expected name=url, got 'orders'\n/);
+    const both = await shoal(['console', '--service', 'orders=http://127.0.0.1:3001', '--no-services']);
+    expect(both.code).toBe(2);
+    expect(both.stderr.toString()).toMatch(/^shoal console: give --service or --no-services, not both\n/);
+    const port = await shoal(['console', '--port', 'eighty']);
+    expect(port.code).toBe(2);
+    expect(port.stderr.toString()).toMatch(/^shoal console: --port expects an integer, got 'eighty'\n/);
+  });
+});
+
 describe('shoal groups', () => {
   it('lists the groups with members and lag, and describes one per partition and member', async () => {
     const inventory = await startTestService(inventorySpec, buildInventory);

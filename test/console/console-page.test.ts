@@ -79,4 +79,18 @@ describe('the console page', () => {
     expect(await page.locator('#flow > p').first().textContent()).toMatch(/^7 events across orders, /);
     expect(existsSync(await screenshot(page, 'flow'))).toBe(true);
   });
+
+  it('rebuilds order-view’s projection from the projections page and shows it swapped in', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${dev.ready.console!.url}/#/projections`);
+    const button = page.locator('button[data-rebuild="order-view/orders"]');
+    await eventually(async () => expect(await button.count()).toBe(1), { what: 'the rebuild button of order-view/orders', timeoutMs: 30_000 });
+    await button.click();
+    await eventually(async () => expect(await page.locator('[data-rebuild-state="swapped"]').count()).toBe(1), { what: 'the rebuild to be swapped in', timeoutMs: 60_000 });
+    expect(await page.locator('#rebuild-outcome').textContent()).toBe('rebuilding order-view/orders');
+    // The rebuilt model, swapped in, serves the orders placed before it.
+    const viewed = await shop.viewOrders({ customerId: 'console-customer' });
+    expect(viewed.map((order) => [order.orderId, order.status]).sort()).toEqual(placed.map((orderId) => [orderId, 'CONFIRMED']).sort());
+    expect(existsSync(await screenshot(page, 'projections'))).toBe(true);
+  });
 });

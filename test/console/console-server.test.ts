@@ -72,6 +72,12 @@ describe('the console server', () => {
     // The same flow by the event id of its last event.
     expect((await getJson(`${consoleHost.url}/api/flows?q=${reserved.children[0].id}`)).body).toMatchObject({ match: 'event', events: flow.events });
 
+    // What drift compares with: each service's declared subscriptions, from the host's admin route.
+    expect((await call(inventory, 'GET', '/admin/subscriptions')).body).toEqual({
+      service: 'inventory',
+      subscriptions: [{ group: 'inventory', dlqTopic: 'inventory.dlq', topics: ['orders.order', 'payments.payment'], types: ['shoal.orders.OrderPlaced', 'shoal.orders.OrderCancelled', 'shoal.payments.PaymentDeclined'] }],
+    });
+
     const groups = (await getJson(`${consoleHost.url}/api/groups`)).body.groups;
     expect(groups.find((group: any) => group.group === 'inventory')).toMatchObject({
       state: 'Stable',
