@@ -43,6 +43,6 @@ export async function placeAndConfirm(database: SqliteServiceDatabase, order: Or
   const store = new EventStore(database, { source: '/shoal/orders' });
   await handleCommand(store, confirmationDecider, order.orderId, { type: 'Place', order });
   const confirmed = await handleCommand(store, confirmationDecider, order.orderId, { type: 'Confirm', paymentId: 'pay-1', at: Date.now() });
-  return { state: confirmed.newState, version: confirmed.nextExpectedVersion, stream: store.readStream(order.orderId) };
+  return { state: confirmed.newState, version: confirmed.nextExpectedVersion, stream: await store.readStream(order.orderId) };
 }
 // #endregion handle-command

@@ -60,12 +60,12 @@ describe('doc samples', () => {
     const platform = await startTestPlatform();
     const database = openTestDatabase(platform.catalog);
     const data = { orderId: 'o-4', customerId: 'c-1', paymentId: 'pay-4', total: { amount: 100, currency: 'EUR' }, confirmedAt: 1 };
-    confirmOrder(database, 'o-4', createEvent('shoal.orders.OrderConfirmed', data, { source: '/shoal/orders', subject: 'o-4' }));
+    await confirmOrder(database, 'o-4', createEvent('shoal.orders.OrderConfirmed', data, { source: '/shoal/orders', subject: 'o-4' }));
     expect(database.db.prepare('SELECT status FROM orders WHERE id = ?').pluck().get('o-4')).toBe('CONFIRMED');
     expect(outboxBacklog(database.db)).toMatchObject({ publishedThrough: 0, backlog: 1 });
 
     const broken = createEvent('shoal.orders.OrderConfirmed', { ...data, orderId: 'o-5', total: { amount: 1, currency: 7 } } as never, { source: '/shoal/orders', subject: 'o-5' });
-    expect(() => confirmOrder(database, 'o-5', broken)).toThrow(expect.objectContaining({ code: 'SHOAL_EVENT_DATA_INVALID' }));
+    await expect(confirmOrder(database, 'o-5', broken)).rejects.toThrow(expect.objectContaining({ code: 'SHOAL_EVENT_DATA_INVALID' }));
     expect(database.db.prepare('SELECT status FROM orders WHERE id = ?').pluck().get('o-5')).toBe('PLACED');
     expect(outboxBacklog(database.db).backlog).toBe(1);
   });

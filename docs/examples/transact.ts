@@ -5,11 +5,11 @@
 import type { ShoalEvent } from '@shoal/contract';
 import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
 
-export function confirmOrder(db: SqliteServiceDatabase, orderId: string, confirmed: ShoalEvent<'shoal.orders.OrderConfirmed'>): void {
+export async function confirmOrder(db: SqliteServiceDatabase, orderId: string, confirmed: ShoalEvent<'shoal.orders.OrderConfirmed'>): Promise<void> {
   db.db.exec('CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, status TEXT NOT NULL)');
   db.db.prepare("INSERT OR IGNORE INTO orders (id, status) VALUES (?, 'PLACED')").run(orderId);
   // #region transact
-  db.transact((tx) => {
+  await db.transact((tx) => {
     tx.db.prepare('UPDATE orders SET status = ? WHERE id = ?').run('CONFIRMED', orderId);
     tx.emit(confirmed); // checked against the catalog here; published by the relay once committed
   });

@@ -66,7 +66,7 @@ describe('a relay killed between publish and mark, and a consumer with an inbox'
     const producer = new SqliteServiceDatabase({ path: producerPath, catalog: platform.catalog });
     const committed = Array.from({ length: COUNT }, (_, n) => notification(n));
     for (let start = 0; start < COUNT; start += 50) {
-      producer.transact((tx) => {
+      await producer.transact((tx) => {
         for (const event of committed.slice(start, start + 50)) tx.emit(event);
       });
     }

@@ -3,33 +3,24 @@
  * `'shoal.orders.OrderPlaced'` receives a `ShoalEvent<'shoal.orders.OrderPlaced'>` whose `data` is
  * `OrderPlaced`.
  *
- * A handler is synchronous. It runs inside the transaction that also records the event in the inbox, writes
- * through `tx.db` and emits through `tx.emit`; all of it commits together, none of it when it throws. (When a
- * later record of the same transaction throws, the handler runs again: inbox-handler.ts rolls the run back
- * and applies the records before the failing one again.) Anything it awaited would run after the commit,
- * outside the transaction, so a handler that returns a promise does not compile (`SynchronousHandlers`), and
- * at run time it is refused (SHOAL_HANDLER_INVALID) with its writes rolled back. Asynchronous work belongs
- * before the event (in whoever emitted it) or after it (an event emitted here, handled elsewhere).
+ * A handler runs inside the transaction that also records the event in the inbox, writes through `tx.db`
+ * and emits through `tx.emit`; all of it commits together, none of it when it throws. It may be
+ * asynchronous: what it awaits (a statement on a network database, a savepoint with `tx.transact`, an
+ * event-store append) runs inside the transaction, which commits only once the handler's promise resolved,
+ * and rolls back when it rejects. (When a later record of the same transaction throws, the handler runs
+ * again: inbox-handler.ts rolls the run back and applies the records before the failing one again.) A
+ * handler that does not await costs no promise. What a handler must not await is the outside world (an HTTP
+ * call, a timer): the transaction, and on SQLite every other writer of the service, would wait for it.
  */
 import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/contract';
 import type { MessageContext } from '@shoal/transport';
 import type { SqliteTransaction } from '@shoal/store-sqlite';
 
 /** `context`: where the record came from and how many times it has been tried (every consumer's MessageContext). */
-export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: SqliteTransaction, context: MessageContext) => void;
+export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: SqliteTransaction, context: MessageContext) => void | Promise<void>;
 
 /** At most one handler per event type. */
 export type EventHandlers = { [T in ShoalEventType]?: EventHandler<T> };
-
-/**
- * Turns the type of a handler that returns a promise into a message the compiler shows. A handler whose body
- * only throws is inferred to return `never`, which matches too: annotate it `(event): void => { throw … }`.
- * (Telling `never` apart here would need a conditional the compiler cannot see through while it infers the
- * handlers' parameter types from their keys.)
- */
-export type SynchronousHandlers<H> = {
-  [K in keyof H]: H[K] extends (...args: never[]) => PromiseLike<unknown> ? 'handlers must be synchronous: what they await would run after the transaction commits' : H[K];
-};
 
 /** A handler as the runtime holds it, whatever its type. */
 export type AnyEventHandler = (event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext) => unknown;

@@ -2,8 +2,9 @@
  * What a subscription does with the runs its consumer loop hands it (@shoal/transport's ConsumerLoop): each
  * run is ONE transaction on the service database holding, per event, its inbox row, its handler's writes and
  * the events it emits. One commit per run instead of per record is what lets the inbox dedupe keep up with
- * raw kafkajs (one WAL append per run, not fsynced with synchronous=NORMAL); the loop never awaits with a
- * transaction open, since a run is applied synchronously.
+ * raw kafkajs (one WAL append per run, not fsynced with synchronous=NORMAL). A run whose handlers do not
+ * return promises is applied in one synchronous stretch; a handler that returns one is awaited inside the
+ * transaction, and the records after it are applied once it resolved, in order.
  *
  * Runs are optimistic: there is no savepoint per record. A savepoint around each record would let a failing
  * handler roll back alone, but it costs two statements and a copy of every page the record touches, paid by
@@ -18,10 +19,10 @@
  * a failed publish is tried again with backoff while the partition waits.
  */
 import { performance } from 'node:perf_hooks';
-import { ShoalError, type ShoalLogger } from '@shoal/core';
+import type { ShoalLogger } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
 import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext } from '@shoal/transport';
-import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
+import { isPromiseLike, type SqliteServiceDatabase, type SqliteTransaction } from '@shoal/store-sqlite';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler } from './event-handlers.js';
 import type { Inbox } from './inbox-table.js';
@@ -45,33 +46,43 @@ export class InboxHandler implements ConsumerLoopHandler {
     return this.options.handlers.has(type);
   }
 
-  /** Synchronous: nothing else in the process writes to the database between the run's statements. */
-  apply(run: EventRun): void {
-    const { database, inbox, handlers, counters } = this.options;
-    let handled = 0;
-    let duplicates = 0;
-    // The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did.
-    let failedAt = -1;
+  /** One transaction for the run; awaits only what a handler returned. */
+  async apply(run: EventRun): Promise<void> {
+    const { database, counters } = this.options;
+    const progress: RunProgress = { handled: 0, duplicates: 0, failedAt: -1 };
     try {
-      database.transact((tx) => {
-        for (let i = 0; i < run.events.length; i++) {
-          failedAt = i;
-          const { event, context } = run.events[i]!;
-          if (!inbox.record({ eventId: event.id, type: event.type, topic: run.topic, partition: run.partition, offset: context.offset })) {
-            duplicates += 1;
-            continue;
-          }
-          this.call(handlers.get(event.type)!, event, tx, context);
-          handled += 1;
-        }
-        failedAt = -1;
-      });
+      await database.transact((tx) => this.applyFrom(run, 0, tx, progress));
     } catch (error) {
       // Some failures (SQLITE_FULL, SQLITE_IOERR) make SQLite roll the transaction back itself; either way nothing of the run stays.
-      if (failedAt >= 0) throw new RunFailure(failedAt, error);
+      if (progress.failedAt >= 0) throw new RunFailure(progress.failedAt, error);
       throw error;
     }
-    counters.committed(handled, duplicates);
+    counters.committed(progress.handled, progress.duplicates);
+  }
+
+  /**
+   * The run's events from `start` on, inside `tx`: synchronously while the handlers return nothing, and on
+   * from the next event once the promise a handler returned resolved.
+   */
+  private applyFrom(run: EventRun, start: number, tx: SqliteTransaction, progress: RunProgress): void | Promise<void> {
+    const { inbox, handlers } = this.options;
+    for (let i = start; i < run.events.length; i++) {
+      progress.failedAt = i;
+      const { event, context } = run.events[i]!;
+      if (!inbox.record({ eventId: event.id, type: event.type, topic: run.topic, partition: run.partition, offset: context.offset })) {
+        progress.duplicates += 1;
+        continue;
+      }
+      const returned = this.call(handlers.get(event.type)!, event, tx, context);
+      if (returned !== undefined) {
+        return returned.then(() => {
+          progress.handled += 1;
+          return this.applyFrom(run, i + 1, tx, progress);
+        });
+      }
+      progress.handled += 1;
+    }
+    progress.failedAt = -1;
   }
 
   async giveUp(record: FailedRecord): Promise<GiveUp> {
@@ -81,7 +92,7 @@ export class InboxHandler implements ConsumerLoopHandler {
     await deadLetters.publish({ group, topic, partition, message, error: failure, attempts, time: now() });
     counters.deadLettered += 1;
     const reason = kind === 'poison' ? 'cannot be processed' : `failed ${attempts} times`;
-    // A handler that returned a promise is a bug in the service that will dead-letter every event it gets.
+    // A handler misused (e.g. a transaction started inside its own) is a bug in the service that will dead-letter every event it gets.
     const level = failure.code === 'SHOAL_HANDLER_INVALID' ? 'error' : 'warn';
     logger[level](
       { group, topic, partition, offset: message.offset, code: failure.code, attempt: attempts, err: record.error },
@@ -90,21 +101,28 @@ export class InboxHandler implements ConsumerLoopHandler {
     return 'skip';
   }
 
-  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext): void {
+  /** Calls the handler and times it (up to its promise's settling, for one that returns a promise); the promise if it returned one. */
+  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext): Promise<unknown> | undefined {
     const started = performance.now();
     let returned: unknown;
     try {
       returned = handler(event, tx, context);
-    } finally {
+    } catch (error) {
       this.options.counters.handlerCalled(performance.now() - started);
+      throw error;
     }
-    if (typeof (returned as { then?: unknown } | null)?.then === 'function') {
-      void Promise.resolve(returned).catch(() => undefined);
-      throw new ShoalError(
-        'SHOAL_HANDLER_INVALID',
-        `The ${event.type} handler of consumer group ${this.options.group} returned a promise: handlers must be synchronous, since what they await would run after the transaction commits`,
-        { details: { type: event.type } },
-      );
+    if (!isPromiseLike(returned)) {
+      this.options.counters.handlerCalled(performance.now() - started);
+      return undefined;
     }
+    return Promise.resolve(returned).finally(() => this.options.counters.handlerCalled(performance.now() - started));
   }
+}
+
+/** How far a run got: what the counters learn once it committed, and the event that was being applied. */
+interface RunProgress {
+  handled: number;
+  duplicates: number;
+  /** The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did. */
+  failedAt: number;
 }

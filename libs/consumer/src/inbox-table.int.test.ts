@@ -12,29 +12,29 @@ function entry(eventId: string, offset = 0): InboxEntry {
 }
 
 describe('Inbox', () => {
-  it('records an event id once per group and tells a duplicate apart', () => {
+  it('records an event id once per group and tells a duplicate apart', async () => {
     const database = openDatabase({ catalog }, join(tempDir('inbox'), 'service.db'));
     const inventory = new Inbox(database.db, 'inventory', () => 1000);
     const payments = new Inbox(database.db, 'payments', () => 2000);
-    expect(database.transact(() => inventory.record(entry('evt-1', 41)))).toBe(true);
-    expect(database.transact(() => inventory.record(entry('evt-1', 99)))).toBe(false);
-    expect(database.transact(() => payments.record(entry('evt-1', 41)))).toBe(true);
+    expect(await database.transact(() => inventory.record(entry('evt-1', 41)))).toBe(true);
+    expect(await database.transact(() => inventory.record(entry('evt-1', 99)))).toBe(false);
+    expect(await database.transact(() => payments.record(entry('evt-1', 41)))).toBe(true);
     expect(database.db.prepare('SELECT * FROM inbox ORDER BY consumer_group').all()).toEqual([
       { consumer_group: 'inventory', event_id: 'evt-1', topic: 'orders.order', partition: 1, offset: 41, type: 'shoal.orders.OrderPlaced', processed_at: 1000 },
       { consumer_group: 'payments', event_id: 'evt-1', topic: 'orders.order', partition: 1, offset: 41, type: 'shoal.orders.OrderPlaced', processed_at: 2000 },
     ]);
   });
 
-  it('forgets nothing of a transaction that rolled back', () => {
+  it('forgets nothing of a transaction that rolled back', async () => {
     const database = openDatabase({ catalog }, join(tempDir('inbox'), 'service.db'));
     const inbox = new Inbox(database.db, 'inventory', () => 1000);
-    expect(() =>
+    await expect(
       database.transact(() => {
         inbox.record(entry('evt-1'));
         throw new Error('handler failed');
       }),
-    ).toThrow('handler failed');
-    expect(database.transact(() => inbox.record(entry('evt-1')))).toBe(true);
+    ).rejects.toThrow('handler failed');
+    expect(await database.transact(() => inbox.record(entry('evt-1')))).toBe(true);
   });
 
   it('prunes the rows of its own group processed before a time, a chunk per transaction', async () => {
@@ -44,7 +44,7 @@ describe('Inbox', () => {
     const other = new Inbox(database.db, 'payments', () => clock);
     for (let n = 0; n < 7; n++) {
       clock = n * 100;
-      database.transact(() => {
+      await database.transact(() => {
         inbox.record(entry(`evt-${n}`));
         other.record(entry(`evt-${n}`));
       });
@@ -64,7 +64,7 @@ describe('Inbox', () => {
     // Insertion order; the clock steps back after evt-3, and the other group's row in between is young.
     for (const [id, at, group] of [['evt-1', 100, inbox], ['evt-2', 200, inbox], ['pay-1', 900, other], ['evt-3', 300, inbox], ['evt-4', 950, inbox]] as const) {
       clock = at;
-      database.transact(() => group.record(entry(id)));
+      await database.transact(() => group.record(entry(id)));
     }
     const left = () => database.db.prepare('SELECT event_id FROM inbox ORDER BY rowid').pluck().all();
     expect(await pruneInbox(database, inbox, 500, 10)).toBe(2);

@@ -126,7 +126,7 @@ export async function pruneInbox(database: SqliteServiceDatabase, inbox: Inbox, 
   let total = 0;
   let after = Number.MIN_SAFE_INTEGER;
   for (;;) {
-    const chunk = database.transact(() => inbox.pruneChunk(before, chunkSize, after));
+    const chunk = await database.transact(() => inbox.pruneChunk(before, chunkSize, after));
     total += chunk.deleted;
     if (chunk.finished) return total;
     after = chunk.after;

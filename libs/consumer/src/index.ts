@@ -7,7 +7,7 @@
  */
 export { subscribe, Subscription, subscriptionDefaults } from './subscription.js';
 export type { SubscribeOptions } from './subscription.js';
-export type { EventHandler, EventHandlers, SynchronousHandlers } from './event-handlers.js';
+export type { EventHandler, EventHandlers } from './event-handlers.js';
 export type { SubscriptionStatus, LatencySummary } from './subscription-status.js';
 export { DLQ_HEADERS } from './dead-letter-queue.js';
 export { createInboxTable } from './inbox-table.js';

@@ -44,8 +44,8 @@ describe('subscribe options', () => {
       },
     });
     expect(typed.dlqTopic).toBe('inventory.dlq');
-    // @ts-expect-error an async handler: what it awaits would run after the commit
-    subscribe({ ...base, group: 'asynchronous', handlers: { 'shoal.orders.OrderPlaced': async (event) => void event.id } });
+    // An async handler: what it awaits runs inside the transaction.
+    expect(subscribe({ ...base, group: 'asynchronous', handlers: { 'shoal.orders.OrderPlaced': async (event) => void event.id } }).group).toBe('asynchronous');
     // @ts-expect-error OrderPlaced has no paymentId
     subscribe({ ...base, group: 'mistyped', handlers: { 'shoal.orders.OrderPlaced': (event) => void event.data.paymentId } });
     expect(() => subscribe({ ...base, handlers: { 'shoal.orders.OrderPlaced': () => undefined }, dlqTopic: 'inventory.failures' }).dlqTopic).not.toThrow();

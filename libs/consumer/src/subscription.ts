@@ -8,7 +8,7 @@
  *   start()   creates the dead-letter topic if missing, connects its producer, joins the group; resolves once
  *             the member has joined. Inbox pruning starts (at once, then every `inboxPruneIntervalMs`).
  *   stop()    graceful and idempotent: no further fetch, waits in progress end, the run in progress finishes
- *             (it is synchronous), the offsets of what was handled are committed, the member leaves the group,
+ *             (its transaction commits or rolls back), the offsets of what was handled are committed, the member leaves the group,
  *             the DLQ producer disconnects. A record that was waiting for a retry is left uncommitted: the
  *             next member gets it, and the inbox keeps whatever it already committed from happening twice.
  *   whenStopped()  resolves once stopped; rejects with the error that stopped the subscription, if one did
@@ -22,7 +22,7 @@ import { type EventCodec } from '@shoal/contract';
 import { ConsumerLoop, consumeDefaults, type ConsumeOptions, type ConsumerState } from '@shoal/transport';
 import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { DeadLetterQueue } from './dead-letter-queue.js';
-import type { AnyEventHandler, EventHandlers, SynchronousHandlers } from './event-handlers.js';
+import type { AnyEventHandler, EventHandlers } from './event-handlers.js';
 import { InboxHandler } from './inbox-handler.js';
 import { Inbox, pruneInbox } from './inbox-table.js';
 import { RuntimeCounters, type SubscriptionStatus } from './subscription-status.js';
@@ -36,8 +36,8 @@ export interface SubscribeOptions<H extends EventHandlers = EventHandlers> exten
   /** The consumer group id; also the inbox's key and, by default, the dead-letter topic's prefix. */
   group: string;
   topics: readonly string[];
-  /** One synchronous handler per event type; records of other types are skipped and counted. */
-  handlers: H & SynchronousHandlers<H>;
+  /** One handler per event type (it may return a promise, awaited inside the transaction); records of other types are skipped and counted. */
+  handlers: H;
   /** Where a group without committed offsets starts. Default false: only records produced after it joined. */
   fromBeginning?: boolean;
   /** Default `<group>.dlq`. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Decider } from '@shoal/core';
 import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { envelope } from './domain-event.js';
 import { ConcurrencyError, EventStore, handleCommand, handleCommandIn, type EventStoreOptions } from './index.js';
 import {
   notificationDecider,
@@ -46,7 +47,12 @@ function overtakenDecider(database: SqliteServiceDatabase, streamId: string, tim
     ...notificationDecider,
     decide(command, state) {
       calls.decisions += 1;
-      if (calls.decisions <= times) other.database.transact((tx) => handleCommandIn(tx, other, notificationDecider, streamId, notify(1000 + calls.decisions)));
+      if (calls.decisions <= times) {
+        const overtaking = notificationDecider.decide(notify(1000 + calls.decisions), state).map((event) => envelope(event, { source: '/shoal/notifications', subject: streamId }));
+        // A transaction whose work does not await commits before transact returns (SQLite's single connection):
+        // the overtaking events are in the file before this decision is appended.
+        void other.append(streamId, 'any', overtaking);
+      }
       return notificationDecider.decide(command, state);
     },
   };
@@ -74,7 +80,7 @@ describe('handleCommand', () => {
         data: orderDecider.decide(place, orderDecider.initialState())[0]?.data,
       },
     ]);
-    expect(store.readStream('ord-1').events.map((r) => r.event)).toEqual(result.newEvents);
+    expect((await store.readStream('ord-1')).events.map((r) => r.event)).toEqual(result.newEvents);
     expect(outboxRows(database).map((row) => row.id)).toEqual(['evt-1']);
   });
 
@@ -97,7 +103,7 @@ describe('handleCommand', () => {
       causationid: 'pay-evt-1',
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     });
-    expect(store.streamVersion('order-ord-1')).toBe(2);
+    expect(await store.streamVersion('order-ord-1')).toBe(2);
   });
 
   it('lets a domain error through and appends nothing', async () => {
@@ -105,7 +111,7 @@ describe('handleCommand', () => {
 
     await expect(handleCommand(store, orderDecider, 'ord-1', confirm)).rejects.toThrow(OrderRuleViolation);
 
-    expect([store.streamVersion('ord-1'), outboxRows(database).length]).toEqual([0, 0]);
+    expect([await store.streamVersion('ord-1'), outboxRows(database).length]).toEqual([0, 0]);
   });
 
   it('writes nothing when the decider decides nothing', async () => {
@@ -133,7 +139,7 @@ describe('handleCommand', () => {
 
     expect(overtaken.calls.decisions).toBe(2);
     expect(result.nextExpectedVersion).toBe(2);
-    const stream = store.readStream('cus-1').events.map((r) => r.event);
+    const stream = (await store.readStream('cus-1')).events.map((r) => r.event);
     expect(stream.map((event) => [event.source, (event.data as { message: string }).message])).toEqual([
       ['/shoal/notifications', notificationMessage(1)],
       ['/shoal/orders', notificationMessage(2)],
@@ -149,7 +155,7 @@ describe('handleCommand', () => {
 
     expect(error).toBeInstanceOf(ConcurrencyError);
     expect(overtaken.calls.decisions).toBe(3);
-    expect(store.readStream('cus-1').events.every((r) => r.event.source === '/shoal/notifications')).toBe(true);
+    expect((await store.readStream('cus-1')).events.every((r) => r.event.source === '/shoal/notifications')).toBe(true);
   });
 
   it('stops retrying once its signal aborts', async () => {
@@ -191,24 +197,24 @@ describe('handleCommand', () => {
 });
 
 describe('handleCommandIn', () => {
-  it('runs inside the caller\'s transaction: committed with it, rolled back with it', () => {
+  it('runs inside the caller\'s transaction: committed with it, rolled back with it', async () => {
     const { database, store } = testStore();
     database.db.exec('CREATE TABLE inbox (event_id TEXT PRIMARY KEY)');
     const inboxCount = () => (database.db.prepare('SELECT count(*) AS n FROM inbox').get() as { n: number }).n;
     const react = (fail: boolean) =>
-      database.transact((tx) => {
+      database.transact(async (tx) => {
         tx.db.prepare('INSERT INTO inbox (event_id) VALUES (?)').run('stock-evt-1');
-        const result = handleCommandIn(tx, store, orderDecider, 'ord-1', place, { causedBy: { id: 'stock-evt-1' } });
+        const result = await handleCommandIn(tx, store, orderDecider, 'ord-1', place, { causedBy: { id: 'stock-evt-1' } });
         if (fail) throw new Error('the reaction failed after the command');
         return result;
       });
 
-    expect(() => react(true)).toThrow('the reaction failed after the command');
-    expect([inboxCount(), store.streamVersion('ord-1'), outboxRows(database).length]).toEqual([0, 0, 0]);
+    await expect(react(true)).rejects.toThrow('the reaction failed after the command');
+    expect([inboxCount(), await store.streamVersion('ord-1'), outboxRows(database).length]).toEqual([0, 0, 0]);
 
-    const result = react(false);
+    const result = await react(false);
     expect(result.newEvents[0]).toMatchObject({ causationid: 'stock-evt-1', correlationid: 'stock-evt-1' });
-    expect([inboxCount(), store.streamVersion('ord-1'), outboxRows(database).length]).toEqual([1, 1, 1]);
+    expect([inboxCount(), await store.streamVersion('ord-1'), outboxRows(database).length]).toEqual([1, 1, 1]);
   });
 
   // The caller's transaction read before the other connection committed: SQLite refuses its write
@@ -220,7 +226,7 @@ describe('handleCommandIn', () => {
     const error = await refusal(() => database.transact((tx) => handleCommandIn(tx, store, overtaken.decider, 'cus-1', notify(1))));
 
     expect([error.code, error.retriable, overtaken.calls.decisions]).toEqual(['SHOAL_DATABASE', true, 1]);
-    expect(store.readStream('cus-1').events.map((r) => r.event.source)).toEqual(['/shoal/notifications']);
+    expect((await store.readStream('cus-1')).events.map((r) => r.event.source)).toEqual(['/shoal/notifications']);
   });
 
   it('refuses a transaction of another connection', async () => {
@@ -228,6 +234,6 @@ describe('handleCommandIn', () => {
     const other = openTestDatabase(database.path);
     const error = await refusal(() => other.transact((tx) => handleCommandIn(tx, store, orderDecider, 'ord-1', place)));
     expect(error.code).toBe('SHOAL_HANDLER_INVALID');
-    expect(store.streamVersion('ord-1')).toBe(0);
+    expect(await store.streamVersion('ord-1')).toBe(0);
   });
 });

@@ -4,14 +4,15 @@
  * expecting the version that was read. A snapshot crossing the policy's threshold is stored in the append's
  * transaction.
  *
- * Two entry points, because a transaction cannot wait:
+ * Two entry points, because retrying means waiting, which a transaction held open should not:
  *
  *   handleCommand     reads outside any write transaction and appends in its own; when another writer
  *                     appended in between (another process, or this one between awaits) the append fails
  *                     with a ConcurrencyError and the whole read-decide-append runs again after a backoff,
- *                     a bounded number of times. Asynchronous because of those waits.
+ *                     a bounded number of times.
  *   handleCommandIn   the same steps inside the caller's transaction (e.g. the consumer runtime's, with the
- *                     inbox row of the event that caused the command), synchronously and without retries.
+ *                     inbox row of the event that caused the command), the append a savepoint of it, without
+ *                     retries.
  *                     A transaction that wrote before (the inbox row) holds SQLite's write lock, so no other
  *                     writer can get between the read and the append. One that had only read when another
  *                     process committed cannot write any more (SQLite's BUSY_SNAPSHOT): the append throws a
@@ -87,7 +88,7 @@ export async function handleCommand<S, C, E extends DomainEvent>(
   const retry = { ...commandRetryDefaults, ...options.retry };
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return runCommand(store, decider, streamId, command, options);
+      return await runCommand(store, decider, streamId, command, options, undefined);
     } catch (error) {
       if (!isRetriable(error, options.expectedVersion) || attempt >= retry.maxAttempts || options.signal?.aborted) throw error;
       const delayMs = backoffDelay(attempt, retry);
@@ -106,17 +107,29 @@ export function handleCommandIn<S, C, E extends DomainEvent>(
   streamId: string,
   command: C,
   options: CommandOptions = {},
-): CommandResult<S, E> {
-  store.checkTransaction(tx);
-  return runCommand(store, decider, streamId, command, options);
+): Promise<CommandResult<S, E>> {
+  try {
+    store.checkTransaction(tx);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return runCommand(store, decider, streamId, command, options, tx);
 }
 
-function runCommand<S, C, E extends DomainEvent>(store: EventStore, decider: Decider<S, C, E>, streamId: string, command: C, options: CommandOptions): CommandResult<S, E> {
+/** Read, decide, append: in `tx` (a savepoint of it) when given, else in a transaction of its own. */
+async function runCommand<S, C, E extends DomainEvent>(
+  store: EventStore,
+  decider: Decider<S, C, E>,
+  streamId: string,
+  command: C,
+  options: CommandOptions,
+  tx: SqliteTransaction | undefined,
+): Promise<CommandResult<S, E>> {
   const source = options.source ?? store.options.source;
   if (source === undefined) {
     throw new ShoalError('SHOAL_CONFIG_INVALID', `No CloudEvents source for the events of stream ${streamId}: give the event store a source, or the command one`);
   }
-  const current = store.aggregateStream(streamId, decider, options.snapshot === undefined ? {} : { snapshot: options.snapshot });
+  const current = await store.aggregateStream(streamId, decider, options.snapshot === undefined ? {} : { snapshot: options.snapshot });
   if (options.expectedVersion !== undefined && !matchesExpected(options.expectedVersion, current.version)) {
     throw new ConcurrencyError(streamId, options.expectedVersion, current.version);
   }
@@ -133,14 +146,15 @@ function runCommand<S, C, E extends DomainEvent>(store: EventStore, decider: Dec
     ...(options.traceparent === undefined ? {} : { traceparent: options.traceparent }),
   };
   const newEvents = decided.map((event) => envelope(event, envelopeOptions));
-  return store.database.transact((tx) => {
-    const { nextExpectedVersion } = store.appendIn(tx, streamId, current.version, newEvents);
+  const write = async (writing: SqliteTransaction): Promise<CommandResult<S, E>> => {
+    const { nextExpectedVersion } = await store.appendIn(writing, streamId, current.version, newEvents);
     const policy = options.snapshot;
     if (policy !== undefined && crossesSnapshotThreshold(policy, current.version, nextExpectedVersion)) {
-      store.saveSnapshotIn(tx, streamId, { streamVersion: nextExpectedVersion, stateVersion: policy.version, state: newState });
+      await store.saveSnapshotIn(writing, streamId, { streamVersion: nextExpectedVersion, stateVersion: policy.version, state: newState });
     }
     return { newState, newEvents, nextExpectedVersion };
-  });
+  };
+  return tx === undefined ? store.database.transact(write) : tx.transact(write);
 }
 
 /**

@@ -52,14 +52,14 @@ describe('concurrent writers in separate processes', () => {
   it('append to one stream with the same expected version: exactly one wins, the others conflict', async () => {
     const database = openTestDatabase();
     const store = new EventStore(database);
-    store.append('cus-1', 'no_stream', [orderPlacedEvent('ord-1')]);
+    await store.append('cus-1', 'no_stream', [orderPlacedEvent('ord-1')]);
 
     const outcomes = await raceWriters([1, 2, 3, 4].map(() => [database.path, 'append', 'cus-1', '1']));
 
     const winners = outcomes.filter((outcome) => outcome.kind === 'appended');
     expect(winners).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome.kind === 'conflict')).toEqual([1, 2, 3].map(() => ({ kind: 'conflict', actual: 2 })));
-    const stream = store.readStream('cus-1');
+    const stream = await store.readStream('cus-1');
     expect(stream.currentVersion).toBe(2);
     expect(stream.events.at(-1)?.event.id).toBe(winners[0]?.kind === 'appended' ? winners[0].eventId : undefined);
     expect(outboxRows(database)).toHaveLength(2);
@@ -73,7 +73,7 @@ describe('concurrent writers in separate processes', () => {
     const outcomes = await raceWriters(['a', 'b'].map((label) => [database.path, 'notify', 'cus-1', label, String(perWriter)]));
 
     expect(outcomes.map((outcome) => outcome.kind === 'notified' && outcome.count)).toEqual([perWriter, perWriter]);
-    const { events, currentVersion } = store.readStream('cus-1');
+    const { events, currentVersion } = await store.readStream('cus-1');
     expect(currentVersion).toBe(2 * perWriter);
     expect(events.map((r) => r.streamVersion)).toEqual(Array.from({ length: 2 * perWriter }, (_, i) => i + 1));
     const data = events.map((r) => r.event.data as { notificationId: string; message: string });

@@ -4,10 +4,10 @@
  * transaction, so an event-sourced service publishes through the outbox relay like any other: every event
  * of a stream reaches Kafka, and no other.
  *
- * Appends are synchronous, like every write of a SqliteServiceDatabase (better-sqlite3). `append` runs in its own
+ * Every method is asynchronous, as the service database's transactions are. `append` runs in its own
  * transaction; `appendIn(tx, ...)` joins a transaction the caller holds, e.g. the consumer runtime's, which
- * also records the inbox row of the event being handled. Either way the append is a savepoint of its own: if
- * it fails, none of its writes stay, and the caller decides about the rest.
+ * also records the inbox row of the event being handled, as a savepoint of it: if the append fails, none of
+ * its writes stay, and the caller decides about the rest.
  *
  * Concurrency is optimistic (expected-version.ts): the append's first statement is a compare-and-set of the
  * stream's version, so two writers that read the same version cannot both append, whether they are two
@@ -115,54 +115,60 @@ export class EventStore {
    * does not match `expectedVersion`; an event the catalog refuses fails the append and stores nothing.
    * Appending no events only checks the expected version.
    */
-  append<T extends ShoalEventType>(streamId: string, expectedVersion: ExpectedVersion, events: readonly ShoalEvent<T>[]): AppendResult<T> {
+  append<T extends ShoalEventType>(streamId: string, expectedVersion: ExpectedVersion, events: readonly ShoalEvent<T>[]): Promise<AppendResult<T>> {
     return this.database.transact((tx) => this.write(tx, streamId, expectedVersion, events));
   }
 
-  /** `append` as part of the caller's open transaction `tx` of this store's database. */
-  appendIn<T extends ShoalEventType>(tx: SqliteTransaction, streamId: string, expectedVersion: ExpectedVersion, events: readonly ShoalEvent<T>[]): AppendResult<T> {
-    this.checkTransaction(tx);
-    return this.append(streamId, expectedVersion, events);
+  /** `append` as part of the caller's open transaction `tx` of this store's database (a savepoint of it). */
+  appendIn<T extends ShoalEventType>(tx: SqliteTransaction, streamId: string, expectedVersion: ExpectedVersion, events: readonly ShoalEvent<T>[]): Promise<AppendResult<T>> {
+    try {
+      this.checkTransaction(tx);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return tx.transact((savepoint) => this.write(savepoint, streamId, expectedVersion, events));
   }
 
   /** The stream's events from `fromVersion` on, and its current version. */
-  readStream(streamId: string, options: ReadStreamOptions = {}): StreamRead {
-    return this.inReadTransaction(() => ({
-      currentVersion: this.streamVersion(streamId),
-      events: (this.statements.readStream.all(streamId, options.fromVersion ?? 1, options.maxCount ?? -1) as EventRow[]).map((row) => recordedEventOf(row, this.database.catalog)),
-    }));
+  readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StreamRead> {
+    return settled(() => this.readStreamNow(streamId, options));
   }
 
   /** Events of every stream by global position (commit order), for catch-up readers. */
-  readAll(options: ReadAllOptions = {}): RecordedEvent[] {
-    return (this.statements.readAll.all(options.fromPosition ?? 1, options.limit ?? DEFAULT_READ_ALL_LIMIT) as EventRow[]).map((row) => recordedEventOf(row, this.database.catalog));
+  readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    return settled(() =>
+      (this.statements.readAll.all(options.fromPosition ?? 1, options.limit ?? DEFAULT_READ_ALL_LIMIT) as EventRow[]).map((row) => recordedEventOf(row, this.database.catalog)),
+    );
   }
 
   /** The stream's number of events; 0 when it does not exist. */
-  streamVersion(streamId: string): number {
-    const row = this.statements.streamVersion.get(streamId) as { version: number } | undefined;
-    return row?.version ?? NO_STREAM_VERSION;
+  streamVersion(streamId: string): Promise<number> {
+    return settled(() => this.streamVersionNow(streamId));
   }
 
   /**
    * The stream folded with `fold`, starting from the stream's snapshot when `snapshot` is given and the
    * snapshot has its version. Events are typed as `E`: the stream holds what its aggregate's decider decided.
    */
-  aggregateStream<S, E>(streamId: string, fold: StreamFold<S, E>, options: { snapshot?: SnapshotPolicy } = {}): AggregatedStream<S> {
-    if (options.snapshot !== undefined) checkSnapshotPolicy(options.snapshot);
-    const { snapshot, read } = this.inReadTransaction(() => {
-      const found = options.snapshot === undefined ? undefined : (this.statements.readSnapshot.get(streamId, options.snapshot.version) as SnapshotRow | undefined);
-      return { snapshot: found, read: this.readStream(streamId, { fromVersion: (found?.stream_version ?? NO_STREAM_VERSION) + 1 }) };
+  aggregateStream<S, E>(streamId: string, fold: StreamFold<S, E>, options: { snapshot?: SnapshotPolicy } = {}): Promise<AggregatedStream<S>> {
+    return settled(() => {
+      if (options.snapshot !== undefined) checkSnapshotPolicy(options.snapshot);
+      const { snapshot, read } = this.inReadTransaction(() => {
+        const found = options.snapshot === undefined ? undefined : (this.statements.readSnapshot.get(streamId, options.snapshot.version) as SnapshotRow | undefined);
+        return { snapshot: found, read: this.readStreamNow(streamId, { fromVersion: (found?.stream_version ?? NO_STREAM_VERSION) + 1 }) };
+      });
+      let state = snapshot === undefined ? fold.initialState() : (JSON.parse(snapshot.state) as S);
+      for (const recorded of read.events) state = fold.evolve(state, recorded.event as E);
+      return { state, version: read.currentVersion };
     });
-    let state = snapshot === undefined ? fold.initialState() : (JSON.parse(snapshot.state) as S);
-    for (const recorded of read.events) state = fold.evolve(state, recorded.event as E);
-    return { state, version: read.currentVersion };
   }
 
   /** Stores `snapshot` as the stream's snapshot, replacing the previous one, in the caller's open transaction. */
-  saveSnapshotIn<S>(tx: SqliteTransaction, streamId: string, snapshot: Snapshot<S>): void {
-    this.checkTransaction(tx);
-    this.statements.saveSnapshot.run(streamId, snapshot.streamVersion, snapshot.stateVersion, JSON.stringify(snapshot.state), this.options.now().getTime());
+  saveSnapshotIn<S>(tx: SqliteTransaction, streamId: string, snapshot: Snapshot<S>): Promise<void> {
+    return settled(() => {
+      this.checkTransaction(tx);
+      this.statements.saveSnapshot.run(streamId, snapshot.streamVersion, snapshot.stateVersion, JSON.stringify(snapshot.state), this.options.now().getTime());
+    });
   }
 
   /** Throws SHOAL_HANDLER_INVALID unless `tx` is an open transaction of this store's database. */
@@ -170,15 +176,27 @@ export class EventStore {
     if (tx.db !== this.db) {
       throw new ShoalError('SHOAL_HANDLER_INVALID', `The transaction belongs to another connection than the event store's (${this.database.path})`);
     }
-    if (!this.db.inTransaction) {
+    if (!this.database.isOpen(tx)) {
       throw new ShoalError('SHOAL_HANDLER_INVALID', 'The transaction is over: appendIn and handleCommandIn run inside the transact() call that received it');
     }
+  }
+
+  private readStreamNow(streamId: string, options: ReadStreamOptions): StreamRead {
+    return this.inReadTransaction(() => ({
+      currentVersion: this.streamVersionNow(streamId),
+      events: (this.statements.readStream.all(streamId, options.fromVersion ?? 1, options.maxCount ?? -1) as EventRow[]).map((row) => recordedEventOf(row, this.database.catalog)),
+    }));
+  }
+
+  private streamVersionNow(streamId: string): number {
+    const row = this.statements.streamVersion.get(streamId) as { version: number } | undefined;
+    return row?.version ?? NO_STREAM_VERSION;
   }
 
   private write<T extends ShoalEventType>(tx: SqliteTransaction, streamId: string, expectedVersion: ExpectedVersion, events: readonly ShoalEvent<T>[]): AppendResult<T> {
     checkExpectedVersion(expectedVersion);
     if (events.length === 0) {
-      const actual = this.streamVersion(streamId);
+      const actual = this.streamVersionNow(streamId);
       if (!matchesExpected(expectedVersion, actual)) throw new ConcurrencyError(streamId, expectedVersion, actual);
       return { nextExpectedVersion: actual, recorded: [] };
     }
@@ -215,7 +233,7 @@ export class EventStore {
       }
       throw cause;
     }
-    if (claimed === undefined) throw new ConcurrencyError(streamId, expected, this.streamVersion(streamId));
+    if (claimed === undefined) throw new ConcurrencyError(streamId, expected, this.streamVersionNow(streamId));
     return claimed.version - count;
   }
 
@@ -252,6 +270,15 @@ export class EventStore {
         details: { streamId, streamVersion },
       });
     }
+  }
+}
+
+/** The outcome of a synchronous read or write as a promise: a throw becomes a rejection. */
+function settled<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

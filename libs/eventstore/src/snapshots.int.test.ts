@@ -36,10 +36,10 @@ describe('snapshots', () => {
 
     expect(snapshotRows(store)).toEqual([{ stream_id: 'cus-1', stream_version: 3, state_version: 1, state: '{"sent":3}' }]);
     const withSnapshot = countingFold();
-    expect(store.aggregateStream('cus-1', withSnapshot, { snapshot: policy })).toEqual({ state: { sent: 4 }, version: 4 });
+    expect(await store.aggregateStream('cus-1', withSnapshot, { snapshot: policy })).toEqual({ state: { sent: 4 }, version: 4 });
     expect(withSnapshot.folded).toBe(1);
     const withoutSnapshot = countingFold();
-    expect(store.aggregateStream('cus-1', withoutSnapshot)).toEqual({ state: { sent: 4 }, version: 4 });
+    expect(await store.aggregateStream('cus-1', withoutSnapshot)).toEqual({ state: { sent: 4 }, version: 4 });
     expect(withoutSnapshot.folded).toBe(4);
   });
 
@@ -61,11 +61,11 @@ describe('snapshots', () => {
     const store = new EventStore(openTestDatabase(), { source: '/shoal/notifications' });
     for (const n of [1, 2, 3, 4]) await handleCommand(store, notificationDecider, 'cus-1', notify(n), { snapshot: policy });
     // A state the events do not give: reading from this snapshot shows in the result.
-    store.database.transact((tx) => store.saveSnapshotIn(tx, 'cus-1', { streamVersion: 3, stateVersion: 1, state: { sent: 100 } }));
+    await store.database.transact((tx) => store.saveSnapshotIn(tx, 'cus-1', { streamVersion: 3, stateVersion: 1, state: { sent: 100 } }));
     const next: SnapshotPolicy = { everyNEvents: 3, version: 2 };
 
-    expect(store.aggregateStream('cus-1', notificationDecider, { snapshot: policy }).state).toEqual({ sent: 101 });
-    expect(store.aggregateStream('cus-1', notificationDecider, { snapshot: next }).state).toEqual({ sent: 4 });
+    expect((await store.aggregateStream('cus-1', notificationDecider, { snapshot: policy })).state).toEqual({ sent: 101 });
+    expect((await store.aggregateStream('cus-1', notificationDecider, { snapshot: next })).state).toEqual({ sent: 4 });
 
     for (const n of [5, 6]) await handleCommand(store, notificationDecider, 'cus-1', notify(n), { snapshot: next });
     expect(snapshotRows(store)).toEqual([{ stream_id: 'cus-1', stream_version: 6, state_version: 2, state: '{"sent":6}' }]);
@@ -75,14 +75,14 @@ describe('snapshots', () => {
     const store = new EventStore(openTestDatabase(), { source: '/shoal/notifications' });
     for (const n of [1, 2]) await handleCommand(store, notificationDecider, 'cus-1', notify(n), { snapshot: policy });
 
-    expect(() =>
-      store.database.transact((tx) => {
-        handleCommandIn(tx, store, notificationDecider, 'cus-1', notify(3), { snapshot: policy });
+    await expect(
+      store.database.transact(async (tx) => {
+        await handleCommandIn(tx, store, notificationDecider, 'cus-1', notify(3), { snapshot: policy });
         throw new Error('the caller failed');
       }),
-    ).toThrow('the caller failed');
+    ).rejects.toThrow('the caller failed');
 
-    expect([snapshotRows(store), store.streamVersion('cus-1')]).toEqual([[], 2]);
+    expect([snapshotRows(store), await store.streamVersion('cus-1')]).toEqual([[], 2]);
   });
 
   it('need a policy of at least one event and an integer version', async () => {
@@ -90,6 +90,6 @@ describe('snapshots', () => {
     for (const snapshot of [{ everyNEvents: 0, version: 1 }, { everyNEvents: 2.5, version: 1 }, { everyNEvents: 3, version: Number.NaN }]) {
       expect((await refusal(() => handleCommand(store, notificationDecider, 'cus-1', notify(1), { snapshot }))).code).toBe('SHOAL_CONFIG_INVALID');
     }
-    expect(store.streamVersion('cus-1')).toBe(0);
+    expect(await store.streamVersion('cus-1')).toBe(0);
   });
 });

@@ -24,7 +24,7 @@ import { combineSpans, count, orderPlaced, progressOf, runBench, settlesWithin, 
  *                          transaction, one aggregate per transaction), then timed from the commit of the last
  *                          one to the relay's whenIdle(): read, encode, publish, move the position
  * Latency at moderate load: an open-loop writer commits one event per transaction at a fixed rate while the
- * relay runs; commit-to-publish is from `transact` returning to `relay.flush()`, called right after the commit,
+ * relay runs; commit-to-publish is from `transact` resolving to `relay.flush()`, called right after the commit,
  * resolving: the broker acknowledged the batch holding the event and the relay moved its position. The baseline
  * sends each event with raw kafkajs at the same rate, one send per event, measured from the send to its ack.
  * Both writers keep their schedule whatever the acknowledgements do (open loop), so a slow ack queues work
@@ -133,7 +133,7 @@ async function throughput(platform: BenchPlatform, plan: Plan): Promise<Throughp
     await sendInBatches(producer, chunks(await encodeAll(codec, warmup.flat()), BATCH_SIZE));
     relay.start();
     await relay.whenIdle();
-    for (const tx of warmup) database.transact((t) => tx.forEach((event) => t.emit(event)));
+    await Promise.all(warmup.map((tx) => database.transact((t) => tx.forEach((event) => t.emit(event)))));
     await relay.whenIdle();
 
     const perRound = Math.ceil(plan.events / ROUNDS);
@@ -165,19 +165,21 @@ async function throughput(platform: BenchPlatform, plan: Plan): Promise<Throughp
 
       progress(`round ${round} of ${ROUNDS}: outbox relay, ${count(perRound)} events in ${count(relayTransactions.length)} transactions`);
       const relayed = await counted(platform, async () => {
-        // All commits in one synchronous stretch: the relay cannot start before the last one, so the timed part
-        // below is the relay's work alone, from a full outbox to an empty one.
+        // All commits in one synchronous stretch (a transaction whose work does not await commits before
+        // transact returns): the relay cannot start before the last one, so the timed part below is the
+        // relay's work alone, from a full outbox to an empty one.
         const commitTimer = startSpan(broker, 'this-process');
-        for (const tx of relayTransactions) database.transact((t) => tx.forEach((event) => t.emit(event)));
+        const commits = relayTransactions.map((tx) => database.transact((t) => tx.forEach((event) => t.emit(event))));
+        await Promise.all(commits);
         figures.commit.push(await commitTimer.stop());
         const timer = startSpan(broker, 'this-process');
-        if (!(await settlesWithin(relay.whenIdle(), TIME_LIMIT_MS))) throw new Error(`the relay did not empty the outbox within ${TIME_LIMIT_MS / 1000} s: ${JSON.stringify(relay.status())}`);
+        if (!(await settlesWithin(relay.whenIdle(), TIME_LIMIT_MS))) throw new Error(`the relay did not empty the outbox within ${TIME_LIMIT_MS / 1000} s: ${JSON.stringify(await relay.status())}`);
         return timer.stop();
       });
       figures.relay.push(relayed.span);
       figures.stored.relay += relayed.stored;
     }
-    const status = relay.status();
+    const status = await relay.status();
     if (status.backlog !== 0 || status.lastError !== undefined) throw new Error(`the relay ended with a backlog or an error: ${JSON.stringify(status)}`);
     return figures;
   } finally {
@@ -238,10 +240,11 @@ async function latency(platform: BenchPlatform, plan: Plan): Promise<LatencyFigu
   try {
     relay.start();
     await relay.whenIdle();
-    relayRun = await openLoop(events.length, warmup, ratePerSecond, (i) => {
-      database.transact((tx) => tx.emit(events[i]!));
+    relayRun = await openLoop(events.length, warmup, ratePerSecond, async (i) => {
+      await database.transact((tx) => tx.emit(events[i]!));
       const committedAt = performance.now();
-      return relay.flush().then(() => performance.now() - committedAt);
+      await relay.flush();
+      return performance.now() - committedAt;
     });
   } finally {
     await relay.stop();

@@ -69,13 +69,13 @@ async function startRelayProcess(platform: TestPlatform, databasePath: string, a
 }
 
 /** A backlog of `count` committed events over a few aggregates and every catalog type, written by this process. */
-function writeBacklog(path: string, platform: TestPlatform, count: number): Array<Pick<ReceivedEvent, 'topic' | 'key' | 'event'>> {
+async function writeBacklog(path: string, platform: TestPlatform, count: number): Promise<Array<Pick<ReceivedEvent, 'topic' | 'key' | 'event'>>> {
   const database = new SqliteServiceDatabase({ path, catalog: platform.catalog });
   const committed: Array<Pick<ReceivedEvent, 'topic' | 'key' | 'event'>> = [];
   try {
     for (let start = 0; start < count; start += 100) {
       const events = Array.from({ length: Math.min(100, count - start) }, (_, i) => sampleEvent(eventTypes[(start + i) % eventTypes.length]!, `agg-${(start + i) % 16}`, start + i));
-      database.transact((tx) => {
+      await database.transact((tx) => {
         for (const event of events) tx.emit(event);
       });
       for (const event of events) committed.push({ topic: platform.catalog.event(event.type).topic, key: event.subject, event });
@@ -117,7 +117,7 @@ describe('OutboxRelay in a process that is killed', () => {
   it('loses nothing when kill -9 lands mid-backlog: the next relay publishes the rest, duplicates are the same events', async () => {
     const platform = await startTestPlatform();
     const path = join(tempDir('outbox-crash'), 'service.db');
-    const committed = writeBacklog(path, platform, 5_000);
+    const committed = await writeBacklog(path, platform, 5_000);
     const received = await collectEvents(platform.kafka(), platform.codec, [...platform.catalog.topics.keys()]);
 
     const first = await startRelayProcess(platform, path, ['--batch-size', '100']);
@@ -140,7 +140,7 @@ describe('OutboxRelay in a process that is killed', () => {
   it('publishes again, with the same ids, a batch the broker acknowledged just before the kill', async () => {
     const platform = await startTestPlatform();
     const path = join(tempDir('outbox-crash'), 'service.db');
-    const committed = writeBacklog(path, platform, 1_000);
+    const committed = await writeBacklog(path, platform, 1_000);
     const received = await collectEvents(platform.kafka(), platform.codec, [...platform.catalog.topics.keys()]);
 
     const dying = await startRelayProcess(platform, path, ['--batch-size', '100', '--die-on-ack']);

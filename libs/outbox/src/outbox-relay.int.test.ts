@@ -33,8 +33,8 @@ function startRelay(platform: TestPlatform, database: SqliteServiceDatabase, opt
   return relay;
 }
 
-function emit(database: SqliteServiceDatabase, committed: Committed[], events: readonly ShoalEvent[]): void {
-  database.transact((tx) => {
+async function emit(database: SqliteServiceDatabase, committed: Committed[], events: readonly ShoalEvent[]): Promise<void> {
+  await database.transact((tx) => {
     for (const event of events) tx.emit(event);
   });
   for (const event of events) committed.push({ topic: database.catalog.event(event.type).topic, key: event.subject, event });
@@ -69,7 +69,7 @@ describe('OutboxRelay', () => {
     for (let t = 0; t < 1000; t++) {
       const emitted: Committed[] = [];
       try {
-        database.transact((tx) => {
+        await database.transact(async (tx) => {
           for (let i = 1 + random.int(0, 2); i > 0; i--) {
             const aggregate = `agg-${random.int(0, 11)}`;
             const event = sampleEvent(random.pick(eventTypes), aggregate, t);
@@ -81,7 +81,7 @@ describe('OutboxRelay', () => {
             // A savepoint that fails alone: its event is discarded, the outer transaction goes on.
             const inner = sampleEvent(random.pick(eventTypes), `agg-${random.int(0, 11)}`, t);
             try {
-              database.transact((nested) => {
+              await tx.transact((nested) => {
                 nested.emit(inner);
                 throw new RolledBack();
               });
@@ -112,7 +112,7 @@ describe('OutboxRelay', () => {
     expect((database.db.prepare('SELECT SUM(version) AS total FROM aggregates').get() as { total: number }).total).toBe(versions);
     const byId = new Map(committed.map(({ event }) => [event.id, event]));
     for (const { event } of received) expect(plainEvent(event)).toEqual(plainEvent(byId.get(event.id)!));
-    expect(relay.status()).toMatchObject({ state: 'running', backlog: 0, published: committed.length, consecutiveFailures: 0, lastError: undefined });
+    expect((await relay.status())).toMatchObject({ state: 'running', backlog: 0, published: committed.length, consecutiveFailures: 0, lastError: undefined });
     expect(rows(database).every((row) => row.published)).toBe(true);
   });
 
@@ -127,12 +127,12 @@ describe('OutboxRelay', () => {
     const before = sampleEvent('shoal.orders.OrderPlaced', 'ord-a');
     const blocked = sampleEvent('shoal.orders.OrderShipped', 'ord-a');
     const behind = sampleEvent('shoal.orders.OrderPlaced', 'ord-b');
-    emit(database, committed, [before, blocked]);
-    emit(database, committed, [behind]);
+    await emit(database, committed, [before, blocked]);
+    await emit(database, committed, [behind]);
     const relay = startRelay(platform, database, { codec: new EventCodec({ registry: platform.registry, catalog: newer }), logger });
 
-    await eventually(() => relay.status().consecutiveFailures >= 3, 'three failed attempts');
-    expect(relay.status()).toMatchObject({ backlog: 2, published: 1, lastError: { code: 'SHOAL_SCHEMA_NOT_REGISTERED', eventId: blocked.id, retriable: false } });
+    await eventually(async () => (await relay.status()).consecutiveFailures >= 3, 'three failed attempts');
+    expect((await relay.status())).toMatchObject({ backlog: 2, published: 1, lastError: { code: 'SHOAL_SCHEMA_NOT_REGISTERED', eventId: blocked.id, retriable: false } });
     expect(rows(database)).toEqual([
       { id: before.id, published: true },
       { id: blocked.id, published: false },
@@ -147,7 +147,7 @@ describe('OutboxRelay', () => {
     await eventually(() => received.length >= 3, 'the three events');
     expect(idsByAggregate(received)).toEqual(idsByAggregate(committed));
     expect(plainEvent(received.find(({ event }) => event.id === blocked.id)!.event)).toEqual(plainEvent(blocked));
-    expect(relay.status()).toMatchObject({ backlog: 0, published: 3, consecutiveFailures: 0, lastError: { eventId: blocked.id } });
+    expect((await relay.status())).toMatchObject({ backlog: 0, published: 3, consecutiveFailures: 0, lastError: { eventId: blocked.id } });
   });
 
   it('stops at a row that does not hold JSON, after publishing the rows before it, and goes on once the row is repaired', async () => {
@@ -157,21 +157,21 @@ describe('OutboxRelay', () => {
     const before = sampleEvent('shoal.orders.OrderPlaced', 'ord-a');
     const broken = sampleEvent('shoal.orders.OrderConfirmed', 'ord-a');
     const behind = sampleEvent('shoal.orders.OrderPlaced', 'ord-b');
-    emit(database, committed, [before, broken, behind]);
+    await emit(database, committed, [before, broken, behind]);
     const setPayload = database.db.prepare('UPDATE outbox SET payload = ? WHERE id = ?');
     setPayload.run('{"orderId": ', broken.id);
     const received = await collectEvents(platform.kafka(), platform.codec, topicsOf(platform));
     const relay = startRelay(platform, database);
 
-    await eventually(() => relay.status().consecutiveFailures >= 2, 'two failed attempts');
-    expect(relay.status()).toMatchObject({ backlog: 2, published: 1, lastError: { code: 'SHOAL_EVENT_DECODE', eventId: broken.id, retriable: false } });
+    await eventually(async () => (await relay.status()).consecutiveFailures >= 2, 'two failed attempts');
+    expect((await relay.status())).toMatchObject({ backlog: 2, published: 1, lastError: { code: 'SHOAL_EVENT_DECODE', eventId: broken.id, retriable: false } });
     expect(rows(database).map((row) => row.published)).toEqual([true, false, false]);
 
     setPayload.run(JSON.stringify(broken.data), broken.id);
     await relay.flush();
     await eventually(() => received.length >= 3, 'the three events');
     expect(idsByAggregate(received)).toEqual(idsByAggregate(committed));
-    expect(relay.status()).toMatchObject({ backlog: 0, published: 3, consecutiveFailures: 0 });
+    expect((await relay.status())).toMatchObject({ backlog: 0, published: 3, consecutiveFailures: 0 });
   });
 
   it('publishes what another connection to the file commits (as another process would), found by polling, in commit order with its own commits', async () => {
@@ -192,7 +192,7 @@ describe('OutboxRelay', () => {
     await eventually(() => received.length >= committed.length, `${committed.length} events`);
     expect(idsByAggregate(received)).toEqual(idsByAggregate(committed));
     expect(await recordsOnTopics(platform.kafka(), topicsOf(platform))).toBe(committed.length);
-    expect(relay.status()).toMatchObject({ backlog: 0, published: committed.length });
+    expect((await relay.status())).toMatchObject({ backlog: 0, published: committed.length });
   });
 
   it('moves its position at its clock and prunes published rows in chunks once their retention passed, never unpublished ones', async () => {
@@ -203,15 +203,15 @@ describe('OutboxRelay', () => {
     const options = { now, retentionMs: 60_000, pruneIntervalMs: 1_000, pruneChunkSize: 2 };
     const relay = startRelay(platform, database, options);
     const committed: Committed[] = [];
-    emit(database, committed, [0, 1, 2, 3, 4].map((n) => sampleEvent('shoal.orders.OrderPlaced', `ord-${n}`)));
+    await emit(database, committed, [0, 1, 2, 3, 4].map((n) => sampleEvent('shoal.orders.OrderPlaced', `ord-${n}`)));
     await relay.flush();
     expect(rows(database).every((row) => row.published)).toBe(true);
     expect(positionUpdatedAt(database)).toBe(1_000_000);
-    expect(relay.status().lastPublishedAt).toBe(1_000_000);
+    expect((await relay.status()).lastPublishedAt).toBe(1_000_000);
 
     clock = 1_030_000;
     const recent = sampleEvent('shoal.orders.OrderPlaced', 'ord-5');
-    emit(database, committed, [recent]);
+    await emit(database, committed, [recent]);
     await relay.flush();
     expect(positionUpdatedAt(database)).toBe(1_030_000);
     // The first five expire, the sixth was committed 30 s later: three chunks of at most two rows.
@@ -221,12 +221,12 @@ describe('OutboxRelay', () => {
 
     await relay.stop();
     const unsent = sampleEvent('shoal.orders.OrderPlaced', 'ord-6');
-    emit(database, committed, [unsent]);
+    await emit(database, committed, [unsent]);
     clock = 10_000_000;
     const idle = new OutboxRelay({ database, kafka: platform.kafka(), codec: platform.codec, ...options });
     expect(await idle.prune()).toBe(1);
     expect(rows(database)).toEqual([{ id: unsent.id, published: false }]);
-    expect(idle.status()).toMatchObject({ backlog: 1, oldestUnsentAt: 1_060_001 });
+    expect((await idle.status())).toMatchObject({ backlog: 1, oldestUnsentAt: 1_060_001 });
   });
 
   it('stop({ drain }) publishes everything committed before it; a stopped relay refuses to wait or restart', async () => {
@@ -234,16 +234,16 @@ describe('OutboxRelay', () => {
     const database = openTestDatabase(platform.catalog);
     const relay = startRelay(platform, database, { batchSize: 64 });
     const committed: Committed[] = [];
-    for (let n = 0; n < 300; n++) emit(database, committed, [sampleEvent(eventTypes[n % eventTypes.length]!, `agg-${n % 7}`, n)]);
+    for (let n = 0; n < 300; n++) await emit(database, committed, [sampleEvent(eventTypes[n % eventTypes.length]!, `agg-${n % 7}`, n)]);
     await relay.stop({ drain: true });
-    expect(relay.status()).toMatchObject({ state: 'stopped', backlog: 0, published: 300 });
+    expect((await relay.status())).toMatchObject({ state: 'stopped', backlog: 0, published: 300 });
     expect(await recordsOnTopics(platform.kafka(), topicsOf(platform))).toBe(300);
     const refusal = await relay.whenIdle().catch((error: unknown) => error);
     expect(isShoalError(refusal, 'SHOAL_SERVICE_UNAVAILABLE')).toBe(true);
     expect(() => relay.start()).toThrow(ShoalError);
     // A commit after the stop stays in the outbox for the next relay.
-    emit(database, committed, [sampleEvent('shoal.orders.OrderPlaced', 'ord-late')]);
-    expect(relay.status().backlog).toBe(1);
+    await emit(database, committed, [sampleEvent('shoal.orders.OrderPlaced', 'ord-late')]);
+    expect((await relay.status()).backlog).toBe(1);
   });
 
   it('keeps committing while the broker is down and publishes everything, in order, once it is back', async () => {
@@ -255,14 +255,14 @@ describe('OutboxRelay', () => {
     const relay = startRelay(platform, database, { kafka, batchSize: 10 });
     const committed: Committed[] = [];
     const next = (n: number) => sampleEvent(eventTypes[n % 4]!, `ord-${n % 5}`, n);
-    for (let n = 0; n < 20; n++) emit(database, committed, [next(n)]);
+    for (let n = 0; n < 20; n++) await emit(database, committed, [next(n)]);
     await relay.flush();
 
     await platform.stopBroker();
-    for (let n = 20; n < 60; n += 2) emit(database, committed, [next(n), next(n + 1)]);
+    for (let n = 20; n < 60; n += 2) await emit(database, committed, [next(n), next(n + 1)]);
     // The producer retries a batch while the broker is away: the relay shows it in flight.
-    await eventually(() => relay.status().publishingSince !== undefined, 'a batch in flight');
-    expect(relay.status().backlog).toBe(40);
+    await eventually(async () => (await relay.status()).publishingSince !== undefined, 'a batch in flight');
+    expect((await relay.status()).backlog).toBe(40);
     await startTestBroker({ dataDir: brokerDataDir, port: brokerPort });
 
     await relay.flush();
@@ -271,7 +271,7 @@ describe('OutboxRelay', () => {
     await eventually(() => received.length >= 60, 'the 60 events');
     expect(idsByAggregate(received)).toEqual(idsByAggregate(committed));
     expect(await recordsOnTopics(platform.kafka(), topics)).toBe(60);
-    expect(relay.status()).toMatchObject({ backlog: 0, published: 60 });
+    expect((await relay.status())).toMatchObject({ backlog: 0, published: 60 });
   });
 
   it('starts while the broker is down, retries connecting with backoff, and publishes once it is up', async () => {
@@ -281,18 +281,18 @@ describe('OutboxRelay', () => {
     await platform.stopBroker();
     const database = openTestDatabase(platform.catalog);
     const committed: Committed[] = [];
-    emit(database, committed, [0, 1, 2].map((n) => sampleEvent('shoal.payments.PaymentAuthorized', `ord-${n}`, n)));
+    await emit(database, committed, [0, 1, 2].map((n) => sampleEvent('shoal.payments.PaymentAuthorized', `ord-${n}`, n)));
     const kafka = platform.kafka({ retry: { retries: 1, initialRetryTime: 20, maxRetryTime: 50 } });
     const relay = startRelay(platform, database, { kafka });
-    await eventually(() => relay.status().consecutiveFailures >= 2, 'two failed connection attempts');
-    expect(relay.status()).toMatchObject({ state: 'running', backlog: 3, published: 0, lastError: { retriable: true } });
+    await eventually(async () => (await relay.status()).consecutiveFailures >= 2, 'two failed connection attempts');
+    expect((await relay.status())).toMatchObject({ state: 'running', backlog: 3, published: 0, lastError: { retriable: true } });
 
     await startTestBroker({ dataDir: brokerDataDir, port: brokerPort });
     await relay.flush();
     const received = await collectEvents(platform.kafka(), platform.codec, topicsOf(platform));
     await eventually(() => received.length >= 3, 'the 3 events');
     expect(idsByAggregate(received)).toEqual(idsByAggregate(committed));
-    expect(relay.status()).toMatchObject({ backlog: 0, published: 3, consecutiveFailures: 0 });
+    expect((await relay.status())).toMatchObject({ backlog: 0, published: 3, consecutiveFailures: 0 });
   });
 
   it('refuses options that cannot work', () => {

@@ -182,10 +182,12 @@ export class OutboxRelay {
   }
 
   /** Resolves once every row committed before the call is published and the position moved past it. */
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
     if (this.state !== 'running') return this.notRunning();
-    const last = this.position.lastSequence();
-    return last <= this.position.publishedThrough() ? Promise.resolve() : this.waitFor(last);
+    const last = await this.position.lastSequence();
+    if (last <= (await this.position.publishedThrough())) return;
+    if (this.state !== 'running') return this.notRunning();
+    return this.waitFor(last);
   }
 
   /** Resolves the next time the relay reads the outbox and finds nothing above its position (e.g. for tests and benchmarks). */
@@ -194,8 +196,8 @@ export class OutboxRelay {
     return this.waitFor(undefined);
   }
 
-  status(): OutboxRelayStatus {
-    const { backlog, oldestUnsentAt } = this.position.backlog();
+  async status(): Promise<OutboxRelayStatus> {
+    const { backlog, oldestUnsentAt } = await this.position.backlog();
     return {
       state: this.state,
       backlog,
@@ -216,7 +218,7 @@ export class OutboxRelay {
   async prune(): Promise<number> {
     let total = 0;
     for (;;) {
-      const deleted = this.pruneChunk();
+      const deleted = await this.pruneChunk();
       total += deleted;
       if (deleted < this.options.pruneChunkSize) return total;
       await nextTurn();
@@ -226,7 +228,7 @@ export class OutboxRelay {
   private async shutDown(options: StopOptions): Promise<void> {
     if (options.drain === true) {
       const drained = await settlesWithin(this.flush(), this.options.stopTimeoutMs);
-      if (!drained) this.logger.warn({ backlog: this.position.backlog().backlog }, `The outbox was not drained within ${this.options.stopTimeoutMs} ms; the next relay publishes what is left`);
+      if (!drained) this.logger.warn({ backlog: (await this.position.backlog().catch(() => undefined))?.backlog }, `The outbox was not drained within ${this.options.stopTimeoutMs} ms; the next relay publishes what is left`);
     }
     this.state = 'stopping';
     this.unsubscribe?.();
@@ -264,7 +266,7 @@ export class OutboxRelay {
       this.woken = false;
       let batch: Batch;
       try {
-        batch = this.nextBatch(ahead);
+        batch = await this.nextBatch(ahead);
       } catch (error) {
         ahead = undefined;
         await this.failed(error);
@@ -273,7 +275,7 @@ export class OutboxRelay {
       ahead = undefined;
       if (batch.records.length === 0 && batch.blocked === undefined) {
         this.settle(Number.POSITIVE_INFINITY);
-        if (!this.pruneIfDue()) await this.idle();
+        if (!(await this.pruneIfDue())) await this.idle();
         continue;
       }
       this.publishingSince = this.options.now();
@@ -290,7 +292,7 @@ export class OutboxRelay {
         await this.failed(failure.error);
         continue;
       }
-      this.pruneIfDue();
+      await this.pruneIfDue();
     }
   }
 
@@ -314,10 +316,10 @@ export class OutboxRelay {
   }
 
   /** The rows read ahead, completed up to `batchSize` with rows committed since; else the first rows above the position. */
-  private nextBatch(ahead: Batch | undefined): Batch {
-    if (ahead === undefined || ahead.records.length === 0) return this.read(this.position.publishedThrough(), this.options.batchSize);
+  private async nextBatch(ahead: Batch | undefined): Promise<Batch> {
+    if (ahead === undefined || ahead.records.length === 0) return this.read(await this.position.publishedThrough(), this.options.batchSize);
     if (ahead.full || ahead.blocked !== undefined) return ahead;
-    const more = this.read(ahead.sequences[ahead.sequences.length - 1]!, this.options.batchSize - ahead.records.length);
+    const more = await this.read(ahead.sequences[ahead.sequences.length - 1]!, this.options.batchSize - ahead.records.length);
     return {
       records: ahead.records.concat(more.records),
       sequences: ahead.sequences.concat(more.sequences),
@@ -335,14 +337,14 @@ export class OutboxRelay {
     await nextTurn();
     if (this.state !== 'running') return undefined;
     try {
-      return this.read(batch.sequences[batch.sequences.length - 1]!, this.options.batchSize);
+      return await this.read(batch.sequences[batch.sequences.length - 1]!, this.options.batchSize);
     } catch {
       return undefined;
     }
   }
 
-  private read(after: number, limit: number): Batch {
-    const rows = this.position.rowsAfter(after, limit);
+  private async read(after: number, limit: number): Promise<Batch> {
+    const rows = await this.position.rowsAfter(after, limit);
     const batch: Batch = { records: [], sequences: [], full: rows.length === limit, blocked: undefined };
     for (const row of rows) {
       try {
@@ -367,19 +369,19 @@ export class OutboxRelay {
         const blockedAt = encodeFailureIndex(error);
         if (blockedAt !== undefined && blockedAt > 0) {
           await this.publisher.publishRecords(records.slice(0, blockedAt));
-          this.advance(sequences[blockedAt - 1]!, blockedAt);
+          await this.advance(sequences[blockedAt - 1]!, blockedAt);
         }
         throw error;
       }
-      this.advance(sequences[sequences.length - 1]!, records.length);
+      await this.advance(sequences[sequences.length - 1]!, records.length);
     }
     if (batch.blocked !== undefined) throw batch.blocked;
   }
 
   /** After the broker acknowledged every row up to `through` (`count` of them). */
-  private advance(through: number, count: number): void {
+  private async advance(through: number, count: number): Promise<void> {
     const now = this.options.now();
-    this.position.advance(through, now);
+    await this.position.advance(through, now);
     this.published += count;
     this.lastPublishedAt = now;
     this.consecutiveFailures = 0;
@@ -417,12 +419,12 @@ export class OutboxRelay {
   }
 
   /** Deletes one chunk if pruning is due; true when the chunk was full, so more may be due at once. */
-  private pruneIfDue(): boolean {
+  private async pruneIfDue(): Promise<boolean> {
     const now = this.options.now();
     if (now < this.nextPruneAt) return false;
     let deleted: number;
     try {
-      deleted = this.pruneChunk();
+      deleted = await this.pruneChunk();
     } catch (error) {
       this.logger.warn({ err: error }, 'Pruning the outbox failed; retrying at the next interval');
       deleted = 0;
@@ -432,7 +434,7 @@ export class OutboxRelay {
     return deleted === this.options.pruneChunkSize;
   }
 
-  private pruneChunk(): number {
+  private pruneChunk(): Promise<number> {
     return this.position.prune(this.options.pruneChunkSize, this.options.now() - this.options.retentionMs);
   }
 

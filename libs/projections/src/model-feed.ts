@@ -32,7 +32,8 @@ import type { Kafka } from 'kafkajs';
 import { isShoalError, ShoalError, type ShoalLogger } from '@shoal/core';
 import type { CloudEvent, EventCodec } from '@shoal/contract';
 import { ConsumerLoop, RunFailure, type ConsumeOptions, type ConsumerStatus, type EventRun, type FailedRecord, type GiveUp } from '@shoal/transport';
-import type { Projection, ProjectionHandler } from './projection.js';
+import { isPromiseLike } from '@shoal/store-sqlite';
+import type { Projection, ProjectionHandler, SqliteDatabase } from './projection.js';
 import type { ReadModel } from './read-model.js';
 
 export interface ModelFeedOptions {
@@ -114,37 +115,31 @@ export class ModelFeed {
   }
 
   /** The run's handlers and the partition's new position in one transaction. */
-  private apply(run: EventRun): void {
-    const { model, handlers, projection } = this.options;
+  private async apply(run: EventRun): Promise<void> {
+    const { model } = this.options;
     // The event being applied when the transaction threw; -1 when storing the position or the commit did.
-    let failedAt = -1;
+    const progress = { failedAt: -1 };
     try {
-      model.commit(
-        (db) => {
-          for (let i = 0; i < run.events.length; i++) {
-            failedAt = i;
-            const { event, context } = run.events[i]!;
-            const result: unknown = handlers.get(event.type)!(event, db, context);
-            if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-              void Promise.resolve(result).catch(() => undefined);
-              throw new ShoalError(
-                'SHOAL_HANDLER_INVALID',
-                `The handler of ${event.type} in projection ${projection.name} returned a promise: projection handlers are synchronous and write only through the connection they are given`,
-              );
-            }
-          }
-          failedAt = -1;
-        },
-        run.topic,
-        run.partition,
-        run.nextOffset,
-      );
+      await model.commit((db) => this.applyFrom(run, 0, db, progress), run.topic, run.partition, run.nextOffset);
     } catch (error) {
+      const { failedAt } = progress;
       if (failedAt >= 0) throw new RunFailure(failedAt, error);
       throw error;
     }
     this.applied += run.events.length;
     this.options.onCommit();
+  }
+
+  /** The run's events from `start` on: synchronously while the handlers return nothing, on from the next once a returned promise resolved. */
+  private applyFrom(run: EventRun, start: number, db: SqliteDatabase, progress: { failedAt: number }): void | Promise<void> {
+    const { handlers } = this.options;
+    for (let i = start; i < run.events.length; i++) {
+      progress.failedAt = i;
+      const { event, context } = run.events[i]!;
+      const result: unknown = handlers.get(event.type)!(event, db, context);
+      if (isPromiseLike(result)) return Promise.resolve(result).then(() => this.applyFrom(run, i + 1, db, progress));
+    }
+    progress.failedAt = -1;
   }
 
   private giveUp(record: FailedRecord): GiveUp {

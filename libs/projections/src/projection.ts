@@ -3,9 +3,9 @@
  * creates its tables in a fresh read-model file, and one handler per event type. Nothing else: where the
  * file lives, how positions are kept and how it is rebuilt are the Projector's business (projector.ts).
  *
- * Handlers are synchronous and write only through the better-sqlite3 connection they are given, inside the
- * transaction that also moves the projection's Kafka positions: a handler's writes and the position past its
- * event commit together or not at all. They must be deterministic functions of the event and the model
+ * Handlers write only through the better-sqlite3 connection they are given, inside the transaction that also
+ * moves the projection's Kafka positions: a handler's writes and the position past its event commit together
+ * or not at all. A handler may return a promise, awaited inside that transaction. They must be deterministic functions of the event and the model
  * (no clock, no randomness, no I/O), because a rebuild replays them and must arrive at the same model.
  *
  * There are no incremental migrations: a read model whose tables or handlers change gets a new `version`,
@@ -28,8 +28,8 @@ export interface ProjectionContext {
   readonly timestamp: string;
 }
 
-/** Applies one event to the read model through `db`, synchronously. */
-export type ProjectionHandler<E> = (event: E, db: SqliteDatabase, context: ProjectionContext) => void;
+/** Applies one event to the read model through `db`; a promise it returns is awaited inside the transaction. */
+export type ProjectionHandler<E> = (event: E, db: SqliteDatabase, context: ProjectionContext) => void | Promise<void>;
 
 /** One handler per event type, each given the event with the data its schema prescribes. */
 export type ProjectionHandlers = { readonly [T in ShoalEventType]?: ProjectionHandler<ShoalEvent<T>> };

@@ -179,7 +179,7 @@ export class Projector {
         const model = ReadModel.open(path, this.options);
         this.live = { model, feed: undefined };
         if (model.meta.version === this.projection.version) {
-          model.addMissingPositions(await startOffsets(this.admin, this.projection.topics, 'beginning'));
+          await model.addMissingPositions(await startOffsets(this.admin, this.projection.topics, 'beginning'));
           await this.startLiveFeed(model);
           this.stateName = 'running';
         } else {

@@ -35,7 +35,7 @@ function refusal(call: () => unknown): Error {
 }
 
 describe('ReadModel', () => {
-  it('creates a model with its meta and start positions, and opens it again', () => {
+  it('creates a model with its meta and start positions, and opens it again', async () => {
     const path = join(tempDir('read-model'), 'counts.v1.g3.db');
     const model = create(path);
     expect(model.meta).toEqual({ name: 'counts', version: 1, generation: 3, builtFrom: { timestamp: 1234 }, createdAt: '2026-01-31T12:00:00.000Z', liveSince: null });
@@ -45,17 +45,17 @@ describe('ReadModel', () => {
     expect(reopened.meta.liveSince).toBe('2026-01-31T12:05:00.000Z');
     expect(reopened.position('orders.order', 0)).toBe(10);
     expect(reopened.position('orders.order', 1)).toBeUndefined();
-    reopened.addMissingPositions(PartitionMap.of([{ topic: 'orders.order', partition: 0, value: 0 }, { topic: 'orders.order', partition: 1, value: 4 }]));
+    await reopened.addMissingPositions(PartitionMap.of([{ topic: 'orders.order', partition: 0, value: 0 }, { topic: 'orders.order', partition: 1, value: 4 }]));
     expect(reopened.positions().list().map((p) => [p.partition, p.value])).toEqual([[0, 10], [1, 4]]);
     reopened.remove();
     expect(existsSync(path)).toBe(false);
   });
 
-  it('commits the writes of a run with its position, or neither', () => {
+  it('commits the writes of a run with its position, or neither', async () => {
     const path = join(tempDir('read-model'), 'counts.v1.g3.db');
     const model = create(path);
-    model.commit((db) => db.prepare("INSERT INTO counts VALUES ('a', 1)").run(), 'orders.order', 0, 11);
-    const failure = refusal(() =>
+    await model.commit((db) => void db.prepare("INSERT INTO counts VALUES ('a', 1)").run(), 'orders.order', 0, 11);
+    await expect(
       model.commit(
         (db) => {
           db.prepare("INSERT INTO counts VALUES ('b', 1)").run();
@@ -65,8 +65,21 @@ describe('ReadModel', () => {
         0,
         12,
       ),
-    );
-    expect(failure.message).toBe('handler failed');
+    ).rejects.toThrow('handler failed');
+    // A run whose handlers await: rolled back with its position when it rejects after writing.
+    await expect(
+      model.commit(
+        async (db) => {
+          db.prepare("INSERT INTO counts VALUES ('c', 1)").run();
+          await Promise.resolve();
+          db.prepare("INSERT INTO counts VALUES ('d', 1)").run();
+          throw new Error('failed after an await');
+        },
+        'orders.order',
+        0,
+        13,
+      ),
+    ).rejects.toThrow('failed after an await');
     expect(model.position('orders.order', 0)).toBe(11);
     expect(model.db.prepare('SELECT id FROM counts').pluck().all()).toEqual(['a']);
     expect(model.db.prepare('SELECT next_offset FROM projection_positions').pluck().all()).toEqual([11]);

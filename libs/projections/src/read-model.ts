@@ -5,7 +5,9 @@
  *                         live_since (when it began serving reads; null while it is a shadow being built)
  *   projection_positions  (topic, partition) -> next_offset, the offset of the next record to apply
  *
- * `commit` runs a batch's handler writes and the new position of its partition in ONE SQLite transaction, so
+ * `commit` runs a batch's handler writes and the new position of its partition in ONE SQLite transaction
+ * (asynchronous: the handlers may return promises, and commits on one connection queue, serial-transactions.ts
+ * of @shoal/store-sqlite), so
  * the positions always describe exactly the events the model contains: after a crash the consumer resumes at
  * them and applies nothing twice and skips nothing. The positions are mirrored in memory (this object is
  * their only writer) so the consumer can drop already-applied records without a query.
@@ -16,6 +18,7 @@
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ShoalError } from '@shoal/core';
+import { SerialTransactions } from '@shoal/store-sqlite';
 import { PartitionMap } from './partition-map.js';
 import type { Projection, SqliteDatabase } from './projection.js';
 
@@ -85,6 +88,7 @@ export class ReadModel {
   private metaRow: ReadModelMeta;
   private readonly positionMap: PartitionMap<number>;
   private readonly savePosition: Database.Statement<[string, number, number]>;
+  private readonly transactions: SerialTransactions;
   private closed = false;
 
   private constructor(path: string, db: SqliteDatabase) {
@@ -102,6 +106,7 @@ export class ReadModel {
     this.savePosition = db.prepare(
       'INSERT INTO projection_positions (topic, partition, next_offset) VALUES (?, ?, ?) ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset',
     );
+    this.transactions = new SerialTransactions(db);
   }
 
   /**
@@ -176,25 +181,34 @@ export class ReadModel {
    * Runs `apply` (the handlers of a run of records of one partition) and moves the partition's position to
    * `nextOffset`, in one transaction. A throw rolls back both.
    */
-  commit(apply: (db: SqliteDatabase) => void, topic: string, partition: number, nextOffset: number): void {
-    this.db.transaction(() => {
-      apply(this.db);
-      this.savePosition.run(topic, partition, nextOffset);
-    })();
+  async commit(apply: (db: SqliteDatabase) => void | PromiseLike<void>, topic: string, partition: number, nextOffset: number): Promise<void> {
+    await this.transactions.run(() => {
+      const applied = apply(this.db);
+      if (applied === undefined) {
+        this.savePosition.run(topic, partition, nextOffset);
+        return undefined;
+      }
+      return Promise.resolve(applied).then(() => {
+        this.savePosition.run(topic, partition, nextOffset);
+      });
+    });
     this.positionMap.set(topic, partition, nextOffset);
   }
 
   /** Stores a start position for each partition that has none (a partition added to a topic since the build). */
-  addMissingPositions(offsets: PartitionMap<number>): void {
+  async addMissingPositions(offsets: PartitionMap<number>): Promise<void> {
     const missing = offsets.list().filter(({ topic, partition }) => !this.positionMap.has(topic, partition));
     if (missing.length === 0) return;
-    this.db.transaction(() => {
+    await this.transactions.run(() => {
       for (const { topic, partition, value } of missing) this.savePosition.run(topic, partition, value);
-    })();
+    });
     for (const { topic, partition, value } of missing) this.positionMap.set(topic, partition, value);
   }
 
-  /** Records when the model began serving reads. */
+  /**
+   * Records when the model began serving reads. Synchronous, for the swap's single turn: one statement of its
+   * own between two commits (a commit whose handlers are awaiting would take it into its transaction).
+   */
   markLive(time: string): void {
     this.db.prepare('UPDATE projection_meta SET live_since = ?').run(time);
     this.metaRow = { ...this.metaRow, liveSince: time };

@@ -40,11 +40,12 @@ class StatusMetric {
     readonly name: string,
     readonly help: string,
     readonly type: 'counter' | 'gauge' | 'summary',
-    private readonly samples: () => Sample[],
+    private readonly samples: () => Sample[] | Promise<Sample[]>,
   ) {}
 
-  get() {
-    return { name: this.name, help: this.help, type: this.type, values: this.samples(), aggregator: 'sum' as const };
+  /** prom-client awaits it: a status read from the database (the outbox backlog) is asynchronous. */
+  async get() {
+    return { name: this.name, help: this.help, type: this.type, values: await this.samples(), aggregator: 'sum' as const };
   }
 }
 
@@ -67,7 +68,7 @@ export function createServiceMetrics(service: string, sources: MetricSources): S
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
   const now = sources.now ?? Date.now;
-  const statusMetric = (name: string, help: string, type: 'counter' | 'gauge' | 'summary', samples: () => Sample[]) =>
+  const statusMetric = (name: string, help: string, type: 'counter' | 'gauge' | 'summary', samples: () => Sample[] | Promise<Sample[]>) =>
     registry.registerMetric(new StatusMetric(name, help, type, samples) as unknown as Metric);
 
   const subscriptionStatuses = () => sources.subscriptions().map((subscription) => subscription.status());
@@ -97,21 +98,21 @@ export function createServiceMetrics(service: string, sources: MetricSources): S
     ]),
   );
 
-  const relayStatuses = () => sources.relays().map(({ name, relay }) => ({ database: name, status: relay.status() }));
-  statusMetric('shoal_events_published_total', 'Events the outbox relay published since the service started', 'counter', () =>
-    relayStatuses().map(({ database, status }) => ({ value: status.published, labels: { database } })),
+  const relayStatuses = () => Promise.all(sources.relays().map(async ({ name, relay }) => ({ database: name, status: await relay.status() })));
+  statusMetric('shoal_events_published_total', 'Events the outbox relay published since the service started', 'counter', async () =>
+    (await relayStatuses()).map(({ database, status }) => ({ value: status.published, labels: { database } })),
   );
-  statusMetric('shoal_outbox_backlog', 'Committed outbox rows not yet acknowledged by the broker', 'gauge', () =>
-    relayStatuses().map(({ database, status }) => ({ value: status.backlog, labels: { database } })),
+  statusMetric('shoal_outbox_backlog', 'Committed outbox rows not yet acknowledged by the broker', 'gauge', async () =>
+    (await relayStatuses()).map(({ database, status }) => ({ value: status.backlog, labels: { database } })),
   );
-  statusMetric('shoal_outbox_oldest_unsent_age_seconds', 'Age of the oldest outbox row not yet published (0 when none)', 'gauge', () =>
-    relayStatuses().map(({ database, status }) => ({
+  statusMetric('shoal_outbox_oldest_unsent_age_seconds', 'Age of the oldest outbox row not yet published (0 when none)', 'gauge', async () =>
+    (await relayStatuses()).map(({ database, status }) => ({
       value: status.oldestUnsentAt === undefined ? 0 : Math.max(0, now() - status.oldestUnsentAt) / 1000,
       labels: { database },
     })),
   );
-  statusMetric('shoal_outbox_publish_failures', 'Failed publish attempts since the last success', 'gauge', () =>
-    relayStatuses().map(({ database, status }) => ({ value: status.consecutiveFailures, labels: { database } })),
+  statusMetric('shoal_outbox_publish_failures', 'Failed publish attempts since the last success', 'gauge', async () =>
+    (await relayStatuses()).map(({ database, status }) => ({ value: status.consecutiveFailures, labels: { database } })),
   );
 
   const projectionStatuses = () => sources.projectors().map((projector) => projector.status());

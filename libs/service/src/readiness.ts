@@ -40,7 +40,7 @@ export async function endOffsetsOf(admin: Admin, topics: readonly string[]): Pro
 
 export function relayReadiness(relay: OutboxRelay): Readiness {
   return async () => {
-    const status = relay.status();
+    const status = await relay.status();
     if (status.state !== 'running') return { ok: false, detail: `relay ${status.state}` };
     if (status.consecutiveFailures > 0) {
       return { ok: false, detail: `publishing fails (${status.consecutiveFailures}x): ${status.lastError?.message ?? 'unknown error'}; ${status.backlog} events wait` };

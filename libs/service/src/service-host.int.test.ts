@@ -62,7 +62,7 @@ function buildEcho(host: ServiceHost) {
       },
       async (request, reply) => {
         const event = notified(host.source, request.params.customer, request.body.message);
-        database.transact((tx) => tx.emit(event));
+        await database.transact((tx) => tx.emit(event));
         return reply.code(202).send({ id: event.id });
       },
     );

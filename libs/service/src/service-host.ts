@@ -164,7 +164,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       // Every assigned partition in flight at once (up to 16): one at a time, each partition's batch waits
       // for the previous partitions' handlers, and a service reading three topics adds to every hop of the
       // choreography. Order within a partition holds either way, and handlers' transactions never interleave
-      // (they are synchronous).
+      // (the service database runs them one at a time on its connection).
       partitionsInFlight: 16,
       ...options,
       // Leaving the group waits for the fetch in flight, which an idle broker holds for maxWaitTimeInMs: kafkajs's

@@ -80,20 +80,21 @@ export class SqliteOutboxTable implements OutboxTable {
     this.deletePublished = db.prepare('DELETE FROM outbox WHERE sequence IN (SELECT sequence FROM outbox WHERE sequence <= ? ORDER BY sequence LIMIT ?) AND created_at < ?');
   }
 
-  rowsAfter(after: number, limit: number): RelayRow[] {
-    return this.after.all(after, limit) as RelayRow[];
+  rowsAfter(after: number, limit: number): Promise<RelayRow[]> {
+    return Promise.resolve(this.after.all(after, limit) as RelayRow[]);
   }
 
-  publishedThrough(): number {
-    return (this.read.get() as number | undefined) ?? 0;
+  publishedThrough(): Promise<number> {
+    return Promise.resolve(this.readPosition());
   }
 
-  advance(sequence: number, now: number): void {
+  advance(sequence: number, now: number): Promise<void> {
     this.move.run(sequence, now, sequence);
+    return Promise.resolve();
   }
 
-  lastSequence(): number {
-    return (this.last.get() as number | null) ?? 0;
+  lastSequence(): Promise<number> {
+    return Promise.resolve(this.readLast());
   }
 
   /**
@@ -101,23 +102,36 @@ export class SqliteOutboxTable implements OutboxTable {
    * the sequences above the position have no gaps, since a rolled back insert's number is handed out again
    * and pruning deletes only below the position. (Rows deleted above it by hand would still be counted.)
    */
-  backlog(): OutboxBacklog {
-    const publishedThrough = this.publishedThrough();
+  backlog(): Promise<OutboxBacklog> {
+    return Promise.resolve(this.backlogNow());
+  }
+
+  prune(chunk: number, writtenBefore: number): Promise<number> {
+    return Promise.resolve(this.deletePublished.run(this.readPosition(), chunk, writtenBefore).changes);
+  }
+
+  /** `backlog()` at once, for code on this connection that cannot wait (a tool, a test). */
+  backlogNow(): OutboxBacklog {
+    const publishedThrough = this.readPosition();
     return {
       publishedThrough,
-      backlog: Math.max(0, this.lastSequence() - publishedThrough),
+      backlog: Math.max(0, this.readLast() - publishedThrough),
       oldestUnsentAt: this.oldest.get(publishedThrough) as number | undefined,
     };
   }
 
-  prune(chunk: number, writtenBefore: number): number {
-    return this.deletePublished.run(this.publishedThrough(), chunk, writtenBefore).changes;
+  private readPosition(): number {
+    return (this.read.get() as number | undefined) ?? 0;
+  }
+
+  private readLast(): number {
+    return (this.last.get() as number | null) ?? 0;
   }
 }
 
 /** The backlog of a service database's outbox, e.g. for a tool or a test while the relay runs in another process. */
 export function outboxBacklog(db: Database.Database): OutboxBacklog {
-  return new SqliteOutboxTable(db).backlog();
+  return new SqliteOutboxTable(db).backlogNow();
 }
 
 /** Inserts checked events into the outbox of one connection. */

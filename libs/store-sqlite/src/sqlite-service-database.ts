@@ -4,18 +4,20 @@
  * outbox, outbox-table.ts): either both are committed or neither is, so nothing is published for a change
  * that did not happen and no change is left unpublished.
  *
- * better-sqlite3 is synchronous, so a transaction is a synchronous function: nothing else in the process can
- * write between its statements, and it can never be left open across an `await`. A function that returns a
- * promise is refused (SHOAL_HANDLER_INVALID) and its writes rolled back: whatever it awaited would run after
- * the commit, outside the transaction.
+ * better-sqlite3 is synchronous and the file has one connection per process, so transactions run one at a
+ * time (serial-transactions.ts): a work function that never awaits is begun, run and committed in one
+ * synchronous stretch, and one that awaits holds the connection until it settles while the others queue.
+ * Reads outside `transact` on `db` see the connection as it is, so while an awaiting transaction is open they
+ * see its uncommitted writes; a work function that does not await leaves no such window.
  *
- * Nested `transact` calls are savepoints of the outer transaction (better-sqlite3's nesting); commit listeners
- * run once, after the outermost commit, which is when the outbox relay is woken up.
+ * Nested transactions are savepoints of the outer one (`tx.transact`); commit listeners run once, after the
+ * outermost commit, which is when the outbox relay is woken up.
  */
 import Database from 'better-sqlite3';
 import { ShoalError } from '@shoal/core';
 import type { SchemaCatalog } from '@shoal/contract';
-import type { ServiceDatabase, Transaction } from '@shoal/store';
+import type { ServiceDatabase, Transaction, TransactionWork } from '@shoal/store';
+import { SerialTransactions } from './serial-transactions.js';
 import { createOutboxTable, OutboxWriter, SqliteOutboxTable } from './sqlite-outbox.js';
 
 export type SqliteDatabase = Database.Database;
@@ -43,11 +45,9 @@ export class SqliteServiceDatabase implements ServiceDatabase<SqliteDatabase> {
   readonly outbox: SqliteOutboxTable;
   private readonly writer: OutboxWriter;
   private readonly commitListeners = new Set<() => void>();
-  /** What every transaction function receives: the connection and the outbox, the same object each time. */
-  private readonly tx: SqliteTransaction;
-  /** better-sqlite3's BEGIN / COMMIT / ROLLBACK (SAVEPOINT when nested) around a work function, built once. */
-  private readonly runInTransaction: <T>(work: (tx: SqliteTransaction) => T) => T;
-  private depth = 0;
+  private readonly transactions: SerialTransactions;
+  /** What the open transaction's work receives; a new one per transaction, so a kept one is known to be over. */
+  private current: SqliteTransactionContext | undefined;
   private emittedInTransaction = false;
   private closed = false;
 
@@ -77,45 +77,36 @@ export class SqliteServiceDatabase implements ServiceDatabase<SqliteDatabase> {
       },
       now,
     );
-    this.tx = {
-      db: this.db,
-      emit: (event, options) => this.writer.insert(event, options),
-      emitUntyped: (event, options) => this.writer.insert(event, options),
-    };
-    this.runInTransaction = this.db.transaction((work: (tx: SqliteTransaction) => unknown) => {
-      const result = work(this.tx);
-      if (isPromiseLike(result)) {
-        // Swallow the abandoned promise's outcome: the refusal below is the error the caller sees.
-        void Promise.resolve(result).catch(() => undefined);
-        throw new ShoalError(
-          'SHOAL_HANDLER_INVALID',
-          'A transaction function returned a promise: it must be synchronous, since anything it awaits would run after the commit; do async work before transact()',
-        );
-      }
-      return result;
-    }) as <T>(work: (tx: SqliteTransaction) => T) => T;
+    this.transactions = new SerialTransactions(this.db, {
+      committed: () => {
+        this.current = undefined;
+        const notify = this.emittedInTransaction;
+        this.emittedInTransaction = false;
+        if (notify) for (const listener of this.commitListeners) listener();
+      },
+      rolledBack: () => {
+        this.current = undefined;
+        this.emittedInTransaction = false;
+      },
+    });
   }
 
   /**
    * Runs `work` in one transaction and returns its result. Throwing rolls back everything it wrote and
    * emitted. Inside another `transact` it is a savepoint: rolled back alone if it throws.
    */
-  transact<T>(work: (tx: SqliteTransaction) => T): T {
-    if (this.closed) throw new ShoalError('SHOAL_DATABASE', `The service database ${this.path} is closed`);
-    this.depth += 1;
-    let committed = false;
-    try {
-      const result = this.runInTransaction(work);
-      committed = true;
-      return result;
-    } finally {
-      this.depth -= 1;
-      if (this.depth === 0) {
-        const notify = committed && this.emittedInTransaction;
-        this.emittedInTransaction = false;
-        if (notify) for (const listener of this.commitListeners) listener();
-      }
-    }
+  transact<T>(work: TransactionWork<SqliteDatabase, T>): Promise<T> {
+    if (this.closed) return Promise.reject(new ShoalError('SHOAL_DATABASE', `The service database ${this.path} is closed`));
+    return this.transactions.run(() => {
+      const tx = new SqliteTransactionContext(this, this.writer, this.transactions);
+      this.current = tx;
+      return work(tx);
+    });
+  }
+
+  /** Whether `tx` is the transaction open on this database right now. */
+  isOpen(tx: Transaction<SqliteDatabase>): boolean {
+    return tx === this.current;
   }
 
   /** `listener` runs after every outermost commit that emitted events; returns its removal. */
@@ -132,6 +123,38 @@ export class SqliteServiceDatabase implements ServiceDatabase<SqliteDatabase> {
   }
 }
 
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
+/** The transaction a work function receives: the connection, the outbox and savepoints. */
+class SqliteTransactionContext implements SqliteTransaction {
+  readonly db: SqliteDatabase;
+
+  constructor(
+    private readonly owner: SqliteServiceDatabase,
+    private readonly writer: OutboxWriter,
+    private readonly transactions: SerialTransactions,
+  ) {
+    this.db = owner.db;
+  }
+
+  emit(event: Parameters<SqliteTransaction['emit']>[0], options?: Parameters<SqliteTransaction['emit']>[1]): void {
+    this.checkOpen();
+    this.writer.insert(event, options);
+  }
+
+  emitUntyped(event: Parameters<SqliteTransaction['emitUntyped']>[0], options?: Parameters<SqliteTransaction['emitUntyped']>[1]): void {
+    this.checkOpen();
+    this.writer.insert(event, options);
+  }
+
+  transact<T>(work: TransactionWork<SqliteDatabase, T>): Promise<T> {
+    if (!this.owner.isOpen(this)) return Promise.reject(transactionOver());
+    return this.transactions.savepoint(() => work(this));
+  }
+
+  private checkOpen(): void {
+    if (!this.owner.isOpen(this)) throw transactionOver();
+  }
+}
+
+function transactionOver(): ShoalError {
+  return new ShoalError('SHOAL_HANDLER_INVALID', 'The transaction is over: emit and transact run inside the transact() call that received the transaction');
 }

@@ -2,6 +2,6 @@
  * @shoal/store: the service's own database, as an interface (docs/reference/store.md). The outbox relay, the
  * inbox, the event store and the service host use it; @shoal/store-sqlite implements it on SQLite.
  */
-export type { ServiceDatabase, Transaction, EmitOptions } from './service-database.js';
+export type { ServiceDatabase, Transaction, TransactionWork, EmitOptions } from './service-database.js';
 export type { OutboxTable, OutboxRow, RelayRow, OutboxBacklog } from './outbox-table.js';
 export { eventOfRow, aggregateTypeOf } from './outbox-table.js';

@@ -32,17 +32,18 @@ export interface OutboxBacklog {
   oldestUnsentAt: number | undefined;
 }
 
+/** Every method is asynchronous: a network database answers with a promise. */
 export interface OutboxTable {
   /** Up to `limit` rows above `after`, in sequence order. */
-  rowsAfter(after: number, limit: number): RelayRow[];
-  publishedThrough(): number;
+  rowsAfter(after: number, limit: number): Promise<RelayRow[]>;
+  publishedThrough(): Promise<number>;
   /** Records that every row up to `sequence` is published; never moves the position backwards. */
-  advance(sequence: number, now: number): void;
+  advance(sequence: number, now: number): Promise<void>;
   /** The largest sequence in the outbox, 0 when it is empty. */
-  lastSequence(): number;
-  backlog(): OutboxBacklog;
+  lastSequence(): Promise<number>;
+  backlog(): Promise<OutboxBacklog>;
   /** Deletes up to `chunk` published rows (at or below the position) written before `writtenBefore`; returns how many. */
-  prune(chunk: number, writtenBefore: number): number;
+  prune(chunk: number, writtenBefore: number): Promise<number>;
 }
 
 /** The CloudEvent a row holds, as it was emitted. */

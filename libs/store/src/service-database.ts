@@ -5,6 +5,12 @@
  * A state change and the events it emits commit in one transaction: `emit` writes the event into the
  * database's outbox table inside the transaction, and the relay publishes it only once it is committed.
  * `Db` is the adapter's connection, the one every statement of a transaction runs on.
+ *
+ * Transactions are asynchronous: `transact` returns a promise, and its work function may await (a network
+ * database answers every statement with a promise). Whatever the work awaits runs inside the transaction, so
+ * the writes of an awaited step commit with the rest or not at all. An adapter with a single connection
+ * (SQLite) runs one transaction at a time and queues the others; one with a pool runs them side by side. A
+ * work function that never awaits costs no more than it did when transactions were synchronous.
  */
 import type { CloudEvent, SchemaCatalog, ShoalEvent } from '@shoal/contract';
 import type { OutboxTable } from './outbox-table.js';
@@ -14,14 +20,25 @@ export interface EmitOptions {
   topic?: string;
 }
 
+/** A transaction's work: its result, or a promise of it (awaited before the commit). */
+export type TransactionWork<Db, T> = (tx: Transaction<Db>) => T | PromiseLike<T>;
+
 /** What a transaction function receives. */
 export interface Transaction<Db> {
   /** The connection, inside the open transaction: every statement run on it is part of it. */
   readonly db: Db;
-  /** Stores `event` in the outbox, to be published once (and only if) the transaction commits. */
+  /**
+   * Stores `event` in the outbox, to be published once (and only if) the transaction commits. Synchronous:
+   * the event is checked against the catalog at once; an adapter may write the row at once or with the commit.
+   */
   emit<E extends ShoalEvent>(event: E, options?: EmitOptions): void;
   /** Like `emit`, for an event whose type is only known at run time (it is still checked against the catalog). */
   emitUntyped(event: CloudEvent<unknown>, options?: EmitOptions): void;
+  /**
+   * Runs `work` in a savepoint of this transaction: if it throws, only its writes and emits are rolled back,
+   * and the error is the caller's. Await it before the outer work goes on.
+   */
+  transact<T>(work: TransactionWork<Db, T>): Promise<T>;
 }
 
 export interface ServiceDatabase<Db = unknown> {
@@ -34,11 +51,12 @@ export interface ServiceDatabase<Db = unknown> {
   /** The outbox table and the relay's position in it. */
   readonly outbox: OutboxTable;
   /**
-   * Runs `work` in one transaction and returns its result. Throwing rolls back everything it wrote and
-   * emitted. Inside another `transact` it is a savepoint: rolled back alone if it throws.
+   * Runs `work` in one transaction and resolves to its result once committed. Throwing (or rejecting) rolls
+   * back everything it wrote and emitted. A transaction inside a transaction is `tx.transact` (a savepoint);
+   * calling this method from inside a work function would wait for itself on a single-connection adapter.
    */
-  transact<T>(work: (tx: Transaction<Db>) => T): T;
+  transact<T>(work: TransactionWork<Db, T>): Promise<T>;
   /** `listener` runs after every outermost commit that emitted events; returns its removal. */
   onCommit(listener: () => void): () => void;
-  close(): void;
+  close(): void | Promise<void>;
 }

@@ -12,7 +12,7 @@
  *              SQLITE_BUSY, a constraint a handler trips over): retried in place up to `retry.attempts` tries,
  *              then given up on.
  *   poison     a ShoalError not flagged retriable (bytes that are not an event, an unknown schema id, data
- *              that does not match its schema, a handler that returned a promise, an emitted event that
+ *              that does not match its schema, a handler that misused its transaction, an emitted event that
  *              breaks the contract): retrying cannot help, given up on at once.
  *
  * What giving up means is the consumer's: a subscription dead-letters the record, a projector skips a record

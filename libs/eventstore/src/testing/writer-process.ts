@@ -39,7 +39,7 @@ if (mode === 'append') {
     { source: '/shoal/test-writer', subject: streamId },
   );
   try {
-    store.append(streamId, Number(rest[0]), [event]);
+    await store.append(streamId, Number(rest[0]), [event]);
     outcome = { kind: 'appended', eventId: event.id };
   } catch (error) {
     if (!(error instanceof ConcurrencyError)) throw error;

@@ -86,8 +86,8 @@ relay.start();
 process.stdout.write(`${JSON.stringify({ started: true })}\n`);
 
 process.once('SIGTERM', () => {
-  void relay.stop({ drain: true }).then(() => {
-    process.stdout.write(`${JSON.stringify({ stopped: true, ...relay.status() })}\n`);
+  void relay.stop({ drain: true }).then(async () => {
+    process.stdout.write(`${JSON.stringify({ stopped: true, ...(await relay.status()) })}\n`);
     database.close();
   });
 });

@@ -53,9 +53,9 @@ export interface OrderReactionsOptions {
 export function orderReactions(store: EventStore, options: OrderReactionsOptions) {
   const { logger } = options;
   const now = options.now ?? Date.now;
-  const react = (event: ReactionEvent, tx: SqliteTransaction): void => {
+  const react = async (event: ReactionEvent, tx: SqliteTransaction): Promise<void> => {
     const command = commandOf(event, now());
-    const { newEvents, newState } = handleCommandIn(tx, store, orderDecider, command.orderId, command, { causedBy: event });
+    const { newEvents, newState } = await handleCommandIn(tx, store, orderDecider, command.orderId, command, { causedBy: event });
     const about = { orderId: command.orderId, cause: event.type, causeId: event.id, status: newState.status };
     if (newEvents.length > 0) {
       logger.debug({ ...about, decided: newEvents.map((decided) => decided.type) }, 'order changed');

@@ -102,7 +102,7 @@ export function orderRoutes(store: EventStore, options: OrderRoutesOptions): Fas
       { schema: { params: orderParams, response: { 200: orderResponse, ...problemResponses(404) } } },
       async (request, reply) => {
         const orderId = request.params.id;
-        const { state, version } = store.aggregateStream(orderId, orderDecider);
+        const { state, version } = await store.aggregateStream(orderId, orderDecider);
         withVersion(reply, version);
         return representation(placedOrder(state, orderId), version);
       },

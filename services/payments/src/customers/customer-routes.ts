@@ -40,7 +40,7 @@ export function customerRoutes(options: { database: SqliteServiceDatabase; custo
       },
       async (request) => {
         const { id } = request.params;
-        const credit = database.transact(() => {
+        const credit = await database.transact(() => {
           const next = decideLimit(customers.get(id), id, request.body.limit, request.body.currency);
           customers.setLimit(next, now());
           return next;

@@ -44,9 +44,9 @@ function desk() {
 describe('auto-dispatcher', () => {
   it('dispatches the shipments scheduled longer ago than the delay, in batches, each once', async () => {
     const { shipments, clock, confirm, outboxTypes } = desk();
-    for (let i = 0; i < 7; i += 1) confirm(`o-old-${i}`);
+    for (let i = 0; i < 7; i += 1) await confirm(`o-old-${i}`);
     clock.now += 500;
-    confirm('o-new');
+    await confirm('o-new');
 
     const dispatcher = new AutoDispatcher({ shipments, delayMs: 400, logger: silentLogger, now: () => clock.now, batchSize: 3 });
     expect(dispatcher.intervalMs).toBe(100);
@@ -90,7 +90,7 @@ describe('auto-dispatcher', () => {
     }
     const runsAtStop = runs;
 
-    confirm('o-after-stop');
+    await confirm('o-after-stop');
     clock.now += 1_000;
     await vi.advanceTimersByTimeAsync(MIN_WAKE_INTERVAL_MS * 100);
     expect(runs).toBe(runsAtStop);

@@ -81,7 +81,7 @@ export class AutoDispatcher implements ServiceComponent {
       let failed = false;
       for (const shipmentId of due) {
         if (this.stopped) return;
-        if (!this.dispatchOne(shipmentId)) failed = true;
+        if (!(await this.dispatchOne(shipmentId))) failed = true;
       }
       // After a failure the same shipments would come back at once: leave them to the next run.
       if (failed || due.length < this.batchSize) return;
@@ -90,9 +90,9 @@ export class AutoDispatcher implements ServiceComponent {
   }
 
   /** False when the dispatch failed and the shipment is still due. */
-  private dispatchOne(shipmentId: string): boolean {
+  private async dispatchOne(shipmentId: string): Promise<boolean> {
     try {
-      const shipment = this.options.shipments.dispatch(shipmentId);
+      const shipment = await this.options.shipments.dispatch(shipmentId);
       this.dispatched += 1;
       this.logger.debug({ shipmentId, orderId: shipment.orderId, trackingNumber: shipment.trackingNumber }, 'dispatched automatically');
       return true;

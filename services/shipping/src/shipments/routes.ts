@@ -48,7 +48,7 @@ export function shipmentRoutes(shipments: Shipments): FastifyPluginAsync {
     app.post<{ Params: { id: string } }>(
       '/shipments/:id/dispatch',
       { schema: { params: idParams('id'), response: { 200: shipmentSchema, ...problemResponses(404, 409) } } },
-      async (request) => shipmentView(shipments.dispatch(request.params.id)),
+      async (request) => shipmentView(await shipments.dispatch(request.params.id)),
     );
 
     app.get<{ Params: { id: string } }>(

@@ -91,7 +91,7 @@ export class Shipments {
   }
 
   /** Dispatches a shipment in its own transaction; answers the shipment as it is afterwards. */
-  dispatch(shipmentId: string): Shipment {
+  dispatch(shipmentId: string): Promise<Shipment> {
     return this.options.database.transact((tx) => {
       const shipment = this.store.get(shipmentId);
       if (shipment === undefined) throw new ShoalError('SHOAL_NOT_FOUND', `No shipment ${shipmentId}`, { details: { shipmentId } });
