@@ -355,7 +355,7 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
       '',
       consoleLine(consoleCost),
       '',
-      `goals met: ${goalsMet + (consoleCost.extraPercent !== undefined && consoleCost.extraPercent <= CONSOLE_GOAL_PERCENT ? 1 : 0)} of ${goalsChecked + 1}`,
+      `goals met: ${goalsMet + ((consolePercent(consoleCost) ?? Number.POSITIVE_INFINITY) <= CONSOLE_GOAL_PERCENT ? 1 : 0)} of ${goalsChecked + 1}`,
       '',
     ].join('\n'),
   );
@@ -390,6 +390,16 @@ interface ConsoleCost {
   /** The console process's own share, ms per order. */
   consoleMs: number | undefined;
   extraPercent: number | undefined;
+  /** The console's own process as a share of the CPU per order without it. */
+  ownPercent: number | undefined;
+}
+
+/**
+ * The console's cost as the goal judges it: the larger of the measured difference and its own process's share,
+ * since the difference of two runs on a shared machine can be smaller than what the console alone used.
+ */
+function consolePercent(cost: ConsoleCost): number | undefined {
+  return cost.extraPercent === undefined || cost.ownPercent === undefined ? undefined : Math.max(cost.extraPercent, cost.ownPercent);
 }
 
 /** Rounds of the console phase: each runs the first rate without, then with, a console; alternating evens out drifts in the machine's load. */
@@ -423,10 +433,11 @@ async function consolePhase(bench: Bench, plan: Plan): Promise<ConsoleCost> {
       await consoleProcess.exited;
     }
   }
-  if (!totals.readable) return { rate, seconds, rounds: CONSOLE_ROUNDS, withoutMs: undefined, withMs: undefined, consoleMs: undefined, extraPercent: undefined };
+  if (!totals.readable) return { rate, seconds, rounds: CONSOLE_ROUNDS, withoutMs: undefined, withMs: undefined, consoleMs: undefined, extraPercent: undefined, ownPercent: undefined };
   const withoutMs = (totals.withoutSeconds * 1000) / totals.withoutOrders;
   const withMs = (totals.withSeconds * 1000) / totals.withOrders;
-  return { rate, seconds, rounds: CONSOLE_ROUNDS, withoutMs, withMs, consoleMs: (totals.consoleSeconds * 1000) / totals.withOrders, extraPercent: ((withMs - withoutMs) / withoutMs) * 100 };
+  const consoleMs = (totals.consoleSeconds * 1000) / totals.withOrders;
+  return { rate, seconds, rounds: CONSOLE_ROUNDS, withoutMs, withMs, consoleMs, extraPercent: ((withMs - withoutMs) / withoutMs) * 100, ownPercent: (consoleMs / withoutMs) * 100 };
 }
 
 /** The console as shoal dev would run it, on a free port, once it has read every topic to its end. */
@@ -467,10 +478,13 @@ async function startConsole(bench: Bench): Promise<{ child: ChildProcess; exited
 function consoleLine(cost: ConsoleCost): string {
   const ms = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(2)} ms`);
   const extra = cost.extraPercent === undefined ? '-' : `${cost.extraPercent >= 0 ? '+' : ''}${cost.extraPercent.toFixed(1)} %`;
-  const met = cost.extraPercent !== undefined && cost.extraPercent <= CONSOLE_GOAL_PERCENT ? 'met' : 'NOT met';
+  const judged = consolePercent(cost);
+  const met = judged !== undefined && judged <= CONSOLE_GOAL_PERCENT ? 'met' : 'NOT met';
+  const own = cost.ownPercent === undefined ? '-' : `${cost.ownPercent.toFixed(1)} %`;
   return [
     `The console's cost at ${count(cost.rate)}/s for ${cost.seconds} s, ${cost.rounds} rounds of the same run without then with it: CPU per order of every process ${ms(cost.withoutMs)} without the console,`,
-    `${ms(cost.withMs)} with it (${extra}; goal <= +${CONSOLE_GOAL_PERCENT} %: ${met}); the console's own process ${ms(cost.consoleMs)} per order`,
+    `${ms(cost.withMs)} with it (${extra}); the console's own process ${ms(cost.consoleMs)} per order (${own} of the CPU without it);`,
+    `goal <= +${CONSOLE_GOAL_PERCENT} %, judged on the larger of the two: ${met}`,
   ].join('\n');
 }
 
