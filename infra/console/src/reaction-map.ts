@@ -114,9 +114,6 @@ export class ReactionMap {
         emits: [...types.entries()].map(([type, state]) => ({ type, count: state.count, perSecond: state.rate.perSecond(now), lastAt: state.lastAt })).sort((a, b) => a.type.localeCompare(b.type)),
       }))
       .sort((a, b) => a.name.localeCompare(b.name));
-    for (const edge of this.edges.values()) {
-      if (!this.emitted.has(edge.to)) services.push({ name: edge.to, emits: [] });
-    }
     const edges = [...this.edges.values()]
       .map((edge): MapEdge => {
         const sorted = [...edge.latencies].sort((a, b) => a - b);
