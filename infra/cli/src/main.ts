@@ -2,6 +2,7 @@ import { isShoalError } from '@shoal/core';
 import { brokerUsage, runBroker } from './commands/broker.js';
 import { runBench } from './commands/bench.js';
 import { devUsage, runDev } from './commands/dev.js';
+import { dlqUsage, runDlq } from './commands/dlq.js';
 import { publishUsage, runPublish } from './commands/publish.js';
 import { registryUsage, runRegistry } from './commands/registry.js';
 import { replayUsage, runReplay } from './commands/replay.js';
@@ -25,6 +26,7 @@ Commands:
   console    serve the console: the live map, one flow, consumer groups, dead letters, projections
   trace      print one flow's causation tree (order id, correlation id or event id)
   groups     list the consumer groups with their lag and members; describe one per partition
+  dlq        list, redrive and skip the dead letters of a running service and the records parked behind them
   bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime|console|e2e]
 
 Run 'shoal <command> --help' for a command's options.
@@ -54,6 +56,7 @@ const commands: Record<string, Command | LoadCommand> = {
   console: async () => import('./commands/console.js').then(({ runConsole, consoleUsage }) => ({ run: runConsole, usage: consoleUsage })),
   trace: async () => import('./commands/trace.js').then(({ runTrace, traceUsage }) => ({ run: runTrace, usage: traceUsage })),
   groups: async () => import('./commands/groups.js').then(({ runGroups, groupsUsage }) => ({ run: runGroups, usage: groupsUsage })),
+  dlq: { run: runDlq, usage: dlqUsage },
   bench: { run: runBench, usage: '' },
 };
 

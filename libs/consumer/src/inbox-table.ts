@@ -74,6 +74,7 @@ export function createInboxTable(db: SqliteDatabase): void {
 /** The inbox of one consumer group on one connection. */
 export class Inbox {
   private readonly insertRow;
+  private readonly hasRow;
   private readonly oldestRows;
   private readonly deleteOlder;
 
@@ -86,6 +87,7 @@ export class Inbox {
     this.insertRow = db.prepare(
       `INSERT OR IGNORE INTO inbox (consumer_group, event_id, topic, "partition", "offset", type, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.hasRow = db.prepare<[string, string]>('SELECT 1 FROM inbox WHERE consumer_group = ? AND event_id = ?').pluck();
     this.oldestRows = db.prepare<[number, number], [number, number]>('SELECT rowid, processed_at FROM inbox WHERE rowid > ? ORDER BY rowid LIMIT ?').raw();
     this.deleteOlder = db.prepare('DELETE FROM inbox WHERE rowid > ? AND rowid <= ? AND consumer_group = ? AND processed_at < ?');
   }
@@ -97,6 +99,11 @@ export class Inbox {
   record(entry: InboxEntry): boolean {
     // A number, not a BigInt: offsets are exact as numbers up to 2^53, and the conversion is paid per record.
     return this.insertRow.run(this.group, entry.eventId, entry.topic, entry.partition, Number(entry.offset), entry.type, this.now()).changes === 1;
+  }
+
+  /** Whether the group has processed the event `eventId`. */
+  has(eventId: string): boolean {
+    return this.hasRow.get(this.group, eventId) !== undefined;
   }
 
   /**
