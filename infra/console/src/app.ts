@@ -18,7 +18,7 @@ import { ShoalError } from '@shoal/core';
 import type { ServiceHost } from '@shoal/service';
 import type { ConsoleConfig } from './config.js';
 import { consumerGroups, type GroupReport } from './consumer-groups.js';
-import type { DlqListing } from './dlq-contract.js';
+import type { DlqListBody } from '@shoal/consumer';
 import { findDrift, type ServiceSubscriptions } from './drift.js';
 import { decodeEventData, jsonSafe } from './event-data.js';
 import { EventIndex } from './event-index.js';
@@ -131,7 +131,7 @@ export function buildConsole(host: ServiceHost<ConsoleConfig>): ConsoleParts {
     app.get('/api/dlq', async () => ({
       services: await Promise.all(
         directory.services.map(async ({ name }) => {
-          const answer = await directory.getJson<DlqListing>(name, '/admin/dlq');
+          const answer = await directory.getJson<DlqListBody>(name, '/admin/dlq');
           return 'value' in answer ? { service: name, groups: answer.value.groups } : { service: name, problem: answer.problem, status: answer.status };
         }),
       ),

@@ -24,4 +24,3 @@ export { decodeEventData, jsonSafe } from './event-data.js';
 export type { DecodedData } from './event-data.js';
 export { parseServiceList, ServiceDirectory } from './service-directory.js';
 export type { ConsoleService, ServiceAnswer } from './service-directory.js';
-export type * from './dlq-contract.js';
