@@ -1,13 +1,16 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
+import { freePort } from '@shoal/testing';
 import { KAFKA_VERSION, startApacheKafka, type ApacheKafka } from '@shoal/apache-kafka';
 import { count, progressOf } from '../../libs/outbox/bench/bench-platform.js';
 import { Shop } from '../e2e/support/shop.js';
-import { SERVICES, startShoalDev, type ShoalDev } from '../e2e/support/shoal-dev.js';
+import { discoverConsole } from '../../infra/cli/src/dev/service-discovery.js';
+import { REPO_ROOT, SERVICES, startShoalDev, type ShoalDev } from '../e2e/support/shoal-dev.js';
 import { startArrivalWatch, type ArrivalWatch } from './arrival-watch.js';
 import { BENCH_CLIENT, readBrokerRequests, requestsBetween, type RequestFigures } from './broker-requests.js';
 import { baselineLines, cpuTable, figuresTable, requestsTable, stepsTable, tracingTable, type CpuFigure, type LatencyFigures, type ThroughputFigures, type TracingSide } from './e2e-report.js';
@@ -45,6 +48,12 @@ import { cpuUsedBetween, readCpu } from './process-cpu.js';
  *                records at the first offered rate, times 4 hops = the latency floor; and a raw kafkajs chain
  *                of the same shape (a batching producer and three consume -> produce relays) moving N records,
  *                with the CPU it costs (this process and shoal dev's, where the broker runs) per record.
+ *
+ *   console      the console's cost (docs/console.md): shoal dev runs without it (--no-console) for every
+ *                phase above; then, in two rounds, the first rate is offered again without the console and
+ *                with one started as its own process (reading every topic, caught up first), and the CPU per
+ *                order of every process, the console's included, is compared over the rounds: the goal is at
+ *                most 5 % more.
  *
  * A closed-loop warm-up comes first, as many orders as the throughput phase at its concurrency (fewer in
  * --quick): the hot paths are compiled by TurboFan only after thousands of calls, and with a short warm-up
@@ -173,6 +182,8 @@ interface Bench {
   problems: string[];
   /** When each phase ran, in µs of the monotonic clock that V8's CPU profiles use too. */
   phases: Array<{ phase: string; fromUs: number; toUs: number }>;
+  /** Processes counted besides the platform's (the console of the console phase). */
+  extraProcesses: Map<string, number>;
 }
 
 const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
@@ -248,7 +259,8 @@ async function main(): Promise<number> {
 /** shoal dev on free ports, its services logging warnings only. */
 function startPlatform(dataDir: string, env: Record<string, string>, args: string[]): Promise<ShoalDev> {
   // Request counts come from the embedded broker; Apache Kafka is not asked.
-  return startShoalDev({ dataDir, logLevel: 'warn', env, args, brokerMetrics: args.length === 0 });
+  // The console only in the phase that measures it.
+  return startShoalDev({ dataDir, logLevel: 'warn', env, args: [...args, '--no-console'], brokerMetrics: args.length === 0 });
 }
 
 /** The broker's request counts by client and API now; none on Apache Kafka. */
@@ -286,7 +298,7 @@ async function prepare(dev: ShoalDev): Promise<Bench> {
   const traffic = new OrderTraffic({ url: dev.url('orders'), skus: SKUS, customers: CUSTOMERS });
   const brokerMetrics = dev.ready.brokerMetrics;
   if (brokerMetrics === undefined && apacheKafka === undefined) throw new Error('shoal dev did not say where its broker serves GET /metrics (--broker-metrics-port)');
-  return { dev, kafka, brokerMetrics, watch, traffic, problems: [], phases: [] };
+  return { dev, kafka, brokerMetrics, watch, traffic, problems: [], phases: [], extraProcesses: new Map() };
 }
 
 async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number> {
@@ -300,6 +312,7 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
   const { throughput, cpu, idleSeconds, requests } = await phase(bench, 'throughput', () => throughputPhase(bench, plan));
   const latency: LatencyFigures[] = [];
   for (const { rate, seconds } of plan.rates) latency.push(await phase(bench, `latency at ${rate}/s`, () => latencyPhase(bench, rate, seconds)));
+  const consoleCost = await phase(bench, 'console', () => consolePhase(bench, plan));
 
   const baselines = new KafkaBaselines(bench.kafka, CONFIRM_TIMEOUT_MS);
   const hopRate = plan.rates[0]!.rate;
@@ -348,7 +361,9 @@ async function run(bench: Bench, plan: Plan, loadBefore: number): Promise<number
       `Broker requests per order, by Kafka API: the platform's clients (shoal dev and the services), from the first POST until idle; the benchmark's own clients apart`,
       requestsTable(figures),
       '',
-      `goals met: ${goalsMet} of ${goalsChecked}`,
+      consoleLine(consoleCost),
+      '',
+      `goals met: ${goalsMet + ((consolePercent(consoleCost) ?? Number.POSITIVE_INFINITY) <= CONSOLE_GOAL_PERCENT ? 1 : 0)} of ${goalsChecked + 1}`,
       '',
     ].join('\n'),
   );
@@ -422,11 +437,123 @@ async function tracingCost(plan: Plan, loadBefore: number): Promise<number> {
 /** Every process whose CPU a phase counts: each service, shoal dev (broker and registry), this benchmark. */
 function processesOf(bench: Bench): Map<string, number> {
   return new Map<string, number>([
+    ...bench.extraProcesses,
     ...SERVICES.map((service) => [service, bench.dev.pidOf(service)] as const),
     [apacheKafka === undefined ? 'shoal dev (broker, registry)' : 'shoal dev (registry)', bench.dev.child.pid!],
     ...(apacheKafka === undefined ? [] : [[`Apache Kafka ${apacheKafka.version}`, apacheKafka.pid] as const]),
     ['this benchmark', process.pid],
   ]);
+}
+
+/** The console may cost at most this much more CPU per order, all processes together. */
+const CONSOLE_GOAL_PERCENT = 5;
+
+interface ConsoleCost {
+  rate: number;
+  seconds: number;
+  rounds: number;
+  /** CPU ms per order of every process, without and with the console. */
+  withoutMs: number | undefined;
+  withMs: number | undefined;
+  /** The console process's own share, ms per order. */
+  consoleMs: number | undefined;
+  extraPercent: number | undefined;
+  /** The console's own process as a share of the CPU per order without it. */
+  ownPercent: number | undefined;
+}
+
+/**
+ * The console's cost as the goal judges it: the larger of the measured difference and its own process's share,
+ * since the difference of two runs on a shared machine can be smaller than what the console alone used.
+ */
+function consolePercent(cost: ConsoleCost): number | undefined {
+  return cost.extraPercent === undefined || cost.ownPercent === undefined ? undefined : Math.max(cost.extraPercent, cost.ownPercent);
+}
+
+/** Rounds of the console phase: each runs the first rate without, then with, a console; alternating evens out drifts in the machine's load. */
+const CONSOLE_ROUNDS = 2;
+
+/** The same latency run without, then with, a console reading every topic, in rounds; CPU per order of all processes. */
+async function consolePhase(bench: Bench, plan: Plan): Promise<ConsoleCost> {
+  const { rate, seconds } = plan.rates[0]!;
+  const totals = { withoutSeconds: 0, withoutOrders: 0, withSeconds: 0, withOrders: 0, consoleSeconds: 0, readable: true };
+  const add = (run: LatencyFigures, side: 'without' | 'with') => {
+    const values = [...run.cpu.values()];
+    if (values.some((value) => value === undefined)) totals.readable = false;
+    totals[`${side}Seconds`] += values.reduce<number>((sum, value) => sum + (value ?? 0), 0);
+    totals[`${side}Orders`] += run.samplesMs.length - run.missing;
+  };
+  for (let round = 1; round <= CONSOLE_ROUNDS; round += 1) {
+    progress(`console, round ${round} of ${CONSOLE_ROUNDS}: ${count(rate)}/s for ${seconds} s without the console`);
+    add(await latencyPhase(bench, rate, seconds), 'without');
+    const consoleProcess = await startConsole(bench);
+    try {
+      progress(`console, round ${round} of ${CONSOLE_ROUNDS}: ${count(rate)}/s for ${seconds} s with the console`);
+      bench.extraProcesses.set('console', consoleProcess.child.pid!);
+      const withConsole = await latencyPhase(bench, rate, seconds);
+      add(withConsole, 'with');
+      const own = withConsole.cpu.get('console');
+      if (own === undefined) totals.readable = false;
+      totals.consoleSeconds += own ?? 0;
+    } finally {
+      bench.extraProcesses.delete('console');
+      consoleProcess.child.kill('SIGINT');
+      await consoleProcess.exited;
+    }
+  }
+  if (!totals.readable) return { rate, seconds, rounds: CONSOLE_ROUNDS, withoutMs: undefined, withMs: undefined, consoleMs: undefined, extraPercent: undefined, ownPercent: undefined };
+  const withoutMs = (totals.withoutSeconds * 1000) / totals.withoutOrders;
+  const withMs = (totals.withSeconds * 1000) / totals.withOrders;
+  const consoleMs = (totals.consoleSeconds * 1000) / totals.withOrders;
+  return { rate, seconds, rounds: CONSOLE_ROUNDS, withoutMs, withMs, consoleMs, extraPercent: ((withMs - withoutMs) / withoutMs) * 100, ownPercent: (consoleMs / withoutMs) * 100 };
+}
+
+/** The console as shoal dev would run it, on a free port, once it has read every topic to its end. */
+async function startConsole(bench: Bench): Promise<{ child: ChildProcess; exited: Promise<unknown> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', discoverConsole().main], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: bench.dev.ready.broker,
+      SCHEMA_REGISTRY_URL: bench.dev.ready.registry,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SHOAL_DATA_DIR: bench.dev.ready.dataDir,
+      SHOAL_CONSOLE_SERVICES: SERVICES.map((service) => `${service}=${bench.dev.url(service)}`).join(','),
+    },
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const deadline = performance.now() + IDLE_TIMEOUT_MS;
+  for (;;) {
+    const status = await fetch(`http://127.0.0.1:${port}/api/status`, { signal: AbortSignal.timeout(2_000) })
+      .then((response) => (response.ok ? (response.json() as Promise<{ traffic: { caughtUp: boolean }; index: { events: number } }>) : undefined))
+      .catch(() => undefined);
+    if (status?.traffic.caughtUp === true) {
+      progress(`console: caught up with ${count(status.index.events)} events`);
+      return { child, exited };
+    }
+    if (child.exitCode !== null || performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the console did not catch up within ${IDLE_TIMEOUT_MS / 1000} s (exit code ${child.exitCode})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function consoleLine(cost: ConsoleCost): string {
+  const ms = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(2)} ms`);
+  const extra = cost.extraPercent === undefined ? '-' : `${cost.extraPercent >= 0 ? '+' : ''}${cost.extraPercent.toFixed(1)} %`;
+  const judged = consolePercent(cost);
+  const met = judged !== undefined && judged <= CONSOLE_GOAL_PERCENT ? 'met' : 'NOT met';
+  const own = cost.ownPercent === undefined ? '-' : `${cost.ownPercent.toFixed(1)} %`;
+  return [
+    `The console's cost at ${count(cost.rate)}/s for ${cost.seconds} s, ${cost.rounds} rounds of the same run without then with it: CPU per order of every process ${ms(cost.withoutMs)} without the console,`,
+    `${ms(cost.withMs)} with it (${extra}); the console's own process ${ms(cost.consoleMs)} per order (${own} of the CPU without it);`,
+    `goal <= +${CONSOLE_GOAL_PERCENT} %, judged on the larger of the two: ${met}`,
+  ].join('\n');
 }
 
 async function throughputPhase(bench: Bench, plan: Plan): Promise<{ throughput: ThroughputFigures; cpu: CpuFigure[]; idleSeconds: number; requests: RequestFigures }> {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { eventually, freePorts, tempDir } from '@shoal/testing';
 import { discoverServices } from '../../infra/cli/src/dev/service-discovery.js';
+import type { ReadyFileContent as ReadyFile } from '../../infra/cli/src/dev/ready-file.js';
 import { REPO_ROOT, SHOAL_BIN, shoal } from './helpers.js';
 import { isAlive } from '../e2e/support/shoal-dev.js';
 
@@ -23,13 +24,6 @@ const PROCESSES = SERVICES.flatMap((name) => (SIDECARS.includes(`${name}-sidecar
 /** The processes that are TypeScript on the service host (the sidecar is one): they log `stopped` when they stop. */
 const HOSTED = PROCESSES.filter((name) => discoverServices().some((service) => service.name === name && service.main !== undefined) || SIDECARS.includes(name));
 
-interface ReadyFile {
-  broker: string;
-  registry: string;
-  dataDir: string;
-  brokerMetrics?: string;
-  services: Record<string, { url: string; pid: number }>;
-}
 
 interface DevProcess {
   child: ChildProcess;
@@ -91,12 +85,12 @@ async function livePid(url: string): Promise<unknown> {
   return ((await (await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(5_000) })).json()) as { pid?: unknown }).pid;
 }
 
-/** The flags of a run on free ports: data dir, broker, registry and a port per service. */
+/** The flags of a run on free ports: data dir, broker, registry, console and a port per service. */
 async function devArgs(dir: string, services: readonly string[]): Promise<{ args: string[]; ports: Map<string, number> }> {
   const withSidecars = services.flatMap((name) => (SIDECARS.includes(`${name}-sidecar`) ? [name, `${name}-sidecar`] : [name]));
-  const [brokerPort, registryPort, ...servicePorts] = await freePorts(2 + withSidecars.length);
+  const [brokerPort, registryPort, consolePort, ...servicePorts] = await freePorts(3 + withSidecars.length);
   const ports = new Map(withSidecars.map((name, index) => [name, servicePorts[index]!]));
-  const args = ['--data-dir', join(dir, 'data'), '--broker-port', String(brokerPort), '--registry-port', String(registryPort)];
+  const args = ['--data-dir', join(dir, 'data'), '--broker-port', String(brokerPort), '--registry-port', String(registryPort), '--console-port', String(consolePort)];
   for (const [name, port] of ports) args.push(`--${name}-port`, String(port));
   return { args, ports };
 }
@@ -124,6 +118,10 @@ describe('shoal dev', () => {
       expect(await livePid(url), `${name} pid`).toBe(ready.services[name]?.pid);
     }
     const url = (name: string) => `http://127.0.0.1:${ports.get(name)}`;
+    // The console runs beside the services, supervised the same way, and says where.
+    expect(banner).toMatch(new RegExp(`^  Console +${ready.console!.url}  `, 'm'));
+    expect(await status(`${ready.console!.url}/health/ready`)).toBe(200);
+    expect(await livePid(ready.console!.url)).toBe(ready.console!.pid);
     expect(banner).toContain(`curl -X PUT ${url('inventory')}/stock/SKU-1 -H 'content-type: application/json' -d '{"available": 10}'`);
     expect(banner).toContain(`curl -X PUT ${url('payments')}/customers/c1/limit -H 'content-type: application/json' -d '{"limit": 100000, "currency": "EUR"}'`);
     expect(banner).toContain(`curl -X POST ${url('orders')}/orders -H 'content-type: application/json' -d '{"customerId": "c1", "currency": "EUR", "lines": [{"sku": "SKU-1", "quantity": 2, "unitPrice": 1500}]}'`);
@@ -145,7 +143,7 @@ describe('shoal dev', () => {
     expect(dev.output()).toMatch(/ inventory exited \(SIGKILL\); restarting in 1 s/);
     expect(dev.output()).toMatch(/ inventory is ready again/);
 
-    const pids = [...Object.values(ready.services).map((service) => service.pid), restarted];
+    const pids = [...Object.values(ready.services).map((service) => service.pid), ready.console!.pid, restarted];
     dev.child.kill('SIGINT');
     expect(await dev.exited).toEqual({ code: 0, signal: null });
     for (const pid of pids) expect(isAlive(pid), `process ${pid}`).toBe(false);

@@ -25,8 +25,11 @@ Commands:
   subscribe  print the decoded CloudEvents of topics
   replay     rebuild a projection of a running service from the log, without read downtime
   sidecar    the sidecar of a service written in another language: shoal sidecar --config <file>
+  console    serve the console: the live map, one flow, consumer groups, dead letters, projections
+  trace      print one flow's causation tree (order id, correlation id or event id)
+  groups     list the consumer groups with their lag and members; describe one per partition
   dlq        list, redrive and skip the dead letters of a running service and the records parked behind them
-  bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime|sidecar]
+  bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime|sidecar|console|e2e]
 
 Run 'shoal <command> --help' for a command's options.
 `;
@@ -36,7 +39,13 @@ interface Command {
   usage: string;
 }
 
-const commands: Record<string, Command> = {
+/**
+ * The console's commands load @shoal/console (and with it the service host and esbuild) only when run, so
+ * that every other command starts as quickly as before.
+ */
+type LoadCommand = () => Promise<Command>;
+
+const commands: Record<string, Command | LoadCommand> = {
   dev: { run: runDev, usage: devUsage },
   broker: { run: runBroker, usage: brokerUsage },
   registry: { run: runRegistry, usage: registryUsage },
@@ -47,6 +56,9 @@ const commands: Record<string, Command> = {
   subscribe: { run: runSubscribe, usage: subscribeUsage },
   replay: { run: runReplay, usage: replayUsage },
   sidecar: { run: runSidecarCommand, usage: sidecarUsage },
+  console: async () => import('./commands/console.js').then(({ runConsole, consoleUsage }) => ({ run: runConsole, usage: consoleUsage })),
+  trace: async () => import('./commands/trace.js').then(({ runTrace, traceUsage }) => ({ run: runTrace, usage: traceUsage })),
+  groups: async () => import('./commands/groups.js').then(({ runGroups, groupsUsage }) => ({ run: runGroups, usage: groupsUsage })),
   dlq: { run: runDlq, usage: dlqUsage },
   bench: { run: runBench, usage: '' },
 };
@@ -61,11 +73,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return name === undefined ? 1 : 0;
   }
-  const command = commands[name];
-  if (!command) {
+  const entry = commands[name];
+  if (!entry) {
     process.stderr.write(`shoal: unknown command '${name}'\n\n${usage}`);
     return 1;
   }
+  const command = typeof entry === 'function' ? await entry() : entry;
   try {
     return await command.run(rest);
   } catch (error) {

@@ -12,6 +12,7 @@ export { createServiceApp } from './service-app.js';
 export type { ServiceAppOptions } from './service-app.js';
 export { projectionAdminRoutes } from './projection-admin-routes.js';
 export type { ProjectionAdminOptions } from './projection-admin-routes.js';
+export type { DeclaredSubscription } from './subscription-admin-routes.js';
 export { dlqAdminRoutes } from './dlq-admin-routes.js';
 export type { DlqAdminOptions } from './dlq-admin-routes.js';
 export type { ServiceHostOptions, ServiceComponent, HostSubscribeOptions } from './service-host.js';

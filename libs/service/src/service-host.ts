@@ -39,6 +39,7 @@ import { createServiceLogger, kafkaLogCreator, kafkaLogLevel } from './logging.j
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { dlqAdminRoutes } from './dlq-admin-routes.js';
 import { projectionAdminRoutes } from './projection-admin-routes.js';
+import { subscriptionAdminRoutes } from './subscription-admin-routes.js';
 import { createServiceApp, healthRoutes } from './service-app.js';
 import { endOffsetsOf, projectorReadiness, relayReadiness, subscriptionReadiness, type Check, type Readiness } from './readiness.js';
 
@@ -79,6 +80,8 @@ interface HostedDatabase {
 interface HostedSubscription {
   subscription: Subscription;
   topics: readonly string[];
+  /** The event types it has handlers for, as declared. */
+  types: readonly string[];
   targets?: Map<string, { high: bigint; low: bigint }>;
   readiness: Readiness;
 }
@@ -189,6 +192,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     const hosted: HostedSubscription = {
       subscription,
       topics: options.topics,
+      types: Object.keys(options.handlers),
       readiness: async () => ({ ok: false, detail: 'not started' }),
     };
     hosted.readiness = subscriptionReadiness(subscription, options.topics, () => this.adminClient(), () => hosted.targets);
@@ -241,6 +245,11 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
   async start(): Promise<void> {
     this.assertNew('start');
     this.state = 'starting';
+    await this.app.register(subscriptionAdminRoutes, {
+      service: this.config.service,
+      subscriptions: () =>
+        this.subscriptions.map(({ subscription, topics, types }) => ({ group: subscription.group, dlqTopic: subscription.dlqTopic, topics: [...topics], types: [...types] })),
+    });
     if (this.projectors.length > 0) {
       await this.app.register(projectionAdminRoutes, { projectors: this.projectors.map((hosted) => hosted.projector) });
     }

@@ -27,6 +27,8 @@ export interface ReadyFile {
   dataDir: string;
   /** The embedded broker's GET /metrics, with `brokerMetrics`. */
   brokerMetrics?: string;
+  /** The console, unless `--no-console` is among the arguments. */
+  console?: { url: string; pid: number };
   services: Record<string, { url: string; pid: number }>;
 }
 
@@ -60,7 +62,7 @@ export interface ShoalDev {
 
 export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev> {
   const readyPath = join(options.dataDir, 'ready.json');
-  const chosen = await freePorts(SERVICES.length + SIDECAR_SERVICES.length + 3);
+  const chosen = await freePorts(SERVICES.length + SIDECAR_SERVICES.length + 4);
   const ports = [
     ...SERVICES.flatMap((service, i) => [`--${service}-port`, String(chosen[i])]),
     ...SIDECAR_SERVICES.flatMap((service, i) => [`--${service}-sidecar-port`, String(chosen[SERVICES.length + i])]),
@@ -72,6 +74,8 @@ export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev>
     '--registry-port',
     String(chosen.at(-1)),
   ];
+  // The console's default port (3000) could be anyone's: every run takes a free one, unless it runs none.
+  const consolePort = external.includes('--no-console') || external.includes('--console-port') ? [] : ['--console-port', String(chosen.at(-4))];
   const args = [
     '--import',
     'tsx',
@@ -84,6 +88,7 @@ export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev>
     '--log-level',
     options.logLevel ?? 'warn',
     ...platformPorts,
+    ...consolePort,
     ...ports,
     ...external,
   ];

@@ -15,6 +15,7 @@ const benches: Record<string, readonly string[]> = {
   consumer: ['libs/consumer/bench/consumer.bench.ts'],
   projections: ['libs/projections/bench/rebuild.bench.ts'],
   sidecar: ['infra/sidecar/bench/sidecar.bench.ts'],
+  console: ['infra/console/bench/console.bench.ts'],
   // The whole platform (shoal dev and the six services), so it lives with the end-to-end tests.
   e2e: ['test/bench/e2e.bench.ts'],
 };

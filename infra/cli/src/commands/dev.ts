@@ -27,7 +27,7 @@ import { startPlatform, type Platform, type PlatformOptions } from '../dev/platf
 import { assertPortsFree, type PlannedPort } from '../dev/port-check.js';
 import { readyBanner } from '../dev/ready-banner.js';
 import { removeReadyFile, writeReadyFile, type ReadyFileContent } from '../dev/ready-file.js';
-import { REPO_ROOT, discoverServices, type DiscoveredService } from '../dev/service-discovery.js';
+import { REPO_ROOT, discoverConsole, discoverServices, type DiscoveredService } from '../dev/service-discovery.js';
 import { ServiceSupervisor } from '../dev/service-supervisor.js';
 import type { SupervisedServiceOptions } from '../dev/supervised-service.js';
 import { integerOption } from '../options.js';
@@ -43,7 +43,7 @@ const devDefaults = {
   logLevel: 'info',
 };
 /** Names a service cannot take: its `--<name>-port` flag would be one of the platform's. */
-const RESERVED_NAMES = new Set(['broker', 'registry', 'shoal']);
+const RESERVED_NAMES = new Set(['broker', 'registry', 'shoal', 'console']);
 
 /** The services' lines of the usage text; a broken package.json must not break `shoal --help`. */
 function servicePortUsage(): string {
@@ -57,6 +57,15 @@ function servicePortUsage(): string {
       .join('');
   } catch (error) {
     return `  --<service>-port <n>        (the services cannot be listed: ${(error as Error).message})\n`;
+  }
+}
+
+/** The console's default port for the usage text; a broken package.json must not break `shoal --help`. */
+function consolePortUsage(): string {
+  try {
+    return String(discoverConsole().port);
+  } catch (error) {
+    return `unknown: ${(error as Error).message}`;
   }
 }
 
@@ -79,6 +88,8 @@ Options:
   --registry-port <n>         schema registry port (default ${registryDefaults.port})
   --brokers <host:port,...>   use this Kafka instead of starting the embedded broker
   --registry <url>            use this schema registry instead of starting the embedded one
+  --console-port <n>          the console's web page (default ${consolePortUsage()}; docs/console.md)
+  --no-console                do not run the console
 ${servicePortUsage()}  --services <a,b,...>        run only these services
   --no-services               run only the broker and the registry
   --ready-timeout <seconds>   how long the services may take to be ready (default ${devDefaults.readyTimeoutMs / 1000})
@@ -113,6 +124,8 @@ interface DevPlan {
   readyTimeoutMs: number;
   readyFile: string | undefined;
   services: PlannedService[];
+  /** The console's port, address and entry point; undefined with --no-console. */
+  console: { port: number; url: string; main: string } | undefined;
 }
 
 export async function runDev(argv: string[]): Promise<number> {
@@ -127,6 +140,8 @@ export async function runDev(argv: string[]): Promise<number> {
       'broker-port': { type: 'string' },
       'broker-metrics-port': { type: 'string' },
       'registry-port': { type: 'string' },
+      'console-port': { type: 'string' },
+      'no-console': { type: 'boolean' },
       brokers: { type: 'string' },
       registry: { type: 'string' },
       services: { type: 'string' },
@@ -156,13 +171,16 @@ export async function runDev(argv: string[]): Promise<number> {
       ...('port' in plan.registry ? [{ port: plan.registry.port, owner: 'registry', flag: '--registry-port' }] : []),
       ...plan.services.map(({ service, port }): PlannedPort => ({ port, owner: service.name, flag: `--${service.name}-port` })),
       ...plan.services.flatMap(({ service, sidecar }): PlannedPort[] => (sidecar === undefined ? [] : [{ port: sidecar.port, owner: `${service.name}'s sidecar`, flag: `--${service.name}-sidecar-port` }])),
+      ...(plan.console === undefined ? [] : [{ port: plan.console.port, owner: 'console', flag: '--console-port' }]),
     ],
     HOST,
   );
   if (flags.reset === true) rmSync(plan.dataDir, { recursive: true, force: true });
   if (plan.readyFile !== undefined) removeReadyFile(plan.readyFile);
 
-  const printer = new LogPrinter({ names: ['shoal', 'broker', 'registry', ...plan.services.flatMap(({ service, sidecar }) => (sidecar === undefined ? [service.name] : [service.name, sidecarName(service)]))] });
+  const printer = new LogPrinter({
+    names: ['shoal', 'broker', 'registry', ...plan.services.flatMap(({ service, sidecar }) => (sidecar === undefined ? [service.name] : [service.name, sidecarName(service)])), ...(plan.console === undefined ? [] : ['console'])],
+  });
   const logger = pino(
     { level: plan.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
     printer.destination('shoal'),
@@ -193,6 +211,9 @@ function planRun(flags: Record<string, string | boolean | undefined>, discovered
     };
   });
   const readyFile = text('ready-file');
+  if (flags['no-console'] === true && text('console-port') !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', 'give --console-port or --no-console, not both');
+  const consoleProgram = discoverConsole();
+  const consolePort = port('console-port', 1) ?? consoleProgram.port;
   return {
     dataDir: resolve(text('data-dir') ?? devDefaults.dataDir),
     ...serversOf(text, port),
@@ -202,6 +223,7 @@ function planRun(flags: Record<string, string | boolean | undefined>, discovered
     readyTimeoutMs: (integerOption(text('ready-timeout'), '--ready-timeout', { min: 1, max: 86_400 }) ?? devDefaults.readyTimeoutMs / 1000) * 1000,
     readyFile: readyFile === undefined ? undefined : resolve(readyFile),
     services,
+    console: flags['no-console'] === true ? undefined : { port: consolePort, url: `http://${HOST}:${consolePort}`, main: consoleProgram.main },
   };
 }
 
@@ -279,26 +301,45 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
       HOST,
       LOG_LEVEL: plan.logLevel,
     };
+    const supervised = { printer, logger, onReady: refreshReadyFile };
+    const nodeProgram = (main: string) => [process.execPath, '--max-semi-space-size=64', '--import', 'tsx', main];
+    // The console is supervised like a service (its own process, restarted when it dies), reading every topic
+    // and asking the services this run starts.
+    const consoleProcess: SupervisedServiceOptions[] =
+      plan.console === undefined
+        ? []
+        : [
+            {
+              ...supervised,
+              name: 'console',
+              command: nodeProgram(plan.console.main),
+              url: plan.console.url,
+              cwd: REPO_ROOT,
+              env: { ...common, PORT: String(plan.console.port), SHOAL_CONSOLE_SERVICES: plan.services.map(({ service, url }) => `${service.name}=${url}`).join(',') },
+            },
+          ];
     supervisor = new ServiceSupervisor({
       logger,
-      services: plan.services.flatMap(({ service, port, url, sidecar }): SupervisedServiceOptions[] => {
-        const supervised = { printer, logger, onReady: refreshReadyFile };
-        if (service.main !== undefined) {
-          return [{ ...supervised, name: service.name, command: [process.execPath, '--max-semi-space-size=64', '--import', 'tsx', service.main], url, cwd: REPO_ROOT, env: { ...common, PORT: String(port) } }];
-        }
-        // A service in another language: its own command in its folder, and its sidecar beside it.
-        return [
-          { ...supervised, name: service.name, command: service.command!, url, cwd: service.dir, env: { ...common, PORT: String(port), SHOAL_SIDECAR_URL: sidecar!.url } },
-          {
-            ...supervised,
-            name: sidecarName(service),
-            command: [process.execPath, SHOAL_BIN, 'sidecar', '--config', service.sidecar!.config],
-            url: sidecar!.url,
-            cwd: REPO_ROOT,
-            env: { ...common, PORT: String(sidecar!.port), SHOAL_SIDECAR_APP: url },
-          },
-        ];
-      }),
+      services: [
+        ...plan.services.flatMap(({ service, port, url, sidecar }): SupervisedServiceOptions[] => {
+          if (service.main !== undefined) {
+            return [{ ...supervised, name: service.name, command: nodeProgram(service.main), url, cwd: REPO_ROOT, env: { ...common, PORT: String(port) } }];
+          }
+          // A service in another language: its own command in its folder, and its sidecar beside it.
+          return [
+            { ...supervised, name: service.name, command: service.command!, url, cwd: service.dir, env: { ...common, PORT: String(port), SHOAL_SIDECAR_URL: sidecar!.url } },
+            {
+              ...supervised,
+              name: sidecarName(service),
+              command: [process.execPath, SHOAL_BIN, 'sidecar', '--config', service.sidecar!.config],
+              url: sidecar!.url,
+              cwd: REPO_ROOT,
+              env: { ...common, PORT: String(sidecar!.port), SHOAL_SIDECAR_APP: url },
+            },
+          ];
+        }),
+        ...consoleProcess,
+      ],
     });
     supervisor.start();
     if (!(await supervisor.whenReady(plan.readyTimeoutMs, shutdown.signal))) return 0;
@@ -312,6 +353,7 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
         topics: running.setup.topics.map((topic) => topic.name),
         dataDir: plan.dataDir,
         services: plan.services.flatMap(({ service, url, sidecar }) => [{ name: service.name, url }, ...(sidecar === undefined ? [] : [{ name: sidecarName(service), url: sidecar.url }])]),
+        consoleUrl: plan.console?.url,
       }),
     );
     if (!shutdown.signal.aborted) await new Promise((resolve) => shutdown.signal.addEventListener('abort', resolve, { once: true }));
@@ -336,11 +378,13 @@ function sidecarName(service: DiscoveredService): string {
 }
 
 function readyFileContent(plan: DevPlan, platform: Platform, supervisor: ServiceSupervisor): ReadyFileContent {
+  const consoleProcess = supervisor.services.find((child) => plan.console !== undefined && child.name === 'console');
   return {
     broker: platform.brokers.join(','),
     registry: platform.registryUrl,
     dataDir: plan.dataDir,
     ...(platform.brokerMetricsUrl === undefined ? {} : { brokerMetrics: platform.brokerMetricsUrl }),
-    services: Object.fromEntries(supervisor.services.map((service) => [service.name, { url: service.url, pid: service.pid ?? 0 }])),
+    ...(consoleProcess === undefined ? {} : { console: { url: consoleProcess.url, pid: consoleProcess.pid ?? 0 } }),
+    services: Object.fromEntries(supervisor.services.filter((child) => child !== consoleProcess).map((service) => [service.name, { url: service.url, pid: service.pid ?? 0 }])),
   };
 }

@@ -18,11 +18,13 @@ export interface BannerFacts {
   dataDir: string;
   /** The running services and their base URLs, in the order to list them. */
   services: readonly { name: string; url: string }[];
+  /** The console's page, when it runs. */
+  consoleUrl?: string | undefined;
 }
 
 const JSON_HEADER = "-H 'content-type: application/json'";
 
-export function readyBanner({ brokers, registryUrl, schemas, topics, dataDir, services }: BannerFacts): string {
+export function readyBanner({ brokers, registryUrl, schemas, topics, dataDir, services, consoleUrl }: BannerFacts): string {
   const standardBrokers = `${brokerDefaults.host}:${brokerDefaults.port}`;
   const standardRegistry = `http://${registryDefaults.host}:${registryDefaults.port}`;
   const flags = `${brokers === standardBrokers ? '' : ` --brokers ${brokers}`}${registryUrl === standardRegistry ? '' : ` --registry ${registryUrl}`}`;
@@ -37,6 +39,7 @@ export function readyBanner({ brokers, registryUrl, schemas, topics, dataDir, se
     `  Schemas           ${schemas} registered`,
     `  Topics            ${topics.join(', ')}`,
     `  Data              ${dataDir}  (shoal dev --reset starts afresh)`,
+    ...(consoleUrl === undefined ? [] : [`  Console           ${consoleUrl}  (the map, one order's flow, groups, projections)`]),
   ];
   if (services.length > 0) {
     lines.push('', '  Services');

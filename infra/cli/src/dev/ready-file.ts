@@ -6,7 +6,8 @@
  *    "services": {"orders": {"url": "http://127.0.0.1:3001", "pid": 4242}, ...}}
  *
  * plus "brokerMetrics": "http://127.0.0.1:9644/metrics" when the embedded broker serves its request counts
- * (`--broker-metrics-port`).
+ * (`--broker-metrics-port`), and "console": {"url": "http://127.0.0.1:3000", "pid": 4250} unless
+ * `--no-console`.
  *
  * The file exists only while the platform is ready: it is removed when `shoal dev` starts (a stale one
  * from an earlier run would be believed) and when it stops, written before the banner is printed, and
@@ -21,6 +22,7 @@ export interface ReadyFileContent {
   registry: string;
   dataDir: string;
   brokerMetrics?: string;
+  console?: { url: string; pid: number };
   services: Record<string, { url: string; pid: number }>;
 }
 

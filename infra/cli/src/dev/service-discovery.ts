@@ -28,6 +28,7 @@ import { parse as parseYaml } from 'yaml';
 /** The repository's root folder: where the services' processes run (they find schemas/ from there). */
 export const REPO_ROOT: string = fileURLToPath(new URL('../../../../', import.meta.url));
 
+
 export interface DiscoveredService {
   /** The service's name: its flag is `--<name>-port`, its data is `<data-dir>/<name>/`. */
   name: string;
@@ -70,6 +71,19 @@ export function discoverServices(root: string = REPO_ROOT): DiscoveredService[] 
     }
   }
   return services;
+}
+
+/**
+ * The console (infra/console), declared in its package.json with the same field as a service
+ * (`"shoal": {"service": "console", "port": 3000, "main": "src/main.ts"}`) and read the same way, so that
+ * `shoal dev` knows its port and entry point without loading its code.
+ */
+export function discoverConsole(root: string = REPO_ROOT): DiscoveredService {
+  const dir = join(root, 'infra', 'console');
+  const manifest = join(dir, 'package.json');
+  const declared = existsSync(manifest) ? serviceOf(manifest, dir) : undefined;
+  if (declared === undefined) throw invalid(manifest, 'the console must declare "shoal": {"service": "console", "port", "main"}');
+  return declared;
 }
 
 function serviceOf(manifest: string, dir: string): DiscoveredService | undefined {
