@@ -14,7 +14,7 @@ describe('findDrift', () => {
     const everyType = [...catalog.events.values()];
     const seen = {
       services: [
-        ...['orders', 'inventory', 'payments', 'shipping', 'notifications'].map((service) => ({
+        ...['orders', 'inventory', 'payments', 'shipping', 'notifications', 'loyalty'].map((service) => ({
           name: service,
           emits: everyType.filter((event) => event.service === service && event.type !== 'shoal.shipping.ShipmentCancelled').map((event) => ({ type: event.type, count: 1, perSecond: 0, lastAt: 0 })),
         })),

@@ -78,12 +78,12 @@ export function discoverServices(root: string = REPO_ROOT): DiscoveredService[] 
  * (`"shoal": {"service": "console", "port": 3000, "main": "src/main.ts"}`) and read the same way, so that
  * `shoal dev` knows its port and entry point without loading its code.
  */
-export function discoverConsole(root: string = REPO_ROOT): DiscoveredService {
+export function discoverConsole(root: string = REPO_ROOT): DiscoveredService & { main: string } {
   const dir = join(root, 'infra', 'console');
   const manifest = join(dir, 'package.json');
   const declared = existsSync(manifest) ? serviceOf(manifest, dir) : undefined;
-  if (declared === undefined) throw invalid(manifest, 'the console must declare "shoal": {"service": "console", "port", "main"}');
-  return declared;
+  if (declared?.main === undefined) throw invalid(manifest, 'the console must declare "shoal": {"service": "console", "port", "main"}');
+  return { ...declared, main: declared.main };
 }
 
 function serviceOf(manifest: string, dir: string): DiscoveredService | undefined {
