@@ -9,7 +9,7 @@ import { startShoalDev, type ShoalDev } from '../e2e/support/shoal-dev.js';
 import { launchChromium, newPage, screenshot } from './browser.js';
 
 /**
- * The console's page in a real browser against what `npm start` runs: `shoal dev` (broker, registry, the six
+ * The console's page in a real browser against what `npm start` runs: `shoal dev` (broker, registry, the seven
  * services and the console) in a child process on free ports, a few orders placed over HTTP, and chromium
  * reading the page as a person would.
  */
@@ -39,16 +39,16 @@ afterAll(async () => {
 }, 90_000);
 
 describe('the console page', () => {
-  it('maps the six services of a running shoal dev and the reactions between them after a few orders', async () => {
+  it('maps the seven services of a running shoal dev and the reactions between them after a few orders', async () => {
     const page = await newPage(browser);
     await page.goto(`${dev.ready.console!.url}/#/map`);
     const edges = ['orders>inventory', 'inventory>payments', 'payments>orders', 'orders>shipping', 'orders>notifications', 'inventory>order-view'];
     await eventually(async () => {
       const services = await page.locator('svg.map g.service').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-service')));
-      expect(services.sort()).toEqual(['inventory', 'notifications', 'order-view', 'orders', 'payments', 'shipping']);
+      expect(services.sort()).toEqual(['inventory', 'loyalty', 'notifications', 'order-view', 'orders', 'payments', 'shipping']);
       const drawn = await page.locator('svg.map g.edge').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-edge')));
       expect(drawn).toEqual(expect.arrayContaining(edges));
-    }, { what: 'the map to show the six services and their edges', timeoutMs: 30_000 });
+    }, { what: 'the map to show the seven services and their edges', timeoutMs: 30_000 });
     // The label of the OrderPlaced edge counts the three orders.
     const label = await page.locator('svg.map g.edge[data-edge="orders>inventory"][data-type="shoal.orders.OrderPlaced"] text').allTextContents();
     expect(label[0]).toBe('OrderPlaced');

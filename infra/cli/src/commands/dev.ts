@@ -304,7 +304,7 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
     const supervised = { printer, logger, onReady: refreshReadyFile };
     const nodeProgram = (main: string) => [process.execPath, '--max-semi-space-size=64', '--import', 'tsx', main];
     // The console is supervised like a service (its own process, restarted when it dies), reading every topic
-    // and asking the services this run starts.
+    // and asking the services this run starts (a service behind a sidecar answers its admin routes there).
     const consoleProcess: SupervisedServiceOptions[] =
       plan.console === undefined
         ? []
@@ -315,7 +315,7 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
               command: nodeProgram(plan.console.main),
               url: plan.console.url,
               cwd: REPO_ROOT,
-              env: { ...common, PORT: String(plan.console.port), SHOAL_CONSOLE_SERVICES: plan.services.map(({ service, url }) => `${service.name}=${url}`).join(',') },
+              env: { ...common, PORT: String(plan.console.port), SHOAL_CONSOLE_SERVICES: plan.services.map(({ service, url, sidecar }) => `${service.name}=${sidecar?.url ?? url}`).join(',') },
             },
           ];
     supervisor = new ServiceSupervisor({
