@@ -65,6 +65,8 @@ export interface StoreAdapter {
   open(catalog: SchemaCatalog): Promise<ServiceDatabase>;
   /** Another connection (another instance's) to the database `database` opened. */
   reopen(database: ServiceDatabase, catalog: SchemaCatalog): Promise<ServiceDatabase>;
+  /** Where `database` is for another process: a file path or a `postgres://` URL (openServiceDatabase takes both). */
+  location(database: ServiceDatabase): string;
 }
 
 const postgresUrls = new WeakMap<ServiceDatabase, string>();
@@ -75,6 +77,7 @@ export const storeAdapters: readonly StoreAdapter[] = [
     missing: undefined,
     open: async (catalog) => openTestDatabase(catalog),
     reopen: async (database, catalog) => openTestDatabase(catalog, { path: database.path }),
+    location: (database) => database.path,
   },
   {
     name: 'postgres',
@@ -86,5 +89,6 @@ export const storeAdapters: readonly StoreAdapter[] = [
       return database;
     },
     reopen: async (database, catalog) => openTestPostgresDatabase(catalog, { url: postgresUrls.get(database)! }),
+    location: (database) => postgresUrls.get(database)!,
   },
 ];
