@@ -22,7 +22,8 @@ import { performance } from 'node:perf_hooks';
 import type { ShoalLogger } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
 import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext } from '@shoal/transport';
-import { isPromiseLike, type SqliteServiceDatabase, type SqliteTransaction } from '@shoal/store-sqlite';
+import { isPromiseLike, type SqliteTransaction } from '@shoal/store-sqlite';
+import type { ServiceDatabase, Transaction } from '@shoal/store';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler } from './event-handlers.js';
 import type { Inbox } from './inbox-table.js';
@@ -30,7 +31,7 @@ import type { RuntimeCounters } from './subscription-status.js';
 
 export interface InboxHandlerOptions {
   group: string;
-  database: SqliteServiceDatabase;
+  database: ServiceDatabase;
   handlers: ReadonlyMap<string, AnyEventHandler>;
   inbox: Inbox;
   deadLetters: DeadLetterQueue;
@@ -64,16 +65,18 @@ export class InboxHandler implements ConsumerLoopHandler {
    * The run's events from `start` on, inside `tx`: synchronously while the handlers return nothing, and on
    * from the next event once the promise a handler returned resolved.
    */
-  private applyFrom(run: EventRun, start: number, tx: SqliteTransaction, progress: RunProgress): void | Promise<void> {
+  private applyFrom(run: EventRun, start: number, tx: Transaction<unknown>, progress: RunProgress): void | Promise<void> {
     const { inbox, handlers } = this.options;
     for (let i = start; i < run.events.length; i++) {
       progress.failedAt = i;
       const { event, context } = run.events[i]!;
-      if (!inbox.record({ eventId: event.id, type: event.type, topic: run.topic, partition: run.partition, offset: context.offset })) {
+      const recorded = inbox.record(tx, { eventId: event.id, type: event.type, topic: run.topic, partition: run.partition, offset: context.offset });
+      if (recorded instanceof Promise) return recorded.then((isNew) => this.applyRecorded(run, i, tx, progress, isNew));
+      if (!recorded) {
         progress.duplicates += 1;
         continue;
       }
-      const returned = this.call(handlers.get(event.type)!, event, tx, context);
+      const returned = this.call(handlers.get(event.type)!, event, tx as SqliteTransaction, context);
       if (returned !== undefined) {
         return returned.then(() => {
           progress.handled += 1;
@@ -83,6 +86,24 @@ export class InboxHandler implements ConsumerLoopHandler {
       progress.handled += 1;
     }
     progress.failedAt = -1;
+  }
+
+  /** Event `i` once its inbox row was recorded (asynchronously), then the events after it. */
+  private applyRecorded(run: EventRun, i: number, tx: Transaction<unknown>, progress: RunProgress, isNew: boolean): void | Promise<void> {
+    if (!isNew) {
+      progress.duplicates += 1;
+      return this.applyFrom(run, i + 1, tx, progress);
+    }
+    const { event, context } = run.events[i]!;
+    const returned = this.call(this.options.handlers.get(event.type)!, event, tx as SqliteTransaction, context);
+    if (returned === undefined) {
+      progress.handled += 1;
+      return this.applyFrom(run, i + 1, tx, progress);
+    }
+    return returned.then(() => {
+      progress.handled += 1;
+      return this.applyFrom(run, i + 1, tx, progress);
+    });
   }
 
   async giveUp(record: FailedRecord): Promise<GiveUp> {

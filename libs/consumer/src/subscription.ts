@@ -20,16 +20,16 @@ import type { Kafka } from 'kafkajs';
 import { ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
 import { type EventCodec } from '@shoal/contract';
 import { ConsumerLoop, consumeDefaults, type ConsumeOptions, type ConsumerState } from '@shoal/transport';
-import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import type { ServiceDatabase } from '@shoal/store';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, EventHandlers } from './event-handlers.js';
 import { InboxHandler } from './inbox-handler.js';
-import { Inbox, pruneInbox } from './inbox-table.js';
+import { createInboxTable, Inbox, pruneInbox } from './inbox-table.js';
 import { RuntimeCounters, type SubscriptionStatus } from './subscription-status.js';
 
 export interface SubscribeOptions<H extends EventHandlers = EventHandlers> extends ConsumeOptions {
-  /** The service's database: handlers write to it, the inbox lives in it. */
-  database: SqliteServiceDatabase;
+  /** The service's database (either adapter): handlers write to it, the inbox lives in it. */
+  database: ServiceDatabase;
   kafka: Kafka;
   /** Decodes records; its catalog must know every handled type. */
   codec: EventCodec;
@@ -93,7 +93,7 @@ export class Subscription {
     if (options.topics.includes(this.dlqTopic)) throw configInvalid(options.group, `it cannot consume its own dead-letter topic ${this.dlqTopic}`);
     this.logger = (options.logger ?? silentLogger).child({ module: 'consumer', group: options.group });
     this.now = options.now ?? Date.now;
-    this.inbox = new Inbox(options.database.db, options.group, this.now);
+    this.inbox = new Inbox(options.group, this.now, options.database.sql.dialect);
     this.deadLetters = new DeadLetterQueue(options.kafka, this.dlqTopic);
     const { kafka, codec, topics, recordsPerTransaction, partitionsInFlight, retry, commitIntervalMs, consumer } = options;
     this.loop = new ConsumerLoop({
@@ -139,6 +139,7 @@ export class Subscription {
 
   private async join(): Promise<void> {
     try {
+      await createInboxTable(this.options.database.sql);
       await this.deadLetters.open();
       this.opening = false;
       if (this.stopping !== undefined) return;
