@@ -13,7 +13,7 @@ function entry(eventId: string, offset = 0): InboxEntry {
 describe.each(storeAdapters)('Inbox on $name', (adapter) => {
   const open = async () => {
     const database = await adapter.open(catalog);
-    await createInboxTable(database.sql);
+    await createInboxTable(database);
     const inboxOf = (group: string, now: () => number) => new Inbox(group, now, database.sql.dialect);
     const record = (inbox: Inbox, what: InboxEntry) => database.transact((tx) => inbox.record(tx, what));
     return { database, inboxOf, record };

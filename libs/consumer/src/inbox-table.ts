@@ -29,7 +29,7 @@
  * redelivery the platform allows (a consumer group reset to an old offset, a producer retrying for days).
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { MaybePromise, ServiceDatabase, SqlExecutor, Transaction } from '@shoal/store';
+import { createTables, type MaybePromise, type ServiceDatabase, type SqlExecutor, type Transaction } from '@shoal/store';
 
 /** Where a processed event came from. */
 export interface InboxEntry {
@@ -95,8 +95,8 @@ const CREATE = {
 /** The column of the insertion order. */
 const ORDER = { sqlite: 'rowid', postgres: 'id' };
 
-export async function createInboxTable(sql: SqlExecutor): Promise<void> {
-  for (const statement of CREATE[sql.dialect]) await sql.run(statement);
+export function createInboxTable(database: ServiceDatabase): Promise<void> {
+  return createTables(database, CREATE);
 }
 
 /** The inbox of one consumer group in a service database, on either adapter (the same statements). */

@@ -69,7 +69,7 @@ describe('subscribe options', () => {
     const subscription = subscribe(made);
     const database = made.database as SqliteServiceDatabase;
     // The inbox table is created when a subscription starts.
-    await createInboxTable(database.sql);
+    await createInboxTable(database);
     const insert = database.db.prepare(`INSERT INTO inbox (consumer_group, event_id, topic, "partition", "offset", type, processed_at) VALUES (?, ?, 'orders.order', 0, 0, 'shoal.orders.OrderPlaced', ?)`);
     for (const [id, at] of [['old-1', 998_000], ['old-2', 998_999], ['old-3', 998_500], ['kept', 999_000]] as const) insert.run('inventory', id, at);
     insert.run('payments', 'old-elsewhere', 1);

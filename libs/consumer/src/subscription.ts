@@ -139,7 +139,7 @@ export class Subscription {
 
   private async join(): Promise<void> {
     try {
-      await createInboxTable(this.options.database.sql);
+      await createInboxTable(this.options.database);
       await this.deadLetters.open();
       this.opening = false;
       if (this.stopping !== undefined) return;

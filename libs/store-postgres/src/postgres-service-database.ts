@@ -17,7 +17,7 @@
 import pg from 'pg';
 import { ShoalError } from '@shoal/core';
 import type { SchemaCatalog } from '@shoal/contract';
-import { SqlOutboxTable, type ServiceDatabase, type SqlExecutor, type Transaction, type TransactionWork } from '@shoal/store';
+import { SCHEMA_LOCK_KEY, SqlOutboxTable, type ServiceDatabase, type SqlExecutor, type Transaction, type TransactionWork } from '@shoal/store';
 import { databaseError } from './database-errors.js';
 import { OutboxWrites } from './outbox-writes.js';
 import { PostgresExecutor, type Queryable } from './postgres-executor.js';
@@ -39,8 +39,6 @@ export interface PostgresServiceDatabaseOptions {
   now?: () => number;
 }
 
-/** The advisory lock under which instances create the tables (outbox-writes.ts has the outbox's). */
-export const SCHEMA_LOCK_KEY = 0x5_1a_0001;
 
 /** BIGINT as a number: every integer the platform stores (sequences, offsets, ms times) is below 2^53. */
 const types = {

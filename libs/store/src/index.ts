@@ -7,4 +7,5 @@ export type { OutboxTable, OutboxRow, RelayRow, OutboxBacklog, RelayLease } from
 export type { SqlExecutor, SqlDialect, MaybePromise } from './sql-executor.js';
 export { afterValue } from './sql-executor.js';
 export { SqlOutboxTable } from './sql-outbox-table.js';
+export { createTables, SCHEMA_LOCK_KEY } from './create-tables.js';
 export { eventOfRow, aggregateTypeOf } from './outbox-table.js';
