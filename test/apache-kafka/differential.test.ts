@@ -38,7 +38,9 @@ describe.skipIf(apacheKafkaMissing !== null)(`the embedded broker against Apache
     embeddedDir = mkdtempSync(join(tmpdir(), 'shoal-differential-'));
     // Topics are created only when asked for on both, so an unknown topic is an error on both.
     [kafka, embedded, codec] = await Promise.all([
-      startApacheKafka({ config: { 'auto.create.topics.enable': false } }),
+      // Kafka batches target assignments of consumer groups (one run per consumer.assignment.interval.ms, 1 s by
+      // default); the embedded broker computes each at once. At 0 Kafka does too, so the steps line up.
+      startApacheKafka({ config: { 'auto.create.topics.enable': false, 'group.consumer.assignment.interval.ms': 0 } }),
       startBroker({ port: 0, dataDir: embeddedDir, logLevel: 'warn', autoCreateTopics: false, groupInitialRebalanceDelayMs: 0 }),
       WireCodec.start(),
     ]);

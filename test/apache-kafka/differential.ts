@@ -78,7 +78,10 @@ export class Session {
     const admin = this.kafka().admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions, configEntries }] });
+      await admin.createTopics({ topics: [{ topic, numPartitions, configEntries }] }).catch((error: { type?: string }) => {
+        // kafkajs reads the metadata right after creating; a loaded Kafka may not list the topic yet (the loop below waits).
+        if (error.type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      });
       // Kafka creates a topic asynchronously: wait until its metadata has a leader for every partition.
       for (let attempt = 0; ; attempt++) {
         const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
@@ -124,11 +127,13 @@ function without(value: unknown, field: string): unknown {
 }
 
 const SELF = '<self>';
+/** Kafka's "no topic id" (all zeros) as its JSON converter writes a Uuid. */
+const ZERO_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 /**
  * What may differ between two correct brokers and is not compared: which node id, host and port the
  * one node has, cluster ids, producer ids, member ids (generated), throttle times and error message texts
- * (the codes are compared), and the order of lists that are sets (configs, a group's members, per-group results, per-topic deletions). Member
+ * (the codes are compared), topic ids (random per broker, named by first appearance like member ids), and the order of lists that are sets (configs, a group's members, per-group results, per-topic deletions). Member
  * ids are replaced by the order they first appear in, so the same
  * member must still be named in the same places.
  */
@@ -142,6 +147,13 @@ export function normalise(steps: Step[], broker: BrokerUnderTest): Step[] {
   // Each member is named by the first answer that gives it its own id (its JoinGroup's member_id), so the
   // names do not depend on the order members are listed in elsewhere.
   for (const step of steps) member((step.result as Record<string, unknown>)?.memberId);
+  // Topic ids are random per broker: named by the order they first appear in, as members are.
+  const topicIds = new Map<string, string>();
+  const topicId = (id: unknown) => {
+    if (typeof id !== 'string' || id === ZERO_TOPIC_ID) return id;
+    if (!topicIds.has(id)) topicIds.set(id, `<topic-${topicIds.size + 1}>`);
+    return topicIds.get(id);
+  };
   const node = (id: unknown) => (id === broker.nodeId ? SELF : id);
   const walk = (value: unknown, key: string | undefined): unknown => {
     if (Array.isArray(value)) {
@@ -180,6 +192,8 @@ export function normalise(steps: Step[], broker: BrokerUnderTest): Step[] {
       case 'memberId':
       case 'leader':
         return member(value);
+      case 'topicId':
+        return topicId(value);
       default:
         return value;
     }

@@ -30,7 +30,7 @@ export const divergences: Divergence[] = [
     apiKey: 18,
     label: /^api versions$/,
     path: /^\.apiKeys/,
-    reason: 'Kafka serves about 77 APIs (transactions, ACLs, quotas, KRaft and share groups among them); the embedded broker serves the 24 that Shoal and the clients tested here use. Each of its 24 is compared version by version.',
+    reason: 'Kafka serves about 77 APIs (transactions, ACLs, quotas, KRaft and share groups among them); the embedded broker serves the 26 that Shoal and the clients tested here use. Each of its 26 is compared version by version.',
   },
   {
     id: 'api-versions-features',

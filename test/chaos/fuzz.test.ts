@@ -171,6 +171,24 @@ class RequestBuilder {
     return this;
   }
 
+  compactNullableString(value: string | null): this {
+    this.mark('uvarint', true);
+    this.writer.compactNullableString(value);
+    return this;
+  }
+
+  compactNullableArray<T>(items: readonly T[] | null, writeItem: (builder: this, item: T) => void): this {
+    this.mark('uvarint', true);
+    this.writer.uvarint(items === null ? 0 : items.length + 1);
+    for (const item of items ?? []) writeItem(this, item);
+    return this;
+  }
+
+  uuid(hex: string): this {
+    this.writer.uuid(hex);
+    return this;
+  }
+
   taggedFields(): this {
     this.writer.emptyTaggedFields();
     return this;
@@ -482,6 +500,9 @@ interface Template {
   body(b: RequestBuilder, version: number, ctx: TemplateContext): void;
 }
 
+/** The protocol's "no topic id". */
+const NO_TOPIC_ID = '0'.repeat(32);
+
 const templates: Record<number, Template> = {
   [ApiKey.Produce]: {
     body(b, v, ctx) {
@@ -535,15 +556,37 @@ const templates: Record<number, Template> = {
     },
   },
   [ApiKey.Metadata]: {
+    flexibleFrom: 9,
     body(b, v, ctx) {
       // The broker reads topics as a nullable array at every version (v0 null = all topics, harmless leniency).
-      b.nullableArray([ctx.topic], (b, name) => b.string(name));
+      if (v >= 9) {
+        b.compactNullableArray([ctx.topic], (b, name) => {
+          if (v >= 10) b.uuid(NO_TOPIC_ID);
+          b.compactString(name).taggedFields();
+        });
+      } else {
+        b.nullableArray([ctx.topic], (b, name) => b.string(name));
+      }
       if (v >= 4) b.bool(false);
-      if (v >= 8) b.bool(false).bool(false);
+      if (v >= 8 && v <= 10) b.bool(false);
+      if (v >= 8) b.bool(false);
+      if (v >= 9) b.taggedFields();
     },
   },
   [ApiKey.OffsetCommit]: {
+    flexibleFrom: 8,
     body(b, v, ctx) {
+      if (v >= 8) {
+        b.compactString(ctx.group).int32(-1).compactString('').compactNullableString(null);
+        b.compactArray([ctx.topic], (b, name) =>
+          b
+            .compactString(name)
+            .compactArray([0], (b, p) => b.int32(p).int64(1).int32(-1).compactNullableString('fuzz').taggedFields())
+            .taggedFields(),
+        );
+        b.taggedFields();
+        return;
+      }
       b.string(ctx.group);
       if (v >= 1) b.int32(-1).string('');
       if (v >= 7) b.nullableString(null);
@@ -559,7 +602,23 @@ const templates: Record<number, Template> = {
     },
   },
   [ApiKey.OffsetFetch]: {
+    flexibleFrom: 6,
     body(b, v, ctx) {
+      if (v >= 6) {
+        const topic = (b: RequestBuilder, name: string) => b.compactString(name).compactArray([0, 1], (b, p) => b.int32(p)).taggedFields();
+        if (v >= 8) {
+          b.compactArray([ctx.group], (b, group) => {
+            b.compactString(group);
+            if (v >= 9) b.compactNullableString('member').int32(3);
+            b.compactNullableArray([ctx.topic], topic).taggedFields();
+          });
+        } else {
+          b.compactString(ctx.group).compactNullableArray([ctx.topic], topic);
+        }
+        if (v >= 7) b.bool(true);
+        b.taggedFields();
+        return;
+      }
       b.string(ctx.group);
       const topic = (b: RequestBuilder, name: string) => b.string(name).array([0, 1], (b, p) => b.int32(p));
       if (v >= 2) b.nullableArray([ctx.topic], topic);
@@ -608,7 +667,30 @@ const templates: Record<number, Template> = {
     },
   },
   [ApiKey.ListGroups]: {
-    body() {},
+    flexibleFrom: 3,
+    body(b, v) {
+      if (v >= 4) b.compactArray(['Stable'], (b, state) => b.compactString(state));
+      if (v >= 5) b.compactArray(['consumer'], (b, type) => b.compactString(type));
+      if (v >= 3) b.taggedFields();
+    },
+  },
+  [ApiKey.ConsumerGroupHeartbeat]: {
+    flexibleFrom: 0,
+    body(b, v, ctx) {
+      b.compactString(ctx.group).compactString(`${ctx.group}-member`).int32(0);
+      b.compactNullableString(null).compactNullableString(null).int32(SESSION_TIMEOUT_MS);
+      b.compactNullableArray([ctx.topic], (b, name) => b.compactString(name));
+      if (v >= 1) b.compactNullableString(null);
+      b.compactNullableString('uniform');
+      b.compactNullableArray([NO_TOPIC_ID], (b, id) => b.uuid(id).compactArray([0], (b, p) => b.int32(p)).taggedFields());
+      b.taggedFields();
+    },
+  },
+  [ApiKey.ConsumerGroupDescribe]: {
+    flexibleFrom: 0,
+    body(b, _v, ctx) {
+      b.compactArray([ctx.group], (b, id) => b.compactString(id)).bool(false).taggedFields();
+    },
   },
   [ApiKey.ApiVersions]: {
     flexibleFrom: 3,

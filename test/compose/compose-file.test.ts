@@ -180,7 +180,7 @@ describe('composeServiceProblems', () => {
       JSON.stringify({
         services: {
           kafka: { image: 'apache/kafka:3.9.1' },
-          registry: { image: 'confluentinc/cp-schema-registry:7.9.1' },
+          registry: { image: 'confluentinc/cp-schema-registry:8.0.0' },
           setup: { image: 'shoal:local' },
           stock: {
             image: 'shoal:local',

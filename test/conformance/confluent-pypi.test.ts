@@ -27,10 +27,10 @@ if (venvMissing !== null) {
   });
 }
 
-async function script<T>(scenario: string, args: string[]): Promise<T> {
+async function script<T>(scenario: string, args: string[], env: Record<string, string> = {}): Promise<T> {
   const result = await runProcess(VENV_PYTHON, ['-u', SCRIPT, scenario, String(DEADLINE_S), ...args], {
     timeoutMs: (DEADLINE_S + 15) * 1000,
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', NO_PROXY: '127.0.0.1,localhost' },
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', NO_PROXY: '127.0.0.1,localhost', ...env },
   });
   const last = result.stdout.toString('utf8').trim().split('\n').at(-1) ?? '';
   let parsed: T & { ok: boolean; error?: string };
@@ -82,6 +82,49 @@ describe.skipIf(venvMissing !== null)('confluent-kafka 2.16 from PyPI (librdkafk
     const result = await script<Record<string, unknown>>('group', [broker.bootstrap, topic, uniqueName('pypi-rebalance'), '20']);
     expect(result).toMatchObject({ firstAlone: [0, 1, 2, 3], members: 2, state: 'STABLE', firstAfterLeave: [0, 1, 2, 3], keys: 20 });
     expect([...(result.firstShared as number[]), ...(result.secondShared as number[])].sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  describe('with the consumer group protocol (group.protocol=consumer, KIP-848)', () => {
+    const consumerProtocol = { GROUP_PROTOCOL: 'consumer' };
+    // Members learn of a new target assignment on their next heartbeat: a short interval keeps the test short.
+    const startBroker = () => startTestBroker({ consumerHeartbeatIntervalMs: 300 });
+
+    it('consumes in a group, commits with its member epoch, and resumes after the commit', async () => {
+      const broker = await startBroker();
+      const kafka = kafkaFor(broker.bootstrap);
+      const topic = uniqueName('pypi848-consume');
+      const groupId = uniqueName('pypi848-group');
+      const admin = await connected(kafka.admin());
+      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+      const producer = await connected(kafka.producer());
+      await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, key: `k${i}`, value: `js-${i}` })) });
+
+      const consumed = await script<{ records: string[]; committed: string[] }>('consume', [broker.bootstrap, topic, groupId, '10'], consumerProtocol);
+      expect(consumed.records).toHaveLength(10);
+      expect(consumed.committed).toEqual(['0:5', '1:5']);
+      await producer.send({ topic, messages: [{ partition: 1, key: 'late', value: 'after-commit' }] });
+      const resumed = await script<{ records: string[] }>('consume', [broker.bootstrap, topic, groupId, '1'], consumerProtocol);
+      expect(resumed.records).toEqual(['1:5 late after-commit []']);
+      const apis = new Set(broker.requestCounts().map((c) => c.api));
+      expect(apis).toContain('ConsumerGroupHeartbeat');
+      expect(apis).not.toContain('JoinGroup');
+    });
+
+    it('assigns on the broker: two members split the partitions on join, the first takes them all back on leave', async () => {
+      const broker = await startBroker();
+      const kafka = kafkaFor(broker.bootstrap);
+      const topic = uniqueName('pypi848-rebalance');
+      const admin = await connected(kafka.admin());
+      await admin.createTopics({ topics: [{ topic, numPartitions: 4 }] });
+      const producer = await connected(kafka.producer());
+      await producer.send({ topic, messages: Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: 'v' })) });
+
+      const result = await script<Record<string, unknown>>('group', [broker.bootstrap, topic, uniqueName('pypi848-rebalance'), '20'], consumerProtocol);
+      expect(result).toMatchObject({ firstAlone: [0, 1, 2, 3], members: 2, state: 'STABLE', firstAfterLeave: [0, 1, 2, 3], keys: 20 });
+      expect([(result.firstShared as number[]).length, (result.secondShared as number[]).length]).toEqual([2, 2]);
+      expect([...(result.firstShared as number[]), ...(result.secondShared as number[])].sort()).toEqual([0, 1, 2, 3]);
+      expect(new Set(broker.requestCounts().map((c) => c.api))).not.toContain('JoinGroup');
+    });
   });
 
   it('administers topics, configs, offsets, records and groups through AdminClient', async () => {

@@ -29,18 +29,19 @@ if (goMissing !== null) {
 let binary: string;
 let buildDir: string;
 
-function run(file: string, args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(file: string, args: string[], options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   // Asynchronous: the broker these programs talk to runs in this process's event loop.
   return new Promise((resolve) => {
-    execFile(file, args, { cwd: options.cwd, timeout: options.timeoutMs ?? 90_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const env = { ...process.env, ...options.env };
+    execFile(file, args, { cwd: options.cwd, env, timeout: options.timeoutMs ?? 90_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
       resolve({ code, stdout, stderr });
     });
   });
 }
 
-async function franz(scenario: string, args: string[]): Promise<Array<[string, string]>> {
-  const result = await run(binary, [scenario, ...args]);
+async function franz(scenario: string, args: string[], env: Record<string, string> = {}): Promise<Array<[string, string]>> {
+  const result = await run(binary, [scenario, ...args], { env });
   if (result.code !== 0) throw new Error(`franz ${scenario} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
   return result.stdout
     .split('\n')
@@ -136,6 +137,56 @@ describe.skipIf(goMissing !== null)('franz-go v1.22 against the embedded broker'
       'group-lag': '0',
       'group-deleted': 'true',
       deleted: topic,
+    });
+  });
+
+  describe('with the consumer group protocol (ServerSideBalancer, KIP-848)', () => {
+    const consumerProtocol = { FRANZ_GROUP_PROTOCOL: 'consumer' };
+    // Members learn of a new target assignment on their next heartbeat: a short interval keeps the test short.
+    const startBroker = () => startTestBroker({ consumerHeartbeatIntervalMs: 300 });
+    const apisOf = (broker: Awaited<ReturnType<typeof startBroker>>) => new Set(broker.requestCounts().map((c) => c.api));
+
+    it('consumes as one member, commits with its member epoch, and a new member resumes after the commit', async () => {
+      const broker = await startBroker();
+      const kafka = kafkaFor(broker.bootstrap);
+      const topic = uniqueName('franz848-consume');
+      const groupId = uniqueName('franz848-consume');
+      const admin = await connected(kafka.admin());
+      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+      const producer = await connected(kafka.producer({ idempotent: true, maxInFlightRequests: 1 }));
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, key: `k${i}`, value: `js-${i}` })) });
+
+      const consumed = await franz('consume', [broker.bootstrap, topic, groupId, '10'], consumerProtocol);
+      expect(values(consumed, 'record')).toHaveLength(10);
+      expect(values(consumed, 'committed')).toEqual(['0:5', '1:5']);
+      const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+      expect(offsets[0]!.partitions.map((p) => `${p.partition}:${p.offset}`).sort()).toEqual(['0:5', '1:5']);
+
+      await producer.send({ topic, acks: -1, messages: [{ partition: 0, key: 'k10', value: 'js-10' }] });
+      expect(values(await franz('consume', [broker.bootstrap, topic, groupId, '1'], consumerProtocol), 'record')).toEqual(['0:5 k10 js-10 []']);
+      expect(apisOf(broker)).toContain('ConsumerGroupHeartbeat');
+      expect(apisOf(broker)).not.toContain('JoinGroup');
+    });
+
+    it('assigns on the broker: two members split the partitions on join, the first takes them all back on leave', async () => {
+      const broker = await startBroker();
+      const kafka = kafkaFor(broker.bootstrap);
+      const topic = uniqueName('franz848-group');
+      const admin = await connected(kafka.admin());
+      await admin.createTopics({ topics: [{ topic, numPartitions: 4 }] });
+      const producer = await connected(kafka.producer());
+      await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+
+      const lines = Object.fromEntries(await franz('group', [broker.bootstrap, topic, uniqueName('franz848-group'), '40'], consumerProtocol));
+      expect(lines['first-alone']).toBe('[0 1 2 3]');
+      const first = lines['first-shared']!.slice(1, -1).split(' ').filter((p) => p !== '');
+      const second = lines['second-shared']!.slice(1, -1).split(' ').filter((p) => p !== '');
+      expect([first.length, second.length]).toEqual([2, 2]);
+      expect([...first, ...second].sort()).toEqual(['0', '1', '2', '3']);
+      // kadm describes the group through the classic DescribeGroups: protocol type consumer, the assignor as protocol.
+      expect(lines).toMatchObject({ members: '2', state: 'Stable', protocol: 'uniform', 'first-after-leave': '[0 1 2 3]', keys: '40' });
+      expect(apisOf(broker)).toContain('ConsumerGroupHeartbeat');
+      expect(apisOf(broker)).not.toContain('JoinGroup');
     });
   });
 });

@@ -16,7 +16,7 @@ import { Shop } from './support/shop.js';
 
 // The version the other Apache Kafka suites run as a JVM process (infra/apache-kafka/pom.xml).
 const KAFKA_IMAGE = `apache/kafka:${KAFKA_VERSION}`;
-const REGISTRY_IMAGE = 'confluentinc/cp-schema-registry:7.9.1';
+const REGISTRY_IMAGE = 'confluentinc/cp-schema-registry:8.0.0';
 
 /** Why there is no container engine to run on, or null when there is one. */
 async function dockerMissingReason(): Promise<string | null> {

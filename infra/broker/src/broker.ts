@@ -46,6 +46,10 @@ export interface BrokerOptions {
   fsync?: boolean;
   /** group.initial.rebalance.delay.ms. Default 300. */
   groupInitialRebalanceDelayMs?: number;
+  /** group.consumer.heartbeat.interval.ms: heartbeat interval of the consumer group protocol. Default 5000, as Kafka's. */
+  consumerHeartbeatIntervalMs?: number;
+  /** group.consumer.session.timeout.ms: session of a consumer-protocol member. Default 45000, as Kafka's. */
+  consumerSessionTimeoutMs?: number;
   /** Port of `GET /metrics` (requests by API and client id, Prometheus text); 0 picks a free one. Default: none. */
   metricsPort?: number;
   /** Used when no logger is given. Default 'info'. */
@@ -77,6 +81,8 @@ export const brokerDefaults = {
   maxMessageBytes: 8 * 1024 * 1024,
   fsync: false,
   groupInitialRebalanceDelayMs: 300,
+  consumerHeartbeatIntervalMs: 5000,
+  consumerSessionTimeoutMs: 45_000,
   logLevel: 'info',
 } satisfies Partial<BrokerOptions>;
 
@@ -126,6 +132,19 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     logger: logger.child({ module: 'groups' }),
     initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
     topicPartitionExists: (topic, partition) => logs.getPartition(topic, partition) !== undefined,
+    topics: {
+      byName: (name) => {
+        const topic = logs.getTopic(name);
+        return topic === undefined ? undefined : { uuid: topic.uuid, partitions: topic.partitions.length };
+      },
+      byUuid: (uuid) => {
+        const topic = logs.getTopicByUuid(uuid);
+        return topic === undefined ? undefined : { name: topic.name, partitions: topic.partitions.length };
+      },
+      names: () => logs.listTopics().map((topic) => topic.name),
+    },
+    consumerHeartbeatIntervalMs: config.consumerHeartbeatIntervalMs,
+    consumerSessionTimeoutMs: config.consumerSessionTimeoutMs,
   });
 
   const server = createServer();
@@ -155,6 +174,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       'message.max.bytes': String(config.maxMessageBytes),
       'socket.request.max.bytes': String(config.maxRequestBytes),
       'group.initial.rebalance.delay.ms': String(config.groupInitialRebalanceDelayMs),
+      'group.consumer.heartbeat.interval.ms': String(config.consumerHeartbeatIntervalMs),
+      'group.consumer.session.timeout.ms': String(config.consumerSessionTimeoutMs),
     }),
   }).forEach(add);
   alterConfigsRoutes(logs, { nodeId: NODE_ID }).forEach(add);

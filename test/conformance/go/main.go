@@ -8,6 +8,7 @@
 //	consume <topic> <group> <count>  one group member: polls until count records, commits, prints them
 //	group <topic> <group> <count>    two members (cooperative-sticky, franz-go's default balancer): the
 //	                                 assignment alone, after the second joins, after it leaves
+//	                                 (FRANZ_GROUP_PROTOCOL=consumer: both with KIP-848's protocol)
 //	admin <topic>                    kadm: create, list, describe, alter configs, partitions, offsets,
 //	                                 delete records, groups, lag, delete
 package main
@@ -101,6 +102,11 @@ func groupClient(bootstrap, topic, group string, opts ...kgo.Opt) *kgo.Client {
 		kgo.FetchMaxWait(200 * time.Millisecond),
 		kgo.HeartbeatInterval(500 * time.Millisecond),
 		kgo.SessionTimeout(10 * time.Second),
+	}
+	// FRANZ_GROUP_PROTOCOL=consumer: KIP-848's protocol, the broker assigning with its uniform assignor
+	// (what franz-go asks for with its default cooperative-sticky balancer).
+	if os.Getenv("FRANZ_GROUP_PROTOCOL") == "consumer" {
+		base = append(base, kgo.ServerSideBalancer())
 	}
 	cl, err := kgo.NewClient(append(base, opts...)...)
 	must(err)

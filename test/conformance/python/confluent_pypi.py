@@ -16,6 +16,7 @@ Registry client and its own fastavro-based AvroSerializer / AvroDeserializer. Ru
 One JSON document on stdout (script_harness).
 """
 import datetime
+import os
 import sys
 import time
 import uuid
@@ -40,8 +41,13 @@ def versions():
 
 def consumer(bootstrap, group, **extra):
     conf = {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
-            "enable.auto.commit": False, "fetch.wait.max.ms": 200, "session.timeout.ms": 10000,
-            "heartbeat.interval.ms": 500}
+            "enable.auto.commit": False, "fetch.wait.max.ms": 200}
+    # GROUP_PROTOCOL=consumer: KIP-848's protocol, where the broker owns the session and heartbeat timing
+    # (librdkafka refuses the classic settings then).
+    if os.environ.get("GROUP_PROTOCOL") == "consumer":
+        conf["group.protocol"] = "consumer"
+    else:
+        conf.update({"session.timeout.ms": 10000, "heartbeat.interval.ms": 500})
     conf.update(extra)
     return Consumer(conf)
 

@@ -61,9 +61,12 @@ export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev>
   const chosen = await freePorts(SERVICES.length + 3);
   const ports = SERVICES.flatMap((service, i) => [`--${service}-port`, String(chosen[i])]);
   const external = options.args ?? [];
-  const platformPorts = external.some((arg) => arg === '--brokers')
-    ? []
-    : ['--broker-port', String(chosen.at(-2)), '--registry-port', String(chosen.at(-1)), ...(options.brokerMetrics === true ? ['--broker-metrics-port', String(chosen.at(-3))] : [])];
+  // With --brokers there is no embedded broker, but shoal dev still runs the registry: it needs a free port too.
+  const platformPorts = [
+    ...(external.some((arg) => arg === '--brokers') ? [] : ['--broker-port', String(chosen.at(-2)), ...(options.brokerMetrics === true ? ['--broker-metrics-port', String(chosen.at(-3))] : [])]),
+    '--registry-port',
+    String(chosen.at(-1)),
+  ];
   const args = [
     '--import',
     'tsx',

@@ -8,6 +8,7 @@ import type { RequestContext } from '../protocol/api.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../protocol/messages/join-group.js';
 import type { OffsetCommitRequest } from '../protocol/messages/offset-commit.js';
+import { topicDirectory } from '../testing/topic-directory.js';
 import { GroupCoordinator, type GroupCoordinatorOptions } from './group-coordinator.js';
 
 const DELAY = 100;
@@ -26,6 +27,7 @@ function startCoordinator(overrides: Partial<GroupCoordinatorOptions> = {}, db =
     logger: pino({ level: 'silent' }),
     initialRebalanceDelayMs: DELAY,
     topicPartitionExists: (topic, partition) => partition >= 0 && partition < (TOPICS.get(topic) ?? 0),
+    topics: topicDirectory(TOPICS),
     ...overrides,
   });
   onTestFinished(() => {
@@ -477,6 +479,7 @@ describe('offsets', () => {
     expect(errors(coordinator.commitOffsets(commit()))).toEqual([ErrorCode.NONE]);
     const fetched = coordinator.fetchOffsets({ groupId: 'g', topics: [{ name: 'orders', partitionIndexes: [0, 1, 7] }, { name: 'nope', partitionIndexes: [0] }] });
     expect(fetched).toEqual({
+      groupId: 'g',
       errorCode: ErrorCode.NONE,
       topics: [
         {
@@ -508,6 +511,7 @@ describe('offsets', () => {
     );
     coordinator.commitOffsets(commit({ groupId: 'other' }));
     expect(coordinator.fetchOffsets({ groupId: 'g', topics: null })).toEqual({
+      groupId: 'g',
       errorCode: ErrorCode.NONE,
       topics: [
         { name: 'orders', partitions: [{ partitionIndex: 2, committedOffset: 7, committedLeaderEpoch: -1, metadata: 'x', errorCode: 0 }] },
@@ -524,7 +528,9 @@ describe('offsets', () => {
     expect(errors(coordinator.commitOffsets(commit()))).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
     expect(errors(coordinator.commitOffsets(commit({ generationId, memberId: 'nobody' })))).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
     expect(errors(coordinator.commitOffsets(commit({ generationId: generationId + 1, memberId })))).toEqual([ErrorCode.ILLEGAL_GENERATION]);
-    expect(errors(coordinator.commitOffsets(commit({ groupId: 'unknown', generationId: 3, memberId })))).toEqual([ErrorCode.ILLEGAL_GENERATION]);
+    expect(errors(coordinator.commitOffsets(commit({ groupId: 'unknown', generationId: 3, memberId }), 7))).toEqual([ErrorCode.ILLEGAL_GENERATION]);
+    // v9+ may carry a consumer group's member epoch: Kafka reports the group missing instead.
+    expect(errors(coordinator.commitOffsets(commit({ groupId: 'unknown', generationId: 3, memberId }), 9))).toEqual([ErrorCode.GROUP_ID_NOT_FOUND]);
 
     // PreparingRebalance: the current generation may still commit what it processed.
     await joinNewMember(coordinator, {}, connection('b'));
@@ -580,7 +586,7 @@ describe('offsets', () => {
       committedLeaderEpoch: 3,
       metadata: 'meta',
     });
-    expect(after.listGroups()).toEqual({ errorCode: ErrorCode.NONE, groups: [{ groupId: 'g', protocolType: '' }] });
+    expect(after.listGroups()).toEqual({ errorCode: ErrorCode.NONE, groups: [{ groupId: 'g', protocolType: '', groupState: 'Empty', groupType: 'classic' }] });
     expect(describeState(after)).toBe('Empty');
   });
 
@@ -619,7 +625,7 @@ describe('DescribeGroups, ListGroups and DeleteGroups', () => {
     const coordinator = startCoordinator();
     await stableGroup(coordinator, ['a']);
     coordinator.commitOffsets({ groupId: 'offsets-only', generationId: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, topics: [] });
-    expect(coordinator.listGroups().groups).toEqual([{ groupId: 'g', protocolType: 'consumer' }]); // nothing was committed for offsets-only
+    expect(coordinator.listGroups().groups).toEqual([{ groupId: 'g', protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' }]); // nothing was committed for offsets-only
     coordinator.commitOffsets({
       groupId: 'offsets-only',
       generationId: -1,
@@ -629,8 +635,8 @@ describe('DescribeGroups, ListGroups and DeleteGroups', () => {
       topics: [{ name: 'payments', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null }] }],
     });
     expect(coordinator.listGroups().groups).toEqual([
-      { groupId: 'g', protocolType: 'consumer' },
-      { groupId: 'offsets-only', protocolType: '' },
+      { groupId: 'g', protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' },
+      { groupId: 'offsets-only', protocolType: '', groupState: 'Empty', groupType: 'classic' },
     ]);
   });
 

@@ -8,9 +8,14 @@ import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../protocol/mess
 import type { HeartbeatRequest, HeartbeatResponse } from '../protocol/messages/heartbeat.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../protocol/messages/join-group.js';
 import type { LeaveGroupRequest, LeaveGroupResponse } from '../protocol/messages/leave-group.js';
-import type { ListGroupsResponse } from '../protocol/messages/list-groups.js';
+import type { ListedGroup, ListGroupsRequest, ListGroupsResponse } from '../protocol/messages/list-groups.js';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/messages/offset-commit.js';
-import type { OffsetFetchRequest, OffsetFetchResponse, OffsetFetchResponsePartition } from '../protocol/messages/offset-fetch.js';
+import { offsetFetchGroupError, type OffsetFetchRequestGroup, type OffsetFetchResponseGroup, type OffsetFetchResponsePartition } from '../protocol/messages/offset-fetch.js';
+import type { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from '../protocol/messages/consumer-group-describe.js';
+import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../protocol/messages/consumer-group-heartbeat.js';
+import { OffsetCommit } from '../protocol/messages/offset-commit.js';
+import { OffsetFetch } from '../protocol/messages/offset-fetch.js';
+import { ConsumerGroupCoordinator, consumerGroupDefaults, type TopicDirectory } from './consumer-group-coordinator.js';
 import type { SyncGroupRequest, SyncGroupResponse } from '../protocol/messages/sync-group.js';
 import { EMPTY_BYTES, Group, Member, ParkedResponse, type MemberProtocol } from './group.js';
 import { OffsetStore, type CommittedOffset } from './offset-store.js';
@@ -29,6 +34,10 @@ import { OffsetStore, type CommittedOffset } from './offset-store.js';
  *
  * Static membership (group_instance_id, KIP-345) is accepted on the wire but handled as dynamic membership:
  * a restarted static member gets a new member id and causes a rebalance, which is always safe, only slower.
+ *
+ * Groups of the consumer group protocol (KIP-848, ConsumerGroupHeartbeat) are run by the
+ * ConsumerGroupCoordinator this coordinator owns; a group id belongs to one protocol at a time. Offsets,
+ * listing, describing and deleting cover both.
  */
 export interface GroupCoordinatorOptions {
   /** The broker's SQLite database; the coordinator creates its tables in it. */
@@ -40,6 +49,12 @@ export interface GroupCoordinatorOptions {
   minSessionTimeoutMs?: number;
   maxSessionTimeoutMs?: number;
   topicPartitionExists(topic: string, partition: number): boolean;
+  /** Topic ids and partition counts, for the consumer group protocol's assignments. */
+  topics: TopicDirectory;
+  /** group.consumer.heartbeat.interval.ms (consumer group protocol); Kafka's default 5000. */
+  consumerHeartbeatIntervalMs?: number;
+  /** group.consumer.session.timeout.ms (consumer group protocol); Kafka's default 45000. */
+  consumerSessionTimeoutMs?: number;
   /** Clock for commit timestamps; injected for tests. */
   now?: () => number;
 }
@@ -63,6 +78,7 @@ export class GroupCoordinator {
   private readonly minSessionTimeoutMs: number;
   private readonly maxSessionTimeoutMs: number;
   private readonly topicPartitionExists: (topic: string, partition: number) => boolean;
+  private readonly consumerGroups: ConsumerGroupCoordinator;
   private joinSequence = 0;
   private closed = false;
 
@@ -73,6 +89,42 @@ export class GroupCoordinator {
     this.minSessionTimeoutMs = options.minSessionTimeoutMs ?? defaultOptions.minSessionTimeoutMs;
     this.maxSessionTimeoutMs = options.maxSessionTimeoutMs ?? defaultOptions.maxSessionTimeoutMs;
     this.topicPartitionExists = options.topicPartitionExists;
+    this.consumerGroups = new ConsumerGroupCoordinator({
+      logger: options.logger.child({ protocol: 'consumer' }),
+      topics: options.topics,
+      heartbeatIntervalMs: options.consumerHeartbeatIntervalMs ?? consumerGroupDefaults.heartbeatIntervalMs,
+      sessionTimeoutMs: options.consumerSessionTimeoutMs ?? consumerGroupDefaults.sessionTimeoutMs,
+      isClassicGroup: (groupId) => this.groups.has(groupId),
+      timer: (delayMs, work) => this.timer(delayMs, work),
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // The consumer group protocol: ConsumerGroupHeartbeat, ConsumerGroupDescribe
+
+  consumerGroupHeartbeat(request: ConsumerGroupHeartbeatRequest, version: number, context: RequestContext): ConsumerGroupHeartbeatResponse {
+    if (this.closed) {
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+    }
+    return this.consumerGroups.heartbeat(request, version, context);
+  }
+
+  consumerGroupDescribe(request: ConsumerGroupDescribeRequest): ConsumerGroupDescribeResponse {
+    if (this.closed) {
+      return {
+        groups: request.groupIds.map((groupId) => ({
+          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          errorMessage: null,
+          groupId,
+          groupState: '',
+          groupEpoch: 0,
+          assignmentEpoch: 0,
+          assignorName: '',
+          members: [],
+        })),
+      };
+    }
+    return this.consumerGroups.describe(request);
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -90,6 +142,8 @@ export class GroupCoordinator {
       return Promise.resolve(joinError(memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
 
+    // Kafka lets classic members into a consumer group (migration); the embedded broker keeps the protocols apart.
+    if (this.consumerGroups.get(groupId) !== undefined) return Promise.resolve(joinError(memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     let group = this.groups.get(groupId);
     if (group === undefined) {
       // Only a member without an id may create a group; a known id for an unknown group is stale.
@@ -237,8 +291,8 @@ export class GroupCoordinator {
   // ---------------------------------------------------------------------------------------------------
   // Offsets: OffsetCommit, OffsetFetch
 
-  commitOffsets(request: OffsetCommitRequest): OffsetCommitResponse {
-    const groupError = this.closed ? ErrorCode.COORDINATOR_NOT_AVAILABLE : this.validateCommit(request);
+  commitOffsets(request: OffsetCommitRequest, version: number = OffsetCommit.maxVersion): OffsetCommitResponse {
+    const groupError = this.closed ? ErrorCode.COORDINATOR_NOT_AVAILABLE : this.validateCommit(request, version);
     const partitionError = (topic: string, partition: number, offset: number, metadata: string | null): number => {
       if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
       if (!this.topicPartitionExists(topic, partition)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -270,9 +324,15 @@ export class GroupCoordinator {
   }
 
   /** Kafka's rules: unmanaged commits (generation < 0) only into a group without members. */
-  private validateCommit(request: OffsetCommitRequest): number {
+  private validateCommit(request: OffsetCommitRequest, version: number): number {
+    const consumerGroup = this.consumerGroups.get(request.groupId);
+    if (consumerGroup !== undefined) return this.consumerGroups.validateCommit(consumerGroup, request.memberId, request.generationId, version);
     const group = this.groups.get(request.groupId);
-    if (group === undefined) return request.generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    if (group === undefined) {
+      if (request.generationId < 0) return ErrorCode.NONE;
+      // v9+ may carry a member epoch of a consumer group, which Kafka reports missing as such.
+      return version >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION;
+    }
     if (request.generationId < 0 && group.state === 'Empty') return ErrorCode.NONE;
     const member = group.members.get(request.memberId);
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -284,24 +344,33 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
-  fetchOffsets(request: OffsetFetchRequest): OffsetFetchResponse {
-    if (this.closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
-    if (request.topics === null) {
+  /** One group of an OffsetFetch; `version` decides whether a consumer group's member epoch is checked (v9+). */
+  fetchOffsets(request: OffsetFetchGroupQuery, version: number = OffsetFetch.maxVersion): OffsetFetchResponseGroup {
+    const { groupId } = request;
+    const query: OffsetFetchRequestGroup = { memberId: null, memberEpoch: -1, ...request };
+    if (this.closed) return offsetFetchGroupError(query, version, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const consumerGroup = this.consumerGroups.get(groupId);
+    if (consumerGroup !== undefined && version >= 9) {
+      const errorCode = this.consumerGroups.validateFetch(consumerGroup, query.memberId, query.memberEpoch);
+      if (errorCode !== ErrorCode.NONE) return offsetFetchGroupError(query, version, errorCode);
+    }
+    if (query.topics === null) {
       const byTopic = new Map<string, OffsetFetchResponsePartition[]>();
-      for (const committed of this.offsets.fetchAll(request.groupId)) {
+      for (const committed of this.offsets.fetchAll(groupId)) {
         let partitions = byTopic.get(committed.topic);
         if (partitions === undefined) byTopic.set(committed.topic, (partitions = []));
         partitions.push(fetchedPartition(committed.partition, committed, ErrorCode.NONE));
       }
-      return { errorCode: ErrorCode.NONE, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
+      return { groupId, errorCode: ErrorCode.NONE, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
     }
     return {
+      groupId,
       errorCode: ErrorCode.NONE,
-      topics: request.topics.map((topic) => ({
+      topics: query.topics.map((topic) => ({
         name: topic.name,
         partitions: topic.partitionIndexes.map((partition) =>
           this.topicPartitionExists(topic.name, partition)
-            ? fetchedPartition(partition, this.offsets.fetch(request.groupId, topic.name, partition), ErrorCode.NONE)
+            ? fetchedPartition(partition, this.offsets.fetch(groupId, topic.name, partition), ErrorCode.NONE)
             : fetchedPartition(partition, undefined, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
         ),
       })),
@@ -325,6 +394,8 @@ export class GroupCoordinator {
       members: [],
     });
     if (this.closed) return summary('', ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const consumerGroup = this.consumerGroups.get(groupId);
+    if (consumerGroup !== undefined) return this.consumerGroups.describeAsClassic(consumerGroup);
     const group = this.groups.get(groupId);
     // Like Kafka, an unknown group is not an error: it is described as Dead.
     if (group === undefined) return summary(this.offsets.hasGroup(groupId) ? 'Empty' : 'Dead');
@@ -345,13 +416,28 @@ export class GroupCoordinator {
     };
   }
 
-  listGroups(): ListGroupsResponse {
+  listGroups(request: ListGroupsRequest = { statesFilter: [], typesFilter: [] }): ListGroupsResponse {
     if (this.closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
-    const groups = [...this.groups.values()].map((group) => ({ groupId: group.groupId, protocolType: group.protocolType ?? '' }));
-    for (const groupId of this.offsets.groupIds()) {
-      if (!this.groups.has(groupId)) groups.push({ groupId, protocolType: '' });
+    const groups: ListedGroup[] = [...this.groups.values()].map((group) => ({
+      groupId: group.groupId,
+      protocolType: group.protocolType ?? '',
+      groupState: group.state,
+      groupType: 'classic',
+    }));
+    for (const group of this.consumerGroups.list()) {
+      groups.push({ groupId: group.groupId, protocolType: 'consumer', groupState: group.state, groupType: 'consumer' });
     }
-    return { errorCode: ErrorCode.NONE, groups };
+    for (const groupId of this.offsets.groupIds()) {
+      if (!this.groups.has(groupId) && this.consumerGroups.get(groupId) === undefined) {
+        groups.push({ groupId, protocolType: '', groupState: 'Empty', groupType: 'classic' });
+      }
+    }
+    const states = new Set(request.statesFilter.map((s) => s.toLowerCase()));
+    const types = new Set(request.typesFilter.map((t) => t.toLowerCase()));
+    return {
+      errorCode: ErrorCode.NONE,
+      groups: groups.filter((g) => (states.size === 0 || states.has(g.groupState.toLowerCase())) && (types.size === 0 || types.has(g.groupType))),
+    };
   }
 
   deleteGroups(request: DeleteGroupsRequest): DeleteGroupsResponse {
@@ -362,6 +448,12 @@ export class GroupCoordinator {
 
   private deleteGroup(groupId: string): number {
     if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.consumerGroups.get(groupId) !== undefined) {
+      const errorCode = this.consumerGroups.delete(groupId);
+      if (errorCode !== ErrorCode.NONE) return errorCode;
+      this.offsets.deleteGroup(groupId);
+      return ErrorCode.NONE;
+    }
     const group = this.groups.get(groupId);
     if (group !== undefined && group.state !== 'Empty') return ErrorCode.NON_EMPTY_GROUP;
     if (group === undefined && !this.offsets.hasGroup(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
@@ -381,6 +473,7 @@ export class GroupCoordinator {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.consumerGroups.close();
     for (const group of this.groups.values()) this.discard(group);
     this.groups.clear();
   }
@@ -682,6 +775,9 @@ export class GroupCoordinator {
     return timeout;
   }
 }
+
+/** One group of an OffsetFetch request; the member (v9+) is optional. */
+export type OffsetFetchGroupQuery = Pick<OffsetFetchRequestGroup, 'groupId' | 'topics'> & Partial<Pick<OffsetFetchRequestGroup, 'memberId' | 'memberEpoch'>>;
 
 function joinError(memberId: string, errorCode: number): JoinGroupResponse {
   return { errorCode, generationId: -1, protocolName: '', leader: '', memberId, members: [] };

@@ -5,6 +5,7 @@ import { NO_RESPONSE, type ApiRoute, type RequestContext } from '../protocol/api
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { Writer } from '../protocol/writer.js';
+import { topicDirectory } from '../testing/topic-directory.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { findCoordinator, groupRoutes } from './routes.js';
 
@@ -17,6 +18,7 @@ function setup() {
     logger: pino({ level: 'silent' }),
     initialRebalanceDelayMs: 0,
     topicPartitionExists: (topic, partition) => topic === 't' && partition === 0,
+    topics: topicDirectory(new Map([['t', 1]])),
   });
   onTestFinished(() => {
     coordinator.close();
@@ -63,10 +65,12 @@ describe('groupRoutes', () => {
       ['SyncGroup', 0, 3],
       ['Heartbeat', 0, 3],
       ['LeaveGroup', 0, 3],
-      ['OffsetCommit', 0, 7],
-      ['OffsetFetch', 0, 5],
+      ['OffsetCommit', 0, 9],
+      ['OffsetFetch', 0, 9],
       ['DescribeGroups', 0, 2],
-      ['ListGroups', 0, 2],
+      ['ListGroups', 0, 5],
+      ['ConsumerGroupHeartbeat', 0, 1],
+      ['ConsumerGroupDescribe', 0, 0],
       ['DeleteGroups', 0, 1],
     ]);
   });
@@ -84,10 +88,11 @@ describe('groupRoutes', () => {
     };
     const { response } = await handle(routes.get(ApiKey.OffsetCommit)!, 7, commit);
     expect(response).toEqual({ topics: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR }] }] });
-    expect((await handle(routes.get(ApiKey.OffsetFetch)!, 1, { groupId: 'g', topics: [{ name: 't', partitionIndexes: [0] }] })).response).toMatchObject({
-      topics: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR }] }],
+    const fetchOne = { groups: [{ groupId: 'g', memberId: null, memberEpoch: -1, topics: [{ name: 't', partitionIndexes: [0] }] }] };
+    expect((await handle(routes.get(ApiKey.OffsetFetch)!, 1, fetchOne)).response).toMatchObject({
+      groups: [{ topics: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR }] }] }],
     });
-    expect((await handle(routes.get(ApiKey.ListGroups)!, 2, {})).response).toEqual({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, groups: [] });
+    expect((await handle(routes.get(ApiKey.ListGroups)!, 2, { statesFilter: [], typesFilter: [] })).response).toEqual({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, groups: [] });
   });
 
   it('keeps answers encodable whatever the client sent: huge client ids, extreme offsets', async () => {
@@ -118,7 +123,7 @@ describe('groupRoutes', () => {
     };
     // Offsets are JS numbers in this broker: one beyond 2^53 would come back changed, so it is refused.
     expect((await handle(routes.get(ApiKey.OffsetCommit)!, 2, commit)).response.topics[0].partitions[0].errorCode).toBe(ErrorCode.INVALID_COMMIT_OFFSET_SIZE);
-    const fetched = await handle(routes.get(ApiKey.OffsetFetch)!, 5, { groupId: 'admin', topics: null });
-    expect(fetched.response.topics).toEqual([]);
+    const fetched = await handle(routes.get(ApiKey.OffsetFetch)!, 5, { groups: [{ groupId: 'admin', memberId: null, memberEpoch: -1, topics: null }] });
+    expect(fetched.response.groups[0].topics).toEqual([]);
   });
 });

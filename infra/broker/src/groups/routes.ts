@@ -10,6 +10,8 @@ import { ListGroups } from '../protocol/messages/list-groups.js';
 import { OffsetCommit } from '../protocol/messages/offset-commit.js';
 import { OffsetFetch, offsetFetchError } from '../protocol/messages/offset-fetch.js';
 import { SyncGroup } from '../protocol/messages/sync-group.js';
+import { ConsumerGroupDescribe } from '../protocol/messages/consumer-group-describe.js';
+import { ConsumerGroupHeartbeat } from '../protocol/messages/consumer-group-heartbeat.js';
 import type { GroupCoordinator } from './group-coordinator.js';
 
 /** Where clients find this broker: the answer to FindCoordinator for groups. */
@@ -66,17 +68,25 @@ export function groupRoutes(coordinator: GroupCoordinator, self: () => Coordinat
     ),
     guarded(Heartbeat, (request) => coordinator.heartbeat(request), (_request, _version, errorCode) => ({ errorCode })),
     guarded(LeaveGroup, (request) => coordinator.leaveGroup(request), (_request, _version, errorCode) => ({ errorCode, members: [] })),
-    guarded(OffsetCommit, (request) => coordinator.commitOffsets(request), (request, _version, errorCode) => ({
+    guarded(OffsetCommit, (request, version) => coordinator.commitOffsets(request, version), (request, _version, errorCode) => ({
       topics: request.topics.map((topic) => ({
         name: topic.name,
         partitions: topic.partitions.map((partition) => ({ partitionIndex: partition.partitionIndex, errorCode })),
       })),
     })),
-    guarded(OffsetFetch, (request) => coordinator.fetchOffsets(request), offsetFetchError),
+    guarded(OffsetFetch, (request, version) => ({ groups: request.groups.map((group) => coordinator.fetchOffsets(group, version)) }), offsetFetchError),
     guarded(DescribeGroups, (request) => coordinator.describeGroups(request), (request, _version, errorCode) => ({
       groups: request.groups.map((groupId) => ({ errorCode, groupId, groupState: '', protocolType: '', protocolData: '', members: [] })),
     })),
-    guarded(ListGroups, () => coordinator.listGroups(), (_request, _version, errorCode) => ({ errorCode, groups: [] })),
+    guarded(ListGroups, (request) => coordinator.listGroups(request), (_request, _version, errorCode) => ({ errorCode, groups: [] })),
+    guarded(
+      ConsumerGroupHeartbeat,
+      (request, version, context) => coordinator.consumerGroupHeartbeat(request, version, context),
+      (_request, _version, errorCode) => ({ errorCode, errorMessage: null, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null }),
+    ),
+    guarded(ConsumerGroupDescribe, (request) => coordinator.consumerGroupDescribe(request), (request, _version, errorCode) => ({
+      groups: request.groupIds.map((groupId) => ({ errorCode, errorMessage: null, groupId, groupState: '', groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [] })),
+    })),
     guarded(DeleteGroups, (request) => coordinator.deleteGroups(request), (request, _version, errorCode) => ({
       results: request.groupsNames.map((groupId) => ({ groupId, errorCode })),
     })),

@@ -1,3 +1,5 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -17,6 +19,35 @@ function openLogs(dataDir: string, clock: { now: number }, overrides: Partial<ty
 
 
 describe('LogManager on a SQLite file', () => {
+  it('gives every topic a protocol topic id that survives a restart, also to topics of a database written before ids existed', async () => {
+    const dir = tempDir();
+    // The topics table as it was before the uuid column.
+    const old = new Database(join(dir, 'broker.db'));
+    old.exec(`CREATE TABLE topics (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, partitions INTEGER NOT NULL, configs TEXT NOT NULL DEFAULT '{}');
+              INSERT INTO topics (name, partitions) VALUES ('legacy', 1);
+              CREATE TABLE partitions (topic_id INTEGER NOT NULL, partition INTEGER NOT NULL, log_start_offset INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (topic_id, partition)) WITHOUT ROWID;
+              INSERT INTO partitions (topic_id, partition) VALUES (1, 0);`);
+    old.close();
+
+    const clock = { now: 1_000_000 };
+    const first = openLogs(dir, clock);
+    first.logs.createTopic('fresh', 2, {});
+    const ids = first.logs.listTopics().map((t) => [t.name, t.uuid] as const);
+    expect(ids.map(([name]) => name)).toEqual(['legacy', 'fresh']);
+    for (const [, uuid] of ids) expect(uuid).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(ids.map(([, uuid]) => uuid)).size).toBe(2);
+    expect(first.logs.getTopicByUuid(ids[1]![1])?.name).toBe('fresh');
+    await first.store.close();
+
+    const second = openLogs(dir, clock);
+    onTestFinished(() => second.store.close());
+    expect(second.logs.listTopics().map((t) => [t.name, t.uuid] as const)).toEqual(ids);
+    // A topic deleted and created again is another topic, with another id.
+    second.logs.deleteTopic('fresh');
+    second.logs.createTopic('fresh', 2, {});
+    expect(second.logs.getTopic('fresh')!.uuid).not.toBe(ids[1]![1]);
+  });
+
   it('assigns consecutive offsets and restores topics, offsets and producer windows after reopening', async () => {
     const dir = tempDir();
     const clock = { now: 1_000_000 };

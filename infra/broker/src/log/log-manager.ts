@@ -53,6 +53,8 @@ export class Topic {
 
   constructor(
     readonly id: number,
+    /** The protocol's topic id, 32 hex digits (see LogStore). */
+    readonly uuid: string,
     readonly name: string,
     public configs: Record<string, string>,
     /** Resolved when the configs are set (at creation and by an alter), not per batch: produce reads it per batch. */
@@ -100,7 +102,7 @@ export class LogManager {
   private load(): void {
     const byId = new Map<number, Topic>();
     for (const stored of this.store.listTopics()) {
-      const topic = new Topic(stored.id, stored.name, stored.configs, effectiveTopicConfig(stored.configs, this.defaults));
+      const topic = new Topic(stored.id, stored.uuid, stored.name, stored.configs, effectiveTopicConfig(stored.configs, this.defaults));
       for (let p = 0; p < stored.partitions; p++) topic.partitions.push(new PartitionLog(topic, p, this.store.partitionState(stored.id, p)));
       this.topics.set(topic.name, topic);
       byId.set(topic.id, topic);
@@ -117,6 +119,12 @@ export class LogManager {
 
   getTopic(name: string): Topic | undefined {
     return this.topics.get(name);
+  }
+
+  /** The topic with protocol id `uuid` (32 hex digits). */
+  getTopicByUuid(uuid: string): Topic | undefined {
+    for (const topic of this.topics.values()) if (topic.uuid === uuid) return topic;
+    return undefined;
   }
 
   getPartition(topic: string, partition: number): PartitionLog | undefined {
@@ -139,8 +147,8 @@ export class LogManager {
     const invalidConfig = validateTopicConfigs(configs);
     if (invalidConfig) return { errorCode: invalidConfig.errorCode, errorMessage: invalidConfig.message };
     if (dryRun) return { errorCode: ErrorCode.NONE, errorMessage: null };
-    const id = this.store.insertTopic(name, partitions, configs);
-    const topic = new Topic(id, name, configs, effectiveTopicConfig(configs, this.defaults));
+    const { id, uuid } = this.store.insertTopic(name, partitions, configs);
+    const topic = new Topic(id, uuid, name, configs, effectiveTopicConfig(configs, this.defaults));
     for (let p = 0; p < partitions; p++) topic.partitions.push(new PartitionLog(topic, p, { logStartOffset: 0, logEndOffset: 0, sizeBytes: 0 }));
     this.topics.set(name, topic);
     this.logger.info({ topic: name, partitions }, 'topic created');

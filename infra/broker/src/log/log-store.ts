@@ -2,12 +2,14 @@ import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
 /**
  * The broker's durable state in one SQLite database (WAL):
  *
- *   topics(id, name, partitions, configs JSON)          one row per topic; ids are never reused
+ *   topics(id, name, partitions, configs JSON, uuid)    one row per topic; ids are never reused; uuid is the
+ *                                                        topic id clients see (Metadata v10+, KIP-848 assignments)
  *   partitions(topic_id, partition, log_start_offset)   the low watermark, advanced by retention/DeleteRecords
  *   batches(topic_id, partition, base_offset, last_offset, max_timestamp, size, data)
  *                                                        one row per validated record batch, stored opaque
@@ -20,6 +22,8 @@ import { WalCheckpointer } from './wal-checkpointer.js';
  */
 export interface StoredTopic {
   id: number;
+  /** The topic id of the protocol: 32 hex digits, random per topic (a recreated topic gets a new one). */
+  uuid: string;
   name: string;
   partitions: number;
   configs: Record<string, string>;
@@ -97,6 +101,12 @@ export class LogStore {
         PRIMARY KEY (topic_id, partition, producer_id)
       ) WITHOUT ROWID;
     `);
+    // Databases written before topics had protocol ids gain the column, and each old topic an id.
+    const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(topics)').all();
+    if (!columns.some((c) => c.name === 'uuid')) this.db.exec('ALTER TABLE topics ADD COLUMN uuid TEXT');
+    const unnamed = this.db.prepare<[], { id: number }>('SELECT id FROM topics WHERE uuid IS NULL').all();
+    const setUuid = this.db.prepare<[string, number]>('UPDATE topics SET uuid = ? WHERE id = ?');
+    for (const { id } of unnamed) setUuid.run(newTopicUuid(), id);
     this.statements = this.prepare();
     this.runInTransaction = this.db.transaction((work: () => unknown) => work());
     this.checkpointer = new WalCheckpointer(path, options.checkpointIntervalMs ?? 1000, options.onCheckpointError ?? (() => undefined));
@@ -107,8 +117,8 @@ export class LogStore {
     return {
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      listTopics: db.prepare<[], { id: number; name: string; partitions: number; configs: string }>('SELECT id, name, partitions, configs FROM topics ORDER BY id'),
-      insertTopic: db.prepare<[string, number, string]>('INSERT INTO topics (name, partitions, configs) VALUES (?, ?, ?)'),
+      listTopics: db.prepare<[], { id: number; uuid: string; name: string; partitions: number; configs: string }>('SELECT id, uuid, name, partitions, configs FROM topics ORDER BY id'),
+      insertTopic: db.prepare<[string, number, string, string]>('INSERT INTO topics (name, partitions, configs, uuid) VALUES (?, ?, ?, ?)'),
       updateTopicPartitions: db.prepare<[number, number]>('UPDATE topics SET partitions = ? WHERE id = ?'),
       updateTopicConfigs: db.prepare<[string, number]>('UPDATE topics SET configs = ? WHERE id = ?'),
       deleteTopic: db.prepare<[number]>('DELETE FROM topics WHERE id = ?'),
@@ -172,11 +182,12 @@ export class LogStore {
     return this.statements.listTopics.all().map((row) => ({ ...row, configs: JSON.parse(row.configs) as Record<string, string> }));
   }
 
-  insertTopic(name: string, partitions: number, configs: Record<string, string>): number {
+  insertTopic(name: string, partitions: number, configs: Record<string, string>): { id: number; uuid: string } {
     return this.transaction(() => {
-      const id = Number(this.statements.insertTopic.run(name, partitions, JSON.stringify(configs)).lastInsertRowid);
+      const uuid = newTopicUuid();
+      const id = Number(this.statements.insertTopic.run(name, partitions, JSON.stringify(configs), uuid).lastInsertRowid);
       for (let p = 0; p < partitions; p++) this.statements.insertPartition.run(id, p);
-      return id;
+      return { id, uuid };
     });
   }
 
@@ -252,4 +263,9 @@ export class LogStore {
     await this.checkpointer.stop();
     this.db.close();
   }
+}
+
+/** A random version-4 UUID as 32 hex digits: never Kafka's reserved all-zero or metadata-topic ids. */
+function newTopicUuid(): string {
+  return randomUUID().replaceAll('-', '');
 }

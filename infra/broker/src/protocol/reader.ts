@@ -167,6 +167,18 @@ export class Reader {
     return this.readItems(count, readItem);
   }
 
+  /** UUID (16 bytes) as 32 lowercase hex digits; Kafka's "no id" is all zeros. */
+  uuid(): string {
+    const at = this.need(16);
+    return this.buffer.toString('hex', at, at + 16);
+  }
+
+  compactNullableArray<T>(readItem: (reader: Reader) => T): T[] | null {
+    const count = this.uvarint() - 1;
+    if (count < 0) return null;
+    return this.readItems(count, readItem);
+  }
+
   compactArray<T>(readItem: (reader: Reader) => T): T[] {
     const count = this.uvarint() - 1;
     if (count < 0) throw new ProtocolDecodeError('null where a non-nullable compact array was required');

@@ -157,6 +157,18 @@ export class Writer {
     return this;
   }
 
+  compactNullableArray<T>(items: readonly T[] | null, writeItem: (writer: this, item: T) => void): this {
+    if (items === null) return this.uvarint(0);
+    return this.compactArray(items, writeItem);
+  }
+
+  /** UUID from 32 hex digits (see Reader.uuid). */
+  uuid(hex: string): this {
+    this.ensure(16);
+    this.position += this.scratch.write(hex, this.position, 16, 'hex');
+    return this;
+  }
+
   /** An empty TAGGED_FIELDS section. */
   emptyTaggedFields(): this {
     return this.uvarint(0);

@@ -246,13 +246,13 @@ describe('OffsetFetch', () => {
 
   it.each(versions(1, 4))('v%i matches kafkajs', async (version) => {
     const body = await kafkajsRequestBody('offsetFetch', version, { groupId: 'g', topics: [{ topic: 't', partitions: [{ partition: 0 }, { partition: 2 }] }] });
-    expect(decodeRequest(OffsetFetch, version, body)).toEqual({ groupId: 'g', topics: [{ name: 't', partitionIndexes: [0, 2] }] });
-    const decoded = await kafkajsDecode('offsetFetch', OffsetFetch, version, { errorCode: 0, topics: [{ name: 't', partitions: [partition] }] });
+    expect(decodeRequest(OffsetFetch, version, body)).toEqual({ groups: [{ groupId: 'g', memberId: null, memberEpoch: -1, topics: [{ name: 't', partitionIndexes: [0, 2] }] }] });
+    const decoded = await kafkajsDecode('offsetFetch', OffsetFetch, version, { groups: [{ groupId: 'g', errorCode: 0, topics: [{ name: 't', partitions: [partition] }] }] });
     expect(decoded).toMatchObject({ responses: [{ topic: 't', partitions: [{ partition: 0, offset: '12345678901', metadata: 'meta', errorCode: 0 }] }] });
   });
 
   it('v2+ accepts null topics; v0-1 do not', () => {
-    expect(decodeRequest(OffsetFetch, 2, new Writer().string('g').int32(-1).toBuffer())).toEqual({ groupId: 'g', topics: null });
+    expect(decodeRequest(OffsetFetch, 2, new Writer().string('g').int32(-1).toBuffer())).toEqual({ groups: [{ groupId: 'g', memberId: null, memberEpoch: -1, topics: null }] });
     expect(() => OffsetFetch.decodeRequest(new Reader(new Writer().string('g').int32(-1).toBuffer()), 1)).toThrow(/null/);
   });
 
@@ -262,20 +262,20 @@ describe('OffsetFetch', () => {
         p.int32(0).int64(12345678901).nullableString('meta').int16(0);
       });
     });
-    expect(encodeResponse(OffsetFetch, 0, { errorCode: 0, topics: [{ name: 't', partitions: [partition] }] })).toEqual(v0.toBuffer());
+    expect(encodeResponse(OffsetFetch, 0, { groups: [{ groupId: 'g', errorCode: 0, topics: [{ name: 't', partitions: [partition] }] }] })).toEqual(v0.toBuffer());
     const v5 = new Writer().int32(0).array([0], (t) => {
       t.string('t').array([0], (p) => {
         p.int32(0).int64(12345678901).int32(3).nullableString('meta').int16(0);
       });
     });
     v5.int16(0);
-    expect(encodeResponse(OffsetFetch, 5, { errorCode: 0, topics: [{ name: 't', partitions: [partition] }] })).toEqual(v5.toBuffer());
+    expect(encodeResponse(OffsetFetch, 5, { groups: [{ groupId: 'g', errorCode: 0, topics: [{ name: 't', partitions: [partition] }] }] })).toEqual(v5.toBuffer());
   });
 
   it('repeats a group-level error on every partition where the version has no top-level error', () => {
-    const request = { groupId: 'g', topics: [{ name: 't', partitionIndexes: [0, 1] }] };
-    expect(offsetFetchError(request, 1, 15).topics[0]!.partitions.map((p) => p.errorCode)).toEqual([15, 15]);
-    expect(offsetFetchError(request, 2, 15)).toEqual({ errorCode: 15, topics: [] });
+    const request = { groups: [{ groupId: 'g', memberId: null, memberEpoch: -1, topics: [{ name: 't', partitionIndexes: [0, 1] }] }] };
+    expect(offsetFetchError(request, 1, 15).groups[0]!.topics[0]!.partitions.map((p) => p.errorCode)).toEqual([15, 15]);
+    expect(offsetFetchError(request, 2, 15)).toEqual({ groups: [{ groupId: 'g', errorCode: 15, topics: [] }] });
   });
 });
 
@@ -312,8 +312,8 @@ describe('DescribeGroups', () => {
 
 describe('ListGroups', () => {
   it.each(versions(0, 2))('v%i matches kafkajs', async (version) => {
-    expect(decodeRequest(ListGroups, version, await kafkajsRequestBody('listGroups', version, undefined))).toEqual({});
-    const decoded = await kafkajsDecode('listGroups', ListGroups, version, { errorCode: 0, groups: [{ groupId: 'a', protocolType: 'consumer' }] });
+    expect(decodeRequest(ListGroups, version, await kafkajsRequestBody('listGroups', version, undefined))).toEqual({ statesFilter: [], typesFilter: [] });
+    const decoded = await kafkajsDecode('listGroups', ListGroups, version, { errorCode: 0, groups: [{ groupId: 'a', protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' }] });
     expect(decoded).toMatchObject({ errorCode: 0, groups: [{ groupId: 'a', protocolType: 'consumer' }] });
   });
 });
