@@ -10,7 +10,7 @@ import kafkajs, { type Consumer, type EachMessagePayload } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KAFKA_VERSION, startApacheKafka } from '@shoal/apache-kafka';
 import { kafkaFor } from '@shoal/broker/testing';
-import { uniqueName } from '@shoal/testing';
+import { eventually, uniqueName } from '@shoal/testing';
 import { apacheKafkaMissing, sharedApacheKafka } from './support.js';
 
 const { ConfigResourceTypes } = kafkajs;
@@ -60,6 +60,10 @@ describe.skipIf(apacheKafkaMissing !== null)(`kafkajs 2.2.4 against Apache Kafka
       expect(described.resources[0]!.configEntries).toEqual([expect.objectContaining({ configName: 'cleanup.policy', configValue: 'compact', isDefault: false })]);
 
       await admin.createPartitions({ topicPartitions: [{ topic, count: 4 }] });
+      // Kafka answers CreatePartitions once the controller has the new partitions; its metadata cache has
+      // them a moment later, so a Metadata request right after it may still list three. fetchTopicMetadata
+      // asks afresh each time (fetchTopicOffsets would keep the first answer in kafkajs' cache).
+      await eventually(async () => expect((await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions).toHaveLength(4), 'the topic lists its four partitions');
       expect((await admin.fetchTopicOffsets(topic)).length).toBe(4);
 
       const cluster = await admin.describeCluster();

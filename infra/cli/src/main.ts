@@ -2,6 +2,7 @@ import { isShoalError } from '@shoal/core';
 import { brokerUsage, runBroker } from './commands/broker.js';
 import { runBench } from './commands/bench.js';
 import { devUsage, runDev } from './commands/dev.js';
+import { dlqUsage, runDlq } from './commands/dlq.js';
 import { publishUsage, runPublish } from './commands/publish.js';
 import { registryUsage, runRegistry } from './commands/registry.js';
 import { replayUsage, runReplay } from './commands/replay.js';
@@ -22,6 +23,7 @@ Commands:
   publish    publish CloudEvents with Avro data from JSON
   subscribe  print the decoded CloudEvents of topics
   replay     rebuild a projection of a running service from the log, without read downtime
+  dlq        list, redrive and skip the dead letters of a running service and the records parked behind them
   bench      run a benchmark: shoal bench [broker|registry|codec|relay|consumer|projections|runtime]
 
 Run 'shoal <command> --help' for a command's options.
@@ -42,6 +44,7 @@ const commands: Record<string, Command> = {
   publish: { run: runPublish, usage: publishUsage },
   subscribe: { run: runSubscribe, usage: subscribeUsage },
   replay: { run: runReplay, usage: replayUsage },
+  dlq: { run: runDlq, usage: dlqUsage },
   bench: { run: runBench, usage: '' },
 };
 

@@ -9,6 +9,7 @@ import { formatThroughputTable, type ThroughputRow } from '../../../infra/broker
 import { startSpan, type Span, type SpanTimer } from '../../../infra/broker/bench/span.js';
 import { eventually } from '@shoal/testing';
 import { combineSpans, count, orderPlaced, progressOf, runBench, settlesWithin, type BenchPlatform, type Goal } from '../../outbox/bench/bench-platform.js';
+import { ShoalError } from '@shoal/core';
 import { subscribe, type Subscription } from '../src/index.js';
 
 /**
@@ -27,6 +28,10 @@ import { subscribe, type Subscription } from '../src/index.js';
  *                        defaults: one transaction per 200 records)
  *   runtime, duplicates  the same group on the same database reading the copy topic: every event id is in
  *                        the inbox already, so every record is acknowledged as a duplicate without its handler
+ *   runtime, no parking  "new events" with parkByKey: false: what parking costs a group that holds nothing
+ *                        back (one index seek per run)
+ *   runtime, a key parked  "new events" with the first event of one order failing (poison): that order's later
+ *                        events are parked, and every other record's key is looked up among the parked ones
  *
  * The runtime's figures are checked, not assumed: each pass must count every record as handled (resp. as a
  * duplicate), and the read model must hold exactly one upsert per event. Goal (docs/benchmarks.md): the runtime
@@ -130,8 +135,9 @@ function readModel(path: string, platform: BenchPlatform): { database: SqliteSer
 async function consumeWithRuntime(
   platform: BenchPlatform,
   model: ReturnType<typeof readModel>,
-  options: { group: string; topic: string; expected: number; codec: EventCodec },
+  options: { group: string; topic: string; expected: number; codec: EventCodec; parkByKey?: boolean; failingOrder?: string },
 ): Promise<{ span: Span; subscription: Subscription }> {
+  let failed = false;
   const subscription = subscribe({
     database: model.database,
     kafka: platform.kafka,
@@ -139,8 +145,13 @@ async function consumeWithRuntime(
     group: options.group,
     topics: [options.topic],
     fromBeginning: true,
+    parkByKey: options.parkByKey ?? true,
     handlers: {
       'shoal.orders.OrderPlaced': (event) => {
+        if (!failed && event.data.orderId === options.failingOrder) {
+          failed = true;
+          throw new ShoalError('SHOAL_EVENT_DATA_INVALID', `order ${event.data.orderId} fails on purpose`);
+        }
         model.upsert.run(event.data.orderId, event.data.customerId, event.data.total.amount);
       },
     },
@@ -150,7 +161,7 @@ async function consumeWithRuntime(
     const timer = startSpan(platform.broker, 'this-process');
     const completed = () => {
       const status = subscription.status();
-      return status.handled + status.duplicates + status.skipped + status.deadLettered >= options.expected;
+      return status.handled + status.duplicates + status.skipped + status.deadLettered + status.parked >= options.expected;
     };
     // Checked every 2 ms: the poll costs a few µs a turn, and a coarser one would add up to its interval to the span.
     await eventually(completed, { what: () => `the runtime to complete ${count(options.expected)} records (${JSON.stringify(subscription.status())})`, timeoutMs: TIME_LIMIT_MS, intervalMs: 2 });
@@ -182,10 +193,12 @@ interface Figures {
   decode: Span[];
   runtime: Span[];
   duplicates: Span[];
+  noParking: Span[];
+  keyParked: Span[];
 }
 
 async function rounds(platform: BenchPlatform, events: number): Promise<Figures> {
-  const figures: Figures = { raw: [], decode: [], runtime: [], duplicates: [] };
+  const figures: Figures = { raw: [], decode: [], runtime: [], duplicates: [], noParking: [], keyParked: [] };
   for (let round = 1; round <= ROUNDS; round++) {
     progress(`round ${round} of ${ROUNDS}: raw kafkajs`);
     figures.raw.push(await consumeRaw(platform, TOPIC, events, undefined));
@@ -207,20 +220,47 @@ async function rounds(platform: BenchPlatform, events: number): Promise<Figures>
       expectCounts(again.subscription, { handled: 0, duplicates: events });
       figures.duplicates.push(again.span);
 
-      const applied = model.database.db.prepare('SELECT SUM(events) AS n FROM orders').get() as { n: number };
-      if (applied.n !== events) throw new Error(`the read model took ${applied.n} upserts for ${events} events`);
+      expectUpserts(model, events);
     } finally {
       model.database.close();
+    }
+
+    progress(`round ${round} of ${ROUNDS}: consumer runtime, no parking`);
+    const unparked = readModel(join(platform.workDir, `service-${round}-no-parking.db`), platform);
+    try {
+      const pass = await consumeWithRuntime(platform, unparked, { group: newGroup('no-parking'), topic: TOPIC, expected: events, codec: platform.codec(), parkByKey: false });
+      expectCounts(pass.subscription, { handled: events, duplicates: 0 });
+      figures.noParking.push(pass.span);
+      expectUpserts(unparked, events);
+    } finally {
+      unparked.database.close();
+    }
+
+    progress(`round ${round} of ${ROUNDS}: consumer runtime, a key parked`);
+    const parking = readModel(join(platform.workDir, `service-${round}-parked.db`), platform);
+    try {
+      const perOrder = events / ORDERS;
+      const pass = await consumeWithRuntime(platform, parking, { group: newGroup('parked'), topic: TOPIC, expected: events, codec: platform.codec(), failingOrder: 'ord-1-0' });
+      expectCounts(pass.subscription, { handled: events - perOrder, duplicates: 0, deadLettered: 1, parked: perOrder - 1 });
+      figures.keyParked.push(pass.span);
+      expectUpserts(parking, events - perOrder);
+    } finally {
+      parking.database.close();
     }
   }
   return figures;
 }
 
-function expectCounts(subscription: Subscription, expected: { handled: number; duplicates: number }): void {
-  const { handled, duplicates, skipped, deadLettered, lastFailure } = subscription.status();
-  if (handled !== expected.handled || duplicates !== expected.duplicates || skipped !== 0 || deadLettered !== 0) {
-    throw new Error(`expected ${JSON.stringify(expected)}, the runtime counted ${JSON.stringify({ handled, duplicates, skipped, deadLettered, lastFailure })}`);
+function expectCounts(subscription: Subscription, expected: { handled: number; duplicates: number; deadLettered?: number; parked?: number }): void {
+  const { handled, duplicates, skipped, deadLettered, parked, lastFailure } = subscription.status();
+  if (handled !== expected.handled || duplicates !== expected.duplicates || skipped !== 0 || deadLettered !== (expected.deadLettered ?? 0) || parked !== (expected.parked ?? 0)) {
+    throw new Error(`expected ${JSON.stringify(expected)}, the runtime counted ${JSON.stringify({ handled, duplicates, skipped, deadLettered, parked, lastFailure })}`);
   }
+}
+
+function expectUpserts(model: ReturnType<typeof readModel>, expected: number): void {
+  const applied = model.database.db.prepare('SELECT SUM(events) AS n FROM orders').get() as { n: number };
+  if (applied.n !== expected) throw new Error(`the read model took ${applied.n} upserts for ${expected} events`);
 }
 
 function report(figures: Figures, events: number, valueBytes: number): { rows: ThroughputRow[]; goals: Goal[] } {
@@ -228,6 +268,8 @@ function report(figures: Figures, events: number, valueBytes: number): { rows: T
   const decode = combineSpans(figures.decode);
   const runtime = combineSpans(figures.runtime);
   const duplicates = combineSpans(figures.duplicates);
+  const noParking = combineSpans(figures.noParking);
+  const keyParked = combineSpans(figures.keyParked);
   const messages = events * ROUNDS;
   const row = (workload: string, span: Span, note: string, ratio?: number): ThroughputRow => ({
     workload,
@@ -252,6 +294,8 @@ function report(figures: Figures, events: number, valueBytes: number): { rows: T
       row('kafkajs + decode', decode, `EventCodec.decode per record: the baseline; ${vsRaw(decode)}`, 1),
       row('runtime, new events', runtime, `inbox row + 1 upsert per event, 200 per transaction; ${vsRaw(runtime)}`, runtime.seconds / decode.seconds),
       row('runtime, duplicates', duplicates, `every event id already in the inbox; ${vsRaw(duplicates)}`, duplicates.seconds / decode.seconds),
+      row('runtime, no parking', noParking, `new events, parkByKey false; parking on costs ${(runtime.seconds / noParking.seconds).toFixed(2)}x this`, noParking.seconds / decode.seconds),
+      row('runtime, a key parked', keyParked, `new events, one order's events parked: every key looked up; ${(keyParked.seconds / noParking.seconds).toFixed(2)}x no parking`, keyParked.seconds / decode.seconds),
     ],
     goals: [
       within('new events', runtime, 'kafkajs + decode', decode),

@@ -16,31 +16,41 @@
  *
  * A record the loop gives up on (poison at once, a retriable failure after its last attempt) is published to
  * the dead-letter topic; the partition moves past it only once the broker acknowledged the dead letter, and
- * a failed publish is tried again with backoff while the partition waits.
+ * a failed publish is tried again with backoff while the partition waits. With parking (the default), the
+ * record is then stored in the group's parked records (parked-records.ts) as its key's dead letter, and in
+ * every later run a record of a blocked key is stored behind it instead of being handled: its row commits in
+ * the run's transaction, with the inbox rows of the run's other records, and the partition moves past it.
+ * A record without a key is dead-lettered only (there is no key to hold back).
  */
 import { performance } from 'node:perf_hooks';
-import type { ShoalLogger } from '@shoal/core';
+import type { KafkaMessage } from 'kafkajs';
+import type { ShoalError, ShoalLogger } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
-import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext } from '@shoal/transport';
-import { isPromiseLike, type SqliteTransaction } from '@shoal/store-sqlite';
-import type { ServiceDatabase, Transaction } from '@shoal/store';
+import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext, type RecordContext } from '@shoal/transport';
+import { isPromiseLike, type SqliteServiceDatabase, type SqliteTransaction } from '@shoal/store-sqlite';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler } from './event-handlers.js';
 import type { Inbox } from './inbox-table.js';
+import type { ParkedReason, ParkedReasonKind, ParkedRecords } from './parked-records.js';
 import type { RuntimeCounters } from './subscription-status.js';
 
 export interface InboxHandlerOptions {
   group: string;
-  database: ServiceDatabase;
+  database: SqliteServiceDatabase;
   handlers: ReadonlyMap<string, AnyEventHandler>;
   inbox: Inbox;
   deadLetters: DeadLetterQueue;
+  /** The group's parked records; undefined when the subscription does not park by key. */
+  parking: ParkedRecords | undefined;
   counters: RuntimeCounters;
   logger: ShoalLogger;
   now: () => number;
 }
 
 export class InboxHandler implements ConsumerLoopHandler {
+  /** Records whose dead letter was published while storing it in the database failed: not published again when giving up is tried again. */
+  private readonly publishedLetters = new Set<string>();
+
   constructor(private readonly options: InboxHandlerOptions) {}
 
   handles(type: string): boolean {
@@ -49,36 +59,52 @@ export class InboxHandler implements ConsumerLoopHandler {
 
   /** One transaction for the run; awaits only what a handler returned. */
   async apply(run: EventRun): Promise<void> {
-    const { database, counters } = this.options;
-    const progress: RunProgress = { handled: 0, duplicates: 0, failedAt: -1 };
+    const { database, parking, counters } = this.options;
+    const progress: RunProgress = { handled: 0, duplicates: 0, parked: 0, failedAt: -1 };
     try {
-      await database.transact((tx) => this.applyFrom(run, 0, tx, progress));
+      await database.transact((tx) => {
+        // Read inside the transaction: a redrive that unblocks a key commits before or after this run, never in between.
+        progress.parking = parking !== undefined && parking.any();
+        return this.applyFrom(run, 0, tx, progress);
+      });
     } catch (error) {
       // Some failures (SQLITE_FULL, SQLITE_IOERR) make SQLite roll the transaction back itself; either way nothing of the run stays.
       if (progress.failedAt >= 0) throw new RunFailure(progress.failedAt, error);
       throw error;
     }
     counters.committed(progress.handled, progress.duplicates);
+    if (progress.parked > 0) {
+      counters.parked += progress.parked;
+      counters.parking = parking!.counts();
+    }
   }
 
   /**
    * The run's events from `start` on, inside `tx`: synchronously while the handlers return nothing, and on
-   * from the next event once the promise a handler returned resolved.
+   * from the next event once the promise a handler returned resolved. A record of a key the group holds back
+   * is parked instead of handled.
    */
-  private applyFrom(run: EventRun, start: number, tx: Transaction<unknown>, progress: RunProgress): void | Promise<void> {
-    const { inbox, handlers } = this.options;
+  private applyFrom(run: EventRun, start: number, tx: SqliteTransaction, progress: RunProgress): void | Promise<void> {
+    const { parking } = this.options;
     for (let i = start; i < run.events.length; i++) {
       progress.failedAt = i;
       const { event, context } = run.events[i]!;
-      const recorded = inbox.record(tx, { eventId: event.id, type: event.type, topic: run.topic, partition: run.partition, offset: context.offset });
-      if (recorded instanceof Promise) return recorded.then((isNew) => this.applyRecorded(run, i, tx, progress, isNew));
-      if (!recorded) {
+      if (progress.parking === true) {
+        const key = context.key;
+        if (key !== null && parking!.blocked(key)) {
+          if (this.options.inbox.has(event.id)) progress.duplicates += 1;
+          else if (parking!.add({ key, topic: run.topic, partition: run.partition, message: context.message, eventId: event.id, type: event.type }, this.options.now())) progress.parked += 1;
+          else progress.duplicates += 1;
+          continue;
+        }
+      }
+      const handled = this.handle(event, tx, context);
+      if (handled === false) {
         progress.duplicates += 1;
         continue;
       }
-      const returned = this.call(handlers.get(event.type)!, event, tx as SqliteTransaction, context);
-      if (returned !== undefined) {
-        return returned.then(() => {
+      if (handled !== true) {
+        return handled.then(() => {
           progress.handled += 1;
           return this.applyFrom(run, i + 1, tx, progress);
         });
@@ -88,36 +114,46 @@ export class InboxHandler implements ConsumerLoopHandler {
     progress.failedAt = -1;
   }
 
-  /** Event `i` once its inbox row was recorded (asynchronously), then the events after it. */
-  private applyRecorded(run: EventRun, i: number, tx: Transaction<unknown>, progress: RunProgress, isNew: boolean): void | Promise<void> {
-    if (!isNew) {
-      progress.duplicates += 1;
-      return this.applyFrom(run, i + 1, tx, progress);
-    }
-    const { event, context } = run.events[i]!;
-    const returned = this.call(this.options.handlers.get(event.type)!, event, tx as SqliteTransaction, context);
-    if (returned === undefined) {
-      progress.handled += 1;
-      return this.applyFrom(run, i + 1, tx, progress);
-    }
-    return returned.then(() => {
-      progress.handled += 1;
-      return this.applyFrom(run, i + 1, tx, progress);
-    });
+  /**
+   * Records `event` in the inbox and runs its handler, inside the caller's transaction: false for a duplicate
+   * (the inbox had its id: the handler does not run), true once the handler returned, or the promise it
+   * returned (to await before the transaction goes on). Throws what the handler threw.
+   */
+  handle(event: CloudEvent<unknown>, tx: SqliteTransaction, context: RecordContext): boolean | Promise<unknown> {
+    if (!this.options.inbox.record({ eventId: event.id, type: event.type, topic: context.topic, partition: context.partition, offset: context.offset })) return false;
+    return this.call(this.options.handlers.get(event.type)!, event, tx, context) ?? true;
   }
 
   async giveUp(record: FailedRecord): Promise<GiveUp> {
-    const { group, deadLetters, logger, counters, now } = this.options;
+    const { group, deadLetters, parking, logger, counters, now } = this.options;
     const { topic, partition, message, attempts, kind } = record;
     const failure = asShoalError(record.error);
-    await deadLetters.publish({ group, topic, partition, message, error: failure, attempts, time: now() });
-    counters.deadLettered += 1;
+    const where = `${topic}/${partition}@${message.offset}`;
+    if (!this.publishedLetters.has(where)) {
+      await deadLetters.publish({ group, topic, partition, message, error: failure, attempts, time: now() });
+      counters.deadLettered += 1;
+    }
+    const key = record.context.key;
+    const parks = parking !== undefined && key !== null;
+    if (parks) {
+      this.publishedLetters.add(where);
+      // Should this fail (the database is down), the loop tries giving up again with backoff and the partition waits.
+      await this.options.database.transact(() =>
+        parking.add(
+          { key, topic, partition, message, eventId: record.event?.id ?? headerText(message, 'ce_id'), type: record.event?.type ?? headerText(message, 'ce_type') },
+          now(),
+          { reason: reasonOf(failure, kind === 'poison' ? 'poison' : 'exhausted', attempts, now()), published: true },
+        ),
+      );
+      this.publishedLetters.delete(where);
+      counters.parking = parking.counts();
+    }
     const reason = kind === 'poison' ? 'cannot be processed' : `failed ${attempts} times`;
     // A handler misused (e.g. a transaction started inside its own) is a bug in the service that will dead-letter every event it gets.
     const level = failure.code === 'SHOAL_HANDLER_INVALID' ? 'error' : 'warn';
     logger[level](
-      { group, topic, partition, offset: message.offset, code: failure.code, attempt: attempts, err: record.error },
-      `consumer ${group} dead-lettered ${topic}/${partition}@${message.offset} to ${deadLetters.topic}: it ${reason}: ${failure.message}`,
+      { group, topic, partition, offset: message.offset, key, code: failure.code, attempt: attempts, err: record.error },
+      `consumer ${group} dead-lettered ${where} to ${deadLetters.topic}: it ${reason}: ${failure.message}${parks ? `; later records of key ${key} are parked behind it` : ''}`,
     );
     return 'skip';
   }
@@ -144,6 +180,21 @@ export class InboxHandler implements ConsumerLoopHandler {
 interface RunProgress {
   handled: number;
   duplicates: number;
+  parked: number;
+  /** Whether the group held any key back when the run's transaction began. */
+  parking?: boolean;
   /** The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did. */
   failedAt: number;
+}
+
+/** Why a record failed for good, as its row keeps it. */
+export function reasonOf(failure: ShoalError, kind: ParkedReasonKind, attempts: number, failedAt: number): ParkedReason {
+  return { code: failure.code, message: failure.message, kind, attempts, failedAt };
+}
+
+/** A header of a record as text, null without it (a record that could not be decoded still has its ce_id). */
+export function headerText(message: KafkaMessage, name: string): string | null {
+  const value = message.headers?.[name];
+  if (value === undefined) return null;
+  return (Array.isArray(value) ? value[0] : value)?.toString() ?? null;
 }

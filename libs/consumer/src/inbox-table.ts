@@ -14,8 +14,6 @@
  *   processed_at    INTEGER  ms since the epoch, when the transaction ran; what pruning looks at
  *   PRIMARY KEY (consumer_group, event_id): the dedupe lookup, an index seek
  *
- * The same statements run on PostgreSQL, where a BIGSERIAL `id` stands for the rowid (with an index on it).
- *
  * Nothing indexes processed_at: that index is a second b-tree insert for every record, and with it the inbox
  * row cost about 4.4 µs per record instead of 3 (docs/benchmarks.md, the consumer runtime). A rowid table is what
  * lets pruning do without it: an insert is an append to the table (rowids are handed out in insertion order,
@@ -29,7 +27,7 @@
  * redelivery the platform allows (a consumer group reset to an old offset, a producer retrying for days).
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { createTables, type MaybePromise, type ServiceDatabase, type SqlExecutor, type Transaction } from '@shoal/store';
+import type { SqliteServiceDatabase, SqliteDatabase } from '@shoal/store-sqlite';
 
 /** Where a processed event came from. */
 export interface InboxEntry {
@@ -40,7 +38,7 @@ export interface InboxEntry {
   offset: string;
 }
 
-/** One row, as `SELECT * FROM inbox` reads it (PostgreSQL adds `id`, its insertion order). */
+/** One row, as `SELECT * FROM inbox` reads it. */
 export interface InboxRow {
   consumer_group: string;
   event_id: string;
@@ -51,21 +49,16 @@ export interface InboxRow {
   processed_at: number;
 }
 
-/** One pruning transaction: rows deleted, the last row (in insertion order) it passed, and whether the old rows ran out. */
+/** One pruning transaction: rows deleted, the last rowid it passed, and whether the old rows ran out. */
 export interface PruneChunk {
   deleted: number;
   after: number;
   finished: boolean;
 }
 
-/**
- * The table in each dialect. SQLite: a rowid table, the rowid its insertion order. PostgreSQL: a BIGSERIAL
- * `id` for the insertion order, with the index pruning walks (PostgreSQL tables have no such order of their
- * own), every other column alike.
- */
-const CREATE = {
-  sqlite: [
-    `CREATE TABLE IF NOT EXISTS inbox (
+export function createInboxTable(db: SqliteDatabase): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS inbox (
       consumer_group TEXT    NOT NULL,
       event_id       TEXT    NOT NULL,
       topic          TEXT    NOT NULL,
@@ -74,87 +67,73 @@ const CREATE = {
       type           TEXT    NOT NULL,
       processed_at   INTEGER NOT NULL,
       PRIMARY KEY (consumer_group, event_id)
-    )`,
-  ],
-  postgres: [
-    `CREATE TABLE IF NOT EXISTS inbox (
-      id             BIGSERIAL,
-      consumer_group TEXT    NOT NULL,
-      event_id       TEXT    NOT NULL,
-      topic          TEXT    NOT NULL,
-      "partition"    INTEGER NOT NULL,
-      "offset"       BIGINT  NOT NULL,
-      type           TEXT    NOT NULL,
-      processed_at   BIGINT  NOT NULL,
-      PRIMARY KEY (consumer_group, event_id)
-    )`,
-    'CREATE INDEX IF NOT EXISTS inbox_insertion_order ON inbox (id)',
-  ],
-};
-
-/** The column of the insertion order. */
-const ORDER = { sqlite: 'rowid', postgres: 'id' };
-
-export function createInboxTable(database: ServiceDatabase): Promise<void> {
-  return createTables(database, CREATE);
+    );
+  `);
 }
 
-/** The inbox of one consumer group in a service database, on either adapter (the same statements). */
+/** The inbox of one consumer group on one connection. */
 export class Inbox {
-  private readonly oldestRows: string;
-  private readonly deleteOlder: string;
+  private readonly insertRow;
+  private readonly hasRow;
+  private readonly oldestRows;
+  private readonly deleteOlder;
 
   constructor(
+    db: SqliteDatabase,
     readonly group: string,
     private readonly now: () => number,
-    dialect: SqlExecutor['dialect'],
   ) {
-    const order = ORDER[dialect];
-    this.oldestRows = `SELECT ${order} AS position, processed_at FROM inbox WHERE ${order} > ? ORDER BY ${order} LIMIT ?`;
-    this.deleteOlder = `DELETE FROM inbox WHERE ${order} > ? AND ${order} <= ? AND consumer_group = ? AND processed_at < ?`;
+    createInboxTable(db);
+    this.insertRow = db.prepare(
+      `INSERT OR IGNORE INTO inbox (consumer_group, event_id, topic, "partition", "offset", type, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.hasRow = db.prepare<[string, string]>('SELECT 1 FROM inbox WHERE consumer_group = ? AND event_id = ?').pluck();
+    this.oldestRows = db.prepare<[number, number], [number, number]>('SELECT rowid, processed_at FROM inbox WHERE rowid > ? ORDER BY rowid LIMIT ?').raw();
+    this.deleteOlder = db.prepare('DELETE FROM inbox WHERE rowid > ? AND rowid <= ? AND consumer_group = ? AND processed_at < ?');
   }
 
   /**
    * Records `entry` as processed; false when the group had already recorded its event id (a duplicate).
-   * Must run inside the transaction of the handler's writes (`tx`): that is what makes the two atomic. At
-   * once on SQLite, a promise on PostgreSQL.
+   * Must run inside the transaction of the handler's writes: that is what makes the two atomic.
    */
-  record(tx: Transaction<unknown>, entry: InboxEntry): MaybePromise<boolean> {
+  record(entry: InboxEntry): boolean {
     // A number, not a BigInt: offsets are exact as numbers up to 2^53, and the conversion is paid per record.
-    const changed = tx.sql.run(INSERT, [this.group, entry.eventId, entry.topic, entry.partition, Number(entry.offset), entry.type, this.now()]);
-    return changed instanceof Promise ? changed.then((count) => count === 1) : changed === 1;
+    return this.insertRow.run(this.group, entry.eventId, entry.topic, entry.partition, Number(entry.offset), entry.type, this.now()).changes === 1;
+  }
+
+  /** Whether the group has processed the event `eventId`. */
+  has(eventId: string): boolean {
+    return this.hasRow.get(this.group, eventId) !== undefined;
   }
 
   /**
-   * Looks at up to `limit` rows after position `after` and deletes the group's rows processed before `before`
-   * (ms since the epoch) among them, up to the first row processed since.
+   * Looks at up to `limit` rows after rowid `after` and deletes the group's rows processed before `before` (ms
+   * since the epoch) among them, up to the first row processed since.
    */
-  async pruneChunk(sql: SqlExecutor, before: number, limit: number, after: number): Promise<PruneChunk> {
-    const rows = await sql.all<{ position: number; processed_at: number }>(this.oldestRows, [after, limit]);
+  pruneChunk(before: number, limit: number, after: number): PruneChunk {
+    const rows = this.oldestRows.all(after, limit);
     let last = after;
-    for (const { position, processed_at: processedAt } of rows) {
-      if (processedAt >= before) return { deleted: await this.deleteUpTo(sql, after, last, before), after: last, finished: true };
-      last = position;
+    for (const [rowid, processedAt] of rows) {
+      if (processedAt >= before) return { deleted: this.deleteUpTo(after, last, before), after: last, finished: true };
+      last = rowid;
     }
-    return { deleted: await this.deleteUpTo(sql, after, last, before), after: last, finished: rows.length < limit };
+    return { deleted: this.deleteUpTo(after, last, before), after: last, finished: rows.length < limit };
   }
 
-  private async deleteUpTo(sql: SqlExecutor, after: number, last: number, before: number): Promise<number> {
-    return last === after ? 0 : sql.run(this.deleteOlder, [after, last, this.group, before]);
+  private deleteUpTo(after: number, last: number, before: number): number {
+    return last === after ? 0 : this.deleteOlder.run(after, last, this.group, before).changes;
   }
 }
-
-const INSERT = `INSERT INTO inbox (consumer_group, event_id, topic, "partition", "offset", type, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
 
 /**
  * Deletes the rows of `inbox` processed before `before`, looking at `chunkSize` rows per transaction and letting
  * the event loop (and other writers) in between chunks. Returns how many rows went.
  */
-export async function pruneInbox(database: ServiceDatabase, inbox: Inbox, before: number, chunkSize: number): Promise<number> {
+export async function pruneInbox(database: SqliteServiceDatabase, inbox: Inbox, before: number, chunkSize: number): Promise<number> {
   let total = 0;
   let after = Number.MIN_SAFE_INTEGER;
   for (;;) {
-    const chunk = await database.transact((tx) => inbox.pruneChunk(tx.sql, before, chunkSize, after));
+    const chunk = await database.transact(() => inbox.pruneChunk(before, chunkSize, after));
     total += chunk.deleted;
     if (chunk.finished) return total;
     after = chunk.after;

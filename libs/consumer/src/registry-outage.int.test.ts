@@ -8,7 +8,7 @@ import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { openDatabase, orderPlaced } from './testing/consumer-testbed.js';
 import { subscribe } from './subscription.js';
 
-it('waits out a registry outage, however many retries it takes, and dead-letters nothing', async () => {
+it('waits out a registry outage, however many retries it takes, and dead-letters and parks nothing', async () => {
   const platform = await startTestPlatform();
   // A registry of the test's own, on a data dir and port it can be restarted on.
   const registryDir = tempDir('registry');
@@ -39,9 +39,9 @@ it('waits out a registry outage, however many retries it takes, and dead-letters
 
   await eventually(() => expect(subscription.status().outageRetries).toBeGreaterThan(attempts * 3));
   expect(handled).toEqual([]);
-  expect(subscription.status()).toMatchObject({ deadLettered: 0, retries: 0, lastFailure: { code: 'SHOAL_REGISTRY_UNAVAILABLE', topic: 'orders.order' } });
+  expect(subscription.status()).toMatchObject({ deadLettered: 0, parked: 0, parking: { deadLetters: 0, parked: 0 }, retries: 0, lastFailure: { code: 'SHOAL_REGISTRY_UNAVAILABLE', topic: 'orders.order' } });
 
   await startTestRegistry({ dataDir: registryDir, port: registry.port });
   await eventually(() => expect(handled).toEqual(events.map((event) => event.id)));
-  expect(subscription.status()).toMatchObject({ handled: 2, deadLettered: 0, retries: 0 });
+  expect(subscription.status()).toMatchObject({ handled: 2, deadLettered: 0, parked: 0, parking: { deadLetters: 0, parked: 0 }, retries: 0 });
 });

@@ -7,8 +7,6 @@ import { EventCodec, loadSchemaCatalog, RegistryClient } from '@shoal/contract';
 import { openDatabase } from './testing/consumer-testbed.js';
 import type { EventHandlers } from './event-handlers.js';
 import { subscribe, type SubscribeOptions } from './subscription.js';
-import { createInboxTable } from './inbox-table.js';
-import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
 
 // Nothing here connects: a subscription only reaches the broker and the registry in start().
 const catalog = loadSchemaCatalog();
@@ -67,14 +65,11 @@ describe('subscribe options', () => {
     let clock = 1_000_000;
     const made = options({ 'shoal.orders.OrderPlaced': () => undefined }, { inboxRetentionMs: 1000, inboxPruneChunk: 2, now: () => clock });
     const subscription = subscribe(made);
-    const database = made.database as SqliteServiceDatabase;
-    // The inbox table is created when a subscription starts.
-    await createInboxTable(database);
-    const insert = database.db.prepare(`INSERT INTO inbox (consumer_group, event_id, topic, "partition", "offset", type, processed_at) VALUES (?, ?, 'orders.order', 0, 0, 'shoal.orders.OrderPlaced', ?)`);
+    const insert = made.database.db.prepare(`INSERT INTO inbox (consumer_group, event_id, topic, "partition", "offset", type, processed_at) VALUES (?, ?, 'orders.order', 0, 0, 'shoal.orders.OrderPlaced', ?)`);
     for (const [id, at] of [['old-1', 998_000], ['old-2', 998_999], ['old-3', 998_500], ['kept', 999_000]] as const) insert.run('inventory', id, at);
     insert.run('payments', 'old-elsewhere', 1);
     expect(await subscription.pruneInbox()).toBe(3);
-    expect(database.db.prepare('SELECT event_id FROM inbox ORDER BY event_id').pluck().all()).toEqual(['kept', 'old-elsewhere']);
+    expect(made.database.db.prepare('SELECT event_id FROM inbox ORDER BY event_id').pluck().all()).toEqual(['kept', 'old-elsewhere']);
     clock += 1;
     expect(await subscription.pruneInbox()).toBe(1);
   });

@@ -2,10 +2,12 @@
  * What a subscription has done and where it stands, as plain numbers: the service host turns them into
  * Prometheus metrics (counters, a gauge of lag per partition, a summary of handler latency) and its health
  * endpoint reads the flags. Where the member is in each partition, skips, retries and the last failure are
- * its consumer loop's (@shoal/transport's ConsumerStatus); handled, duplicates, dead letters and handler
- * latency are the runtime's own. Counters only grow for the life of the subscription.
+ * its consumer loop's (@shoal/transport's ConsumerStatus); handled, duplicates, dead letters, parked records
+ * and handler latency are the runtime's own. Counters only grow for the life of the subscription; `parking`
+ * is what the database holds back now.
  */
 import type { ConsumerState, LastFailure, PartitionStatus } from '@shoal/transport';
+import type { ParkedCounts } from './parked-records.js';
 
 /** Handler calls, failed ones included; enough for a Prometheus summary (count, sum) and a maximum. */
 export interface LatencySummary {
@@ -31,6 +33,10 @@ export interface SubscriptionStatus {
   skippedByType: Record<string, number>;
   /** Records published to the dead-letter topic. */
   deadLettered: number;
+  /** Records parked behind a dead letter of their key since the subscription started. */
+  parked: number;
+  /** What the group holds back now, in the database: keys with a dead letter, and the records parked behind them. */
+  parking: ParkedCounts;
   /** Retries after retriable failures (each one counts). */
   retries: number;
   /** Retries while the registry or the database was down (each one counts). */
@@ -46,6 +52,8 @@ export class RuntimeCounters {
   handled = 0;
   duplicates = 0;
   deadLettered = 0;
+  parked = 0;
+  parking: ParkedCounts = { deadLetters: 0, parked: 0 };
   private latencyCount = 0;
   private latencySum = 0;
   private latencyMax = 0;

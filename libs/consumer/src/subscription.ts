@@ -1,7 +1,8 @@
 /**
  * A subscription: handlers keyed by event type, each run in a transaction on the service's own database with
- * the inbox for exactly-once effects (inbox-handler.ts, inbox-table.ts) and a dead-letter topic for records
- * given up on (dead-letter-queue.ts), on the platform's consumer loop (@shoal/transport's ConsumerLoop: the
+ * the inbox for exactly-once effects (inbox-handler.ts, inbox-table.ts), a dead-letter topic for records
+ * given up on (dead-letter-queue.ts) and their keys parked in the database until redriven or skipped
+ * (parked-records.ts, parked-keys.ts), on the platform's consumer loop (@shoal/transport's ConsumerLoop: the
  * group, the partitions in flight, per-key order, retries and outages, offsets, status).
  *
  * Lifecycle:
@@ -20,16 +21,19 @@ import type { Kafka } from 'kafkajs';
 import { ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
 import { type EventCodec } from '@shoal/contract';
 import { ConsumerLoop, consumeDefaults, type ConsumeOptions, type ConsumerState } from '@shoal/transport';
-import type { ServiceDatabase } from '@shoal/store';
+import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, EventHandlers } from './event-handlers.js';
+import type { DlqDeadLetter, DlqRedriveResult, DlqSkipResult } from './dlq-bodies.js';
 import { InboxHandler } from './inbox-handler.js';
-import { createInboxTable, Inbox, pruneInbox } from './inbox-table.js';
+import { ParkedKeys } from './parked-keys.js';
+import { ParkedRecords } from './parked-records.js';
+import { Inbox, pruneInbox } from './inbox-table.js';
 import { RuntimeCounters, type SubscriptionStatus } from './subscription-status.js';
 
 export interface SubscribeOptions<H extends EventHandlers = EventHandlers> extends ConsumeOptions {
-  /** The service's database (either adapter): handlers write to it, the inbox lives in it. */
-  database: ServiceDatabase;
+  /** The service's database: handlers write to it, the inbox lives in it. */
+  database: SqliteServiceDatabase;
   kafka: Kafka;
   /** Decodes records; its catalog must know every handled type. */
   codec: EventCodec;
@@ -42,6 +46,12 @@ export interface SubscribeOptions<H extends EventHandlers = EventHandlers> exten
   fromBeginning?: boolean;
   /** Default `<group>.dlq`. */
   dlqTopic?: string;
+  /**
+   * Default true: a record given up on is also stored in the database as its key's dead letter, and the later
+   * records of that key are parked behind it until it is redriven or skipped (parked-records.ts). False: the
+   * record is only dead-lettered, and the key's later records are handled.
+   */
+  parkByKey?: boolean;
   logger?: ShoalLogger;
   /** How long a processed event id is remembered. Default 7 days. */
   inboxRetentionMs?: number;
@@ -59,6 +69,7 @@ export const subscriptionDefaults = {
   inboxRetentionMs: 7 * 24 * 60 * 60 * 1000,
   inboxPruneIntervalMs: 60 * 60 * 1000,
   inboxPruneChunk: 1000,
+  parkByKey: true,
 } satisfies Partial<SubscribeOptions>;
 
 /** A subscription of `handlers` to `topics` for `group`; call start() to join. */
@@ -75,6 +86,7 @@ export class Subscription {
   private readonly inbox: Inbox;
   private readonly deadLetters: DeadLetterQueue;
   private readonly counters = new RuntimeCounters();
+  private readonly parkedKeys: ParkedKeys | undefined;
   private readonly loop: ConsumerLoop;
   private opening = false;
   private failure: unknown;
@@ -93,9 +105,35 @@ export class Subscription {
     if (options.topics.includes(this.dlqTopic)) throw configInvalid(options.group, `it cannot consume its own dead-letter topic ${this.dlqTopic}`);
     this.logger = (options.logger ?? silentLogger).child({ module: 'consumer', group: options.group });
     this.now = options.now ?? Date.now;
-    this.inbox = new Inbox(options.group, this.now, options.database.sql.dialect);
+    this.inbox = new Inbox(options.database.db, options.group, this.now);
     this.deadLetters = new DeadLetterQueue(options.kafka, this.dlqTopic);
     const { kafka, codec, topics, recordsPerTransaction, partitionsInFlight, retry, commitIntervalMs, consumer } = options;
+    const parking = (options.parkByKey ?? subscriptionDefaults.parkByKey) ? new ParkedRecords(options.database.db, options.group) : undefined;
+    if (parking !== undefined) this.counters.parking = parking.counts();
+    const handler = new InboxHandler({
+      group: options.group,
+      database: options.database,
+      handlers,
+      inbox: this.inbox,
+      deadLetters: this.deadLetters,
+      parking,
+      counters: this.counters,
+      logger: this.logger,
+      now: this.now,
+    });
+    if (parking !== undefined) {
+      this.parkedKeys = new ParkedKeys({
+        group: options.group,
+        database: options.database,
+        parking,
+        handler,
+        codec,
+        deadLetters: this.deadLetters,
+        counters: this.counters,
+        logger: this.logger,
+        now: this.now,
+      });
+    }
     this.loop = new ConsumerLoop({
       recordsPerTransaction,
       partitionsInFlight,
@@ -109,16 +147,7 @@ export class Subscription {
       fromBeginning: options.fromBeginning ?? subscriptionDefaults.fromBeginning,
       logger: this.logger,
       now: this.now,
-      handler: new InboxHandler({
-        group: options.group,
-        database: options.database,
-        handlers,
-        inbox: this.inbox,
-        deadLetters: this.deadLetters,
-        counters: this.counters,
-        logger: this.logger,
-        now: this.now,
-      }),
+      handler,
     });
     this.stopped = new Promise<void>((resolve, reject) => {
       this.settleStopped = (failure) => (failure === undefined ? resolve() : reject(failure));
@@ -139,7 +168,6 @@ export class Subscription {
 
   private async join(): Promise<void> {
     try {
-      await createInboxTable(this.options.database);
       await this.deadLetters.open();
       this.opening = false;
       if (this.stopping !== undefined) return;
@@ -193,12 +221,38 @@ export class Subscription {
       skipped: loop.skipped,
       skippedByType: loop.skippedByType,
       deadLettered: this.counters.deadLettered,
+      parked: this.counters.parked,
+      parking: { ...this.counters.parking },
       retries: loop.retries,
       outageRetries: loop.outageRetries,
       partitions: loop.partitions,
       handlerLatency: this.counters.latency(),
       lastFailure: loop.lastFailure,
     };
+  }
+
+  /** The group's dead letters, each with the records parked behind it (none without parkByKey). */
+  deadLetterList(): DlqDeadLetter[] {
+    return this.parkedKeys?.list() ?? [];
+  }
+
+  /** The keys the group holds back. */
+  blockedKeys(): string[] {
+    return this.parkedKeys?.keys() ?? [];
+  }
+
+  /**
+   * Runs the handler again on the key's dead letter, then on the records parked behind it, in order
+   * (parked-keys.ts); undefined when the group holds nothing back for the key. It works whether or not the
+   * subscription is running: the records are in the database. Rejects on an outage (nothing changed then).
+   */
+  redrive(key: string): Promise<DlqRedriveResult | undefined> {
+    return this.parkedKeys?.redrive(key) ?? Promise.resolve(undefined);
+  }
+
+  /** Drops the key's dead letter (it stays in the dead-letter topic) and releases the records parked behind it, in order; undefined when the group holds nothing back for the key. */
+  skip(key: string): Promise<DlqSkipResult | undefined> {
+    return this.parkedKeys?.skip(key) ?? Promise.resolve(undefined);
   }
 
   /**

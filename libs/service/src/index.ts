@@ -12,6 +12,8 @@ export { createServiceApp } from './service-app.js';
 export type { ServiceAppOptions } from './service-app.js';
 export { projectionAdminRoutes } from './projection-admin-routes.js';
 export type { ProjectionAdminOptions } from './projection-admin-routes.js';
+export { dlqAdminRoutes } from './dlq-admin-routes.js';
+export type { DlqAdminOptions } from './dlq-admin-routes.js';
 export type { ServiceHostOptions, ServiceComponent, HostSubscribeOptions } from './service-host.js';
 export { runService } from './run-service.js';
 export type { RunServiceOptions } from './run-service.js';

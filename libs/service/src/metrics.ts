@@ -5,7 +5,9 @@
  * That is what `StatusMetric` is: a prom-client metric whose samples a function returns at collection time.
  * prom-client itself provides the process metrics (CPU, memory, event-loop lag, GC) and the HTTP histogram.
  *
- *   shoal_events_consumed_total{group,outcome}        handled | duplicate | skipped | dead_lettered
+ *   shoal_events_consumed_total{group,outcome}        handled | duplicate | skipped | dead_lettered | parked
+ *   shoal_consumer_dead_letters{group}                keys held back by a dead letter, waiting for a redrive or skip
+ *   shoal_consumer_parked{group}                      records parked behind those dead letters
  *   shoal_consumer_retries_total{group,kind}          handler | outage
  *   shoal_consumer_lag{group,topic,partition}         records the group has still to process
  *   shoal_consumer_handler_duration_seconds{group}    summary: _sum and _count of handler calls
@@ -73,12 +75,19 @@ export function createServiceMetrics(service: string, sources: MetricSources): S
 
   const subscriptionStatuses = () => sources.subscriptions().map((subscription) => subscription.status());
   statusMetric('shoal_events_consumed_total', 'Events received by the consumer runtime, by outcome', 'counter', () =>
-    subscriptionStatuses().flatMap(({ group, handled, duplicates, skipped, deadLettered }) => [
+    subscriptionStatuses().flatMap(({ group, handled, duplicates, skipped, deadLettered, parked }) => [
       { value: handled, labels: { group, outcome: 'handled' } },
       { value: duplicates, labels: { group, outcome: 'duplicate' } },
       { value: skipped, labels: { group, outcome: 'skipped' } },
       { value: deadLettered, labels: { group, outcome: 'dead_lettered' } },
+      { value: parked, labels: { group, outcome: 'parked' } },
     ]),
+  );
+  statusMetric('shoal_consumer_dead_letters', 'Keys held back by a dead letter in the service database, waiting for a redrive or a skip', 'gauge', () =>
+    subscriptionStatuses().map(({ group, parking }) => ({ value: parking.deadLetters, labels: { group } })),
+  );
+  statusMetric('shoal_consumer_parked', 'Records parked behind the dead letter of their key', 'gauge', () =>
+    subscriptionStatuses().map(({ group, parking }) => ({ value: parking.parked, labels: { group } })),
   );
   statusMetric('shoal_consumer_retries_total', 'Retries of a record after a retriable handler failure, or while waiting out an outage', 'counter', () =>
     subscriptionStatuses().flatMap(({ group, retries, outageRetries }) => [

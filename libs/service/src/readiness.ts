@@ -84,7 +84,9 @@ export function subscriptionReadiness(subscription: Subscription, topics: readon
       if (behind > 0n) return { ok: false, detail: `catching up: ${behind} records behind the offsets at start` };
       caughtUp = true;
     }
-    return { ok: true, detail: `handled ${status.handled}, dead-lettered ${status.deadLettered}` };
+    const { deadLetters, parked } = status.parking;
+    const held = deadLetters === 0 ? '' : `, ${deadLetters} ${deadLetters === 1 ? 'key' : 'keys'} held back by a dead letter with ${parked} ${parked === 1 ? 'record' : 'records'} parked`;
+    return { ok: true, detail: `handled ${status.handled}, dead-lettered ${status.deadLettered}${held}` };
   };
 }
 

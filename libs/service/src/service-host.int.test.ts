@@ -9,7 +9,7 @@ import { defineProjection, prepared } from '@shoal/projections';
 import { defineServiceConfig, integerSetting } from './config.js';
 import type { ServiceHost } from './service-host.js';
 import { ServiceHost as Host } from './service-host.js';
-import { startTestService } from './testing/index.js';
+import { consumedEvents, startTestService } from './testing/index.js';
 
 /**
  * A small service composed the way the reference services are: a database whose route emits an event, a
@@ -165,16 +165,23 @@ describe('service host', () => {
     expect(await problem('GET', '/admin/projections/unknown')).toMatchObject({ status: 404, code: 'SHOAL_PROJECTION_NOT_FOUND' });
   });
 
-  it('dead-letters a poison event and keeps serving', async () => {
+  it('dead-letters a poison event, parks the later events of its key, and keeps serving the others', async () => {
     const { host, platform } = await startTestService(spec, buildEcho);
     const publisher = new Publisher({ kafka: platform.kafka(), codec: platform.codec });
     await publisher.connect();
     onTestFinished(() => publisher.disconnect());
     await publisher.publish(notified('/shoal/test', 'c9', 'poison'));
     await publisher.publish(notified('/shoal/test', 'c9', 'fine'));
-    await eventually(async () => expect((await host.app.inject({ method: 'GET', url: '/heard/c9' })).json()).toEqual({ heard: 1 }));
+    await publisher.publish(notified('/shoal/test', 'c8', 'fine'));
+    await eventually(async () => expect((await host.app.inject({ method: 'GET', url: '/heard/c8' })).json()).toEqual({ heard: 1 }));
     await eventually(async () => expect(await recordsOnTopics(platform.kafka(), 'echo.dlq')).toBe(1));
+    await eventually(async () => expect(await consumedEvents(host, 'echo')).toMatchObject({ dead_lettered: 1, parked: 1 }));
+    expect((await host.app.inject({ method: 'GET', url: '/heard/c9' })).statusCode).toBe(404);
     expect((await host.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+    // Skipping the poison event releases the one parked behind it.
+    const skipped = await host.app.inject({ method: 'POST', url: '/admin/dlq/skip', payload: { key: 'c9' } });
+    expect(skipped.json()).toMatchObject({ results: [{ group: 'echo', key: 'c9', handled: 1, stillParked: 0 }] });
+    expect((await host.app.inject({ method: 'GET', url: '/heard/c9' })).json()).toEqual({ heard: 1 });
   });
 
   it('drains the outbox on stop: what was committed is published before the process would end', async () => {

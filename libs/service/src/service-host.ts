@@ -36,6 +36,7 @@ import { Projector, type Projection, type ProjectorOptions } from '@shoal/projec
 import type { ServiceConfig } from './config.js';
 import { createServiceLogger, kafkaLogCreator, kafkaLogLevel } from './logging.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
+import { dlqAdminRoutes } from './dlq-admin-routes.js';
 import { projectionAdminRoutes } from './projection-admin-routes.js';
 import { createServiceApp, healthRoutes } from './service-app.js';
 import { endOffsetsOf, projectorReadiness, relayReadiness, subscriptionReadiness, type Check, type Readiness } from './readiness.js';
@@ -231,6 +232,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     if (this.projectors.length > 0) {
       await this.app.register(projectionAdminRoutes, { projectors: this.projectors.map((hosted) => hosted.projector) });
     }
+    await this.app.register(dlqAdminRoutes, { service: this.config.service, subscriptions: () => this.subscriptions.map((hosted) => hosted.subscription) });
     try {
       this.listeningUrl = await this.listen();
       this.logger.info({ url: this.listeningUrl }, 'listening');

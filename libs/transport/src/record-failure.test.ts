@@ -14,13 +14,14 @@ describe('failureKind', () => {
     expect(failureKind(new ShoalError('SHOAL_HANDLER_FAILED', 'later', { retriable: true }))).toBe('retriable');
     expect(failureKind(new Error('plain'))).toBe('retriable');
     expect(failureKind('a string')).toBe('retriable');
-    expect(failureKind(new Database.SqliteError('database is locked', 'SQLITE_BUSY'))).toBe('retriable');
     expect(failureKind(new Database.SqliteError('UNIQUE constraint failed', 'SQLITE_CONSTRAINT_PRIMARYKEY'))).toBe('retriable');
   });
 
   it('waits out an unreachable registry and a database that cannot take writes', () => {
     expect(failureKind(new ShoalError('SHOAL_REGISTRY_UNAVAILABLE', 'down', { retriable: true }))).toBe('outage');
     expect(failureKind(new ShoalError('SHOAL_DATABASE', 'closed'))).toBe('outage');
+    expect(failureKind(new Database.SqliteError('database is locked', 'SQLITE_BUSY'))).toBe('outage');
+    expect(failureKind(new Database.SqliteError('database table is locked', 'SQLITE_LOCKED_SHAREDCACHE'))).toBe('outage');
     expect(failureKind(new Database.SqliteError('disk full', 'SQLITE_FULL'))).toBe('outage');
     expect(failureKind(new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE'))).toBe('outage');
     expect(failureKind(new Database.SqliteError('readonly', 'SQLITE_READONLY_DBMOVED'))).toBe('outage');

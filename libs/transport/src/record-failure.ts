@@ -4,13 +4,14 @@
  * with one distinction the flag alone cannot make: whether the record is at fault or the infrastructure the
  * consumer stands on.
  *
- *   outage     the registry is unreachable (decoding needs it), the database is closed, full, read only or
- *              broken: every record would fail the same way, so giving up on the record would empty the topic
- *              (into a dead-letter topic, or past a read model). Retried with capped backoff until it works or
+ *   outage     the registry is unreachable (decoding needs it), the database is closed, busy past its busy
+ *              timeout (another connection holds the write lock), full, read only or broken: every record
+ *              would fail the same way, so giving up on the record would empty the topic (into a dead-letter
+ *              topic, parking every key, or past a read model). Retried with capped backoff until it works or
  *              the consumer stops; the attempts do not count.
  *   retriable  a ShoalError flagged retriable, or anything that is not a ShoalError (a handler's plain Error,
- *              SQLITE_BUSY, a constraint a handler trips over): retried in place up to `retry.attempts` tries,
- *              then given up on.
+ *              a constraint a handler trips over): retried in place up to `retry.attempts` tries, then given
+ *              up on.
  *   poison     a ShoalError not flagged retriable (bytes that are not an event, an unknown schema id, data
  *              that does not match its schema, a handler that misused its transaction, an emitted event that
  *              breaks the contract): retrying cannot help, given up on at once.
@@ -49,8 +50,12 @@ export interface FailedRecord {
 /** Codes of ShoalErrors that report the infrastructure down rather than the record bad. */
 const OUTAGE_CODES: ReadonlySet<ShoalErrorCode> = new Set(['SHOAL_REGISTRY_UNAVAILABLE', 'SHOAL_DATABASE']);
 
-/** SQLite result codes (primary part) of a database that cannot take writes at all. */
-const SQLITE_OUTAGE_CODES: ReadonlySet<string> = new Set(['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_NOMEM']);
+/**
+ * SQLite result codes (primary part) of a database that cannot take writes at all, or not now: BUSY and LOCKED
+ * come after the connection's busy timeout, while another connection holds the write lock, and would fail every
+ * record the same way (given up on, they would dead-letter the records and park their keys).
+ */
+const SQLITE_OUTAGE_CODES: ReadonlySet<string> = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_NOMEM']);
 
 export function failureKind(error: unknown): FailureKind {
   if (isShoalError(error)) {

@@ -64,7 +64,7 @@ describe('notifications', () => {
     await publisher.publish(cancelledFlow.refunded);
     await publisher.publishBatch([shippedFlow.placed, shippedFlow.placed, shippedFlow.confirmed, shippedFlow.shipped, cancelledFlow.placed, cancelledFlow.cancelled]);
     await publisher.publishBatch([shippedFlow.authorized, other.placed]);
-    await eventually(async () => expect(await consumedEvents(host)).toEqual({ handled: 7, duplicate: 1, skipped: 1, dead_lettered: 0 }));
+    await eventually(async () => expect(await consumedEvents(host)).toEqual({ handled: 7, duplicate: 1, skipped: 1, dead_lettered: 0, parked: 0 }));
 
     const mine = await call(host, 'GET', '/notifications?customerId=c-1');
     expect(mine.status).toBe(200);

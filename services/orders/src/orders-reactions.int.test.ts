@@ -65,7 +65,7 @@ describe('orders reactions', () => {
 
     expect(typesOf(published, paid)).toEqual(['shoal.orders.OrderPlaced', 'shoal.orders.OrderConfirmed', 'shoal.orders.OrderShipped']);
     // StockReserved changes nothing about an order: no handler, skipped and counted.
-    await eventually(async () => expect(await consumedEvents(host)).toEqual({ handled: 4, duplicate: 0, skipped: 1, dead_lettered: 0 }));
+    await eventually(async () => expect(await consumedEvents(host)).toEqual({ handled: 4, duplicate: 0, skipped: 1, dead_lettered: 0, parked: 0 }));
   });
 
   it('ignores what arrives after it stopped applying and events of unknown orders, dead-letters none, and decides a redelivered event once', async () => {
@@ -102,7 +102,7 @@ describe('orders reactions', () => {
     await publisher.publish(authorized);
     await publisher.publish(authorized);
 
-    await eventually(async () => expect(await consumedEvents(host)).toEqual({ handled: 8, duplicate: 1, skipped: 0, dead_lettered: 0 }));
+    await eventually(async () => expect(await consumedEvents(host)).toEqual({ handled: 8, duplicate: 1, skipped: 0, dead_lettered: 0, parked: 0 }));
     expect((await getOrder(host, cancelledFirst)).body).toMatchObject({ status: 'CANCELLED', cancellation: { reason: 'CUSTOMER_REQUEST' }, version: 2 });
     expect((await getOrder(host, dispatchedLate)).body).toMatchObject({ status: 'CANCELLED', cancellation: { detail: 'too slow' }, version: 3 });
     expect((await getOrder(host, dispatchedLate)).body).not.toHaveProperty('shipmentId');

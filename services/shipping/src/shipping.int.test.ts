@@ -43,7 +43,7 @@ describe('shipping', () => {
     // o-2: confirmed then cancelled before dispatch. o-3: cancelled, never confirmed.
     await publisher.publishBatch([confirmed('o-2'), cancelled('o-2')]);
     await publisher.publish(cancelled('o-3'));
-    await eventually(async () => expect(await consumedEvents(host)).toEqual({ handled: 5, duplicate: 1, skipped: 0, dead_lettered: 0 }));
+    await eventually(async () => expect(await consumedEvents(host)).toEqual({ handled: 5, duplicate: 1, skipped: 0, dead_lettered: 0, parked: 0 }));
 
     const [scheduled] = await published.waitFor('shoal.shipping.ShipmentScheduled', { subject: 'o-1' });
     expect(scheduled!.data).toMatchObject({ orderId: 'o-1', customerId: 'c-o-1' });

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { SHOAL_ERROR_CODES, ShoalError, sleep, type ShoalErrorCode } from '@shoal/core';
+import { ShoalError, sleep } from '@shoal/core';
 import { parseTimestamp, type RebuildPartitionProgress, type RebuildProgress } from '@shoal/projections';
-import { discoverServices } from '../dev/service-discovery.js';
 import { integerOption } from '../options.js';
 import { paint } from '../output.js';
+import { defaultPortsUsage, ServiceAdmin, serviceUrl } from '../service-admin.js';
 
 /**
  * `shoal replay <service> <projection>`: rebuilds a projection of a running service. The service owns its
@@ -13,17 +13,6 @@ import { paint } from '../output.js';
  * line. The routes' JSON is typed by the library's own types, so the compiler checks that this command reads
  * what the service writes.
  */
-/** The services' default ports as `shoal dev` starts them, for the usage text; a broken package.json must not break `--help`. */
-function defaultPortsUsage(): string {
-  try {
-    return `Default ports: ${discoverServices()
-      .map((service) => `${service.name} ${service.port}`)
-      .join(', ')}.`;
-  } catch (error) {
-    return `Default ports: unknown (${(error as Error).message}).`;
-  }
-}
-
 export const replayUsage = `Usage: shoal replay <service> <projection> [options]
 
 Rebuilds a projection of a running service from the Kafka log without read downtime: the service builds a
@@ -44,11 +33,6 @@ ${defaultPortsUsage()}
 Exit codes: 0 swapped in (with --no-wait: started), 1 the rebuild failed or the service refused or cannot
 be reached, 2 a usage error.
 `;
-
-interface Problem {
-  detail?: string;
-  code?: string;
-}
 
 export async function runReplay(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -115,18 +99,6 @@ export async function runReplay(argv: string[]): Promise<number> {
   return summarize(what, progress);
 }
 
-/** `--url`, else where `shoal dev` runs the service by default (services/<name>/package.json). */
-function serviceUrl(service: string, url: string | undefined): string {
-  const services = url === undefined ? discoverServices() : [];
-  const port = services.find((candidate) => candidate.name === service)?.port;
-  const base = (url ?? (port === undefined ? undefined : `http://127.0.0.1:${port}`))?.replace(/\/+$/, '');
-  if (base === undefined) {
-    throw new ShoalError('SHOAL_CONFIG_INVALID', `'${service}' is not a service with a default port (${services.map((candidate) => candidate.name).join(', ')}): give its address with --url`);
-  }
-  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new ShoalError('SHOAL_CONFIG_INVALID', `--url expects an http(s) URL, got '${base}'`);
-  return base;
-}
-
 function timestampOption(value: string): number {
   try {
     return parseTimestamp(value);
@@ -151,59 +123,6 @@ function summarize(what: string, progress: RebuildProgress): number {
   const reason = progress.error === null ? '' : `: ${progress.error.code}: ${progress.error.message}`;
   process.stderr.write(`${paint('red', `rebuild ${progress.state}`, process.stderr)} ${what} (generation ${progress.generation}) after ${progress.done} of ${progress.total} events${reason}; the live model is unchanged\n`);
   return 1;
-}
-
-/** The service's admin routes over HTTP; every failure is one ShoalError naming the service and its URL. */
-class ServiceAdmin {
-  constructor(
-    readonly service: string,
-    readonly url: string,
-  ) {}
-
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.url}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(10_000),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const reason = cause?.code ?? cause?.message ?? (error as Error).message;
-      throw new ShoalError('SHOAL_SERVICE_UNAVAILABLE', `cannot reach ${this.service} at ${this.url} (${reason}): is it running? give its address with --url`, {
-        cause: error,
-        retriable: true,
-      });
-    }
-    const text = await response.text();
-    const json = parseJson(text);
-    if (response.ok && json !== undefined) return json as T;
-    const problem = (json ?? {}) as Problem;
-    if (problem.code === undefined || problem.detail === undefined) {
-      throw new ShoalError('SHOAL_SERVICE_UNAVAILABLE', `${this.url}${path} did not answer as a Shoal service (HTTP ${response.status}): is ${this.url} the address of ${this.service}?`);
-    }
-    throw new ShoalError(knownCode(problem.code), `${this.service}: ${problem.detail}`, { details: { status: response.status, code: problem.code } });
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The code of a service's problem as this CLI reports it. A refusal of the request body is not the user's
- * usage error (exit 2 is for this command's own arguments), and a code this build does not know is not one
- * to pass on: both are reported as the service's failure.
- */
-function knownCode(code: string): ShoalErrorCode {
-  const known = (SHOAL_ERROR_CODES as readonly string[]).includes(code) && code !== 'SHOAL_CONFIG_INVALID';
-  return known ? (code as ShoalErrorCode) : 'SHOAL_SERVICE_UNAVAILABLE';
 }
 
 /** `12s`, `3m 05s`, `1h 02m`; `-` when unknown. */

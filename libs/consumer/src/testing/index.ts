@@ -5,3 +5,5 @@
  */
 export { consumerTestbed, openDatabase, orderSource, orderPlaced, orderShipped, stockReserved, poisonHeaders, readTopic } from './consumer-testbed.js';
 export type { ConsumerTestbed } from './consumer-testbed.js';
+export { parkingTraffic } from './parking-traffic.js';
+export type { ParkingTraffic } from './parking-traffic.js';

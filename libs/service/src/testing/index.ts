@@ -9,3 +9,5 @@ export { startTestService, consumedEvents, publisherFor, call } from './service.
 export type { TestServiceOptions, TestService, ServiceRoute, ConsumedOutcome, CallResult } from './service.js';
 export { watchTopics } from './topic-watch.js';
 export type { TopicWatch, EventFilter } from './topic-watch.js';
+export { parkingServiceSpec, buildParkingService, parkingServiceProcess } from './parking-service.js';
+export type { ParkingServiceConfig, ParkingServiceProcess, HandledRow } from './parking-service.js';

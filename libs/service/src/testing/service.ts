@@ -59,7 +59,7 @@ export async function startTestService<S extends Record<string, Setting<unknown>
   return { host, platform, dataDir, routes };
 }
 
-export type ConsumedOutcome = 'handled' | 'duplicate' | 'skipped' | 'dead_lettered';
+export type ConsumedOutcome = 'handled' | 'duplicate' | 'skipped' | 'dead_lettered' | 'parked';
 
 /**
  * What a service's subscription did with the records it received, as its `/metrics` reports it: the way a
@@ -69,7 +69,7 @@ export async function consumedEvents<C extends ServiceConfig>(host: ServiceHost<
   const text = (await host.app.inject({ method: 'GET', url: '/metrics' })).body;
   const count = (outcome: ConsumedOutcome) =>
     Number(new RegExp(`^shoal_events_consumed_total\\{group="${group}",outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { handled: count('handled'), duplicate: count('duplicate'), skipped: count('skipped'), dead_lettered: count('dead_lettered') };
+  return { handled: count('handled'), duplicate: count('duplicate'), skipped: count('skipped'), dead_lettered: count('dead_lettered'), parked: count('parked') };
 }
 
 /** A connected publisher on `platform`, disconnected when the test ends: how a test plays another service. */
