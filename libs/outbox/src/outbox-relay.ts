@@ -32,9 +32,18 @@
  * the only order the relay knows, and a blocked outbox is what the alert on `lastError` is for.
  *
  * Published rows are kept `retentionMs` after their commit (for inspection and CDC) and deleted in chunks of
- * `pruneChunkSize` by sequence, one chunk per loop turn, so pruning never holds the write lock for long. Run
- * one relay per database: two would both publish every row.
+ * `pruneChunkSize` by sequence, one chunk per loop turn, so pruning never holds the write lock for long.
+ *
+ * Several instances of a service on one database each run a relay, and one of them publishes: the one that
+ * holds the outbox's lease (@shoal/store's sql-outbox-table.ts). A relay takes the lease when it is free or
+ * expired, renews it every third of `leaseTtlMs`, and publishes only while it holds it; the others stand by,
+ * trying every `leaseRetryMs`. When the holder dies (kill -9) its lease expires and a standby takes over
+ * within `leaseTtlMs + leaseRetryMs`; a graceful stop gives the lease up at once. The position moves only
+ * with the lease's epoch, so a relay that lost its lease (stalled past its expiry) cannot move it: what it
+ * still had in flight is published twice at most, which the consumers' inbox absorbs.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { backoffDelay, definedOnly, isShoalError, settlesWithin, ShoalError, silentLogger, sleep, type BackoffOptions, type ShoalLogger } from '@shoal/core';
@@ -65,7 +74,13 @@ export interface OutboxRelayOptions {
   /** Further kafkajs producer settings (the Publisher keeps idempotence and ordering its own). */
   producer?: PublisherOptions['producer'];
   logger?: ShoalLogger;
-  /** The clock of the position's `updated_at`, retention and status times. Default Date.now. */
+  /** How long the outbox's lease lasts unless renewed, ms; a standby takes over a dead holder's after it. Default 3000. */
+  leaseTtlMs?: number;
+  /** How often a standby relay tries to take the lease, ms. Default 500. */
+  leaseRetryMs?: number;
+  /** This relay's name in the lease. Default: host, process id and a random suffix. */
+  owner?: string;
+  /** The clock of the position's `updated_at`, the lease, retention and status times. Default Date.now. */
   now?: () => number;
   /** A `send` span per published event, child of the trace context its row holds (docs/tracing.md). */
   tracing?: Tracing;
@@ -95,6 +110,10 @@ export interface OutboxRelayStatus {
   consecutiveFailures: number;
   /** The most recent failure, kept after recovery. */
   lastError: OutboxRelayError | undefined;
+  /** Whether this relay holds the outbox's lease (publishes) or stands by for another instance's. */
+  lease: 'held' | 'standby';
+  /** The epoch of the lease this relay holds, undefined when it stands by. */
+  epoch: number | undefined;
 }
 
 export interface StopOptions {
@@ -110,6 +129,8 @@ const defaultOptions = {
   pruneChunkSize: 1000,
   backoff: { initialMs: 100, maxMs: 30_000 },
   stopTimeoutMs: 10_000,
+  leaseTtlMs: 3000,
+  leaseRetryMs: 500,
   logger: silentLogger,
   now: Date.now,
 } satisfies Partial<OutboxRelayOptions>;
@@ -156,9 +177,13 @@ export class OutboxRelay {
   private publishingSince: number | undefined;
   private consecutiveFailures = 0;
   private lastError: OutboxRelayError | undefined;
+  /** The lease's epoch while this relay holds it. */
+  private epoch: number | undefined;
+  /** When the held lease is renewed next. */
+  private renewLeaseAt = 0;
 
   constructor(options: OutboxRelayOptions) {
-    this.options = { ...defaultOptions, ...definedOnly(options) } as Required<Omit<OutboxRelayOptions, 'producer' | 'tracing'>>;
+    this.options = { ...defaultOptions, owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, ...definedOnly(options) } as Required<Omit<OutboxRelayOptions, 'producer' | 'tracing'>>;
     this.tracing = options.tracing;
     validate(this.options);
     this.logger = this.options.logger.child({ module: 'outbox-relay' });
@@ -212,6 +237,8 @@ export class OutboxRelay {
       publishingSince: this.publishingSince,
       consecutiveFailures: this.consecutiveFailures,
       lastError: this.lastError,
+      lease: this.epoch === undefined ? 'standby' : 'held',
+      epoch: this.epoch,
     };
   }
 
@@ -241,6 +268,10 @@ export class OutboxRelay {
     this.wakeUp?.();
     const finished = await settlesWithin(this.loop ?? Promise.resolve(), this.options.stopTimeoutMs);
     if (!finished) this.logger.warn({ publishingSince: this.publishingSince }, `The batch in flight was not acknowledged within ${this.options.stopTimeoutMs} ms; its rows stay above the position and will be published again`);
+    if (this.epoch !== undefined) {
+      this.epoch = undefined;
+      await this.position.releaseLease(this.options.owner).catch((error: unknown) => this.logger.warn({ err: error }, 'Giving up the outbox lease failed; it expires by itself'));
+    }
     const disconnect = this.publisher.disconnect().catch((error: unknown) => this.logger.warn({ err: error }, 'Disconnecting the producer failed'));
     if (!(await settlesWithin(disconnect, this.options.stopTimeoutMs))) this.logger.warn({}, 'The producer did not disconnect in time');
     this.state = 'stopped';
@@ -268,6 +299,11 @@ export class OutboxRelay {
     /** The rows after the batch last sent, read while it was in flight. */
     let ahead: Batch | undefined;
     while (this.state === 'running') {
+      if (!(await this.holdLease())) {
+        ahead = undefined;
+        await this.standBy();
+        continue;
+      }
       this.woken = false;
       let batch: Batch;
       try {
@@ -299,6 +335,40 @@ export class OutboxRelay {
       }
       await this.pruneIfDue();
     }
+  }
+
+  /** Takes or renews the lease when due; whether this relay holds it. */
+  private async holdLease(): Promise<boolean> {
+    const now = this.options.now();
+    if (this.epoch !== undefined && now < this.renewLeaseAt) return true;
+    let epoch: number | undefined;
+    try {
+      epoch = await this.position.acquireLease(this.options.owner, this.options.leaseTtlMs, now);
+    } catch (error) {
+      // Without a confirmed lease nothing is published; the lease expires by itself if this lasts.
+      await this.failed(error);
+      return false;
+    }
+    if (epoch === undefined) {
+      if (this.epoch !== undefined) this.logger.warn({ epoch: this.epoch }, 'The outbox lease went to another relay; standing by');
+      this.epoch = undefined;
+      return false;
+    }
+    if (this.epoch !== epoch) this.logger.info({ epoch, owner: this.options.owner }, `Took the outbox lease (epoch ${epoch}): this relay publishes`);
+    this.epoch = epoch;
+    this.renewLeaseAt = now + Math.floor(this.options.leaseTtlMs / 3);
+    return true;
+  }
+
+  /** Another relay holds the lease: settle the waiters it satisfied, then wait to try again. */
+  private async standBy(): Promise<void> {
+    try {
+      const [publishedThrough, last] = [await this.position.publishedThrough(), await this.position.lastSequence()];
+      this.settle(publishedThrough >= last ? Number.POSITIVE_INFINITY : publishedThrough);
+    } catch {
+      // Read again on the next try.
+    }
+    if (this.state === 'running') await sleep(this.options.leaseRetryMs, this.stopSignal.signal);
   }
 
   /** Records a failure and waits out the backoff (or the stop). */
@@ -389,7 +459,12 @@ export class OutboxRelay {
   /** After the broker acknowledged every row up to `through` (`count` of them). */
   private async advance(through: number, count: number): Promise<void> {
     const now = this.options.now();
-    await this.position.advance(through, now);
+    if (!(await this.position.advance(through, now, this.epoch))) {
+      // Fenced off: another relay took the lease meanwhile, and what this one just sent were duplicates.
+      this.logger.warn({ epoch: this.epoch, through }, `The outbox lease was lost while a batch was in flight: its ${count} events may be published twice; standing by`);
+      this.epoch = undefined;
+      return;
+    }
     this.published += count;
     this.lastPublishedAt = now;
     this.consecutiveFailures = 0;
@@ -455,7 +530,8 @@ export class OutboxRelay {
         this.wakeUp = undefined;
         resolve();
       };
-      const timer = setTimeout(done, this.options.pollIntervalMs);
+      // Woken in time to renew the lease, however long the poll interval.
+      const timer = setTimeout(done, Math.max(1, Math.min(this.options.pollIntervalMs, this.renewLeaseAt - this.options.now())));
       this.wakeUp = done;
     });
   }
@@ -481,7 +557,15 @@ function encodeFailureIndex(error: unknown): number | undefined {
 }
 
 function validate(options: Required<Omit<OutboxRelayOptions, 'producer' | 'tracing'>>): void {
-  const positive = { batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs, pruneIntervalMs: options.pruneIntervalMs, pruneChunkSize: options.pruneChunkSize, stopTimeoutMs: options.stopTimeoutMs };
+  const positive = {
+    batchSize: options.batchSize,
+    pollIntervalMs: options.pollIntervalMs,
+    pruneIntervalMs: options.pruneIntervalMs,
+    pruneChunkSize: options.pruneChunkSize,
+    stopTimeoutMs: options.stopTimeoutMs,
+    leaseTtlMs: options.leaseTtlMs,
+    leaseRetryMs: options.leaseRetryMs,
+  };
   for (const [name, value] of Object.entries(positive)) {
     if (!Number.isInteger(value) || value <= 0) throw new ShoalError('SHOAL_CONFIG_INVALID', `OutboxRelay option ${name} must be a positive integer, got ${value}`);
   }

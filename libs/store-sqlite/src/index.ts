@@ -4,6 +4,7 @@
  */
 export { SqliteServiceDatabase } from './sqlite-service-database.js';
 export type { SqliteServiceDatabaseOptions, SqliteTransaction, SqliteDatabase } from './sqlite-service-database.js';
-export { SqliteOutboxTable, outboxBacklog } from './sqlite-outbox.js';
+export { outboxBacklog } from './sqlite-outbox.js';
+export { SqliteExecutor } from './sqlite-executor.js';
 export { SerialTransactions, isPromiseLike } from './serial-transactions.js';
 export type { SerialTransactionHooks } from './serial-transactions.js';

@@ -22,14 +22,16 @@
  * also cheap: the relay reads `sequence > published_through` by primary key and moves the position with one
  * single-row UPDATE per batch, and an insert maintains no index but the primary key and the id's.
  *
- *   outbox_relay   id = 1 (one row), published_through INTEGER, updated_at INTEGER (ms, when it last moved)
+ *   outbox_relay   id = 1 (one row), published_through INTEGER, updated_at INTEGER (ms, when it last moved),
+ *                  and the relay's lease (lease_owner, lease_epoch, lease_until: @shoal/store's sql-outbox-table.ts)
  *
  * Published rows stay for the relay's retention window (for inspection and CDC), then are pruned.
  */
 import type Database from 'better-sqlite3';
 import { ShoalError } from '@shoal/core';
 import { checkEvent, type CloudEvent, type SchemaCatalog } from '@shoal/contract';
-import { aggregateTypeOf, type EmitOptions, type OutboxBacklog, type OutboxTable, type RelayRow } from '@shoal/store';
+import { aggregateTypeOf, type EmitOptions, type OutboxBacklog } from '@shoal/store';
+import { SqliteExecutor } from './sqlite-executor.js';
 
 /** The outbox and the relay's position (starting before the first row), on a new file or one that has them. */
 export function createOutboxTable(db: Database.Database, now: number): void {
@@ -48,90 +50,31 @@ export function createOutboxTable(db: Database.Database, now: number): void {
     CREATE TABLE IF NOT EXISTS outbox_relay (
       id                INTEGER PRIMARY KEY CHECK (id = 1),
       published_through INTEGER NOT NULL,
-      updated_at        INTEGER NOT NULL
+      updated_at        INTEGER NOT NULL,
+      lease_owner       TEXT,
+      lease_epoch       INTEGER NOT NULL DEFAULT 0,
+      lease_until       INTEGER NOT NULL DEFAULT 0
     );
   `);
+  // A file from before the relay's lease: its columns added, nobody holding it.
+  const columns = new Set((db.prepare('PRAGMA table_info(outbox_relay)').all() as Array<{ name: string }>).map((column) => column.name));
+  if (!columns.has('lease_owner')) {
+    db.exec(`
+      ALTER TABLE outbox_relay ADD COLUMN lease_owner TEXT;
+      ALTER TABLE outbox_relay ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE outbox_relay ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+    `);
+  }
   db.prepare('INSERT OR IGNORE INTO outbox_relay (id, published_through, updated_at) VALUES (1, 0, ?)').run(now);
-}
-
-/**
- * The outbox of one SQLite connection as the relay reads it: its rows above the position and the position
- * itself, every statement prepared once. `advance` and `prune` are the relay's alone; reading is for anyone
- * (status, tests, tools).
- */
-export class SqliteOutboxTable implements OutboxTable {
-  private readonly after: Database.Statement;
-  private readonly read: Database.Statement;
-  private readonly move: Database.Statement;
-  private readonly oldest: Database.Statement;
-  private readonly last: Database.Statement;
-  private readonly deletePublished: Database.Statement;
-
-  constructor(db: Database.Database) {
-    this.after = db.prepare('SELECT sequence, id, aggregateid, topic, headers, payload FROM outbox WHERE sequence > ? ORDER BY sequence LIMIT ?');
-    this.read = db.prepare('SELECT published_through FROM outbox_relay WHERE id = 1').pluck();
-    // Never backwards, whoever else moved it.
-    this.move = db.prepare('UPDATE outbox_relay SET published_through = ?, updated_at = ? WHERE id = 1 AND published_through < ?');
-    this.oldest = db.prepare('SELECT created_at FROM outbox WHERE sequence > ? ORDER BY sequence LIMIT 1').pluck();
-    this.last = db.prepare('SELECT MAX(sequence) FROM outbox').pluck();
-    // The first chunk of published rows by sequence, less those still in retention: commit times grow with the
-    // sequence, so the oldest rows come first and the scan is never longer than a chunk. (Only a clock set back
-    // can put a young row among them, which slows pruning to a chunk per interval until it expires as well.)
-    this.deletePublished = db.prepare('DELETE FROM outbox WHERE sequence IN (SELECT sequence FROM outbox WHERE sequence <= ? ORDER BY sequence LIMIT ?) AND created_at < ?');
-  }
-
-  rowsAfter(after: number, limit: number): Promise<RelayRow[]> {
-    return Promise.resolve(this.after.all(after, limit) as RelayRow[]);
-  }
-
-  publishedThrough(): Promise<number> {
-    return Promise.resolve(this.readPosition());
-  }
-
-  advance(sequence: number, now: number): Promise<void> {
-    this.move.run(sequence, now, sequence);
-    return Promise.resolve();
-  }
-
-  lastSequence(): Promise<number> {
-    return Promise.resolve(this.readLast());
-  }
-
-  /**
-   * The backlog is a distance, not a count, so it costs the same for a million rows (an outage) as for none:
-   * the sequences above the position have no gaps, since a rolled back insert's number is handed out again
-   * and pruning deletes only below the position. (Rows deleted above it by hand would still be counted.)
-   */
-  backlog(): Promise<OutboxBacklog> {
-    return Promise.resolve(this.backlogNow());
-  }
-
-  prune(chunk: number, writtenBefore: number): Promise<number> {
-    return Promise.resolve(this.deletePublished.run(this.readPosition(), chunk, writtenBefore).changes);
-  }
-
-  /** `backlog()` at once, for code on this connection that cannot wait (a tool, a test). */
-  backlogNow(): OutboxBacklog {
-    const publishedThrough = this.readPosition();
-    return {
-      publishedThrough,
-      backlog: Math.max(0, this.readLast() - publishedThrough),
-      oldestUnsentAt: this.oldest.get(publishedThrough) as number | undefined,
-    };
-  }
-
-  private readPosition(): number {
-    return (this.read.get() as number | undefined) ?? 0;
-  }
-
-  private readLast(): number {
-    return (this.last.get() as number | null) ?? 0;
-  }
 }
 
 /** The backlog of a service database's outbox, e.g. for a tool or a test while the relay runs in another process. */
 export function outboxBacklog(db: Database.Database): OutboxBacklog {
-  return new SqliteOutboxTable(db).backlogNow();
+  const sql = new SqliteExecutor(db);
+  const publishedThrough = sql.get<{ published_through: number }>('SELECT published_through FROM outbox_relay WHERE id = 1')?.published_through ?? 0;
+  const last = sql.get<{ last: number | null }>('SELECT MAX(sequence) AS last FROM outbox')?.last ?? 0;
+  const oldest = sql.get<{ created_at: number }>('SELECT created_at FROM outbox WHERE sequence > ? ORDER BY sequence LIMIT 1', [publishedThrough]);
+  return { publishedThrough, backlog: Math.max(0, last - publishedThrough), oldestUnsentAt: oldest?.created_at };
 }
 
 /** Inserts checked events into the outbox of one connection. */

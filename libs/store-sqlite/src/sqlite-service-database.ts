@@ -16,10 +16,11 @@
 import Database from 'better-sqlite3';
 import { ShoalError } from '@shoal/core';
 import type { SchemaCatalog } from '@shoal/contract';
-import type { ServiceDatabase, Transaction, TransactionWork } from '@shoal/store';
+import { SqlOutboxTable, type ServiceDatabase, type Transaction, type TransactionWork } from '@shoal/store';
 import type { OutboxCommit, Tracing } from '@shoal/telemetry';
 import { SerialTransactions } from './serial-transactions.js';
-import { createOutboxTable, OutboxWriter, SqliteOutboxTable } from './sqlite-outbox.js';
+import { createOutboxTable, OutboxWriter } from './sqlite-outbox.js';
+import { SqliteExecutor } from './sqlite-executor.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -45,7 +46,9 @@ export class SqliteServiceDatabase implements ServiceDatabase<SqliteDatabase> {
   readonly catalog: SchemaCatalog;
   /** The connection. Write through `transact`; reads may use it directly. */
   readonly db: SqliteDatabase;
-  readonly outbox: SqliteOutboxTable;
+  readonly outbox: SqlOutboxTable;
+  /** Statements in the SQL both adapters speak, on this connection (synchronous). */
+  readonly sql: SqliteExecutor;
   private readonly writer: OutboxWriter;
   private readonly commitListeners = new Set<() => void>();
   private readonly transactions: SerialTransactions;
@@ -73,7 +76,8 @@ export class SqliteServiceDatabase implements ServiceDatabase<SqliteDatabase> {
     }
     const now = options.now ?? Date.now;
     createOutboxTable(this.db, now());
-    this.outbox = new SqliteOutboxTable(this.db);
+    this.sql = new SqliteExecutor(this.db);
+    this.outbox = new SqlOutboxTable(this.sql);
     this.writer = new OutboxWriter(
       this.db,
       this.catalog,
@@ -151,6 +155,7 @@ export class SqliteServiceDatabase implements ServiceDatabase<SqliteDatabase> {
 /** The transaction a work function receives: the connection, the outbox and savepoints. */
 class SqliteTransactionContext implements SqliteTransaction {
   readonly db: SqliteDatabase;
+  readonly sql: SqliteExecutor;
 
   constructor(
     private readonly owner: SqliteServiceDatabase,
@@ -160,6 +165,7 @@ class SqliteTransactionContext implements SqliteTransaction {
     private readonly commit: OutboxCommit | undefined,
   ) {
     this.db = owner.db;
+    this.sql = owner.sql;
   }
 
   emit(event: Parameters<SqliteTransaction['emit']>[0], options?: Parameters<SqliteTransaction['emit']>[1]): void {

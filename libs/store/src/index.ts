@@ -3,5 +3,9 @@
  * inbox, the event store and the service host use it; @shoal/store-sqlite implements it on SQLite.
  */
 export type { ServiceDatabase, Transaction, TransactionWork, EmitOptions } from './service-database.js';
-export type { OutboxTable, OutboxRow, RelayRow, OutboxBacklog } from './outbox-table.js';
+export type { OutboxTable, OutboxRow, RelayRow, OutboxBacklog, RelayLease } from './outbox-table.js';
+export type { SqlExecutor, SqlDialect, MaybePromise } from './sql-executor.js';
+export { afterValue } from './sql-executor.js';
+export { SqlOutboxTable } from './sql-outbox-table.js';
+export { createTables, SCHEMA_LOCK_KEY } from './create-tables.js';
 export { eventOfRow, aggregateTypeOf } from './outbox-table.js';

@@ -37,13 +37,34 @@ export interface OutboxTable {
   /** Up to `limit` rows above `after`, in sequence order. */
   rowsAfter(after: number, limit: number): Promise<RelayRow[]>;
   publishedThrough(): Promise<number>;
-  /** Records that every row up to `sequence` is published; never moves the position backwards. */
-  advance(sequence: number, now: number): Promise<void>;
+  /**
+   * Records that every row up to `sequence` is published; never moves the position backwards. With the
+   * `epoch` of a lease, only while that lease still holds: false when it does not (the caller was fenced off).
+   */
+  advance(sequence: number, now: number, epoch?: number): Promise<boolean>;
   /** The largest sequence in the outbox, 0 when it is empty. */
   lastSequence(): Promise<number>;
   backlog(): Promise<OutboxBacklog>;
   /** Deletes up to `chunk` published rows (at or below the position) written before `writtenBefore`; returns how many. */
   prune(chunk: number, writtenBefore: number): Promise<number>;
+  /**
+   * Takes or renews the relay's lease for `owner` until `now + ttlMs`, if it is free, expired or already
+   * the owner's; the lease's epoch (the fencing token for `advance`) when held, else undefined.
+   */
+  acquireLease(owner: string, ttlMs: number, now: number): Promise<number | undefined>;
+  /** Gives the lease up if `owner` holds it, so another relay takes over at once. */
+  releaseLease(owner: string): Promise<void>;
+  /** Who holds the lease, undefined when nobody does. */
+  lease(): Promise<RelayLease | undefined>;
+}
+
+/** The relay's lease as stored. */
+export interface RelayLease {
+  owner: string;
+  /** Incremented whenever the lease changes hands: the token that fences off an earlier holder. */
+  epoch: number;
+  /** ms since the epoch, when it expires unless renewed. */
+  until: number;
 }
 
 /** The CloudEvent a row holds, as it was emitted. */

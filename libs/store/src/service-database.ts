@@ -14,6 +14,7 @@
  */
 import type { CloudEvent, SchemaCatalog, ShoalEvent } from '@shoal/contract';
 import type { OutboxTable } from './outbox-table.js';
+import type { SqlExecutor } from './sql-executor.js';
 
 export interface EmitOptions {
   /** Publish to this topic instead of the catalog topic of the event type. */
@@ -27,6 +28,8 @@ export type TransactionWork<Db, T> = (tx: Transaction<Db>) => T | PromiseLike<T>
 export interface Transaction<Db> {
   /** The connection, inside the open transaction: every statement run on it is part of it. */
   readonly db: Db;
+  /** Statements in the SQL both adapters speak, run inside this transaction (sql-executor.ts). */
+  readonly sql: SqlExecutor;
   /**
    * Stores `event` in the outbox, to be published once (and only if) the transaction commits. Synchronous:
    * the event is checked against the catalog at once; an adapter may write the row at once or with the commit.
@@ -48,6 +51,8 @@ export interface ServiceDatabase<Db = unknown> {
   readonly catalog: SchemaCatalog;
   /** The connection. Write through `transact`; reads may use it directly. */
   readonly db: Db;
+  /** Statements in the SQL both adapters speak, each in a transaction of its own (for reads). */
+  readonly sql: SqlExecutor;
   /** The outbox table and the relay's position in it. */
   readonly outbox: OutboxTable;
   /**

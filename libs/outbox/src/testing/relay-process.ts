@@ -2,11 +2,12 @@
  * An OutboxRelay in a process of its own, for the crash tests (outbox-relay-crash.int.test.ts): a real
  * `kill -9` needs a real process. Run from the repository root:
  *
- *   node --import tsx libs/outbox/src/testing/relay-process.ts --database <file> --brokers <host:port>
- *     --registry <url> [--batch-size <n>] [--die-on-ack]
+ *   node --import tsx libs/outbox/src/testing/relay-process.ts --database <file or postgres:// URL>
+ *     --brokers <host:port> --registry <url> [--batch-size <n>] [--die-on-ack]
  *
- * Reports on stdout, one JSON object a line: {"started":true} once the relay runs, {"stopped":true,...status}
- * after SIGTERM, which stops it with a drain (what Ctrl-C of a service does).
+ * Reports on stdout, one JSON object a line: {"started":true} once the relay runs, {"lease":"held","epoch":n,"at":ms}
+ * whenever it takes the outbox's lease, {"stopped":true,...status} after SIGTERM, which stops it with a
+ * drain (what Ctrl-C of a service does).
  *
  * --die-on-ack SIGKILLs the process the moment the broker's first Produce response arrives on the socket,
  * before kafkajs hands it to the relay: the batch is on the broker and the relay's position has not moved, the
@@ -19,7 +20,9 @@ import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
 import type { ShoalLogger } from '@shoal/core';
 import { EventCodec, loadSchemaCatalog, RegistryClient } from '@shoal/contract';
 import { OutboxRelay } from '../outbox-relay.js';
+import type { ServiceDatabase } from '@shoal/store';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { PostgresServiceDatabase } from '@shoal/store-postgres';
 
 const PRODUCE_API_KEY = 0;
 
@@ -66,7 +69,9 @@ const dieOnFirstProduceAck: ISocketFactory = ({ host, port, onConnect }) => {
 };
 
 const catalog = loadSchemaCatalog();
-const database = new SqliteServiceDatabase({ path: values.database, catalog });
+const database: ServiceDatabase = /^postgres(ql)?:\/\//.test(values.database)
+  ? await PostgresServiceDatabase.open({ url: values.database, catalog, service: 'test-service' })
+  : new SqliteServiceDatabase({ path: values.database, catalog });
 const kafka = new Kafka({
   clientId: `outbox-relay-${process.pid}`,
   brokers: [values.brokers],
@@ -84,10 +89,18 @@ const relay = new OutboxRelay({
 });
 relay.start();
 process.stdout.write(`${JSON.stringify({ started: true })}\n`);
+let epoch: number | undefined;
+const leaseWatch = setInterval(() => {
+  void relay.status().then((status) => {
+    if (status.epoch !== undefined && status.epoch !== epoch) process.stdout.write(`${JSON.stringify({ lease: 'held', epoch: status.epoch, at: Date.now() })}\n`);
+    epoch = status.epoch;
+  });
+}, 20);
 
 process.once('SIGTERM', () => {
+  clearInterval(leaseWatch);
   void relay.stop({ drain: true }).then(async () => {
     process.stdout.write(`${JSON.stringify({ stopped: true, ...(await relay.status()) })}\n`);
-    database.close();
+    void database.close();
   });
 });
