@@ -5,17 +5,10 @@
  */
 import { ShoalError } from '@shoal/core';
 import { checkEvent, type CloudEvent, type SchemaCatalog } from '@shoal/contract';
-import { aggregateTypeOf, type EmitOptions, type SqlExecutor } from '@shoal/store';
+import { aggregateTypeOf, type EmitOptions, type OutboxRow, type SqlExecutor } from '@shoal/store';
 
-interface PendingRow {
-  id: string;
-  aggregatetype: string;
-  aggregateid: string;
-  type: string;
-  payload: string;
-  topic: string;
-  headers: string;
-}
+/** A row before its insert: the database gives it its sequence and `created_at`. */
+type PendingRow = Omit<OutboxRow, 'sequence' | 'created_at'>;
 
 /** The advisory lock every writer of the outbox takes for its insert and commit. */
 export const OUTBOX_COMMIT_LOCK_KEY = 0x5_1a_0002;
