@@ -522,7 +522,7 @@ async function startConsole(bench: Bench): Promise<{ child: ChildProcess; exited
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       SHOAL_DATA_DIR: bench.dev.ready.dataDir,
-      SHOAL_CONSOLE_SERVICES: SERVICES.map((service) => `${service}=${bench.dev.url(service)}`).join(','),
+      SHOAL_CONSOLE_SERVICES: SERVICES.map((service) => `${service}=${bench.dev.adminUrl(service)}`).join(','),
     },
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -648,7 +648,7 @@ async function confirmed(bench: Bench, phase: string, orders: readonly PlacedOrd
 }
 
 async function idle(bench: Bench, phase: string): Promise<void> {
-  const services = SERVICES.map((service) => bench.dev.url(service));
+  const services = SERVICES.map((service) => bench.dev.adminUrl(service));
   const busy = await waitForIdle({ kafka: bench.kafka, services, ignorePrefix: BENCH_PREFIX, timeoutMs: IDLE_TIMEOUT_MS });
   if (busy !== undefined) bench.problems.push(`after ${phase}: the platform still had work in hand ${IDLE_TIMEOUT_MS / 1000} s later: ${busy}`);
 }

@@ -50,6 +50,8 @@ export interface ShoalDevOptions {
 export interface ShoalDev {
   ready: ReadyFile;
   url(service: ServiceName): string;
+  /** Where the service answers /metrics and its admin routes: its sidecar's URL for a service behind one. */
+  adminUrl(service: ServiceName): string;
   /** The pid the ready file holds now. */
   pidOf(service: ServiceName): number;
   readReadyFile(): ReadyFile;
@@ -115,15 +117,17 @@ export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev>
   if (!existsSync(readyPath)) throw new Error(`shoal dev exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.slice(-6000)}`);
   const readReadyFile = (): ReadyFile => JSON.parse(readFileSync(readyPath, 'utf8')) as ReadyFile;
   const ready = readReadyFile();
+  const url = (service: ServiceName): string => {
+    const entry = ready.services[service];
+    if (entry === undefined) throw new Error(`shoal dev runs no ${service}`);
+    return entry.url;
+  };
   return {
     ready,
     child,
     readReadyFile,
-    url: (service) => {
-      const entry = ready.services[service];
-      if (entry === undefined) throw new Error(`shoal dev runs no ${service}`);
-      return entry.url;
-    },
+    url,
+    adminUrl: (service) => url(SIDECAR_SERVICES.includes(service) ? `${service}-sidecar` : service),
     pidOf: (service) => {
       const entry = readReadyFile().services[service];
       if (entry === undefined) throw new Error(`shoal dev runs no ${service}`);
