@@ -9,3 +9,4 @@ export { afterValue } from './sql-executor.js';
 export { SqlOutboxTable } from './sql-outbox-table.js';
 export { createTables, SCHEMA_LOCK_KEY } from './create-tables.js';
 export { eventOfRow, aggregateTypeOf } from './outbox-table.js';
+export { queryBuilder } from './query-builder.js';
