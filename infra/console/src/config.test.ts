@@ -16,7 +16,7 @@ describe('the console’s configuration', () => {
     for (const [env, message] of [
       [{ SHOAL_CONSOLE_SERVICES: 'orders' }, `SHOAL_CONSOLE_SERVICES="orders": expected name=url, got 'orders'`],
       [{ SHOAL_CONSOLE_SERVICES: 'orders=ftp://x' }, `SHOAL_CONSOLE_SERVICES="orders=ftp://x": orders: expected an http(s) URL, got 'ftp://x'`],
-      [{ SHOAL_CONSOLE_SERVICES: 'a=http://x,a=http://y' }, 'a is named twice'],
+      [{ SHOAL_CONSOLE_SERVICES: 'a=http://x,a=http://x/' }, 'a is named twice with http://x'],
       [{ SHOAL_CONSOLE_MAX_EVENTS: '0' }, 'SHOAL_CONSOLE_MAX_EVENTS=0 is out of range'],
     ] as const) {
       let refused: unknown;

@@ -4,12 +4,20 @@
  * buttons make. The console's server makes those calls, so a page talks to one origin only. A service's
  * answer (a problem+json refusal included) is passed on with its status; a service that cannot be reached is
  * a 503 SHOAL_SERVICE_UNAVAILABLE naming it.
+ *
+ * A service that runs as several instances on one database (`shoal dev --replicas`) is named once per
+ * instance, `orders=http://a,orders=http://b`: every instance answers the same admin routes from the shared
+ * database, so a request goes to the first and, when that one cannot be reached (killed, restarting), to the
+ * next.
  */
 import { ShoalError } from '@shoal/core';
 
 export interface ConsoleService {
   name: string;
+  /** The first instance's URL. */
   url: string;
+  /** Every instance's URL, the first included. */
+  urls: string[];
 }
 
 /** `name=url,name=url`; an empty text is no service. */
@@ -21,8 +29,10 @@ export function parseServiceList(text: string): ConsoleService[] {
     const url = entry.slice(equals + 1).trim().replace(/\/+$/, '');
     if (equals <= 0 || !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`expected name=url, got '${entry}'`);
     if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new Error(`${name}: expected an http(s) URL, got '${url}'`);
-    if (services.some((service) => service.name === name)) throw new Error(`${name} is named twice`);
-    services.push({ name, url });
+    const known = services.find((service) => service.name === name);
+    if (known?.urls.includes(url) === true) throw new Error(`${name} is named twice with ${url}`);
+    if (known === undefined) services.push({ name, url, urls: [url] });
+    else known.urls.push(url);
   }
   return services;
 }
@@ -52,17 +62,23 @@ export class ServiceDirectory {
     if (service === undefined) {
       throw new ShoalError('SHOAL_NOT_FOUND', `No service named '${name}' is known to the console (known: ${this.services.map((known) => known.name).join(', ') || 'none'})`);
     }
-    let response: Response;
-    try {
-      response = await fetch(`${service.url}${path}`, {
-        method,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-      });
-    } catch (error) {
-      throw new ShoalError('SHOAL_SERVICE_UNAVAILABLE', `${name} at ${service.url} cannot be reached: ${(error as Error).message}`, { cause: error, retriable: true });
+    const failures: string[] = [];
+    for (const url of service.urls) {
+      let response: Response;
+      try {
+        response = await fetch(`${url}${path}`, {
+          method,
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        });
+      } catch (error) {
+        failures.push((error as Error).message);
+        continue;
+      }
+      return { status: response.status, contentType: response.headers.get('content-type') ?? 'application/json', body: await response.text() };
     }
-    return { status: response.status, contentType: response.headers.get('content-type') ?? 'application/json', body: await response.text() };
+    const where = service.urls.map((url, index) => `${url}: ${failures[index]}`).join('; ');
+    throw new ShoalError('SHOAL_SERVICE_UNAVAILABLE', `${name} cannot be reached at ${service.urls.length === 1 ? service.url : 'any instance'} (${where})`, { retriable: true });
   }
 
   /** The JSON a GET answers with 200, or undefined with the reason when the service did not answer so. */

@@ -12,6 +12,11 @@
  * entry points, and every port (a taken port is one sentence naming the flag that moves it, not a service
  * crash-looping on EADDRINUSE). Stopping goes from the edge inwards: the services first (each drains its
  * outbox to the broker), then the registry, then the broker they were publishing to.
+ *
+ * By default every service runs once, on SQLite files under the data dir. `--postgres <url>` gives each
+ * service a PostgreSQL database and role of its own on that server (../dev/service-databases.ts), created
+ * before anything starts; `--replicas` then runs several instances of a service on its one database
+ * (../dev/instances.ts names them and places their ports).
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -24,12 +29,15 @@ import { registryDefaults } from '@shoal/schema-registry';
 import { resolveEndpoints } from '../connection.js';
 import { LogPrinter } from '../dev/log-lines.js';
 import { startPlatform, type Platform, type PlatformOptions } from '../dev/platform.js';
+import { instanceName, instancePorts, replicaCounts } from '../dev/instances.js';
 import { assertPortsFree, type PlannedPort } from '../dev/port-check.js';
 import { readyBanner } from '../dev/ready-banner.js';
 import { removeReadyFile, writeReadyFile, type ReadyFileContent } from '../dev/ready-file.js';
 import { REPO_ROOT, discoverConsole, discoverServices, type DiscoveredService } from '../dev/service-discovery.js';
+import { postgresUrlProblem, provisionServiceDatabases } from '../dev/service-databases.js';
 import { ServiceSupervisor } from '../dev/service-supervisor.js';
 import type { SupervisedServiceOptions } from '../dev/supervised-service.js';
+import { redactedUrl } from '@shoal/store-postgres';
 import { integerOption } from '../options.js';
 import { schemaCatalogOption, schemasOption } from '../schema-catalog-option.js';
 
@@ -44,6 +52,8 @@ const devDefaults = {
 };
 /** Names a service cannot take: its `--<name>-port` flag would be one of the platform's. */
 const RESERVED_NAMES = new Set(['broker', 'registry', 'shoal', 'console']);
+/** The one variable that moves a service from SQLite to PostgreSQL: set per service, never passed through. */
+const DATABASE_URL = 'DATABASE_URL';
 
 /** The services' lines of the usage text; a broken package.json must not break `shoal --help`. */
 function servicePortUsage(): string {
@@ -51,7 +61,7 @@ function servicePortUsage(): string {
     return discoverServices()
       .map(
         (service) =>
-          `  ${`--${service.name}-port <n>`.padEnd(28)}HTTP port of ${service.name} (default ${service.port})\n` +
+          `  ${`--${service.name}-port <n>`.padEnd(28)}HTTP port of ${service.name} (default ${service.port}; one per instance: <n>,<n>,...)\n` +
           (service.sidecar === undefined ? '' : `  ${`--${service.name}-sidecar-port <n>`.padEnd(28)}port of ${service.name}'s sidecar (default ${service.sidecar.port})\n`),
       )
       .join('');
@@ -92,6 +102,11 @@ Options:
   --no-console                do not run the console
 ${servicePortUsage()}  --services <a,b,...>        run only these services
   --no-services               run only the broker and the registry
+  --postgres <url>            run every service on PostgreSQL: a database and a role of its own for each,
+                              created on this server if missing (the URL's role must be allowed to
+                              create roles and databases); default: SQLite files under --data-dir
+  --replicas <n>              run n instances of every service (needs --postgres); instance k listens on
+  --replicas <svc>=<n>,...    the first one's port + 10000 x (k - 1), or on the ports --<svc>-port lists
   --ready-timeout <seconds>   how long the services may take to be ready (default ${devDefaults.readyTimeoutMs / 1000})
   --ready-file <path>         once ready, write the addresses and the services' pids there as JSON
   --schemas <dir>             the schemas folder (default: the repository's schemas/)
@@ -99,17 +114,26 @@ ${servicePortUsage()}  --services <a,b,...>        run only these services
   -h, --help                  show this help
 
 Each service gets this command's environment plus KAFKA_BROKERS, SCHEMA_REGISTRY_URL, SHOAL_DATA_DIR,
-PORT, HOST and LOG_LEVEL; its own settings pass through (SHIPPING_AUTO_DISPATCH_MS=2000 npm start).
-Exit status: 0 stopped by Ctrl-C or SIGTERM, 1 something failed to start, 2 a usage error.
+PORT, HOST and LOG_LEVEL, and DATABASE_URL with --postgres (never the shell's: it names one service's
+database); its own settings pass through (SHIPPING_AUTO_DISPATCH_MS=2000 npm start).
+Exit status: 0 stopped by Ctrl-C or SIGTERM, 1 something failed to start, 2 a usage error or a
+--postgres server that cannot be used.
 `;
 
-/** One service as this run starts it. */
-interface PlannedService {
-  service: DiscoveredService;
+/** One instance of a service as this run starts it. */
+interface PlannedInstance {
+  /** `orders` for the first, `orders#2` for the second (../dev/instances.ts). */
+  name: string;
   port: number;
   url: string;
-  /** A service in another language: where its sidecar listens. */
-  sidecar: { port: number; url: string } | undefined;
+  /** A service in another language: where this instance's sidecar listens, and its name. */
+  sidecar: { name: string; port: number; url: string } | undefined;
+}
+
+/** One service as this run starts it: one instance or several. */
+interface PlannedService {
+  service: DiscoveredService;
+  instances: PlannedInstance[];
 }
 
 /** The `shoal` command, which runs a sidecar as `shoal sidecar --config <file>`. */
@@ -124,6 +148,8 @@ interface DevPlan {
   readyTimeoutMs: number;
   readyFile: string | undefined;
   services: PlannedService[];
+  /** `--postgres`: the server on which every service gets its database; undefined: SQLite. */
+  postgres: string | undefined;
   /** The console's port, address and entry point; undefined with --no-console. */
   console: { port: number; url: string; main: string } | undefined;
 }
@@ -148,6 +174,8 @@ export async function runDev(argv: string[]): Promise<number> {
       'no-services': { type: 'boolean' },
       'ready-timeout': { type: 'string' },
       'ready-file': { type: 'string' },
+      postgres: { type: 'string' },
+      replicas: { type: 'string' },
       ...schemasOption,
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -169,23 +197,38 @@ export async function runDev(argv: string[]): Promise<number> {
         ? [{ port: plan.broker.metricsPort, owner: 'broker metrics', flag: '--broker-metrics-port' }]
         : []),
       ...('port' in plan.registry ? [{ port: plan.registry.port, owner: 'registry', flag: '--registry-port' }] : []),
-      ...plan.services.map(({ service, port }): PlannedPort => ({ port, owner: service.name, flag: `--${service.name}-port` })),
-      ...plan.services.flatMap(({ service, sidecar }): PlannedPort[] => (sidecar === undefined ? [] : [{ port: sidecar.port, owner: `${service.name}'s sidecar`, flag: `--${service.name}-sidecar-port` }])),
+      ...plan.services.flatMap(({ service, instances }) => instances.map(({ name, port }): PlannedPort => ({ port, owner: name, flag: `--${service.name}-port` }))),
+      ...plan.services.flatMap(({ service, instances }) =>
+        instances.flatMap(({ name, sidecar }): PlannedPort[] => (sidecar === undefined ? [] : [{ port: sidecar.port, owner: `${name}'s sidecar`, flag: `--${service.name}-sidecar-port` }])),
+      ),
       ...(plan.console === undefined ? [] : [{ port: plan.console.port, owner: 'console', flag: '--console-port' }]),
     ],
     HOST,
   );
+  let databaseUrls = new Map<string, string>();
+  if (plan.postgres !== undefined) {
+    try {
+      databaseUrls = await provisionServiceDatabases(
+        plan.postgres,
+        plan.services.map(({ service }) => service.name),
+      );
+    } catch (error) {
+      // The server named on the command line cannot be used: one line naming the flag, as a bad flag is.
+      process.stderr.write(`shoal dev: --postgres ${(error as Error).message}\n`);
+      return 2;
+    }
+  }
   if (flags.reset === true) rmSync(plan.dataDir, { recursive: true, force: true });
   if (plan.readyFile !== undefined) removeReadyFile(plan.readyFile);
 
   const printer = new LogPrinter({
-    names: ['shoal', 'broker', 'registry', ...plan.services.flatMap(({ service, sidecar }) => (sidecar === undefined ? [service.name] : [service.name, sidecarName(service)])), ...(plan.console === undefined ? [] : ['console'])],
+    names: ['shoal', 'broker', 'registry', ...plan.services.flatMap(({ instances }) => instances.flatMap(({ name, sidecar }) => (sidecar === undefined ? [name] : [name, sidecar.name]))), ...(plan.console === undefined ? [] : ['console'])],
   });
   const logger = pino(
     { level: plan.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
     printer.destination('shoal'),
   );
-  return runPlatform(plan, printer, logger);
+  return runPlatform(plan, databaseUrls, printer, logger);
 }
 
 /** Every flag checked, the services chosen, their ports and entry points checked; nothing started. */
@@ -196,18 +239,45 @@ function planRun(flags: Record<string, string | boolean | undefined>, discovered
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ShoalError('SHOAL_CONFIG_INVALID', `--log-level expects one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
   }
-  const servicePorts = new Map(discovered.map((service) => [service.name, port(`${service.name}-port`, 1) ?? service.port]));
-  const services = chooseServices(text('services'), flags['no-services'] === true, discovered).map((service): PlannedService => {
-    const servicePort = servicePorts.get(service.name) ?? service.port;
+  const postgres = text('postgres');
+  const postgresProblem = postgres === undefined ? undefined : postgresUrlProblem(postgres);
+  if (postgresProblem !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', `--postgres: ${postgresProblem}`);
+  const chosen = chooseServices(text('services'), flags['no-services'] === true, discovered);
+  const counts = replicaCounts(
+    text('replicas'),
+    chosen.map((service) => service.name),
+    discovered.map((service) => service.name),
+  );
+  if (postgres === undefined && [...counts.values()].some((count) => count > 1)) {
+    // On SQLite each instance would need the service's one file, shared across processes; that is not
+    // what SQLite is for here (docs/operations.md#running-several-instances).
+    throw new ShoalError('SHOAL_CONFIG_INVALID', '--replicas runs several instances of a service on one shared database: give --postgres <url> too');
+  }
+  // Every service's ports are checked, including the ones --services leaves out: a typo is never ignored.
+  for (const service of discovered.filter((candidate) => !counts.has(candidate.name))) {
+    for (const flag of [`${service.name}-port`, ...(service.sidecar === undefined ? [] : [`${service.name}-sidecar-port`])]) {
+      if (text(flag)?.includes(',') === true) throw new ShoalError('SHOAL_CONFIG_INVALID', `--${flag} lists several ports, but this run does not start ${service.name}`);
+      port(flag, 1);
+    }
+  }
+  const services = chosen.map((service): PlannedService => {
     if (service.main !== undefined && !existsSync(service.main)) {
       throw new ShoalError('SHOAL_CONFIG_INVALID', `${service.name}'s entry point ${relative(REPO_ROOT, service.main)} does not exist (see ${relative(REPO_ROOT, service.dir)}/package.json); leave it out with --services`);
     }
-    const sidecarPort = service.sidecar === undefined ? undefined : (port(`${service.name}-sidecar-port`, 1) ?? service.sidecar.port);
+    const count = counts.get(service.name) ?? 1;
+    const ports = instancePorts(text(`${service.name}-port`), `--${service.name}-port`, service.port, count);
+    const sidecarPorts = service.sidecar === undefined ? undefined : instancePorts(text(`${service.name}-sidecar-port`), `--${service.name}-sidecar-port`, service.sidecar.port, count);
     return {
       service,
-      port: servicePort,
-      url: `http://${HOST}:${servicePort}`,
-      sidecar: sidecarPort === undefined ? undefined : { port: sidecarPort, url: `http://${HOST}:${sidecarPort}` },
+      instances: ports.map((instancePort, index) => ({
+        name: instanceName(service.name, index + 1),
+        port: instancePort,
+        url: `http://${HOST}:${instancePort}`,
+        sidecar:
+          sidecarPorts === undefined
+            ? undefined
+            : { name: instanceName(sidecarName(service), index + 1), port: sidecarPorts[index]!, url: `http://${HOST}:${sidecarPorts[index]!}` },
+      })),
     };
   });
   const readyFile = text('ready-file');
@@ -223,6 +293,7 @@ function planRun(flags: Record<string, string | boolean | undefined>, discovered
     readyTimeoutMs: (integerOption(text('ready-timeout'), '--ready-timeout', { min: 1, max: 86_400 }) ?? devDefaults.readyTimeoutMs / 1000) * 1000,
     readyFile: readyFile === undefined ? undefined : resolve(readyFile),
     services,
+    postgres,
     console: flags['no-console'] === true ? undefined : { port: consolePort, url: `http://${HOST}:${consolePort}`, main: consoleProgram.main },
   };
 }
@@ -270,7 +341,7 @@ function chooseServices(list: string | undefined, none: boolean, discovered: rea
  * Starts everything, waits for a signal, stops everything. The first SIGINT or SIGTERM stops gracefully,
  * at any point (during a long wait for readiness too); a second one kills the services at once.
  */
-async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): Promise<number> {
+async function runPlatform(plan: DevPlan, databaseUrls: ReadonlyMap<string, string>, printer: LogPrinter, logger: Logger): Promise<number> {
   const shutdown = new AbortController();
   let supervisor: ServiceSupervisor | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -293,8 +364,10 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
     const refreshReadyFile = () => {
       if (ready && plan.readyFile !== undefined && supervisor !== undefined) writeReadyFile(plan.readyFile, readyFileContent(plan, running, supervisor));
     };
+    const inherited = { ...process.env };
+    delete inherited[DATABASE_URL];
     const common = {
-      ...process.env,
+      ...inherited,
       KAFKA_BROKERS: running.brokers.join(','),
       SCHEMA_REGISTRY_URL: running.registryUrl,
       SHOAL_DATA_DIR: plan.dataDir,
@@ -315,28 +388,38 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
               command: nodeProgram(plan.console.main),
               url: plan.console.url,
               cwd: REPO_ROOT,
-              env: { ...common, PORT: String(plan.console.port), SHOAL_CONSOLE_SERVICES: plan.services.map(({ service, url, sidecar }) => `${service.name}=${sidecar?.url ?? url}`).join(',') },
+              // Every instance, under its service's name: the console asks the next one when one does not answer.
+              env: {
+                ...common,
+                PORT: String(plan.console.port),
+                SHOAL_CONSOLE_SERVICES: plan.services.flatMap(({ service, instances }) => instances.map(({ url, sidecar }) => `${service.name}=${sidecar?.url ?? url}`)).join(','),
+              },
             },
           ];
     supervisor = new ServiceSupervisor({
       logger,
       services: [
-        ...plan.services.flatMap(({ service, port, url, sidecar }): SupervisedServiceOptions[] => {
-          if (service.main !== undefined) {
-            return [{ ...supervised, name: service.name, command: nodeProgram(service.main), url, cwd: REPO_ROOT, env: { ...common, PORT: String(port) } }];
-          }
-          // A service in another language: its own command in its folder, and its sidecar beside it.
-          return [
-            { ...supervised, name: service.name, command: service.command!, url, cwd: service.dir, env: { ...common, PORT: String(port), SHOAL_SIDECAR_URL: sidecar!.url } },
-            {
-              ...supervised,
-              name: sidecarName(service),
-              command: [process.execPath, SHOAL_BIN, 'sidecar', '--config', service.sidecar!.config],
-              url: sidecar!.url,
-              cwd: REPO_ROOT,
-              env: { ...common, PORT: String(sidecar!.port), SHOAL_SIDECAR_APP: url },
-            },
-          ];
+        ...plan.services.flatMap(({ service, instances }) => {
+          const databaseUrl = databaseUrls.get(service.name);
+          // What keeps the service's state (the service itself, or its sidecar) gets its database.
+          const database = databaseUrl === undefined ? {} : { [DATABASE_URL]: databaseUrl };
+          return instances.flatMap(({ name, port, url, sidecar }): SupervisedServiceOptions[] => {
+            if (service.main !== undefined) {
+              return [{ ...supervised, name, command: nodeProgram(service.main), url, cwd: REPO_ROOT, env: { ...common, ...database, PORT: String(port) } }];
+            }
+            // A service in another language: its own command in its folder, and its sidecar beside it.
+            return [
+              { ...supervised, name, command: service.command!, url, cwd: service.dir, env: { ...common, PORT: String(port), SHOAL_SIDECAR_URL: sidecar!.url } },
+              {
+                ...supervised,
+                name: sidecar!.name,
+                command: [process.execPath, SHOAL_BIN, 'sidecar', '--config', service.sidecar!.config],
+                url: sidecar!.url,
+                cwd: REPO_ROOT,
+                env: { ...common, ...database, PORT: String(sidecar!.port), SHOAL_SIDECAR_APP: url },
+              },
+            ];
+          });
         }),
         ...consoleProcess,
       ],
@@ -352,7 +435,8 @@ async function runPlatform(plan: DevPlan, printer: LogPrinter, logger: Logger): 
         schemas: running.setup.schemas.length,
         topics: running.setup.topics.map((topic) => topic.name),
         dataDir: plan.dataDir,
-        services: plan.services.flatMap(({ service, url, sidecar }) => [{ name: service.name, url }, ...(sidecar === undefined ? [] : [{ name: sidecarName(service), url: sidecar.url }])]),
+        database: plan.postgres === undefined ? undefined : redactedUrl(plan.postgres),
+        services: plan.services.flatMap(({ instances }) => instances.flatMap(({ name, url, sidecar }) => [{ name, url }, ...(sidecar === undefined ? [] : [{ name: sidecar.name, url: sidecar.url }])])),
         consoleUrl: plan.console?.url,
       }),
     );
@@ -379,12 +463,21 @@ function sidecarName(service: DiscoveredService): string {
 
 function readyFileContent(plan: DevPlan, platform: Platform, supervisor: ServiceSupervisor): ReadyFileContent {
   const consoleProcess = supervisor.services.find((child) => plan.console !== undefined && child.name === 'console');
+  const running = new Map(supervisor.services.map((child) => [child.name, { url: child.url, pid: child.pid ?? 0 }]));
+  // Each process's instances in order: `orders` -> [orders, orders#2], `loyalty-sidecar` -> [its sidecars].
+  const instances = new Map<string, string[]>();
+  for (const { service, instances: planned } of plan.services) {
+    instances.set(service.name, planned.map(({ name }) => name));
+    if (service.sidecar !== undefined) instances.set(sidecarName(service), planned.map(({ sidecar }) => sidecar!.name));
+  }
   return {
     broker: platform.brokers.join(','),
     registry: platform.registryUrl,
     dataDir: plan.dataDir,
     ...(platform.brokerMetricsUrl === undefined ? {} : { brokerMetrics: platform.brokerMetricsUrl }),
+    ...(plan.postgres === undefined ? {} : { postgres: redactedUrl(plan.postgres) }),
     ...(consoleProcess === undefined ? {} : { console: { url: consoleProcess.url, pid: consoleProcess.pid ?? 0 } }),
-    services: Object.fromEntries(supervisor.services.filter((child) => child !== consoleProcess).map((service) => [service.name, { url: service.url, pid: service.pid ?? 0 }])),
+    services: Object.fromEntries([...instances].map(([name, names]) => [name, running.get(names[0]!)!])),
+    instances: Object.fromEntries([...instances].map(([name, names]) => [name, names.map((instance) => ({ name: instance, ...running.get(instance)! }))])),
   };
 }

@@ -16,7 +16,9 @@ export interface BannerFacts {
   schemas: number;
   topics: readonly string[];
   dataDir: string;
-  /** The running services and their base URLs, in the order to list them. */
+  /** `--postgres`: the server (its URL without the password) on which each service has its database. */
+  database?: string | undefined;
+  /** The running processes (every instance: `orders`, `orders#2`) and their base URLs, in the order to list them. */
   services: readonly { name: string; url: string }[];
   /** The console's page, when it runs. */
   consoleUrl?: string | undefined;
@@ -24,7 +26,7 @@ export interface BannerFacts {
 
 const JSON_HEADER = "-H 'content-type: application/json'";
 
-export function readyBanner({ brokers, registryUrl, schemas, topics, dataDir, services, consoleUrl }: BannerFacts): string {
+export function readyBanner({ brokers, registryUrl, schemas, topics, dataDir, database, services, consoleUrl }: BannerFacts): string {
   const standardBrokers = `${brokerDefaults.host}:${brokerDefaults.port}`;
   const standardRegistry = `http://${registryDefaults.host}:${registryDefaults.port}`;
   const flags = `${brokers === standardBrokers ? '' : ` --brokers ${brokers}`}${registryUrl === standardRegistry ? '' : ` --registry ${registryUrl}`}`;
@@ -39,6 +41,7 @@ export function readyBanner({ brokers, registryUrl, schemas, topics, dataDir, se
     `  Schemas           ${schemas} registered`,
     `  Topics            ${topics.join(', ')}`,
     `  Data              ${dataDir}  (shoal dev --reset starts afresh)`,
+    ...(database === undefined ? [] : [`  PostgreSQL        ${database}  (a database and a role of its own per service)`]),
     ...(consoleUrl === undefined ? [] : [`  Console           ${consoleUrl}  (the map, one order's flow, groups, projections)`]),
   ];
   if (services.length > 0) {

@@ -6,8 +6,14 @@
  *    "services": {"orders": {"url": "http://127.0.0.1:3001", "pid": 4242}, ...}}
  *
  * plus "brokerMetrics": "http://127.0.0.1:9644/metrics" when the embedded broker serves its request counts
- * (`--broker-metrics-port`), and "console": {"url": "http://127.0.0.1:3000", "pid": 4250} unless
- * `--no-console`.
+ * (`--broker-metrics-port`), "console": {"url": "http://127.0.0.1:3000", "pid": 4250} unless
+ * `--no-console`, and "postgres": "postgres://admin:***@host:5432/postgres" with `--postgres`.
+ *
+ * `services` holds the first instance of each process, as it always has; "instances" lists every instance
+ * of each, the first included, under the same keys (one each without `--replicas`):
+ *
+ *   "instances": {"orders": [{"name": "orders", "url": "http://127.0.0.1:3001", "pid": 4242},
+ *                            {"name": "orders#2", "url": "http://127.0.0.1:13001", "pid": 4243}], ...}
  *
  * The file exists only while the platform is ready: it is removed when `shoal dev` starts (a stale one
  * from an earlier run would be believed) and when it stops, written before the banner is printed, and
@@ -22,8 +28,13 @@ export interface ReadyFileContent {
   registry: string;
   dataDir: string;
   brokerMetrics?: string;
+  /** `--postgres`: the server's URL without its password. */
+  postgres?: string;
   console?: { url: string; pid: number };
+  /** The first instance of each process. */
   services: Record<string, { url: string; pid: number }>;
+  /** Every instance of each process, in order; the first is the one `services` holds. */
+  instances: Record<string, { name: string; url: string; pid: number }[]>;
 }
 
 export function writeReadyFile(path: string, content: ReadyFileContent): void {
