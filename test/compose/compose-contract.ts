@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { serviceDatabaseName } from '../../infra/cli/src/dev/service-databases.js';
 
 /** The part of a service's `configSpec` (from `defineServiceConfig`) that the compose file must match. */
 export interface ServiceSpec {
@@ -38,8 +39,7 @@ export interface ComposeFile {
 
 export const SETUP_SERVICE = 'setup';
 export const DATA_DIR_VARIABLE = 'SHOAL_DATA_DIR';
-/** Optional by design: set, the service runs on that PostgreSQL database; unset, on SQLite under SHOAL_DATA_DIR. */
-export const OPTIONAL_VARIABLES: readonly string[] = ['DATABASE_URL'];
+export const DATABASE_VARIABLE = 'DATABASE_URL';
 
 /** Parses a compose file (YAML 1.2, merge keys resolved as Compose resolves them). */
 export function parseComposeFile(text: string): ComposeFile {
@@ -135,7 +135,7 @@ export function composeServiceProblems(spec: ServiceSpec, compose: ComposeFile):
   }
 
   const environment = environmentOf(service);
-  for (const variable of spec.variables.filter((name) => !OPTIONAL_VARIABLES.includes(name))) {
+  for (const variable of spec.variables) {
     const value = environment.get(variable);
     if (value === undefined || value === null || value === '') problems.push(`${name}: environment does not set ${variable}`);
   }
@@ -148,6 +148,20 @@ export function composeServiceProblems(spec: ServiceSpec, compose: ComposeFile):
   const registryUrl = environment.get('SCHEMA_REGISTRY_URL');
   if (registryUrl && (!URL.canParse(registryUrl) || !(new URL(registryUrl).hostname in compose.services))) {
     problems.push(`${name}: SCHEMA_REGISTRY_URL ${registryUrl} does not name a compose service`);
+  }
+
+  // Its own database, as its own role (named as `shoal dev --postgres` names them), on a PostgreSQL of the
+  // file that is healthy before it starts.
+  const databaseUrl = environment.get(DATABASE_VARIABLE);
+  if (spec.variables.includes(DATABASE_VARIABLE) && databaseUrl) {
+    const own = serviceDatabaseName(name);
+    const url = URL.canParse(databaseUrl) ? new URL(databaseUrl) : undefined;
+    if (url === undefined || url.protocol !== 'postgres:') problems.push(`${name}: ${DATABASE_VARIABLE} ${databaseUrl} is not a postgres:// URL`);
+    else {
+      if (!(url.hostname in compose.services)) problems.push(`${name}: ${DATABASE_VARIABLE} names host '${url.hostname}', which is not a compose service`);
+      else if (dependencyCondition(service, url.hostname) !== 'service_healthy') problems.push(`${name}: does not depend on '${url.hostname}' with condition service_healthy`);
+      if (url.username !== own || url.pathname !== `/${own}`) problems.push(`${name}: ${DATABASE_VARIABLE} should be role ${own} on database ${own}, is role '${url.username}' on '${url.pathname.slice(1)}'`);
+    }
   }
 
   const port = environment.get('PORT');

@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import pg from 'pg';
+import { postgresBinDir, postgresMissingReason, startPostgres } from '@shoal/postgres';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
+  DATABASE_VARIABLE,
   SETUP_SERVICE,
   commandOf,
   composeServiceProblems,
@@ -24,7 +27,7 @@ const COMPOSE_PATH = join(REPO_ROOT, 'docker-compose.yml');
 const compose = loadComposeFile(COMPOSE_PATH);
 
 /** The environment contract of the six services (docs/operations.md), whether or not their code is here yet. */
-const COMMON_VARIABLES = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'SHOAL_DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL'];
+const COMMON_VARIABLES = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'SHOAL_DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL', 'DATABASE_URL'];
 const CONTRACT: readonly ServiceSpec[] = [
   { service: 'orders', defaultPort: 3001, variables: COMMON_VARIABLES },
   { service: 'inventory', defaultPort: 3002, variables: COMMON_VARIABLES },
@@ -173,6 +176,82 @@ describe('docker-compose.yml platform services', () => {
   });
 });
 
+describe('docker-compose.yml on PostgreSQL, with a second instance of every service', () => {
+  const postgres = service('postgres');
+  const INIT_DIR = '/docker-entrypoint-initdb.d/';
+  const initScript = [...(postgres.volumes ?? [])].map(String).find((volume) => volume.split(':')[1]?.startsWith(INIT_DIR));
+  /** role -> password, as the postgres service's SHOAL_SERVICE_DATABASES lists them for the init script. */
+  const roles = new Map(
+    (environmentOf(postgres).get('SHOAL_SERVICE_DATABASES') ?? '')
+      .split(/\s+/)
+      .filter((entry) => entry.length > 0)
+      .map((entry) => [entry.slice(0, entry.indexOf(':')), entry.slice(entry.indexOf(':') + 1)] as const),
+  );
+
+  it('runs the official PostgreSQL image with a healthcheck, a named volume for its data and the init script', () => {
+    expect(postgres.image).toMatch(/^postgres:\d+(\.\d+)?$/);
+    expect(String(postgres.healthcheck?.test)).toContain('pg_isready');
+    expect(namedVolumesOf(postgres).get('postgres-data')).toBe('/var/lib/postgresql/data');
+    expect(initScript, 'a script mounted in /docker-entrypoint-initdb.d').toBeDefined();
+    expect(existsSync(join(REPO_ROOT, initScript!.split(':')[0]!))).toBe(true);
+    expect(portsOf(postgres).every((port) => port.hostIp === '127.0.0.1')).toBe(true);
+  });
+
+  it('gives every service a role and a database of its own, which the init script creates with the password its URL has', () => {
+    const urls = CONTRACT.map((spec) => new URL(environmentOf(service(spec.service)).get(DATABASE_VARIABLE)!));
+    expect(new Set(urls.map((url) => url.username)).size).toBe(CONTRACT.length);
+    for (const url of urls) {
+      expect(url.hostname).toBe('postgres');
+      expect(roles.get(url.username), `password of ${url.username}`).toBe(url.password);
+    }
+    expect([...roles.keys()].sort()).toEqual(urls.map((url) => url.username).sort());
+  });
+
+  it.each(CONTRACT.map((spec) => [spec.service] as const))('%s: a second instance, the same service on the same database, published on no host port', (name) => {
+    const first = service(name);
+    const replica = service(`${name}-replica`);
+    expect(commandOf(replica)).toEqual(commandOf(first));
+    expect(Object.fromEntries(environmentOf(replica))).toEqual(Object.fromEntries(environmentOf(first)));
+    expect(replica.healthcheck).toEqual(first.healthcheck);
+    expect(replica.depends_on).toEqual(first.depends_on);
+    expect(replica.restart).toBe(first.restart);
+    expect(replica.ports ?? []).toEqual([]);
+    expect((replica.deploy as { replicas?: number } | undefined)?.replicas).toBeGreaterThanOrEqual(1);
+  });
+
+  it.skipIf(postgresMissingReason() !== undefined)('creates, with its init script on a real PostgreSQL, the databases the URLs open, each closed to the other roles', async () => {
+    const server = await startPostgres();
+    try {
+      const psqlDir = postgresBinDir()!;
+      const run = spawnSync('sh', [join(REPO_ROOT, initScript!.split(':')[0]!)], {
+        env: { PATH: `${psqlDir}:${process.env.PATH}`, PGHOST: server.host, PGPORT: String(server.port), POSTGRES_USER: 'postgres', SHOAL_SERVICE_DATABASES: environmentOf(postgres).get('SHOAL_SERVICE_DATABASES')! },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(run.status, run.stderr).toBe(0);
+      const connect = async (url: URL) => {
+        const local = new URL(url);
+        local.hostname = server.host;
+        local.port = String(server.port);
+        const client = new pg.Client({ connectionString: local.toString() });
+        await client.connect();
+        try {
+          return (await client.query<{ who: string; db: string }>('SELECT current_user AS who, current_database() AS db')).rows[0];
+        } finally {
+          await client.end();
+        }
+      };
+      const urls = CONTRACT.map((spec) => new URL(environmentOf(service(spec.service)).get(DATABASE_VARIABLE)!));
+      for (const url of urls) expect(await connect(url)).toEqual({ who: url.username, db: url.pathname.slice(1) });
+      const intruder = new URL(urls[0]!);
+      intruder.pathname = urls[1]!.pathname;
+      await expect(connect(intruder)).rejects.toThrow(/permission denied for database/);
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
+});
+
 describe('composeServiceProblems', () => {
   const spec: ServiceSpec = { service: 'stock', defaultPort: 3999, variables: ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'SHOAL_DATA_DIR', 'PORT', 'STOCK_LIMIT'] };
   const file = (overrides: Partial<ComposeService> = {}, volumes: Record<string, unknown> = { 'stock-data': null }): ComposeFile =>
@@ -229,6 +308,19 @@ describe('composeServiceProblems', () => {
     expect(composeServiceProblems(spec, file({ restart: 'no' }))).toEqual(['stock: restart is no; a crashed service should come back']);
     expect(composeServiceProblems(spec, file({ volumes: ['./data:/data'] }))).toEqual(['stock: no named volume mounted at SHOAL_DATA_DIR (/data)']);
     expect(composeServiceProblems(spec, file({}, {}))).toEqual(["stock: volume 'stock-data' is not declared under the top-level volumes"]);
+  });
+
+  it('names a DATABASE_URL that is not the service’s own database on a healthy compose service', () => {
+    const withDatabase: ServiceSpec = { ...spec, variables: [...spec.variables, DATABASE_VARIABLE] };
+    const environment = { KAFKA_BROKERS: 'kafka:19092', SCHEMA_REGISTRY_URL: 'http://registry:8081', SHOAL_DATA_DIR: '/data', PORT: '3999', STOCK_LIMIT: '5' };
+    const dependsOn = { setup: { condition: 'service_completed_successfully' }, registry: { condition: 'service_healthy' } };
+    const on = (url: string, depends: Record<string, { condition: string }> = dependsOn) => composeServiceProblems(withDatabase, file({ environment: { ...environment, DATABASE_URL: url }, depends_on: depends }));
+    expect(on('postgres://stock:pw@registry:5432/stock')).toEqual([]);
+    expect(composeServiceProblems(withDatabase, file({ environment }))).toEqual(['stock: environment does not set DATABASE_URL']);
+    expect(on('mysql://stock:pw@registry/stock')).toEqual(['stock: DATABASE_URL mysql://stock:pw@registry/stock is not a postgres:// URL']);
+    expect(on('postgres://stock:pw@db:5432/stock')).toEqual(["stock: DATABASE_URL names host 'db', which is not a compose service"]);
+    expect(on('postgres://stock:pw@registry:5432/stock', { setup: { condition: 'service_completed_successfully' } })).toEqual(["stock: does not depend on 'registry' with condition service_healthy"]);
+    expect(on('postgres://orders:pw@registry:5432/orders')).toEqual(["stock: DATABASE_URL should be role stock on database stock, is role 'orders' on 'orders'"]);
   });
 
   it('names endpoints that are not compose services', () => {
