@@ -29,7 +29,12 @@ export interface ReadyFile {
   brokerMetrics?: string;
   /** The console, unless `--no-console` is among the arguments. */
   console?: { url: string; pid: number };
+  /** `--postgres`: the server, without its password. */
+  postgres?: string;
+  /** The first instance of each process. */
   services: Record<string, { url: string; pid: number }>;
+  /** Every instance of each process (`orders`, `orders#2`, ...), the first included. */
+  instances: Record<string, { name: string; url: string; pid: number }[]>;
 }
 
 export interface ShoalDevOptions {
@@ -45,6 +50,10 @@ export interface ShoalDevOptions {
   echo?: boolean;
   /** The embedded broker serves its request counts (GET /metrics, ReadyFile.brokerMetrics) on a free port. */
   brokerMetrics?: boolean;
+  /** `--postgres <url>`: every service on its own database of this server. */
+  postgres?: string;
+  /** `--replicas <n>` (with `postgres`): n instances of every service, each on a free port. Default 1. */
+  replicas?: number;
 }
 
 export interface ShoalDev {
@@ -52,8 +61,10 @@ export interface ShoalDev {
   url(service: ServiceName): string;
   /** Where the service answers /metrics and its admin routes: its sidecar's URL for a service behind one. */
   adminUrl(service: ServiceName): string;
-  /** The pid the ready file holds now. */
+  /** The pid the ready file holds now (the first instance's). */
   pidOf(service: ServiceName): number;
+  /** Every instance of a process as the ready file holds it now (`orders`, `orders#2`, ...). */
+  instancesOf(process: string): { name: string; url: string; pid: number }[];
   readReadyFile(): ReadyFile;
   /** Everything `shoal dev` printed so far (stdout and stderr interleaved). */
   output(): string;
@@ -64,10 +75,14 @@ export interface ShoalDev {
 
 export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev> {
   const readyPath = join(options.dataDir, 'ready.json');
-  const chosen = await freePorts(SERVICES.length + SIDECAR_SERVICES.length + 4);
+  const replicas = options.replicas ?? 1;
+  const chosen = await freePorts((SERVICES.length + SIDECAR_SERVICES.length) * replicas + 4);
+  const instancePorts = (slot: number) => chosen.slice(slot * replicas, (slot + 1) * replicas).join(',');
   const ports = [
-    ...SERVICES.flatMap((service, i) => [`--${service}-port`, String(chosen[i])]),
-    ...SIDECAR_SERVICES.flatMap((service, i) => [`--${service}-sidecar-port`, String(chosen[SERVICES.length + i])]),
+    ...SERVICES.flatMap((service, i) => [`--${service}-port`, instancePorts(i)]),
+    ...SIDECAR_SERVICES.flatMap((service, i) => [`--${service}-sidecar-port`, instancePorts(SERVICES.length + i)]),
+    ...(options.postgres === undefined ? [] : ['--postgres', options.postgres]),
+    ...(replicas === 1 ? [] : ['--replicas', String(replicas)]),
   ];
   const external = options.args ?? [];
   // With --brokers there is no embedded broker, but shoal dev still runs the registry: it needs a free port too.
@@ -128,6 +143,11 @@ export async function startShoalDev(options: ShoalDevOptions): Promise<ShoalDev>
     readReadyFile,
     url,
     adminUrl: (service) => url(SIDECAR_SERVICES.includes(service) ? `${service}-sidecar` : service),
+    instancesOf: (name) => {
+      const entry = readReadyFile().instances[name];
+      if (entry === undefined) throw new Error(`shoal dev runs no ${name}`);
+      return entry;
+    },
     pidOf: (service) => {
       const entry = readReadyFile().services[service];
       if (entry === undefined) throw new Error(`shoal dev runs no ${service}`);

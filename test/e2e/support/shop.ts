@@ -84,17 +84,30 @@ export interface Notification {
   eventId: string;
 }
 
-export class Shop {
-  constructor(private readonly url: (service: ServiceName) => string) {}
+/**
+ * How a request reaches a service: `call` with the base URL of the instance that is to answer. The default
+ * asks the one URL of each service; with several instances a caller spreads the calls (test/e2e's
+ * InstanceRouter), as a load balancer would.
+ */
+export type ServiceRoute = <T>(service: ServiceName, call: (baseUrl: string) => Promise<T>) => Promise<T>;
 
-  async request<T>(service: ServiceName, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
-    const response = await fetch(`${this.url(service)}${path}`, {
-      method,
-      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+export class Shop {
+  private readonly route: ServiceRoute;
+
+  constructor(url: (service: ServiceName) => string, route?: ServiceRoute) {
+    this.route = route ?? ((service, call) => call(url(service)));
+  }
+
+  request<T>(service: ServiceName, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
+    return this.route(service, async (baseUrl) => {
+      const response = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: response.headers };
     });
-    const text = await response.text();
-    return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: response.headers };
   }
 
   /** The body of a 2xx answer; anything else throws with the problem the service sent. */
