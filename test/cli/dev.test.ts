@@ -8,8 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { eventually, freePorts, tempDir } from '@shoal/testing';
+import { postgresMissingReason, startPostgres } from '@shoal/postgres';
+import { eventually, freePort, freePorts, tempDir } from '@shoal/testing';
 import { discoverServices } from '../../infra/cli/src/dev/service-discovery.js';
 import type { ReadyFileContent as ReadyFile } from '../../infra/cli/src/dev/ready-file.js';
 import { REPO_ROOT, SHOAL_BIN, shoal } from './helpers.js';
@@ -201,5 +203,91 @@ describe('shoal dev', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`shoal dev: --services: unknown service 'warehouse'; the services are ${SERVICES.join(', ')}\n`);
     expect(run.stderr).toContain('Usage: shoal dev');
+  });
+});
+
+describe('shoal dev --postgres --replicas', () => {
+  it.skipIf(postgresMissingReason() !== undefined)('runs the named services twice on databases of their own, every instance in the banner, the ready file and the console', async () => {
+    const server = await startPostgres();
+    onTestFinished(() => server.stop());
+    const dir = tempDir('dev');
+    const readyFile = join(dir, 'ready.json');
+    const [brokerPort, registryPort, consolePort, ...ports] = await freePorts(6);
+    const inventory = ports.slice(0, 2).map((port) => `http://127.0.0.1:${port}`);
+    const payments = `http://127.0.0.1:${ports[2]}`;
+    const args = ['--data-dir', join(dir, 'data'), '--broker-port', String(brokerPort), '--registry-port', String(registryPort), '--console-port', String(consolePort)];
+    const dev = startDev([...args, '--services', 'inventory,payments', '--postgres', server.url(), '--replicas', 'inventory=2', '--inventory-port', ports.slice(0, 2).join(','), '--payments-port', String(ports[2]), '--ready-file', readyFile]);
+
+    await untilOutput(dev, 'Ctrl-C stops everything.', 150_000);
+    const ready = readReady(readyFile);
+    expect(ready.services).toEqual({ inventory: { url: inventory[0], pid: expect.any(Number) }, payments: { url: payments, pid: expect.any(Number) } });
+    expect(ready.instances.inventory!.map(({ name, url }) => ({ name, url }))).toEqual([
+      { name: 'inventory', url: inventory[0] },
+      { name: 'inventory#2', url: inventory[1] },
+    ]);
+    expect(ready.instances.payments!.map(({ name }) => name)).toEqual(['payments']);
+    expect(ready.postgres).toBe(server.url());
+    const banner = dev.output().slice(dev.output().indexOf('Shoal is ready'));
+    expect(banner).toMatch(new RegExp(`^ +inventory +${inventory[0]}$`, 'm'));
+    expect(banner).toMatch(new RegExp(`^ +inventory#2 +${inventory[1]}$`, 'm'));
+    expect(banner).toContain(`  PostgreSQL        ${server.url()}  (a database and a role of its own per service)`);
+    for (const instance of [...ready.instances.inventory!, ...ready.instances.payments!]) {
+      const answer = (await (await fetch(`${instance.url}/health/ready`)).json()) as { checks: Record<string, { ok: boolean; detail?: string }> };
+      expect(Object.entries(answer.checks).find(([name]) => name.startsWith('database'))?.[1], instance.name).toMatchObject({ ok: true, detail: 'postgres' });
+      expect(await livePid(instance.url)).toBe(instance.pid);
+    }
+    // Each instance connects as its service's role to its service's database, and to no other.
+    const admin = new pg.Client({ connectionString: server.url() });
+    await admin.connect();
+    onTestFinished(() => admin.end());
+    const sessions = await admin.query<{ usename: string; datname: string; pid: number }>("SELECT usename, datname FROM pg_stat_activity WHERE backend_type = 'client backend' AND usename <> 'postgres'");
+    expect(new Set(sessions.rows.map((row) => `${row.usename}@${row.datname}`))).toEqual(new Set(['inventory@inventory', 'payments@payments']));
+
+    // Both instances answer for the one database: stock set through one is read through the other.
+    const put = await fetch(`${inventory[0]}/stock/SKU-PG`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ available: 7 }) });
+    expect(put.status).toBe(200);
+    expect(await (await fetch(`${inventory[1]}/stock/SKU-PG`)).json()).toMatchObject({ sku: 'SKU-PG', available: 7 });
+
+    // The console asks every instance, under its service's name.
+    const status = (await (await fetch(`${ready.console!.url}/api/status`)).json()) as { services: { name: string; urls: string[] }[] };
+    expect(status.services.find((service) => service.name === 'inventory')?.urls).toEqual(inventory);
+
+    // The supervisor keeps every instance: the second one killed is restarted on its port.
+    const victim = ready.instances.inventory![1]!.pid;
+    process.kill(victim, 'SIGKILL');
+    await eventually(() => expect(readReady(readyFile).instances.inventory![1]!.pid).not.toBe(victim), { what: 'inventory#2 restarted', timeoutMs: 90_000, intervalMs: 200 });
+    expect(dev.output()).toMatch(/ inventory#2 exited \(SIGKILL\); restarting in 1 s/);
+
+    const pids = Object.values(readReady(readyFile).instances).flatMap((instances) => instances.map((instance) => instance.pid));
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toEqual({ code: 0, signal: null });
+    for (const pid of pids) expect(isAlive(pid), `process ${pid}`).toBe(false);
+  }, 240_000);
+
+  it('refuses a bad --replicas, --replicas without --postgres and a --postgres that is not a URL, naming the flag', async () => {
+    const data = join(tempDir('dev'), 'data');
+    for (const [flags, message] of [
+      [['--replicas', '0'], "shoal dev: --replicas: the number of instances must be a whole number from 1 to 16, got '0'"],
+      [['--replicas', 'orders=two'], "shoal dev: --replicas: the number of instances of orders must be a whole number from 1 to 16, got 'two'"],
+      [['--replicas', 'warehouse=2'], "shoal dev: --replicas: unknown service 'warehouse'"],
+      [['--replicas', '2'], 'shoal dev: --replicas runs several instances of a service on one shared database: give --postgres <url> too'],
+      [['--postgres', 'mysql://db/x'], 'shoal dev: --postgres: mysql://db/x is not a postgres:// URL'],
+      [['--postgres', 'postgres://h/x', '--replicas', '2', '--orders-port', '43001,43002,43003'], 'shoal dev: --orders-port names 3 ports for 2 instances'],
+    ] as const) {
+      const run = await shoal(['dev', ...flags, '--data-dir', data]);
+      expect(run.code, flags.join(' ')).toBe(2);
+      expect(run.stderr.split('\n')[0], flags.join(' ')).toContain(message);
+    }
+    expect(existsSync(data)).toBe(false);
+  });
+
+  it('refuses a --postgres server it cannot reach in one line, exit 2, before anything starts', async () => {
+    const dir = tempDir('dev');
+    const { args } = await devArgs(dir, SERVICES);
+    const url = `postgres://shoal:secret@127.0.0.1:${await freePort()}/postgres`;
+    const run = await shoal(['dev', ...args, '--postgres', url]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^shoal dev: --postgres postgres:\/\/shoal:\*\*\*@127\.0\.0\.1:\d+\/postgres: connect ECONNREFUSED 127\.0\.0\.1:\d+\n$/);
+    expect(existsSync(join(dir, 'data'))).toBe(false);
   });
 });
