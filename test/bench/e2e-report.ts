@@ -11,7 +11,7 @@ import type { RequestFigures } from './broker-requests.js';
  * At `atRate` orders/s: p50 at most `p50Ms`, p99 at most `p99OfFloor` times the raw 4-hop p99 of the same run.
  * CPU: every process's, from the first POST of the throughput phase until the platform is idle.
  */
-export const goals = { ordersPerSecond: 800, cpuMsPerOrder: 2.5, atRate: 100, p50Ms: 25, p99OfFloor: 1.5, tracingCost: 0.15 } as const;
+export const goals = { ordersPerSecond: 800, cpuMsPerOrder: 2.5, atRate: 100, p50Ms: 25, p99OfFloor: 1.5, tracingCost: 0.15, postgresOfSqlite: 0.6 } as const;
 
 /** Event hops from POST /orders to OrderConfirmed: OrderPlaced, StockReserved, PaymentAuthorized, OrderConfirmed. */
 export const HOPS = 4;
@@ -325,4 +325,40 @@ export function tracingTable(sides: readonly TracingSide[]): string {
     ],
     rows,
   )}\n\n${perProcess}`;
+}
+
+/** One side of `--postgres`: the throughput phase on one store, with one or several instances of each service. */
+export interface StoreSide {
+  name: string;
+  /** Whether the goal applies: PostgreSQL with one instance of each service, against SQLite's figure. */
+  judged: boolean;
+  throughput: ThroughputFigures;
+  cpuMsPerOrder: number | undefined;
+}
+
+/** SQLite (the first side) against PostgreSQL with one instance each, and with replicas: rates, CPU and the goal. */
+export function storeTable(sides: readonly StoreSide[]): string {
+  const sqlite = sides[0]!;
+  const sqliteRate = sqlite.throughput.orders / sqlite.throughput.seconds;
+  return formatTable(
+    [
+      { title: 'store', align: 'left' },
+      { title: 'orders/s', align: 'right' },
+      { title: 'CPU/order', align: 'right' },
+      { title: 'vs SQLite', align: 'right' },
+      { title: 'goal', align: 'left' },
+      { title: '', align: 'left' },
+    ],
+    sides.map((side) => {
+      const ratio = side.throughput.orders / side.throughput.seconds / sqliteRate;
+      return [
+        side.name,
+        rate(side.throughput.orders / side.throughput.seconds),
+        side.cpuMsPerOrder === undefined ? '-' : `${side.cpuMsPerOrder.toFixed(2)} ms`,
+        side === sqlite ? 'baseline' : times(ratio),
+        side.judged ? `>= ${goals.postgresOfSqlite}x` : '',
+        side.judged ? verdict(side.throughput.missing === 0 && ratio >= goals.postgresOfSqlite) : '',
+      ];
+    }),
+  );
 }

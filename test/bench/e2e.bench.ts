@@ -5,7 +5,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
+import pg from 'pg';
 import { freePort } from '@shoal/testing';
+import { startPostgres, type PostgresServer } from '@shoal/postgres';
 import { KAFKA_VERSION, startApacheKafka, type ApacheKafka } from '@shoal/apache-kafka';
 import { count, progressOf } from '../../libs/outbox/bench/bench-platform.js';
 import { Shop } from '../e2e/support/shop.js';
@@ -13,7 +15,8 @@ import { discoverConsole } from '../../infra/cli/src/dev/service-discovery.js';
 import { REPO_ROOT, SERVICES, startShoalDev, type ShoalDev } from '../e2e/support/shoal-dev.js';
 import { startArrivalWatch, type ArrivalWatch } from './arrival-watch.js';
 import { BENCH_CLIENT, readBrokerRequests, requestsBetween, type RequestFigures } from './broker-requests.js';
-import { baselineLines, cpuTable, figuresTable, requestsTable, stepsTable, tracingTable, type CpuFigure, type LatencyFigures, type ThroughputFigures, type TracingSide } from './e2e-report.js';
+import { baselineLines, cpuTable, figuresTable, requestsTable, stepsTable, storeTable, tracingTable, type CpuFigure, type LatencyFigures, type StoreSide, type ThroughputFigures, type TracingSide } from './e2e-report.js';
+import { serviceDatabaseName } from '../../infra/cli/src/dev/service-databases.js';
 import { startOtlpReceiver } from '@shoal/telemetry/testing';
 import { KafkaBaselines } from './kafka-baselines.js';
 import { OrderTraffic, type PlacedOrder } from './order-traffic.js';
@@ -55,6 +58,12 @@ import { cpuUsedBetween, readCpu } from './process-cpu.js';
  *                order of every process, the console's included, is compared over the rounds: the goal is at
  *                most 5 % more.
  *
+ *   --postgres   the store instead: the warm-up and throughput phases on a fresh platform on SQLite, then on
+ *                PostgreSQL with one instance of each service (shoal dev --postgres; goal: at least 0.6x
+ *                SQLite's orders/s), then with --replicas instances of each (POSTs spread over the orders
+ *                instances). The server is the URL given, or a durable one (fsync on) the bench starts
+ *                from Debian's binaries; the services' databases on it are dropped before each side.
+ *
  * A closed-loop warm-up comes first, as many orders as the throughput phase at its concurrency (fewer in
  * --quick): the hot paths are compiled by TurboFan only after thousands of calls, and with a short warm-up
  * the compiler's work showed up in the phase's CPU and throughput. Every phase waits for the platform to be
@@ -80,6 +89,11 @@ Options (a value after a space or '='):
   --tracing             measure what tracing costs instead: the warm-up and throughput phases on a platform
                         with tracing off, then on a new one with tracing on (OTLP/HTTP protobuf to a receiver
                         in this process); both rates, CPU per order, spans received, and the cost
+  --postgres[=<url>]    compare the stores instead: the warm-up and throughput phases on SQLite, then on
+                        PostgreSQL with one instance of each service, then with --replicas of each; without a
+                        URL the bench starts a durable PostgreSQL of its own (the services' databases on the
+                        server are dropped and created afresh for each side)
+  --replicas=<n>        instances of each service on the last --postgres side (default 2)
   -h, --help            show this help
 `;
 
@@ -116,6 +130,9 @@ interface Plan {
   logFile: string | undefined;
   apacheKafka: boolean;
   tracing: boolean;
+  /** `--postgres`: the server's URL, '' for one the bench starts; undefined without the flag. */
+  postgres: string | undefined;
+  replicas: number;
 }
 
 const progress = progressOf('e2e');
@@ -136,7 +153,8 @@ function positiveNumbers(text: string, flag: string): number[] {
 
 function planFrom(argv: string[]): Plan | 'help' {
   const { values } = parseArgs({
-    args: argv,
+    // A bare --postgres (no URL): a server the bench starts.
+    args: argv.map((arg) => (arg === '--postgres' ? '--postgres=' : arg)),
     options: {
       quick: { type: 'boolean', default: false },
       orders: { type: 'string' },
@@ -147,6 +165,8 @@ function planFrom(argv: string[]): Plan | 'help' {
       log: { type: 'string' },
       'apache-kafka': { type: 'boolean', default: false },
       tracing: { type: 'boolean', default: false },
+      postgres: { type: 'string' },
+      replicas: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -157,6 +177,9 @@ function planFrom(argv: string[]): Plan | 'help' {
   const [concurrency] = positiveNumbers(values.concurrency ?? '64', '--concurrency');
   const rates = positiveNumbers(values.rate ?? (quick ? '100' : '100,300'), '--rate');
   const durations = positiveNumbers(values.duration ?? (quick ? '10' : '30,10'), '--duration');
+  const [replicas] = positiveNumbers(values.replicas ?? '2', '--replicas');
+  if (values.replicas !== undefined && values.postgres === undefined) throw new Error('--replicas needs --postgres');
+  if (values.postgres !== undefined && values.postgres !== '' && !/^postgres(ql)?:\/\//.test(values.postgres)) throw new Error(`--postgres takes a postgres:// URL, not '${values.postgres}'`);
   return {
     quick,
     orders: Math.round(orders!),
@@ -168,6 +191,8 @@ function planFrom(argv: string[]): Plan | 'help' {
     logFile: values.log === undefined ? undefined : resolve(values.log),
     apacheKafka: values['apache-kafka'],
     tracing: values.tracing,
+    postgres: values.postgres,
+    replicas: Math.max(1, Math.round(replicas!)),
   };
 }
 
@@ -212,6 +237,7 @@ async function main(): Promise<number> {
   }
   const loadBefore = loadavg()[0]!;
   if (plan.tracing) return tracingCost(plan, loadBefore);
+  if (plan.postgres !== undefined) return storeComparison(plan, loadBefore);
   const dataDir = mkdtempSync(join(tmpdir(), 'shoal-e2e-bench-'));
   let dev: ShoalDev | undefined;
   let stopping: Promise<void> | undefined;
@@ -257,10 +283,10 @@ async function main(): Promise<number> {
 }
 
 /** shoal dev on free ports, its services logging warnings only. */
-function startPlatform(dataDir: string, env: Record<string, string>, args: string[]): Promise<ShoalDev> {
+function startPlatform(dataDir: string, env: Record<string, string>, args: string[], store: { postgres?: string; replicas?: number } = {}): Promise<ShoalDev> {
   // Request counts come from the embedded broker; Apache Kafka is not asked.
   // The console only in the phase that measures it.
-  return startShoalDev({ dataDir, logLevel: 'warn', env, args: [...args, '--no-console'], brokerMetrics: args.length === 0 });
+  return startShoalDev({ dataDir, logLevel: 'warn', env, args: [...args, '--no-console'], brokerMetrics: args.length === 0, readyTimeoutMs: 300_000, ...store });
 }
 
 /** The broker's request counts by client and API now; none on Apache Kafka. */
@@ -295,7 +321,7 @@ async function prepare(dev: ShoalDev): Promise<Bench> {
     groupId: `${BENCH_PREFIX}-flow-${Date.now()}`,
     eventTypes: [CONFIRMED, ...FLOW.map((step) => step.type).filter((type) => type !== CONFIRMED)],
   });
-  const traffic = new OrderTraffic({ url: dev.url('orders'), skus: SKUS, customers: CUSTOMERS });
+  const traffic = new OrderTraffic({ url: dev.instancesOf('orders').map((instance) => instance.url), skus: SKUS, customers: CUSTOMERS });
   const brokerMetrics = dev.ready.brokerMetrics;
   if (brokerMetrics === undefined && apacheKafka === undefined) throw new Error('shoal dev did not say where its broker serves GET /metrics (--broker-metrics-port)');
   return { dev, kafka, brokerMetrics, watch, traffic, problems: [], phases: [], extraProcesses: new Map() };
@@ -389,30 +415,13 @@ async function tracingCost(plan: Plan, loadBefore: number): Promise<number> {
   const problems: string[] = [];
   try {
     for (const side of sides) {
-      const dataDir = mkdtempSync(join(tmpdir(), 'shoal-e2e-bench-'));
-      progress(`${side.name}: starting shoal dev on ${dataDir}`);
-      const profiles = plan.cpuProfDir === undefined ? {} : profilingEnv(join(plan.cpuProfDir, side.name.replace(/\W+/g, '-')));
-      const dev = await startPlatform(dataDir, { SHIPPING_AUTO_DISPATCH_MS: '0', ...profiles, ...side.env }, []);
-      const bench = await prepare(dev);
-      try {
-        progress(`${side.name}: warming up with ${count(plan.warmupOrders)} orders`);
-        const warmup = await bench.traffic.closedLoop(plan.warmupOrders, plan.concurrency);
-        await confirmed(bench, `${side.name}: warm-up`, warmup.orders, warmup.failures);
-        await idle(bench, `${side.name}: warm-up`);
+      let spansBefore = 0;
+      const measured = await throughputOnFreshPlatform(plan, side.name, side.env, {}, () => {
         // The exporters' delay is a second: what the warm-up exported has arrived once the platform is idle.
-        const spansBefore = receiver.spanCount();
-        const { throughput, cpu } = await throughputPhase(bench, plan);
-        const cpuSeconds = cpu.reduce<number | undefined>((sum, row) => (sum === undefined || row.untilIdle === undefined ? undefined : sum + row.untilIdle), 0);
-        results.push({ name: side.name, throughput, cpu, cpuMsPerOrder: cpuSeconds === undefined ? undefined : (cpuSeconds * 1000) / throughput.orders, spans: receiver.spanCount() - spansBefore });
-        problems.push(...bench.problems);
-      } finally {
-        bench.traffic.close();
-        await bench.watch.stop();
-        platformStopping = true;
-        await dev.stop();
-        platformStopping = false;
-        rmSync(dataDir, { recursive: true, force: true });
-      }
+        spansBefore = receiver.spanCount();
+      });
+      results.push({ ...measured, spans: receiver.spanCount() - spansBefore });
+      problems.push(...measured.problems);
     }
   } finally {
     await receiver.close();
@@ -434,11 +443,103 @@ async function tracingCost(plan: Plan, loadBefore: number): Promise<number> {
   return 0;
 }
 
-/** Every process whose CPU a phase counts: each service, shoal dev (broker and registry), this benchmark. */
+/**
+ * A fresh shoal dev (on `store`), its warm-up, then the throughput phase (`beforeThroughput` runs just before
+ * it); stopped and deleted afterwards. The figures of the phase and the run's problems.
+ */
+async function throughputOnFreshPlatform(
+  plan: Plan,
+  name: string,
+  env: Record<string, string>,
+  store: { postgres?: string; replicas?: number },
+  beforeThroughput: () => void = () => undefined,
+): Promise<{ name: string; throughput: ThroughputFigures; cpu: CpuFigure[]; cpuMsPerOrder: number | undefined; problems: string[] }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'shoal-e2e-bench-'));
+  progress(`${name}: starting shoal dev on ${dataDir}`);
+  const profiles = plan.cpuProfDir === undefined ? {} : profilingEnv(join(plan.cpuProfDir, name.replace(/\W+/g, '-')));
+  const dev = await startPlatform(dataDir, { SHIPPING_AUTO_DISPATCH_MS: '0', ...profiles, ...env }, [], store);
+  const bench = await prepare(dev);
+  try {
+    progress(`${name}: warming up with ${count(plan.warmupOrders)} orders`);
+    const warmup = await bench.traffic.closedLoop(plan.warmupOrders, plan.concurrency);
+    await confirmed(bench, `${name}: warm-up`, warmup.orders, warmup.failures);
+    await idle(bench, `${name}: warm-up`);
+    beforeThroughput();
+    const { throughput, cpu } = await throughputPhase(bench, plan);
+    const cpuSeconds = cpu.reduce<number | undefined>((sum, row) => (sum === undefined || row.untilIdle === undefined ? undefined : sum + row.untilIdle), 0);
+    return { name, throughput, cpu, cpuMsPerOrder: cpuSeconds === undefined ? undefined : (cpuSeconds * 1000) / throughput.orders, problems: bench.problems };
+  } finally {
+    bench.traffic.close();
+    await bench.watch.stop();
+    platformStopping = true;
+    await dev.stop();
+    platformStopping = false;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `--postgres`: the throughput phase on SQLite, on PostgreSQL with one instance of each service, and with
+ * `--replicas` of each, every side on a fresh platform and fresh databases.
+ */
+async function storeComparison(plan: Plan, loadBefore: number): Promise<number> {
+  let server: PostgresServer | undefined;
+  if (plan.postgres === '') {
+    progress('starting a durable PostgreSQL (fsync on)');
+    server = await startPostgres({ durable: true });
+  }
+  const url = server?.url() ?? plan.postgres!;
+  const sides: Array<{ name: string; judged: boolean; store: { postgres?: string; replicas?: number } }> = [
+    { name: 'SQLite, one instance each', judged: false, store: {} },
+    { name: 'PostgreSQL, one instance each', judged: true, store: { postgres: url } },
+    ...(plan.replicas > 1 ? [{ name: `PostgreSQL, ${plan.replicas} instances each`, judged: false, store: { postgres: url, replicas: plan.replicas } }] : []),
+  ];
+  const results: Array<StoreSide & { cpu: CpuFigure[] }> = [];
+  const problems: string[] = [];
+  try {
+    for (const side of sides) {
+      if (side.store.postgres !== undefined) await dropServiceDatabases(side.store.postgres);
+      const measured = await throughputOnFreshPlatform(plan, side.name, {}, side.store);
+      results.push({ ...measured, judged: side.judged });
+      problems.push(...measured.problems);
+    }
+  } finally {
+    await server?.stop();
+  }
+  process.stdout.write(
+    [
+      '',
+      `Shoal end-to-end benchmark, the stores: the throughput phase (${count(plan.orders)} orders, ${plan.concurrency} in flight, after a warm-up of ${count(plan.warmupOrders)}) on the embedded broker${plan.quick ? ' (--quick: smaller, noisier)' : ''}`,
+      `node ${process.version}, ${availableParallelism()} cores, 1-min load average ${loadBefore.toFixed(2)} before and ${loadavg()[0]!.toFixed(2)} after the run; a fresh shoal dev for each side, in this order`,
+      `PostgreSQL ${server === undefined ? `at ${url.replace(/:[^:@/]*@/, ':***@')}` : `${server.version}, started by the bench, durable (fsync and synchronous commit on)`}`,
+      '',
+      storeTable(results),
+      '',
+    ].join('\n'),
+  );
+  if (problems.length > 0) {
+    process.stderr.write(`e2e bench: the run is not valid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Drops the services' databases (and nothing else) on the server, so that a side starts on empty ones. */
+async function dropServiceDatabases(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const service of SERVICES) await client.query(`DROP DATABASE IF EXISTS ${serviceDatabaseName(service)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Every process whose CPU a phase counts: each instance of each service, shoal dev (broker and registry), this benchmark. */
 function processesOf(bench: Bench): Map<string, number> {
   return new Map<string, number>([
     ...bench.extraProcesses,
-    ...SERVICES.map((service) => [service, bench.dev.pidOf(service)] as const),
+    ...SERVICES.flatMap((service) => bench.dev.instancesOf(service).map((instance) => [instance.name, instance.pid] as const)),
     [apacheKafka === undefined ? 'shoal dev (broker, registry)' : 'shoal dev (registry)', bench.dev.child.pid!],
     ...(apacheKafka === undefined ? [] : [[`Apache Kafka ${apacheKafka.version}`, apacheKafka.pid] as const]),
     ['this benchmark', process.pid],

@@ -30,8 +30,8 @@ export interface PlacedOrder {
 }
 
 export interface OrderTrafficOptions {
-  /** The orders service's base URL. */
-  url: string;
+  /** The orders service's base URL, or one per instance: requests take them in turn. */
+  url: string | readonly string[];
   skus: readonly string[];
   customers: readonly string[];
   /** Sockets kept open to the service; default 256 (an open loop needs more than it has requests in flight). */
@@ -50,12 +50,12 @@ export interface OpenLoopRun extends ClosedLoopRun {
 
 export class OrderTraffic {
   private readonly agent: Agent;
-  private readonly endpoint: URL;
+  private readonly endpoints: URL[];
   private sequence = 0;
 
   constructor(private readonly options: OrderTrafficOptions) {
     this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
-    this.endpoint = new URL('/orders', options.url);
+    this.endpoints = (typeof options.url === 'string' ? [options.url] : options.url).map((url) => new URL('/orders', url));
   }
 
   /** Order number n of this run: 1-3 lines of distinct skus, quantities 1-3, its customer by turn. */
@@ -124,7 +124,7 @@ export class OrderTraffic {
     const body = JSON.stringify(this.orderRequest(this.sequence++));
     return new Promise((resolve, reject) => {
       const req = request(
-        this.endpoint,
+        this.endpoints[this.sequence % this.endpoints.length]!,
         { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
         (res) => {
           const chunks: Buffer[] = [];
