@@ -94,7 +94,7 @@ describe.skipIf(missing !== undefined)('order fulfilment with two instances of e
     }
   }
 
-  it('runs every instance on its service’s own database, as its own role, and the scenarios through both instances', async () => {
+  it('runs every instance on its service’s own database, as its own role', async () => {
     for (const service of SERVICES) {
       const instances = dev.instancesOf(stateful(service));
       expect(instances.map((instance) => instance.name)).toEqual([stateful(service), `${stateful(service)}#2`]);
@@ -107,7 +107,9 @@ describe.skipIf(missing !== undefined)('order fulfilment with two instances of e
     const sessions = await query<{ usename: string; datname: string }>('postgres', "SELECT DISTINCT usename, datname FROM pg_stat_activity WHERE backend_type = 'client backend' AND usename <> 'postgres'");
     expect(sessions.every((session) => session.usename === session.datname), JSON.stringify(sessions)).toBe(true);
     expect(new Set(sessions.map((session) => session.usename))).toEqual(new Set(SERVICES.map(serviceDatabaseName)));
+  });
 
+  it('ships, cancels for stock, declines and refunds orders through both instances of every service', async () => {
     await Promise.all([happyPath(shop), outOfStock(shop), declinedPayment(shop), cancelAfterConfirmation(shop)]);
   }, 240_000);
 
@@ -206,23 +208,30 @@ describe.skipIf(missing !== undefined)('order fulfilment with two instances of e
           const orders = dev.instancesOf('orders').map((instance) => instance.name);
           await Promise.all(orders.map((name) => router.drain(name)));
           await server.halt();
-          await eventually(async () => {
-            for (const service of SERVICES) {
-              for (const instance of dev.instancesOf(stateful(service))) {
-                const answer = await fetch(`${instance.url}/health/ready`, { signal: AbortSignal.timeout(10_000) });
-                expect(answer.status, `${instance.name} not ready while PostgreSQL is down`).toBe(503);
+          // Whatever is seen meanwhile, the server comes back and the orders flow again: the burst must end.
+          try {
+            await eventually(async () => {
+              for (const service of SERVICES) {
+                for (const instance of dev.instancesOf(stateful(service))) {
+                  const answer = await fetch(`${instance.url}/health/ready`, { signal: AbortSignal.timeout(10_000) });
+                  expect(answer.status, `${instance.name} not ready while PostgreSQL is down`).toBe(503);
+                }
               }
-            }
-          }, { what: 'every instance not ready', timeoutMs: 60_000, intervalMs: 250 });
-          await server.restart();
-          await eventually(async () => {
-            for (const service of SERVICES) {
-              for (const instance of dev.instancesOf(stateful(service))) {
-                expect((await fetch(`${instance.url}/health/ready`, { signal: AbortSignal.timeout(10_000) })).status, `${instance.name} ready again`).toBe(200);
+            }, { what: 'every instance not ready', timeoutMs: 60_000, intervalMs: 250 });
+          } finally {
+            await server.restart();
+          }
+          try {
+            await eventually(async () => {
+              for (const service of SERVICES) {
+                for (const instance of dev.instancesOf(stateful(service))) {
+                  expect((await fetch(`${instance.url}/health/ready`, { signal: AbortSignal.timeout(10_000) })).status, `${instance.name} ready again`).toBe(200);
+                }
               }
-            }
-          }, { what: 'every instance ready again', timeoutMs: 120_000, intervalMs: 250 });
-          for (const name of orders) router.restore(name);
+            }, { what: 'every instance ready again', timeoutMs: 120_000, intervalMs: 250 });
+          } finally {
+            for (const name of orders) router.restore(name);
+          }
         })();
         outage.catch(() => undefined);
       },
