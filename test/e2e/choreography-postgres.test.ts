@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postgresMissingReason, startPostgres, type PostgresServer } from '@shoal/postgres';
 import { Kafka, logLevel } from 'kafkajs';
 import { eventually, recordsOnTopics } from '@shoal/testing';
@@ -43,6 +43,11 @@ describe.skipIf(missing !== undefined)('order fulfilment with two instances of e
     router = new InstanceRouter(dev);
     shop = new Shop((service) => dev.url(service), router.route);
   }, 420_000);
+
+  // What shoal dev printed last (its services' warnings and errors) is what explains a failure here.
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail' && dev !== undefined) process.stderr.write(`shoal dev's last output:\n${dev.output().slice(-8000)}\n`);
+  });
 
   afterAll(async () => {
     if (dev !== undefined && dev.child.exitCode === null) await dev.stop();

@@ -84,6 +84,9 @@ export interface Notification {
   eventId: string;
 }
 
+/** How long a request may take before it counts as failed. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
 /**
  * How a request reaches a service: `call` with the base URL of the instance that is to answer. The default
  * asks the one URL of each service; with several instances a caller spreads the calls (test/e2e's
@@ -102,6 +105,8 @@ export class Shop {
     return this.route(service, async (baseUrl) => {
       const response = await fetch(`${baseUrl}${path}`, {
         method,
+        // A service that stopped answering fails the request (the burst counts it) instead of holding the test.
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
