@@ -2,12 +2,13 @@
  * The `stock` table: per sku, what can still be reserved (`available`) and what reservations hold
  * (`reserved`). Only PUT /stock changes their sum; reservations and releases move units between the two.
  *
- * Statements are prepared once on the service's one connection. Inside a handler that connection is
- * `tx.db`, in the transaction the consumer runtime opened, so these writes commit with the inbox row and the
- * emitted events.
+ * Built on the executor it is given: inside a handler that is `tx.sql`, the transaction the consumer runtime
+ * opened, so these writes commit with the inbox row and the emitted events. Every query is the query
+ * builder's, so it runs unchanged on SQLite and PostgreSQL.
  */
 import { ShoalError } from '@shoal/core';
-import type { SqliteDatabase } from '@shoal/store-sqlite';
+import { queryBuilder, type SqlExecutor } from '@shoal/store';
+import type { InventoryTables } from '../schema.js';
 
 export interface StockLevel {
   sku: string;
@@ -15,63 +16,68 @@ export interface StockLevel {
   reserved: number;
 }
 
-/** The named parameters of the writes: `@sku`, `@quantity` (the new level or the units moved), `@now`. */
-interface Change {
-  sku: string;
-  quantity: number;
-  now: number;
-}
-
 export class StockTable {
-  private readonly selectOne;
-  private readonly selectAll;
-  private readonly upsertAvailable;
-  private readonly moveToReserved;
-  private readonly moveToAvailable;
+  private readonly db;
+  private readonly locksRows: boolean;
 
-  constructor(db: SqliteDatabase) {
-    this.selectOne = db.prepare<[string], StockLevel>('SELECT sku, available, reserved FROM stock WHERE sku = ?');
-    this.selectAll = db.prepare<[], StockLevel>('SELECT sku, available, reserved FROM stock ORDER BY sku');
-    this.upsertAvailable = db.prepare<[Change], StockLevel>(
-      `INSERT INTO stock (sku, available, reserved, updated_at) VALUES (@sku, @quantity, 0, @now)
-       ON CONFLICT (sku) DO UPDATE SET available = excluded.available, updated_at = excluded.updated_at
-       RETURNING sku, available, reserved`,
-    );
-    // `available >= @quantity` repeats the decision's check so that a reservation can never be applied on a level it was not decided on.
-    this.moveToReserved = db.prepare<[Change]>(
-      'UPDATE stock SET available = available - @quantity, reserved = reserved + @quantity, updated_at = @now WHERE sku = @sku AND available >= @quantity',
-    );
-    this.moveToAvailable = db.prepare<[Change]>(
-      'UPDATE stock SET available = available + @quantity, reserved = reserved - @quantity, updated_at = @now WHERE sku = @sku AND reserved >= @quantity',
-    );
+  constructor(sql: SqlExecutor) {
+    this.db = queryBuilder<InventoryTables>(sql);
+    // SQLite has one writer at a time; on PostgreSQL another instance may be deciding on the same skus.
+    this.locksRows = sql.dialect === 'postgres';
   }
 
-  get(sku: string): StockLevel | undefined {
-    return this.selectOne.get(sku);
+  get(sku: string): Promise<StockLevel | undefined> {
+    return this.db.selectFrom('stock').select(['sku', 'available', 'reserved']).where('sku', '=', sku).executeTakeFirst();
   }
 
-  list(): StockLevel[] {
-    return this.selectAll.all();
+  list(): Promise<StockLevel[]> {
+    return this.db.selectFrom('stock').select(['sku', 'available', 'reserved']).orderBy('sku').execute();
   }
 
-  availableOf(sku: string): number {
-    return this.get(sku)?.available ?? 0;
+  /**
+   * What can be reserved of each of `skus` (0 for an sku never stocked), to decide on. On PostgreSQL the rows
+   * stay locked until the transaction ends, so the levels decided on are the levels the moves apply to.
+   */
+  async availableOf(skus: readonly string[]): Promise<Map<string, number>> {
+    if (skus.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('stock')
+      .select(['sku', 'available'])
+      .where('sku', 'in', skus)
+      .orderBy('sku')
+      .$if(this.locksRows, (query) => query.forUpdate())
+      .execute();
+    return new Map(rows.map((row) => [row.sku, row.available]));
   }
 
   /** Sets the level that can be reserved; what reservations hold is untouched. */
-  setAvailable(sku: string, available: number, now: number): StockLevel {
-    return this.upsertAvailable.get({ sku, quantity: available, now })!;
+  async setAvailable(sku: string, available: number, now: number): Promise<StockLevel> {
+    return this.db
+      .insertInto('stock')
+      .values({ sku, available, reserved: 0, updated_at: now })
+      .onConflict((conflict) => conflict.column('sku').doUpdateSet((update) => ({ available: update.ref('excluded.available'), updated_at: update.ref('excluded.updated_at') })))
+      .returning(['sku', 'available', 'reserved'])
+      .executeTakeFirstOrThrow();
   }
 
-  reserve(sku: string, quantity: number, now: number): void {
-    if (this.moveToReserved.run({ sku, quantity, now }).changes !== 1) {
-      throw new ShoalError('SHOAL_HANDLER_FAILED', `Cannot reserve ${quantity} of ${sku}: not that many available`);
-    }
+  async reserve(sku: string, quantity: number, now: number): Promise<void> {
+    // `available >= quantity` repeats the decision's check so that a reservation can never be applied on a level it was not decided on.
+    const moved = await this.db
+      .updateTable('stock')
+      .set((update) => ({ available: update('available', '-', quantity), reserved: update('reserved', '+', quantity), updated_at: now }))
+      .where('sku', '=', sku)
+      .where('available', '>=', quantity)
+      .executeTakeFirst();
+    if (moved.numUpdatedRows !== 1n) throw new ShoalError('SHOAL_HANDLER_FAILED', `Cannot reserve ${quantity} of ${sku}: not that many available`);
   }
 
-  release(sku: string, quantity: number, now: number): void {
-    if (this.moveToAvailable.run({ sku, quantity, now }).changes !== 1) {
-      throw new ShoalError('SHOAL_HANDLER_FAILED', `Cannot release ${quantity} of ${sku}: not that many reserved`);
-    }
+  async release(sku: string, quantity: number, now: number): Promise<void> {
+    const moved = await this.db
+      .updateTable('stock')
+      .set((update) => ({ available: update('available', '+', quantity), reserved: update('reserved', '-', quantity), updated_at: now }))
+      .where('sku', '=', sku)
+      .where('reserved', '>=', quantity)
+      .executeTakeFirst();
+    if (moved.numUpdatedRows !== 1n) throw new ShoalError('SHOAL_HANDLER_FAILED', `Cannot release ${quantity} of ${sku}: not that many reserved`);
   }
 }
