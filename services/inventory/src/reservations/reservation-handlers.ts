@@ -71,7 +71,8 @@ export function reservationHandlers(options: ReservationHandlerOptions) {
         logger.info({ orderId, eventId: event.id, status: known.status }, 'order placed again under a new event id: already decided, ignored');
         return;
       }
-      const levels = await stock.availableOf(quantitiesBySku(lines).map((line) => line.sku));
+      const levels = new Map<string, number>();
+      for (const { sku } of quantitiesBySku(lines)) levels.set(sku, await stock.availableOf(sku));
       const decision = decideReservation(lines, (sku) => levels.get(sku) ?? 0);
       const at = now();
       const options = { source, subject: orderId, causedBy: event, time: new Date(at) };

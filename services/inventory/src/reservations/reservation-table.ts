@@ -1,10 +1,10 @@
 /**
  * The `reservations` table: one row per order inventory has decided on, whatever the outcome. The row is
  * what makes the reactions safe to meet twice or in an unexpected order: an order is reserved at most once,
- * and only a RESERVED row can be released, once. Built on the executor it is given (`tx.sql` in a handler),
- * through the query builder, so it runs unchanged on SQLite and PostgreSQL.
+ * and only a RESERVED row can be released, once. Statements as in stock-table.ts: written once with the
+ * query builder, compiled once per dialect, run on the executor given (`tx.sql` in a handler).
  */
-import { queryBuilder, type SqlExecutor } from '@shoal/store';
+import { compiledQuery, type Kysely, type Params, type SqlExecutor } from '@shoal/store';
 import type { InventoryTables, ReservationRow, ReservationStatus } from '../schema.js';
 import type { SkuQuantity } from './reservation-decision.js';
 
@@ -22,33 +22,41 @@ export interface Reservation {
   releasedAt: number | null;
 }
 
-export class ReservationTable {
-  private readonly db;
+type Db = Kysely<InventoryTables>;
 
-  constructor(sql: SqlExecutor) {
-    this.db = queryBuilder<InventoryTables>(sql);
-  }
+const selectOne = compiledQuery((db: Db, p: Params<{ orderId: string }>) => db.selectFrom('reservations').selectAll().where('order_id', '=', p.orderId));
+
+const insertOne = compiledQuery((db: Db, p: Params<Omit<ReservationRow, 'released_at'>>) =>
+  db.insertInto('reservations').values({
+    order_id: p.order_id,
+    customer_id: p.customer_id,
+    status: p.status,
+    lines: p.lines,
+    reason: p.reason,
+    created_at: p.created_at,
+    released_at: null,
+  }),
+);
+
+const updateReleased = compiledQuery((db: Db, p: Params<{ orderId: string; reason: string; now: number }>) =>
+  db.updateTable('reservations').set({ status: 'RELEASED', reason: p.reason, released_at: p.now }).where('order_id', '=', p.orderId).where('status', '=', 'RESERVED'),
+);
+
+export class ReservationTable {
+  constructor(private readonly sql: SqlExecutor) {}
 
   async get(orderId: string): Promise<Reservation | undefined> {
-    const row = await this.db.selectFrom('reservations').selectAll().where('order_id', '=', orderId).executeTakeFirst();
+    const row = await selectOne.get(this.sql, { orderId });
     return row === undefined ? undefined : reservationOf(row);
   }
 
   async insert(reservation: Pick<Reservation, 'orderId' | 'customerId' | 'status' | 'lines' | 'reason' | 'createdAt'>): Promise<void> {
     const { orderId, customerId, status, lines, reason, createdAt } = reservation;
-    await this.db
-      .insertInto('reservations')
-      .values({ order_id: orderId, customer_id: customerId, status, lines: JSON.stringify(lines), reason, created_at: createdAt, released_at: null })
-      .execute();
+    await insertOne.run(this.sql, { order_id: orderId, customer_id: customerId, status, lines: JSON.stringify(lines), reason, created_at: createdAt });
   }
 
   async markReleased(orderId: string, reason: string, now: number): Promise<void> {
-    await this.db
-      .updateTable('reservations')
-      .set({ status: 'RELEASED', reason, released_at: now })
-      .where('order_id', '=', orderId)
-      .where('status', '=', 'RESERVED')
-      .execute();
+    await updateReleased.run(this.sql, { orderId, reason, now });
   }
 }
 
