@@ -4,7 +4,8 @@
  * per request (queryBuilder: its filters vary). Each runs on the executor it is given: `tx.sql` inside a
  * transaction, the database's own for reads, on SQLite and PostgreSQL alike. On PostgreSQL the table is
  * created under the schema lock (createTables), so instances starting together do not race; its times are
- * BIGINT there (ms since the epoch do not fit an INTEGER).
+ * BIGINT there (ms since the epoch do not fit an INTEGER) and its ids sort by code point (COLLATE "C"), as
+ * on SQLite.
  *
  * `order_id` is UNIQUE: one shipment per order whatever the redeliveries (the inbox already drops a
  * redelivered event id; the constraint also holds against two different OrderConfirmed of one order).
@@ -14,9 +15,9 @@ import { compiledQuery, createTables, queryBuilder, type Kysely, type Params, ty
 import type { Shipment, ShipmentStatus } from './shipment.js';
 
 export function migrateShipments(database: ServiceDatabase): Promise<void> {
-  const statements = (int: 'INTEGER' | 'BIGINT') => [
+  const statements = (int: 'INTEGER' | 'BIGINT', id: 'TEXT' | 'TEXT COLLATE "C"') => [
     `CREATE TABLE IF NOT EXISTS shipments (
-      shipment_id        TEXT PRIMARY KEY,
+      shipment_id        ${id} PRIMARY KEY,
       order_id           TEXT NOT NULL UNIQUE,
       customer_id        TEXT NOT NULL,
       status             TEXT NOT NULL CHECK (status IN ('SCHEDULED', 'DISPATCHED', 'CANCELLED')),
@@ -29,7 +30,7 @@ export function migrateShipments(database: ServiceDatabase): Promise<void> {
     )`,
     'CREATE INDEX IF NOT EXISTS shipments_by_status ON shipments (status, scheduled_at, shipment_id)',
   ];
-  return createTables(database, { sqlite: statements('INTEGER'), postgres: statements('BIGINT') });
+  return createTables(database, { sqlite: statements('INTEGER', 'TEXT'), postgres: statements('BIGINT', 'TEXT COLLATE "C"') });
 }
 
 interface ShipmentRow {
