@@ -62,7 +62,7 @@ export function reservationHandlers(options: ReservationHandlerOptions) {
   };
 
   return {
-    'shoal.orders.OrderPlaced': async (event, tx) => {
+    'shoal.orders.OrderPlaced': async (event, tx: Transaction<unknown>) => {
       const { orderId, customerId, lines, total } = event.data;
       const stock = new StockTable(tx.sql);
       const reservations = new ReservationTable(tx.sql);

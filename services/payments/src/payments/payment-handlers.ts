@@ -18,6 +18,7 @@
 import type { EventHandlers } from '@shoal/consumer';
 import type { ShoalLogger } from '@shoal/core';
 import { createEvent } from '@shoal/contract';
+import type { Transaction } from '@shoal/store';
 import { CustomerTable } from '../customers/customer-table.js';
 import { decidePayment } from './payment-decision.js';
 import { PaymentTable } from './payment-table.js';
@@ -34,7 +35,7 @@ export interface PaymentHandlerOptions {
 export function paymentHandlers(options: PaymentHandlerOptions) {
   const { source, now, newId, logger } = options;
   return {
-    'shoal.inventory.StockReserved': async (event, tx) => {
+    'shoal.inventory.StockReserved': async (event, tx: Transaction<unknown>) => {
       const { orderId, customerId } = event.data;
       const customers = new CustomerTable(tx.sql);
       const payments = new PaymentTable(tx.sql);
@@ -63,7 +64,7 @@ export function paymentHandlers(options: PaymentHandlerOptions) {
         logger.debug({ orderId, paymentId, reason: decision.reason }, 'payment declined');
       }
     },
-    'shoal.orders.OrderCancelled': async (event, tx) => {
+    'shoal.orders.OrderCancelled': async (event, tx: Transaction<unknown>) => {
       const { orderId } = event.data;
       const customers = new CustomerTable(tx.sql);
       const payments = new PaymentTable(tx.sql);
