@@ -1,7 +1,7 @@
 import { eventually, seededRandom } from '@shoal/testing';
 import { describe, expect, it } from 'vitest';
 import { startTestPlatform } from '@shoal/contract/testing';
-import { call, publisherFor, serviceStores, startTestService, watchTopics, type ServiceStore } from '@shoal/service/testing';
+import { call, consumedEvents, publisherFor, serviceStores, startTestService, watchTopics, type ServiceStore } from '@shoal/service/testing';
 import { buildInventory, configSpec as inventorySpec } from '@shoal/service-inventory';
 import { buildPayments, configSpec as paymentsSpec } from '@shoal/service-payments';
 import { orderPlaced, type PlacedOrder } from '@shoal/service-inventory/testing';
@@ -25,7 +25,8 @@ async function startSlice(store: ServiceStore = serviceStores[0]!, instances = 1
   );
   const published = await watchTopics(platform, ['inventory.reservation', 'payments.payment']);
   const publisher = await publisherFor(platform);
-  return { platform, inventory: started[0]!.host, payments: started[1]!.host, published, publisher };
+  const hosts = started.map((service) => service.host);
+  return { platform, inventory: hosts[0]!, payments: hosts[1]!, inventories: hosts.filter((_, i) => i % 2 === 0), published, publisher };
 }
 
 /** The stress case on SQLite (one instance per service, its file) and on PostgreSQL (two instances each, one database). */
@@ -62,7 +63,7 @@ describe('inventory and payments together', () => {
 
   describe.each(stressRuns)('on $store.name, $instances instance(s) of each', ({ store, instances }) => {
     it.skipIf(store.missing !== undefined)('never oversells 50 units to 200 concurrent orders, and conserves every unit through declines and releases', async () => {
-      const { inventory, payments, published, publisher } = await startSlice(store, instances);
+      const { inventory, payments, inventories, published, publisher } = await startSlice(store, instances);
       const initial: Record<string, number> = { P1: 30, P2: 20 };
       for (const [sku, available] of Object.entries(initial)) await call(inventory, 'PUT', `/stock/${sku}`, { available });
       await call(payments, 'PUT', '/customers/c-rich/limit', { limit: 10_000_000, currency: 'EUR' });
@@ -108,6 +109,9 @@ describe('inventory and payments together', () => {
         expect(available + reserved).toBe(initial[sku]);
       }
       expect(items.map((item) => item.sku)).toEqual(['P1', 'P2']);
+
+      // Every instance took its share of the orders (the group spread the partitions over them).
+      for (const instance of inventories) expect((await consumedEvents(instance)).handled).toBeGreaterThan(0);
 
       const charged = decided.authorized.reduce((sum, event) => sum + event.data.amount.amount, 0);
       expect((await call(payments, 'GET', '/customers/c-rich')).body).toMatchObject({ used: charged });
