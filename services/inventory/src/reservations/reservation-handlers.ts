@@ -34,6 +34,14 @@ export interface ReservationHandlerOptions {
   logger: ShoalLogger;
 }
 
+/**
+ * Lines in sku order: the order in which a transaction takes the stock rows. On PostgreSQL, where instances
+ * lock the rows they decide on, two orders of the same skus then wait for each other instead of deadlocking.
+ */
+function bySku<L extends { sku: string }>(lines: readonly L[]): L[] {
+  return [...lines].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+}
+
 type ReleasingEvent = ShoalEvent<'shoal.orders.OrderCancelled' | 'shoal.payments.PaymentDeclined'>;
 
 export function reservationHandlers(options: ReservationHandlerOptions) {
@@ -49,7 +57,7 @@ export function reservationHandlers(options: ReservationHandlerOptions) {
       return;
     }
     const at = now();
-    for (const { sku, quantity } of reservation.lines) await stock.release(sku, quantity, at);
+    for (const { sku, quantity } of bySku(reservation.lines)) await stock.release(sku, quantity, at);
     await reservations.markReleased(orderId, event.type, at);
     tx.emit(
       createEvent(
@@ -72,7 +80,7 @@ export function reservationHandlers(options: ReservationHandlerOptions) {
         return;
       }
       const levels = new Map<string, number>();
-      for (const { sku } of quantitiesBySku(lines)) levels.set(sku, await stock.availableOf(sku));
+      for (const { sku } of bySku(quantitiesBySku(lines))) levels.set(sku, await stock.availableOf(sku));
       const decision = decideReservation(lines, (sku) => levels.get(sku) ?? 0);
       const at = now();
       const options = { source, subject: orderId, causedBy: event, time: new Date(at) };
