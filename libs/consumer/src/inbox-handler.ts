@@ -42,7 +42,8 @@ import type { KafkaMessage } from 'kafkajs';
 import type { ShoalError, ShoalLogger } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
 import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext, type RecordContext } from '@shoal/transport';
-import { isPromiseLike, type SqliteServiceDatabase, type SqliteTransaction } from '@shoal/store-sqlite';
+import { afterValue, type MaybePromise, type ServiceDatabase, type Transaction } from '@shoal/store';
+import { isPromiseLike } from '@shoal/store-sqlite';
 import type { Tracing } from '@shoal/telemetry';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, EventPreparation } from './event-handlers.js';
@@ -52,7 +53,7 @@ import type { RuntimeCounters } from './subscription-status.js';
 
 export interface InboxHandlerOptions {
   group: string;
-  database: SqliteServiceDatabase;
+  database: ServiceDatabase;
   handlers: ReadonlyMap<string, AnyEventHandler>;
   inbox: Inbox;
   deadLetters: DeadLetterQueue;
@@ -79,7 +80,6 @@ export class InboxHandler implements ConsumerLoopHandler {
     return this.options.handlers.has(type);
   }
 
-  /** One transaction for the run; awaits only what a handler returned. */
   /** One transaction for the run (stretches of it with `prepareConcurrency`); awaits only what a handler returned. */
   apply(run: EventRun): Promise<void> {
     if (this.options.prepare === undefined) return this.commit(run, undefined);
@@ -112,13 +112,13 @@ export class InboxHandler implements ConsumerLoopHandler {
    * `concurrency` at once; fails at the first that failed.
    */
   private async prepareStretch(run: EventRun, start: number, end: number, prepare: EventPreparation, prepared: Map<string, unknown>, concurrency: number): Promise<void> {
-    const { inbox, parking } = this.options;
-    const holding = parking !== undefined && parking.any();
+    const { inbox, parking, database } = this.options;
+    const holding = parking !== undefined && (await parking.any(database.sql));
     const waiting: number[] = [];
     for (let i = start; i < end; i++) {
       const { event, context } = run.events[i]!;
-      if (prepared.has(event.id) || inbox.has(event.id)) continue;
-      if (holding && context.key !== null && parking.blocked(context.key)) continue;
+      if (prepared.has(event.id) || (await inbox.has(database.sql, event.id))) continue;
+      if (holding && context.key !== null && (await parking.blocked(database.sql, context.key))) continue;
       waiting.push(i);
     }
     let failed: { index: number; error: unknown } | undefined;
@@ -147,9 +147,12 @@ export class InboxHandler implements ConsumerLoopHandler {
     const progress: RunProgress = { handled: 0, duplicates: 0, parked: 0, failedAt: -1, prepared };
     try {
       await database.transact((tx) => {
+        if (parking === undefined) return this.applyFrom(run, 0, tx, progress);
         // Read inside the transaction: a redrive that unblocks a key commits before or after this run, never in between.
-        progress.parking = parking !== undefined && parking.any();
-        return this.applyFrom(run, 0, tx, progress);
+        return afterValue(parking.any(tx.sql), (any) => {
+          progress.parking = any;
+          return this.applyFrom(run, 0, tx, progress);
+        });
       });
     } catch (error) {
       // Some failures (SQLITE_FULL, SQLITE_IOERR) make SQLite roll the transaction back itself; either way nothing of the run stays.
@@ -159,53 +162,66 @@ export class InboxHandler implements ConsumerLoopHandler {
     counters.committed(progress.handled, progress.duplicates);
     if (progress.parked > 0) {
       counters.parked += progress.parked;
-      counters.parking = parking!.counts();
+      counters.parking = await parking!.counts(database.sql);
     }
   }
 
   /**
-   * The run's events from `start` on, inside `tx`: synchronously while the handlers return nothing, and on
-   * from the next event once the promise a handler returned resolved. A record of a key the group holds back
-   * is parked instead of handled.
+   * The run's events from `start` on, inside `tx`: synchronously while the statements answer at once
+   * (SQLite) and the handlers return nothing, and on from the next event once a promise resolved. A record of
+   * a key the group holds back is parked instead of handled.
    */
-  private applyFrom(run: EventRun, start: number, tx: SqliteTransaction, progress: RunProgress): void | Promise<void> {
-    const { parking } = this.options;
+  private applyFrom(run: EventRun, start: number, tx: Transaction<unknown>, progress: RunProgress): MaybePromise<void> {
     for (let i = start; i < run.events.length; i++) {
       progress.failedAt = i;
-      const { event, context } = run.events[i]!;
-      if (progress.parking === true) {
-        const key = context.key;
-        if (key !== null && parking!.blocked(key)) {
-          if (this.options.inbox.has(event.id)) progress.duplicates += 1;
-          else if (parking!.add({ key, topic: run.topic, partition: run.partition, message: context.message, eventId: event.id, type: event.type }, this.options.now())) progress.parked += 1;
-          else progress.duplicates += 1;
-          continue;
-        }
-      }
-      const handled = this.handle(event, tx, context, progress.prepared?.get(event.id));
-      if (handled === false) {
-        progress.duplicates += 1;
-        continue;
-      }
-      if (handled !== true) {
-        return handled.then(() => {
-          progress.handled += 1;
-          return this.applyFrom(run, i + 1, tx, progress);
-        });
-      }
-      progress.handled += 1;
+      const applied = this.applyOne(run, i, tx, progress);
+      if (applied instanceof Promise) return applied.then(() => this.applyFrom(run, i + 1, tx, progress));
     }
     progress.failedAt = -1;
   }
 
+  private applyOne(run: EventRun, i: number, tx: Transaction<unknown>, progress: RunProgress): MaybePromise<void> {
+    const { event, context } = run.events[i]!;
+    const key = context.key;
+    if (progress.parking !== true || key === null) return this.applyHandled(event, tx, context, progress);
+    return afterValue(this.options.parking!.holdsBack(tx.sql, key), (held) => (held ? this.park(run, i, key, tx, progress) : this.applyHandled(event, tx, context, progress)));
+  }
+
+  private applyHandled(event: CloudEvent<unknown>, tx: Transaction<unknown>, context: RecordContext, progress: RunProgress): MaybePromise<void> {
+    return afterValue(this.handle(event, tx, context, progress.prepared?.get(event.id)), (handled) => {
+      if (handled) progress.handled += 1;
+      else progress.duplicates += 1;
+    });
+  }
+
+  /** Parks the run's record `i` behind its key's dead letter; a duplicate when the inbox has its event or the table its offset. */
+  private park(run: EventRun, i: number, key: string, tx: Transaction<unknown>, progress: RunProgress): MaybePromise<void> {
+    const { event, context } = run.events[i]!;
+    return afterValue(this.options.inbox.has(tx.sql, event.id), (had) => {
+      if (had) {
+        progress.duplicates += 1;
+        return undefined;
+      }
+      const record = { key, topic: run.topic, partition: run.partition, message: context.message, eventId: event.id, type: event.type };
+      return afterValue(this.options.parking!.add(tx.sql, record, this.options.now()), (added) => {
+        if (added) progress.parked += 1;
+        else progress.duplicates += 1;
+      });
+    });
+  }
+
   /**
    * Records `event` in the inbox and runs its handler, inside the caller's transaction: false for a duplicate
-   * (the inbox had its id: the handler does not run), true once the handler returned, or the promise it
-   * returned (to await before the transaction goes on). Throws what the handler threw.
+   * (the inbox had its id: the handler does not run), true once the handler returned. At once when the inbox
+   * answers at once and the handler returns no promise, else a promise (to await before the transaction goes
+   * on). Throws what the handler threw.
    */
-  handle(event: CloudEvent<unknown>, tx: SqliteTransaction, context: RecordContext, prepared?: unknown): boolean | Promise<unknown> {
-    if (!this.options.inbox.record({ eventId: event.id, type: event.type, topic: context.topic, partition: context.partition, offset: context.offset })) return false;
-    return this.call(this.options.handlers.get(event.type)!, event, tx, context, prepared) ?? true;
+  handle(event: CloudEvent<unknown>, tx: Transaction<unknown>, context: RecordContext, prepared?: unknown): MaybePromise<boolean> {
+    return afterValue(this.options.inbox.record(tx.sql, { eventId: event.id, type: event.type, topic: context.topic, partition: context.partition, offset: context.offset }), (recorded) => {
+      if (!recorded) return false;
+      const returned = this.call(this.options.handlers.get(event.type)!, event, tx, context, prepared);
+      return returned === undefined ? true : returned.then(handledOnce);
+    });
   }
 
   async giveUp(record: FailedRecord): Promise<GiveUp> {
@@ -222,15 +238,16 @@ export class InboxHandler implements ConsumerLoopHandler {
     if (parks) {
       this.publishedLetters.add(where);
       // Should this fail (the database is down), the loop tries giving up again with backoff and the partition waits.
-      await this.options.database.transact(() =>
+      await this.options.database.transact((tx) =>
         parking.add(
+          tx.sql,
           { key, topic, partition, message, eventId: record.event?.id ?? headerText(message, 'ce_id'), type: record.event?.type ?? headerText(message, 'ce_type') },
           now(),
           { reason: reasonOf(failure, kind === 'poison' ? 'poison' : 'exhausted', attempts, now()), published: true },
         ),
       );
       this.publishedLetters.delete(where);
-      counters.parking = parking.counts();
+      counters.parking = await parking.counts(this.options.database.sql);
     }
     const reason = kind === 'poison' ? 'cannot be processed' : `failed ${attempts} times`;
     // A handler misused (e.g. a transaction started inside its own) is a bug in the service that will dead-letter every event it gets.
@@ -243,7 +260,7 @@ export class InboxHandler implements ConsumerLoopHandler {
   }
 
   /** Calls the handler and times it (up to its promise's settling, for one that returns a promise); the promise if it returned one. */
-  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext, prepared: unknown): Promise<unknown> | undefined {
+  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: Transaction<unknown>, context: MessageContext, prepared: unknown): Promise<unknown> | undefined {
     // With `prepare`, the handler's latency is the preparation's (timed there): the commit is the runtime's.
     const timed = this.options.prepare === undefined;
     const started = performance.now();
@@ -263,6 +280,10 @@ export class InboxHandler implements ConsumerLoopHandler {
       if (timed) this.options.counters.handlerCalled(performance.now() - started);
     });
   }
+}
+
+function handledOnce(): true {
+  return true;
 }
 
 /** How far a run got: what the counters learn once it committed, and the event that was being applied. */
