@@ -18,9 +18,9 @@
  * A subscription lives once: after stop() a new one is made with subscribe().
  */
 import type { Kafka } from 'kafkajs';
-import { ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
+import { backoffDelay, ShoalError, silentLogger, sleep, type ShoalLogger } from '@shoal/core';
 import { type EventCodec } from '@shoal/contract';
-import { ConsumerLoop, consumeDefaults, type ConsumeOptions, type ConsumerState } from '@shoal/transport';
+import { ConsumerLoop, consumeDefaults, failureKind, type ConsumeOptions, type ConsumerState } from '@shoal/transport';
 import type { ServiceDatabase } from '@shoal/store';
 import type { SqliteDatabase } from '@shoal/store-sqlite';
 import type { Tracing } from '@shoal/telemetry';
@@ -111,6 +111,7 @@ export class Subscription {
   private pruneTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<number> | undefined;
   private tables: Promise<void> | undefined;
+  private readonly stopSignal = new AbortController();
 
   constructor(options: SubscribeOptions<EventHandlers<unknown>, unknown>) {
     this.options = options;
@@ -186,7 +187,11 @@ export class Subscription {
 
   private async join(): Promise<void> {
     try {
-      await this.tablesCreated();
+      await this.tablesWaitingOutages();
+      if (this.stopping !== undefined) {
+        this.opening = false;
+        return;
+      }
       if (this.parking !== undefined) this.counters.parking = await this.parking.counts(this.options.database.sql);
       await this.deadLetters.open();
       this.opening = false;
@@ -206,6 +211,7 @@ export class Subscription {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.pruneTimer);
+      this.stopSignal.abort();
       await this.starting?.catch(() => undefined);
       try {
         await this.loop.stop();
@@ -324,6 +330,25 @@ export class Subscription {
       throw error;
     });
     return this.tables;
+  }
+
+  /**
+   * The tables, waiting out an outage of the database (busy, unreachable) with the retry backoff until they
+   * are there or the subscription stops: a service started while its database is away joins once it is back.
+   */
+  private async tablesWaitingOutages(): Promise<void> {
+    const retry = { ...consumeDefaults.retry, ...this.options.retry };
+    for (let outages = 1; ; outages++) {
+      try {
+        await this.tablesCreated();
+        return;
+      } catch (error) {
+        if (this.stopping !== undefined) return;
+        if (failureKind(error) !== 'outage') throw error;
+        if (outages === 1 || outages % 20 === 0) this.logger.warn({ outages, err: error }, `consumer ${this.group} waits for its database to create its tables: ${(error as Error).message}`);
+        await sleep(backoffDelay(outages, retry), this.stopSignal.signal);
+      }
+    }
   }
 
   /** Stops with `error`; the stop is not awaited (from inside the loop it would wait for itself). */
