@@ -47,7 +47,7 @@ import { isPromiseLike } from '@shoal/store-sqlite';
 import type { Tracing } from '@shoal/telemetry';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, EventPreparation } from './event-handlers.js';
-import type { Inbox } from './inbox-table.js';
+import type { Inbox, InboxEntry } from './inbox-table.js';
 import type { ParkedReason, ParkedReasonKind, ParkedRecords } from './parked-records.js';
 import type { RuntimeCounters } from './subscription-status.js';
 
@@ -147,12 +147,19 @@ export class InboxHandler implements ConsumerLoopHandler {
     const progress: RunProgress = { handled: 0, duplicates: 0, parked: 0, failedAt: -1, prepared };
     try {
       await database.transact((tx) => {
-        if (parking === undefined) return this.applyFrom(run, 0, tx, progress);
-        // Read inside the transaction: a redrive that unblocks a key commits before or after this run, never in between.
-        return afterValue(parking.any(tx.sql), (any) => {
+        const begin = (any: boolean): MaybePromise<void> => {
           progress.parking = any;
-          return this.applyFrom(run, 0, tx, progress);
-        });
+          // On PostgreSQL, where every statement is a round trip, the run's inbox rows go in as one statement
+          // first when the group holds no key back (each event is then handled or a duplicate). The run is one
+          // transaction either way: a handler that throws rolls the rows back with everything else.
+          if (any || tx.sql.dialect !== 'postgres' || run.events.length < 2) return this.applyFrom(run, 0, tx, progress);
+          return afterValue(this.options.inbox.recordAll(tx.sql, run.events.map(({ event, context }) => entryOf(event, context))), (recorded) => {
+            progress.recorded = recorded;
+            return this.applyFrom(run, 0, tx, progress);
+          });
+        };
+        // Read inside the transaction: a redrive that unblocks a key commits before or after this run, never in between.
+        return parking === undefined ? begin(false) : afterValue(parking.any(tx.sql), begin);
       });
     } catch (error) {
       // Some failures (SQLITE_FULL, SQLITE_IOERR) make SQLite roll the transaction back itself; either way nothing of the run stays.
@@ -188,7 +195,11 @@ export class InboxHandler implements ConsumerLoopHandler {
   }
 
   private applyHandled(event: CloudEvent<unknown>, tx: Transaction<unknown>, context: RecordContext, progress: RunProgress): MaybePromise<void> {
-    return afterValue(this.handle(event, tx, context, progress.prepared?.get(event.id)), (handled) => {
+    const { recorded } = progress;
+    const prepared = progress.prepared?.get(event.id);
+    // With the run's inbox rows recorded up front: the first of an event id's records handles it.
+    const handling = recorded === undefined ? this.handle(event, tx, context, prepared) : recorded.delete(event.id) ? this.runHandler(event, tx, context, prepared) : false;
+    return afterValue(handling, (handled) => {
       if (handled) progress.handled += 1;
       else progress.duplicates += 1;
     });
@@ -217,11 +228,13 @@ export class InboxHandler implements ConsumerLoopHandler {
    * on). Throws what the handler threw.
    */
   handle(event: CloudEvent<unknown>, tx: Transaction<unknown>, context: RecordContext, prepared?: unknown): MaybePromise<boolean> {
-    return afterValue(this.options.inbox.record(tx.sql, { eventId: event.id, type: event.type, topic: context.topic, partition: context.partition, offset: context.offset }), (recorded) => {
-      if (!recorded) return false;
-      const returned = this.call(this.options.handlers.get(event.type)!, event, tx, context, prepared);
-      return returned === undefined ? true : returned.then(handledOnce);
-    });
+    return afterValue(this.options.inbox.record(tx.sql, entryOf(event, context)), (recorded) => (recorded ? this.runHandler(event, tx, context, prepared) : false));
+  }
+
+  /** Runs the handler of an event the inbox has just recorded: true once it returned (at once, or the promise it returned). */
+  private runHandler(event: CloudEvent<unknown>, tx: Transaction<unknown>, context: RecordContext, prepared: unknown): MaybePromise<boolean> {
+    const returned = this.call(this.options.handlers.get(event.type)!, event, tx, context, prepared);
+    return returned === undefined ? true : returned.then(handledOnce);
   }
 
   async giveUp(record: FailedRecord): Promise<GiveUp> {
@@ -286,6 +299,10 @@ function handledOnce(): true {
   return true;
 }
 
+function entryOf(event: CloudEvent<unknown>, context: RecordContext): InboxEntry {
+  return { eventId: event.id, type: event.type, topic: context.topic, partition: context.partition, offset: context.offset };
+}
+
 /** How far a run got: what the counters learn once it committed, and the event that was being applied. */
 interface RunProgress {
   handled: number;
@@ -293,6 +310,8 @@ interface RunProgress {
   parked: number;
   /** Whether the group held any key back when the run's transaction began. */
   parking?: boolean;
+  /** The event ids of the run the inbox recorded up front (PostgreSQL, nothing held back); undefined when each is recorded as it is applied. */
+  recorded?: Set<string>;
   /** What `prepare` resolved to, by event id. */
   prepared?: ReadonlyMap<string, unknown> | undefined;
   /** The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did. */

@@ -37,6 +37,26 @@ describe.each(storeAdapters)('Inbox on $name', (adapter) => {
     ]);
   });
 
+  it.skipIf(adapter.missing !== undefined)('records a run of entries at once: the ids it recorded, not those it had, an id twice once', async () => {
+    const { database, inboxOf, record } = await open();
+    const inbox = inboxOf('inventory', () => 1000);
+    expect(await record(inbox, entry('evt-2', 2))).toBe(true);
+    const recorded = await database.transact((tx) => inbox.recordAll(tx.sql, [entry('evt-1', 1), entry('evt-2', 2), entry('evt-3', 3), entry('evt-1', 4)]));
+    expect([...recorded].sort()).toEqual(['evt-1', 'evt-3']);
+    expect(await database.sql.all(`SELECT event_id, "offset" FROM inbox ORDER BY ${insertionOrder(database)}`)).toEqual([
+      { event_id: 'evt-2', offset: 2 },
+      { event_id: 'evt-1', offset: 1 },
+      { event_id: 'evt-3', offset: 3 },
+    ]);
+    await expect(
+      database.transact(async (tx) => {
+        await inbox.recordAll(tx.sql, [entry('evt-4'), entry('evt-5')]);
+        throw new Error('a handler of the run failed');
+      }),
+    ).rejects.toThrow('a handler of the run failed');
+    expect(await inbox.has(database.sql, 'evt-4')).toBe(false);
+  });
+
   it.skipIf(adapter.missing !== undefined)('answers at once on SQLite (no promise per record), with promises on PostgreSQL', async () => {
     const { database, inboxOf } = await open();
     const inbox = inboxOf('inventory', () => 1000);

@@ -98,6 +98,10 @@ export const INBOX_TABLE: Record<SqlDialect, readonly string[]> = {
 const ORDER: Record<SqlDialect, string> = { sqlite: 'rowid', postgres: 'id' };
 
 const INSERT = `INSERT INTO inbox (consumer_group, event_id, topic, "partition", "offset", type, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+/** PostgreSQL only: the rows of arrays of event ids, topics, partitions, offsets and types, in their order. */
+const INSERT_ALL = `INSERT INTO inbox (consumer_group, event_id, topic, "partition", "offset", type, processed_at)
+  SELECT ?::text, r.event_id, r.topic, r.p, r.o, r.type, ?::bigint FROM unnest(?::text[], ?::text[], ?::int[], ?::bigint[], ?::text[]) WITH ORDINALITY AS r(event_id, topic, p, o, type, n)
+  ORDER BY r.n ON CONFLICT DO NOTHING RETURNING event_id`;
 const HAS = 'SELECT 1 AS found FROM inbox WHERE consumer_group = ? AND event_id = ?';
 
 /**
@@ -128,6 +132,30 @@ export class Inbox {
   record(sql: SqlExecutor, entry: InboxEntry): MaybePromise<boolean> {
     // A number, not a BigInt: offsets are exact as numbers up to 2^53, and the conversion is paid per record.
     return afterValue(sql.run(INSERT, [this.group, entry.eventId, entry.topic, entry.partition, Number(entry.offset), entry.type, this.now()]), isOne);
+  }
+
+  /**
+   * Records every entry as `record` does, in order, inside the caller's transaction; the event ids it recorded
+   * (not duplicates; an id twice among the entries is recorded once). On PostgreSQL one statement for all of
+   * them, so a run of 200 records costs one round trip for its inbox rows instead of 200; on SQLite a row at
+   * a time, at once.
+   */
+  recordAll(sql: SqlExecutor, entries: readonly InboxEntry[]): MaybePromise<Set<string>> {
+    if (sql.dialect === 'sqlite') {
+      const recorded = new Set<string>();
+      for (const entry of entries) if (this.record(sql, entry) === true) recorded.add(entry.eventId);
+      return recorded;
+    }
+    const rows = sql.all<{ event_id: string }>(INSERT_ALL, [
+      this.group,
+      this.now(),
+      entries.map((entry) => entry.eventId),
+      entries.map((entry) => entry.topic),
+      entries.map((entry) => entry.partition),
+      entries.map((entry) => Number(entry.offset)),
+      entries.map((entry) => entry.type),
+    ]);
+    return afterValue(rows, (inserted) => new Set(inserted.map((row) => row.event_id)));
   }
 
   /** Whether the group has processed the event `eventId`. */
