@@ -4,7 +4,10 @@
  * the events it emits. One commit per run instead of per record is what lets the inbox dedupe keep up with
  * raw kafkajs (one WAL append per run, not fsynced with synchronous=NORMAL). A run whose handlers do not
  * return promises is applied in one synchronous stretch; a handler that returns one is awaited inside the
- * transaction, and the records after it are applied once it resolved, in order.
+ * transaction, and the records after it are applied once it resolved, in order. The statements of the
+ * inbox and the parked records answer at once on SQLite, so a run of synchronous handlers costs no promise
+ * there; on PostgreSQL every statement is a promise (a round trip), and the run's inbox rows are recorded in
+ * one statement at the start of its transaction when the group holds no key back.
  *
  * Runs are optimistic: there is no savepoint per record. A savepoint around each record would let a failing
  * handler roll back alone, but it costs two statements and a copy of every page the record touches, paid by
