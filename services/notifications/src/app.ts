@@ -10,10 +10,9 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { ServiceHost } from '@shoal/service';
 import type { configSpec } from './config.js';
-import { migrateNotifications, NotificationStore } from './notifications/notification-store.js';
+import { migrateNotifications } from './notifications/notification-store.js';
 import { Notifier } from './notifications/notifier.js';
 import { notificationRoutes } from './notifications/routes.js';
-import { sqliteOnly } from '@shoal/store-sqlite';
 
 export type NotificationsConfig = ReturnType<typeof configSpec.load>;
 
@@ -23,10 +22,9 @@ export interface NotificationsDeps {
 }
 
 export async function buildNotifications(host: ServiceHost<NotificationsConfig>, deps: Partial<NotificationsDeps> = {}): Promise<void> {
-  const database = sqliteOnly(await host.openDatabase(), 'The notifications service');
-  migrateNotifications(database.db);
-  const store = new NotificationStore(database.db);
-  const notifier = new Notifier({ store, source: host.source, logger: host.logger, now: deps.now ?? Date.now, newId: deps.newId ?? uuidv7 });
+  const database = await host.openDatabase();
+  await migrateNotifications(database);
+  const notifier = new Notifier({ source: host.source, logger: host.logger, now: deps.now ?? Date.now, newId: deps.newId ?? uuidv7 });
   host.subscribe({
     database,
     topics: ['orders.order', 'payments.payment'],
@@ -38,5 +36,5 @@ export async function buildNotifications(host: ServiceHost<NotificationsConfig>,
       'shoal.payments.PaymentRefunded': (event, tx, context) => notifier.notify(event, tx, context),
     },
   });
-  host.routes(notificationRoutes(store));
+  host.routes(notificationRoutes(database));
 }
