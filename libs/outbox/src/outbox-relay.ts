@@ -349,6 +349,9 @@ export class OutboxRelay {
       await this.failed(error);
       return false;
     }
+    // The database answered: a standby that waited out an outage is not failing any more (its readiness
+    // would otherwise stay false until it next published, which a standby never does).
+    this.consecutiveFailures = 0;
     if (epoch === undefined) {
       if (this.epoch !== undefined) this.logger.warn({ epoch: this.epoch }, 'The outbox lease went to another relay; standing by');
       this.epoch = undefined;
