@@ -77,7 +77,7 @@ async function startSidecarService(platform: BenchPlatform, service: string, mic
   const env = { KAFKA_BROKERS: platform.broker.bootstrap, SCHEMA_REGISTRY_URL: platform.registryUrl, SHOAL_DATA_DIR: join(platform.workDir, 'services'), PORT: '0', LOG_LEVEL: 'warn' };
   const config = sidecarConfigSpec(declaration).load(env);
   const host = new ServiceHost({ config, catalog: platform.catalog });
-  const sidecar = buildSidecar(host, { ...declaration, app: config.app });
+  const sidecar = await buildSidecar(host, { ...declaration, app: config.app });
   await host.start();
   await host.whenReady(60_000);
   return { host, sidecar, stop: () => host.stop() };
