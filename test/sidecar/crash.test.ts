@@ -4,16 +4,15 @@
  * then started again on the same files; and a micrologic that dies in the middle of a delivery and comes
  * back. Every order's points are published once and its state written once, whatever was redelivered.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEvent, type ShoalEvent } from '@shoal/contract';
-import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
+import { startTestPlatform } from '@shoal/contract/testing';
 import { publisherFor, watchTopics } from '@shoal/service/testing';
 import { startTestMicrologic, startTestSidecar, type Delivery } from '@shoal/sidecar/testing';
-import { eventually, freePort, tempDir, uniqueName } from '@shoal/testing';
-import { REPO } from './micrologic-processes.js';
+import { freePort, tempDir, uniqueName } from '@shoal/testing';
+import { startSidecarProcess, type SidecarProcess } from './micrologic-processes.js';
 
 const shipped = (orderId: string): ShoalEvent =>
   createEvent('shoal.orders.OrderShipped', { orderId, customerId: 'c1', shipmentId: 's', trackingNumber: 't', shippedAt: 1 }, { source: '/shoal/orders', subject: orderId });
@@ -28,37 +27,6 @@ const award = (delivery: Delivery) => {
     },
   };
 };
-
-interface SidecarProcess {
-  url: string;
-  exited: Promise<number | null>;
-  kill(): void;
-}
-
-/** `shoal sidecar --config <file>` on `platform`, its files in `dataDir`. */
-async function startSidecarProcess(platform: TestPlatform, config: string, dataDir: string, port: number): Promise<SidecarProcess> {
-  const child = spawn(process.execPath, [join(REPO, 'infra/cli/bin/shoal.js'), 'sidecar', '--config', config], {
-    cwd: REPO,
-    env: { ...process.env, KAFKA_BROKERS: platform.bootstrap, SCHEMA_REGISTRY_URL: platform.registryUrl, SHOAL_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`shoal sidecar exited with ${child.exitCode}: ${stderr}`);
-      return (await fetch(`${url}/health/ready`)).ok;
-    },
-    { what: `the sidecar ready at ${url}`, timeoutMs: 60_000 },
-  );
-  return { url, exited, kill: () => child.kill('SIGKILL') };
-}
 
 describe('exactly-once effects through crashes', () => {
   it('when the sidecar is killed with SIGKILL between the micrologic answer and its commit', async () => {
