@@ -3,20 +3,23 @@
  * POST /v1/events over HTTP against a listening app on each adapter's database, with ETags, safe retries by
  * id and the pruning of the ids after their retention; and, on PostgreSQL where two instances share one
  * database in one process, two instances racing one key's If-Match (SQLite instances are separate
- * processes: test/sidecar/rebalance.test.ts).
+ * processes: test/sidecar/rebalance.test.ts). Then the sidecar itself given DATABASE_URL.
  */
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadSchemaCatalog } from '@shoal/contract';
 import { createServiceApp, createServiceLogger } from '@shoal/service';
 import type { ServiceDatabase } from '@shoal/store';
-import { storeAdapters } from '@shoal/store-postgres/testing';
+import { storeAdapters, testPostgresDatabaseUrl } from '@shoal/store-postgres/testing';
+import { startTestPlatform } from '@shoal/contract/testing';
+import { watchTopics } from '@shoal/service/testing';
 import { uniqueName } from '@shoal/testing';
 import type { EffectsContext } from './effects.js';
 import { prunePublishedIds, publishRoutes } from './publish-routes.js';
 import { createSidecarTables } from './sidecar-tables.js';
 import { stateRoutes } from './state-routes.js';
 import { StateTable } from './state-table.js';
+import { startTestMicrologic, startTestSidecar } from './testing/index.js';
 
 const catalog = loadSchemaCatalog();
 
@@ -110,5 +113,36 @@ describe.each(storeAdapters)('the sidecar store on $name', (adapter) => {
     // Unconditional writes from both never lose a version: each is one more.
     await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? first : second)('PUT', '/v1/state/counter', { i })));
     expect((await first('GET', '/v1/state/counter')).etag).toBe('"10"');
+  });
+});
+
+describe.skipIf(storeAdapters[1]!.missing !== undefined)('the sidecar with DATABASE_URL', () => {
+  it('publishes through its outbox on PostgreSQL and keeps its state there', async () => {
+    const url = await testPostgresDatabaseUrl();
+    const platform = await startTestPlatform();
+    const micrologic = await startTestMicrologic();
+    const { host, sidecar } = await startTestSidecar({ app: micrologic.url, publishes: ['shoal.loyalty.PointsAwarded'] }, { platform, env: { DATABASE_URL: url } });
+    expect(sidecar.database.sql.dialect).toBe('postgres');
+    const published = await watchTopics(platform, ['loyalty.points']);
+    const order = uniqueName('o');
+    const send = (method: 'POST' | 'PUT' | 'GET', path: string, body?: unknown, type = 'application/cloudevents+json') =>
+      host.app.inject({ method, url: path, ...(body === undefined ? {} : { headers: { 'content-type': type }, payload: JSON.stringify(body) }) });
+    expect((await send('POST', '/v1/events', points(order, `id-${order}`))).statusCode).toBe(202);
+    expect((await send('POST', '/v1/events', points(order, `id-${order}`))).json()).toMatchObject({ duplicate: true });
+    const [event] = await published.waitFor('shoal.loyalty.PointsAwarded', { subject: order });
+    expect(event!.id).toBe(`id-${order}`);
+    expect((await send('PUT', '/v1/state/customer/c1', { points: 1 }, 'application/json')).headers.etag).toBe('"1"');
+    expect((await send('GET', '/v1/state/customer/c1')).json()).toEqual({ points: 1 });
+    expect(await sidecar.database.sql.get<{ n: number }>('SELECT COUNT(*)::int AS n FROM sidecar_state')).toEqual({ n: 1 });
+  });
+
+  it('refuses to subscribe on PostgreSQL yet, naming DATABASE_URL, before anything starts', async () => {
+    const url = await testPostgresDatabaseUrl();
+    const micrologic = await startTestMicrologic();
+    const starting = startTestSidecar(
+      { app: micrologic.url, subscriptions: [{ topic: 'orders.order', types: ['shoal.orders.OrderShipped'], path: '/shipped' }], publishes: [] },
+      { env: { DATABASE_URL: url } },
+    );
+    await expect(starting).rejects.toMatchObject({ code: 'SHOAL_CONFIG_INVALID', message: expect.stringContaining('DATABASE_URL') });
   });
 });

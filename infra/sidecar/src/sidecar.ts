@@ -25,6 +25,7 @@ import type { CloudEvent } from '@shoal/contract';
 import type { EventHandlers } from '@shoal/consumer';
 import type { ServiceHost } from '@shoal/service';
 import type { ServiceDatabase, Transaction } from '@shoal/store';
+import { sqliteOnly } from '@shoal/store-sqlite';
 import type { Subscription } from '@shoal/consumer';
 import type { MessageContext } from '@shoal/transport';
 import { checkAnswer, type DeliveryAnswer } from './answer.js';
@@ -64,7 +65,7 @@ export interface BuildSidecarOptions {
 /** Composes the sidecar of `declaration` on `host`, its tables created (not started: `host.start()` does). */
 export async function buildSidecar(host: ServiceHost, declaration: SidecarDeclaration, options: BuildSidecarOptions = {}): Promise<Sidecar> {
   const now = options.now ?? (() => new Date());
-  const database = host.openDatabase();
+  const database = await host.openDatabase();
   await createSidecarTables(database);
   const state = new StateTable(() => now().getTime());
   const publishes = new Set(declaration.publishes);
@@ -88,7 +89,9 @@ export async function buildSidecar(host: ServiceHost, declaration: SidecarDeclar
     };
     const handlers = Object.fromEntries([...pathOfType.keys()].map((type) => [type, apply]));
     subscription = host.subscribe({
-      database,
+      // The consumer runtime (its inbox and parked records) is on SQLite only so far: a sidecar that
+      // subscribes refuses DATABASE_URL with a one-line error; one that only publishes and fires timers runs on it.
+      database: sqliteOnly(database, "The sidecar's subscriptions (the consumer runtime's inbox)"),
       topics: [...new Set(declaration.subscriptions.map((entry) => entry.topic))],
       handlers: handlers as EventHandlers,
       prepare: deliver,

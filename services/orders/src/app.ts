@@ -12,9 +12,10 @@ import { EventStore } from '@shoal/eventstore';
 import type { ServiceHost } from '@shoal/service';
 import { orderReactions, REACTION_TOPICS } from './order/order-reactions.js';
 import { orderRoutes } from './order/order-routes.js';
+import { sqliteOnly } from '@shoal/store-sqlite';
 
-export function buildOrders(host: ServiceHost): void {
-  const database = host.openDatabase();
+export async function buildOrders(host: ServiceHost): Promise<void> {
+  const database = sqliteOnly(await host.openDatabase(), 'The orders service');
   const store = new EventStore(database, { source: host.source, logger: host.logger });
   host.subscribe({
     database,
