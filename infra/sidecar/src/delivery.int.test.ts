@@ -243,6 +243,23 @@ describe('the sidecar delivers', () => {
     expect(sidecar.subscription!.status().lastFailure?.message).toMatch(/extra: unknown member.*events\[0\]\.type: shoal\.orders\.OrderPlaced is not one of the types this sidecar publishes/);
   });
 
+  it('an answer larger than 16 MiB as poison, once, and goes on with the next event', async () => {
+    const platform = await startTestPlatform();
+    const micrologic = await startTestMicrologic();
+    const [huge, fine] = [uniqueName('huge'), uniqueName('o')];
+    micrologic.answer((delivery) => ((delivery.data as { orderId: string }).orderId === huge ? { status: 200, body: { events: [], padding: 'x'.repeat(16 * 1024 * 1024) } } : awarded(delivery)));
+    const { host, sidecar } = await startTestSidecar(config(micrologic.url), { platform });
+    const published = await watchTopics(platform, ['loyalty.points']);
+    await (await publisherFor(platform)).publishRecords([
+      { event: shipped(huge), topic: 'orders.order', key: 'k' },
+      { event: shipped(fine), topic: 'orders.order', key: 'other' },
+    ]);
+    await published.waitFor('shoal.loyalty.PointsAwarded', { subject: fine });
+    await eventually(async () => expect(await consumedEvents(host)).toMatchObject({ dead_lettered: 1 }));
+    expect(micrologic.deliveries.filter((delivery) => (delivery.data as { orderId: string }).orderId === huge)).toHaveLength(1);
+    expect(sidecar.subscription!.status().lastFailure?.message).toMatch(/larger than 16777216 bytes \(it fails for good\)/);
+  });
+
   it('timers, each period once, with the answer committed like a delivery', async () => {
     const platform = await startTestPlatform();
     const micrologic = await startTestMicrologic();
