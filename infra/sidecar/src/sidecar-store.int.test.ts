@@ -116,6 +116,23 @@ describe.each(storeAdapters)('the sidecar store on $name', (adapter) => {
   });
 });
 
+describe('the sidecar prunes the ids of POST /v1/events', () => {
+  it('older than its publishedRetention, on its own clock, and only those', async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const micrologic = await startTestMicrologic();
+    const { host, sidecar } = await startTestSidecar({ app: micrologic.url, publishes: ['shoal.loyalty.PointsAwarded'], publishedRetention: '1h' }, { build: { now: () => new Date(clock.now) } });
+    const post = (orderId: string) => host.app.inject({ method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/cloudevents+json' }, payload: JSON.stringify(points(orderId, `id-${orderId}`)) });
+    const [old, recent] = [uniqueName('o'), uniqueName('o')];
+    expect((await post(old)).statusCode).toBe(202);
+    clock.now += 40 * 60_000;
+    expect((await post(recent)).statusCode).toBe(202);
+    clock.now += 30 * 60_000;
+    expect(await sidecar.prunePublished()).toBe(1);
+    expect(await sidecar.database.sql.all<{ id: string }>('SELECT id FROM sidecar_published')).toEqual([{ id: `id-${recent}` }]);
+    expect((await post(recent)).json()).toMatchObject({ duplicate: true });
+  });
+});
+
 describe.skipIf(storeAdapters[1]!.missing !== undefined)('the sidecar with DATABASE_URL', () => {
   it('publishes through its outbox on PostgreSQL and keeps its state there', async () => {
     const url = await testPostgresDatabaseUrl();
