@@ -8,7 +8,7 @@
 import { describe, it } from 'vitest';
 import { KAFKA_VERSION } from '@shoal/apache-kafka';
 import { startTestPlatform } from '@shoal/contract/testing';
-import { apacheKafkaMissing, sharedApacheKafka } from '../apache-kafka/support.js';
+import { apacheKafkaMissing, sharedApacheKafka } from '../apache-kafka/shared-apache-kafka.js';
 import { goMissing, pythonMissing } from './micrologic-processes.js';
 import { exactlyOnceThroughSidecarKill, goMicrologicContract, loyaltyRules } from './scenarios.js';
 
