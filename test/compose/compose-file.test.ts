@@ -25,6 +25,8 @@ import {
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const COMPOSE_PATH = join(REPO_ROOT, 'docker-compose.yml');
 const compose = loadComposeFile(COMPOSE_PATH);
+/** The loyalty service's sidecar (the micrologic itself is the compose service `loyalty`). */
+const SIDECAR_SERVICE = 'loyalty-sidecar';
 
 /** The environment contract of the six services (docs/operations.md), whether or not their code is here yet. */
 const COMMON_VARIABLES = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'SHOAL_DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL', 'DATABASE_URL'];
@@ -103,15 +105,15 @@ describe('docker-compose.yml keeps every service contract', () => {
   if (present.length === 0) it.skip('no service package (services/<name>/src/main.ts) is here yet to check against its configSpec', () => undefined);
 
   it('runs every Shoal container from one image built from ./Dockerfile, each with a volume of its own', () => {
-    const shoalServices = [SETUP_SERVICE, ...CONTRACT.map((spec) => spec.service)];
+    const shoalServices = [SETUP_SERVICE, SIDECAR_SERVICE, ...CONTRACT.map((spec) => spec.service)];
     const images = new Set(shoalServices.map((name) => service(name).image));
     expect(images.size).toBe(1);
     expect([...images][0]).toMatch(/^[a-z0-9./-]+:[\w.-]+$/);
     for (const name of shoalServices) expect(service(name).build, name).toBe('.');
     expect(existsSync(join(REPO_ROOT, 'Dockerfile'))).toBe(true);
 
-    const dataVolumes = CONTRACT.map((spec) => [...namedVolumesOf(service(spec.service)).keys()]).flat();
-    expect(new Set(dataVolumes).size).toBe(CONTRACT.length);
+    const dataVolumes = [...CONTRACT.map((spec) => spec.service), SIDECAR_SERVICE].map((name) => [...namedVolumesOf(service(name)).keys()]).flat();
+    expect(new Set(dataVolumes).size).toBe(CONTRACT.length + 1);
   });
 
   it('copies into the runtime image every file a container runs', () => {
@@ -119,11 +121,72 @@ describe('docker-compose.yml keeps every service contract', () => {
     const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     const copied = [...runtimeStage.matchAll(/^COPY --from=build (.+) \.\/\S*$/gm)].flatMap((match) => match[1]!.split(/\s+/)).map((path) => path.replace(/^\/app\//, ''));
     const scripts = Object.values(compose.services)
-      .filter((s) => s.build !== undefined)
+      .filter((s) => s.build === '.')
       .map((s) => commandOf(s).find((word) => /\.(ts|js)$/.test(word)));
     expect(scripts).not.toContain(undefined);
     for (const script of scripts) expect(copied, script).toContain(script!.split('/')[0]);
     expect(existsSync(join(REPO_ROOT, commandOf(service(SETUP_SERVICE)).find((word) => word.endsWith('.js'))!))).toBe(true);
+  });
+});
+
+describe('docker-compose.yml runs the loyalty service and its sidecar', () => {
+  const loyalty = service('loyalty');
+  const sidecar = service(SIDECAR_SERVICE);
+  const loyaltyDir = join(REPO_ROOT, 'services/loyalty');
+  const descriptor = JSON.parse(readFileSync(join(loyaltyDir, 'shoal.json'), 'utf8')) as { port: number; command: string[]; sidecar: string };
+  const sidecarFile = parse(readFileSync(join(loyaltyDir, descriptor.sidecar), 'utf8')) as { port: number; app: string; service: string };
+
+  it("builds the micrologic's own image from services/loyalty/Dockerfile, which holds and runs what shoal dev runs", () => {
+    expect(loyalty.build).toBe('services/loyalty');
+    expect(loyalty.image).toMatch(/^[a-z0-9./-]+:[\w.-]+$/);
+    expect(loyalty.image).not.toBe(service('orders').image);
+    const dockerfile = readFileSync(join(loyaltyDir, 'Dockerfile'), 'utf8');
+    const command = commandOf(loyalty).length > 0 ? commandOf(loyalty) : (JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[]);
+    expect(command).toEqual(descriptor.command);
+    const copied = [...dockerfile.matchAll(/^COPY (.+) \.\/$/gm)].flatMap((match) => match[1]!.split(/\s+/));
+    for (const file of command.filter((word) => /\.py$/.test(word))) {
+      expect(copied, file).toContain(file);
+      expect(existsSync(join(loyaltyDir, file)), file).toBe(true);
+    }
+    // The build context lets in what the image copies.
+    const ignored = readFileSync(join(loyaltyDir, '.dockerignore'), 'utf8');
+    for (const file of copied) expect(ignored, file).toContain(`!${file}`);
+    expect(/^USER (?!root)\w+$/m.test(dockerfile), 'runs as an unprivileged user').toBe(true);
+  });
+
+  it('sets every variable the micrologic reads, listens beyond loopback, and finds its sidecar on the shared loopback', () => {
+    const read = [...readFileSync(join(loyaltyDir, 'loyalty.py'), 'utf8').matchAll(/setting\('(\w+)'/g)].map((match) => match[1]!);
+    expect(read).toEqual(expect.arrayContaining(['PORT', 'HOST', 'SHOAL_SIDECAR_URL']));
+    const environment = environmentOf(loyalty);
+    for (const variable of read) expect(environment.get(variable), variable).toBeTruthy();
+    expect(environment.get('PORT')).toBe(String(descriptor.port));
+    expect(environment.get('HOST')).toBe('0.0.0.0');
+    expect(environment.get('SHOAL_SIDECAR_URL')).toBe(`http://127.0.0.1:${environmentOf(sidecar).get('PORT')}`);
+    expect(loyalty.restart).toBe('unless-stopped');
+    expect(JSON.stringify(loyalty.healthcheck?.test)).toContain(`127.0.0.1:${descriptor.port}/health`);
+  });
+
+  it("runs the sidecar from the Shoal image in loyalty's network namespace, on sidecar.yaml, with its own volume", () => {
+    expect(sidecar.network_mode).toBe('service:loyalty');
+    expect(commandOf(sidecar)).toEqual(['node', 'infra/cli/bin/shoal.js', 'sidecar', '--config', `services/loyalty/${descriptor.sidecar}`]);
+    expect(sidecarFile.service).toBe('loyalty');
+    // In the shared namespace the file's app, on 127.0.0.1, is the micrologic's port.
+    expect(new URL(sidecarFile.app)).toMatchObject({ hostname: '127.0.0.1', port: String(descriptor.port) });
+    const environment = environmentOf(sidecar);
+    // On SQLite still (no DATABASE_URL): the sidecar's subscriptions do not run on PostgreSQL yet.
+    for (const variable of COMMON_VARIABLES.filter((name) => name !== DATABASE_VARIABLE)) expect(environment.get(variable), variable).toBeTruthy();
+    expect(environment.get('PORT')).toBe(String(sidecarFile.port));
+    expect(environment.get('HOST')).toBe('0.0.0.0');
+    expect(JSON.stringify(sidecar.healthcheck?.test)).toContain('/health/ready');
+    expect(dependencyCondition(sidecar, SETUP_SERVICE)).toBe('service_completed_successfully');
+    expect(dependencyCondition(sidecar, 'loyalty')).toBeDefined();
+    // Compose refuses ports on a container in another's namespace: the owner publishes both, on loopback.
+    expect(sidecar.ports).toBeUndefined();
+    const published = portsOf(loyalty);
+    for (const port of [descriptor.port, sidecarFile.port]) expect(published).toContainEqual({ hostIp: '127.0.0.1', published: port, target: port });
+    const volumes = namedVolumesOf(sidecar);
+    expect([...volumes.values()]).toEqual([environment.get('SHOAL_DATA_DIR')]);
+    expect([...volumes.keys()][0]! in (compose.volumes ?? {})).toBe(true);
   });
 });
 

@@ -4,107 +4,15 @@
  * then started again on the same files; and a micrologic that dies in the middle of a delivery and comes
  * back. Every order's points are published once and its state written once, whatever was redelivered.
  */
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { createEvent, type ShoalEvent } from '@shoal/contract';
-import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
+import { describe, expect, it } from 'vitest';
+import { startTestPlatform } from '@shoal/contract/testing';
 import { publisherFor, watchTopics } from '@shoal/service/testing';
-import { startTestMicrologic, startTestSidecar, type Delivery } from '@shoal/sidecar/testing';
-import { eventually, freePort, tempDir, uniqueName } from '@shoal/testing';
-import { REPO } from './micrologic-processes.js';
-
-const shipped = (orderId: string): ShoalEvent =>
-  createEvent('shoal.orders.OrderShipped', { orderId, customerId: 'c1', shipmentId: 's', trackingNumber: 't', shippedAt: 1 }, { source: '/shoal/orders', subject: orderId });
-
-const award = (delivery: Delivery) => {
-  const { orderId } = delivery.data as { orderId: string };
-  return {
-    status: 200,
-    body: {
-      events: [{ type: 'shoal.loyalty.PointsAwarded', subject: orderId, data: { orderId, customerId: 'c1', points: 1, total: { amount: 100, currency: 'EUR' }, balance: 1, awardedAt: 1 } }],
-      state: [{ key: `awarded/${orderId}`, value: true, etag: null }],
-    },
-  };
-};
-
-interface SidecarProcess {
-  url: string;
-  exited: Promise<number | null>;
-  kill(): void;
-}
-
-/** `shoal sidecar --config <file>` on `platform`, its files in `dataDir`. */
-async function startSidecarProcess(platform: TestPlatform, config: string, dataDir: string, port: number): Promise<SidecarProcess> {
-  const child = spawn(process.execPath, [join(REPO, 'infra/cli/bin/shoal.js'), 'sidecar', '--config', config], {
-    cwd: REPO,
-    env: { ...process.env, KAFKA_BROKERS: platform.bootstrap, SCHEMA_REGISTRY_URL: platform.registryUrl, SHOAL_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`shoal sidecar exited with ${child.exitCode}: ${stderr}`);
-      return (await fetch(`${url}/health/ready`)).ok;
-    },
-    { what: `the sidecar ready at ${url}`, timeoutMs: 60_000 },
-  );
-  return { url, exited, kill: () => child.kill('SIGKILL') };
-}
+import { startTestMicrologic, startTestSidecar } from '@shoal/sidecar/testing';
+import { uniqueName } from '@shoal/testing';
+import { award, exactlyOnceThroughSidecarKill, shippedOne as shipped } from './scenarios.js';
 
 describe('exactly-once effects through crashes', () => {
-  it('when the sidecar is killed with SIGKILL between the micrologic answer and its commit', async () => {
-    const platform = await startTestPlatform();
-    const micrologic = await startTestMicrologic();
-    const dataDir = tempDir('sidecar-crash');
-    const config = join(dataDir, 'sidecar.yaml');
-    writeFileSync(
-      config,
-      `service: loyalty\nport: 0\napp: ${micrologic.url}\nsubscriptions:\n  - { topic: orders.order, types: [shoal.orders.OrderShipped], path: /shipped }\npublishes: [shoal.loyalty.PointsAwarded]\n`,
-    );
-    const orders = Array.from({ length: 10 }, () => uniqueName('o'));
-    let sidecar: SidecarProcess | undefined;
-    let killedAt: string | undefined;
-    micrologic.answer((delivery) => {
-      const reply = award(delivery);
-      const { orderId } = delivery.data as { orderId: string };
-      // The fifth order: the answer leaves, then the sidecar dies before it can commit what it got.
-      if (orderId === orders[4] && killedAt === undefined) {
-        killedAt = orderId;
-        return { ...reply, after: () => sidecar!.kill() };
-      }
-      return reply;
-    });
-    const port = await freePort();
-    sidecar = await startSidecarProcess(platform, config, dataDir, port);
-    const published = await watchTopics(platform, ['loyalty.points']);
-    // One key: one partition, delivered in order.
-    await (await publisherFor(platform)).publishRecords(orders.map((orderId) => ({ event: shipped(orderId), topic: 'orders.order', key: 'one-customer' })));
-    expect(await sidecar.exited).toBeNull();
-    expect(killedAt).toBe(orders[4]);
-
-    await startSidecarProcess(platform, config, dataDir, port);
-    await published.waitFor('shoal.loyalty.PointsAwarded', { count: 10, timeoutMs: 60_000 });
-    // A barrier: an order after all of them has its points out, so any duplicate would be too.
-    const last = uniqueName('o');
-    await (await publisherFor(platform)).publishRecords([{ event: shipped(last), topic: 'orders.order', key: 'one-customer' }]);
-    await published.waitFor('shoal.loyalty.PointsAwarded', { subject: last });
-    // The relay publishes at least once (a row sent but not yet marked sent when the process died goes out
-    // again, with its id): one event per order, whatever copies of it the topic holds.
-    for (const orderId of orders) expect(new Set(published.ofType('shoal.loyalty.PointsAwarded', { subject: orderId }).map((event) => event.id)).size, orderId).toBe(1);
-    const killed = micrologic.deliveries.filter((delivery) => (delivery.data as { orderId: string }).orderId === orders[4]);
-    // Twice when the kill came before the commit (it nearly always does: the kill follows the answer's last
-    // byte), once when the commit won the race; the effects are single either way.
-    expect([1, 2]).toContain(killed.length);
-  });
+  it('when the sidecar is killed with SIGKILL between the micrologic answer and its commit', async () => exactlyOnceThroughSidecarKill(await startTestPlatform()));
 
   it('when the micrologic dies in the middle of a delivery and comes back', async () => {
     const platform = await startTestPlatform();

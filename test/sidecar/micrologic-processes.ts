@@ -1,12 +1,13 @@
 /**
  * The micrologics of the sidecar tests as the processes they are in production: the Python loyalty service
  * (services/loyalty) and the Go micrologic of test/sidecar/go, each on its own port, pointed at its sidecar,
- * killed when the test ends.
+ * killed when the test ends; and the sidecar itself as `shoal sidecar --config <file>` in a child process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+import type { TestPlatform } from '@shoal/contract/testing';
 import { eventually, tempDir } from '@shoal/testing';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,4 +70,38 @@ async function startMicrologic(command: string, args: string[], cwd: string, por
     { what: `${command} answering ${url}/health`, timeoutMs: 20_000 },
   );
   return { url, child, output: () => output, kill };
+}
+
+export interface SidecarProcess {
+  url: string;
+  exited: Promise<number | null>;
+  /** SIGKILL. */
+  kill(): void;
+  /** SIGTERM: a graceful stop (the consumer leaves its group, the outbox is drained). */
+  stop(): void;
+}
+
+/** `shoal sidecar --config <file>` on `platform`, its files in `dataDir`. */
+export async function startSidecarProcess(platform: TestPlatform, config: string, dataDir: string, port: number, env: Record<string, string> = {}): Promise<SidecarProcess> {
+  const child = spawn(process.execPath, [join(REPO, 'infra/cli/bin/shoal.js'), 'sidecar', '--config', config], {
+    cwd: REPO,
+    env: { ...process.env, KAFKA_BROKERS: platform.bootstrap, SCHEMA_REGISTRY_URL: platform.registryUrl, SHOAL_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`shoal sidecar exited with ${child.exitCode}: ${stderr}`);
+      return (await fetch(`${url}/health/ready`)).ok;
+    },
+    { what: `the sidecar ready at ${url}`, timeoutMs: 60_000 },
+  );
+  return { url, exited, kill: () => child.kill('SIGKILL'), stop: () => child.kill('SIGTERM') };
 }

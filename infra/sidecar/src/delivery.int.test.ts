@@ -136,6 +136,62 @@ describe('the sidecar delivers', () => {
     await deadLetters.disconnect();
   });
 
+  it('a parked key again after a redrive (its events delivered to the micrologic anew, in order, effects once), and past a skipped dead letter', async () => {
+    const platform = await startTestPlatform();
+    const micrologic = await startTestMicrologic();
+    const [fixedLater, alwaysBad] = [uniqueName('fixed-later'), uniqueName('always-bad')];
+    let fixed = false;
+    micrologic.answer((delivery) => {
+      const { orderId } = delivery.data as { orderId: string };
+      if (orderId === alwaysBad || (orderId === fixedLater && !fixed)) return { status: 422, body: { reason: 'no such customer' } };
+      return awarded(delivery);
+    });
+    const { host } = await startTestSidecar(config(micrologic.url), { platform });
+    const published = await watchTopics(platform, ['loyalty.points']);
+    const [first, behindFirst, second, behindSecond] = [shipped(fixedLater), shipped(uniqueName('o')), shipped(alwaysBad), shipped(uniqueName('o'))];
+    await (await publisherFor(platform)).publishRecords([
+      { event: first, topic: 'orders.order', key: 'k1' },
+      { event: behindFirst, topic: 'orders.order', key: 'k1' },
+      { event: second, topic: 'orders.order', key: 'k2' },
+      { event: behindSecond, topic: 'orders.order', key: 'k2' },
+    ]);
+    const admin = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
+      const response = await host.app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json();
+    };
+    const letters = async () => (await admin('GET', '/admin/dlq')).groups[0].deadLetters as { key: string; eventId: string; reason: { attempts: number }; parked: { eventId: string }[] }[];
+    await eventually(async () => expect((await letters()).map((letter) => [letter.key, letter.eventId, letter.parked.map((record) => record.eventId)])).toEqual([
+      ['k1', first.id, [behindFirst.id]],
+      ['k2', second.id, [behindSecond.id]],
+    ]));
+
+    // Still failing: the redrive delivers it again, it stays the key's dead letter with the new attempt, nothing behind it moves.
+    const failed = await admin('POST', '/admin/dlq/redrive', { key: 'k2' });
+    expect(failed.results).toMatchObject([{ key: 'k2', handled: 0, stillParked: 1, error: { code: 'SHOAL_HANDLER_FAILED' } }]);
+    expect(micrologic.deliveries.filter((delivery) => delivery.id === second.id)).toHaveLength(2);
+    expect((await letters()).find((letter) => letter.key === 'k2')).toMatchObject({ eventId: second.id, reason: { attempts: 2 } });
+
+    fixed = true;
+    const redriven = await admin('POST', '/admin/dlq/redrive', { key: 'k1' });
+    expect(redriven.results).toMatchObject([{ key: 'k1', handled: 2, stillParked: 0 }]);
+    expect(redriven.results[0].error).toBeUndefined();
+    const k1 = micrologic.deliveries.filter((delivery) => delivery.id === first.id || delivery.id === behindFirst.id).map((delivery) => delivery.id);
+    expect(k1).toEqual([first.id, first.id, behindFirst.id]);
+
+    const skipped = await admin('POST', '/admin/dlq/skip', { key: 'k2' });
+    expect(skipped.results).toMatchObject([{ key: 'k2', skipped: second.id, handled: 1, stillParked: 0 }]);
+    expect(await letters()).toEqual([]);
+    for (const event of [first, behindFirst, behindSecond]) await published.waitFor('shoal.loyalty.PointsAwarded', { subject: event.subject });
+    // A barrier on k1: an event after the redriven ones is delivered once they committed, so a duplicate would show.
+    const after = shipped(uniqueName('o'));
+    await (await publisherFor(platform)).publishRecords([{ event: after, topic: 'orders.order', key: 'k1' }]);
+    await published.waitFor('shoal.loyalty.PointsAwarded', { subject: after.subject });
+    for (const event of [first, behindFirst, behindSecond, after]) expect(published.ofType('shoal.loyalty.PointsAwarded', { subject: event.subject }), event.subject).toHaveLength(1);
+    expect(published.ofType('shoal.loyalty.PointsAwarded', { subject: second.subject })).toHaveLength(0);
+    for (const event of [first, behindFirst]) expect((await host.app.inject({ method: 'GET', url: `/v1/state/order/${event.subject}` })).statusCode).toBe(200);
+  });
+
   it('to a micrologic that is down: waited out however long, never dead-lettered', async () => {
     const platform = await startTestPlatform();
     const micrologic = await startTestMicrologic();
@@ -185,6 +241,23 @@ describe('the sidecar delivers', () => {
     await (await publisherFor(platform)).publish(shipped(uniqueName('o')));
     await eventually(async () => expect(await consumedEvents(host)).toMatchObject({ dead_lettered: 1 }));
     expect(sidecar.subscription!.status().lastFailure?.message).toMatch(/extra: unknown member.*events\[0\]\.type: shoal\.orders\.OrderPlaced is not one of the types this sidecar publishes/);
+  });
+
+  it('an answer larger than 16 MiB as poison, once, and goes on with the next event', async () => {
+    const platform = await startTestPlatform();
+    const micrologic = await startTestMicrologic();
+    const [huge, fine] = [uniqueName('huge'), uniqueName('o')];
+    micrologic.answer((delivery) => ((delivery.data as { orderId: string }).orderId === huge ? { status: 200, body: { events: [], padding: 'x'.repeat(16 * 1024 * 1024) } } : awarded(delivery)));
+    const { host, sidecar } = await startTestSidecar(config(micrologic.url), { platform });
+    const published = await watchTopics(platform, ['loyalty.points']);
+    await (await publisherFor(platform)).publishRecords([
+      { event: shipped(huge), topic: 'orders.order', key: 'k' },
+      { event: shipped(fine), topic: 'orders.order', key: 'other' },
+    ]);
+    await published.waitFor('shoal.loyalty.PointsAwarded', { subject: fine });
+    await eventually(async () => expect(await consumedEvents(host)).toMatchObject({ dead_lettered: 1 }));
+    expect(micrologic.deliveries.filter((delivery) => (delivery.data as { orderId: string }).orderId === huge)).toHaveLength(1);
+    expect(sidecar.subscription!.status().lastFailure?.message).toMatch(/larger than 16777216 bytes \(it fails for good\)/);
   });
 
   it('timers, each period once, with the answer committed like a delivery', async () => {

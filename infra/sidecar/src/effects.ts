@@ -9,9 +9,10 @@
  * correlation id and has it as its cause (createEvent of @shoal/contract).
  */
 import { createEvent, type CloudEvent, type ShoalEventType } from '@shoal/contract';
-import type { SqliteTransaction } from '@shoal/store-sqlite';
+import { afterValue, type MaybePromise, type Transaction } from '@shoal/store';
 import type { DeliveryAnswer } from './answer.js';
 import type { EventRequest } from './event-request.js';
+import { inOrder } from './in-order.js';
 import type { StateTable } from './state-table.js';
 
 export interface EffectsContext {
@@ -35,11 +36,15 @@ export function eventOf(request: EventRequest, context: EffectsContext, cause?: 
   return causedBy === undefined && request.correlationid !== undefined ? { ...event, correlationid: request.correlationid } : event;
 }
 
-/** Writes `answer` in `tx`: its state changes, then its events. Throws (rolling the transaction back) on an ETag conflict. */
-export function applyAnswer(tx: SqliteTransaction, answer: DeliveryAnswer, context: EffectsContext, cause?: CloudEvent<unknown>): void {
-  for (const change of answer.state) {
-    if (change.value === undefined) context.state.delete(change.key, change.expected);
-    else context.state.put(change.key, change.value, change.expected);
-  }
-  for (const request of answer.events) tx.emitUntyped(eventOf(request, context, cause));
+/**
+ * Writes `answer` in `tx`: its state changes, then its events. Throws (rolling the transaction back) on an
+ * ETag conflict. Synchronous on SQLite; a promise on PostgreSQL.
+ */
+export function applyAnswer(tx: Transaction<unknown>, answer: DeliveryAnswer, context: EffectsContext, cause?: CloudEvent<unknown>): MaybePromise<void> {
+  const changed = inOrder(answer.state, (change) =>
+    change.value === undefined ? context.state.delete(tx.sql, change.key, change.expected) : context.state.put(tx.sql, change.key, change.value, change.expected),
+  );
+  return afterValue(changed, () => {
+    for (const request of answer.events) tx.emitUntyped(eventOf(request, context, cause));
+  });
 }

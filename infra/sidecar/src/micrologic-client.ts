@@ -16,9 +16,11 @@
  *   a refused connection                   the micrologic is down: an outage (SHOAL_MICROLOGIC_UNAVAILABLE),
  *                                          waited out without counting attempts, never given up on
  *
- * One keep-alive connection pool per sidecar (undici), so a delivery costs no TCP handshake.
+ * One keep-alive connection pool per sidecar (undici), so a delivery costs no TCP handshake. The request's
+ * headers go to undici as a flat list (no object for it to walk and lower-case), and the answer is read whole
+ * by undici with its size capped by the pool (`maxResponseSize`), not chunk by chunk.
  */
-import { isShoalError, ShoalError } from '@shoal/core';
+import { ShoalError } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
 import { Pool } from 'undici';
 
@@ -52,6 +54,7 @@ export class MicrologicClient {
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       keepAliveTimeout: 30_000,
+      maxResponseSize: ANSWER_LIMIT_BYTES,
     });
   }
 
@@ -63,7 +66,7 @@ export class MicrologicClient {
       response = await this.pool.request({
         method: 'POST',
         path: target,
-        headers: { ...binaryHeaders(event), 'content-type': 'application/json', 'shoal-attempt': String(attempt) },
+        headers: requestHeaders(event, attempt),
         body: JSON.stringify(event.data ?? null),
       });
     } catch (error) {
@@ -72,9 +75,8 @@ export class MicrologicClient {
     const { statusCode } = response;
     let text: string;
     try {
-      text = await readLimited(response.body);
+      text = await response.body.text();
     } catch (error) {
-      if (isShoalError(error)) throw error;
       throw this.failure(error, `${event.type} ${event.id}`, target);
     }
     if (statusCode >= 200 && statusCode < 300) {
@@ -113,6 +115,9 @@ export class MicrologicClient {
 
   private failure(error: unknown, what: string, target: string): ShoalError {
     const code = errorCode(error);
+    if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+      return new ShoalError('SHOAL_EVENT_INVALID', `The micrologic's answer to ${what} at ${target} is larger than ${ANSWER_LIMIT_BYTES} bytes (it fails for good)`, { cause: error, retriable: false });
+    }
     if (code !== undefined && OUTAGE_CODES.has(code)) {
       return new ShoalError('SHOAL_MICROLOGIC_UNAVAILABLE', `The micrologic at ${this.options.app} is down (${code}): ${what} waits for it`, { cause: error, retriable: true });
     }
@@ -125,23 +130,23 @@ export class MicrologicClient {
 /** The CloudEvent attributes as HTTP binary-mode headers (`ce-<name>`); traceparent as the W3C header. */
 export function binaryHeaders(event: CloudEvent<unknown>): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event)) {
-    if (name === 'data' || name === 'datacontenttype' || value === undefined || value === null) continue;
-    if (name === 'traceparent') headers.traceparent = String(value);
-    else headers[`ce-${name}`] = String(value);
-  }
+  eachBinaryHeader(event, (name, value) => (headers[name] = value));
   return headers;
 }
 
-async function readLimited(body: AsyncIterable<Buffer>): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > ANSWER_LIMIT_BYTES) throw new ShoalError('SHOAL_EVENT_INVALID', `the answer is larger than ${ANSWER_LIMIT_BYTES} bytes`, { retriable: false });
-    chunks.push(chunk);
+/** binaryHeaders with the content type and the attempt, as the flat [name, value, …] list undici takes as is. */
+function requestHeaders(event: CloudEvent<unknown>, attempt: number): string[] {
+  const headers = ['content-type', 'application/json', 'shoal-attempt', String(attempt)];
+  eachBinaryHeader(event, (name, value) => headers.push(name, value));
+  return headers;
+}
+
+function eachBinaryHeader(event: CloudEvent<unknown>, visit: (name: string, value: string) => void): void {
+  for (const name in event) {
+    const value = event[name as keyof CloudEvent<unknown>];
+    if (name === 'data' || name === 'datacontenttype' || value === undefined || value === null) continue;
+    visit(name === 'traceparent' ? name : `ce-${name}`, String(value));
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -11,14 +11,18 @@
  *
  * An event with an `id` the sidecar already accepted is not stored again, and answered as the first time
  * (`"duplicate": true`), so a micrologic that lost an answer sends the same request again safely. The ids it
- * was given are kept in `sidecar_published` (id, topic, accepted_at); an event without one gets a UUIDv7.
+ * was given are kept in `sidecar_published` (id, topic, accepted_at) for `publishedRetention` (default 7 days,
+ * like the inbox): the same id sent again later than that is taken as a new event. An event without an id
+ * gets a UUIDv7 and is not remembered. The id is claimed with an insert that does nothing when the row is
+ * there, so two instances of the sidecar on one PostgreSQL database given the same id at once store it once.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import type { SchemaCatalog } from '@shoal/contract';
 import { sendProblem } from '@shoal/service';
-import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { afterValue, type ServiceDatabase } from '@shoal/store';
 import { eventOf, type EffectsContext } from './effects.js';
+import { inOrder } from './in-order.js';
 import { checkEventRequest, describeProblems, type EventRequest, type RequestProblem } from './event-request.js';
 
 export const STRUCTURED_TYPE = 'application/cloudevents+json';
@@ -27,9 +31,26 @@ export const MAX_BATCH_EVENTS = 10_000;
 /** Room for a full batch of events of a few hundred bytes each. */
 export const PUBLISH_BODY_LIMIT = 16 * 1024 * 1024;
 const PROBLEMS_LISTED = 100;
+const CLAIM_ID = 'INSERT INTO sidecar_published (id, topic, accepted_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING';
+const TOPIC_OF_ID = 'SELECT topic FROM sidecar_published WHERE id = ?';
+const PRUNE_CHUNK = 'DELETE FROM sidecar_published WHERE id IN (SELECT id FROM sidecar_published WHERE accepted_at < ? ORDER BY accepted_at LIMIT ?)';
+
+/**
+ * Forgets the ids POST /v1/events accepted before `before` (ms since the epoch), `chunk` rows per
+ * transaction with the event loop let in between, as the inbox is pruned; how many went.
+ */
+export async function prunePublishedIds(database: ServiceDatabase, before: number, chunk = 1000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await database.transact((tx) => tx.sql.run(PRUNE_CHUNK, [before, chunk]));
+    total += deleted;
+    if (deleted < chunk) return total;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
 
 export interface PublishRoutesOptions {
-  database: SqliteServiceDatabase;
+  database: ServiceDatabase;
   catalog: SchemaCatalog;
   publishes: ReadonlySet<string>;
   effects: EffectsContext;
@@ -43,29 +64,25 @@ interface Accepted {
 
 export function publishRoutes(options: PublishRoutesOptions): FastifyPluginAsync {
   const { database, catalog, publishes, effects } = options;
-  database.db.exec('CREATE TABLE IF NOT EXISTS sidecar_published (id TEXT PRIMARY KEY, topic TEXT NOT NULL, accepted_at INTEGER NOT NULL)');
-  const findPublished = database.db.prepare<[string], string>('SELECT topic FROM sidecar_published WHERE id = ?').pluck();
-  const rememberPublished = database.db.prepare<[string, string, number]>('INSERT INTO sidecar_published (id, topic, accepted_at) VALUES (?, ?, ?)');
 
   const publish = (requests: readonly EventRequest[]): Promise<Accepted[]> =>
     database.transact((tx) => {
       const accepted: Accepted[] = [];
       const now = effects.now().getTime();
-      for (const request of requests) {
+      const done = inOrder(requests, (request) => {
         const topic = catalog.event(request.type).topic;
-        if (request.id !== undefined) {
-          const earlier = findPublished.get(request.id);
-          if (earlier !== undefined) {
-            accepted.push({ id: request.id, topic: earlier, duplicate: true });
-            continue;
-          }
-        }
-        const event = eventOf({ ...request, id: request.id ?? uuidv7() }, effects);
-        tx.emitUntyped(event);
-        if (request.id !== undefined) rememberPublished.run(event.id, topic, now);
-        accepted.push({ id: event.id, topic });
-      }
-      return accepted;
+        const emit = (id: string) => {
+          tx.emitUntyped(eventOf({ ...request, id }, effects));
+          accepted.push({ id, topic });
+        };
+        if (request.id === undefined) return emit(uuidv7());
+        const id = request.id;
+        return afterValue(tx.sql.run(CLAIM_ID, [id, topic, now]), (claimed) => {
+          if (claimed === 1) return emit(id);
+          return afterValue(tx.sql.get<{ topic: string }>(TOPIC_OF_ID, [id]), (earlier) => void accepted.push({ id, topic: earlier!.topic, duplicate: true }));
+        });
+      });
+      return afterValue(done, () => accepted);
     });
 
   return async (app) => {

@@ -77,6 +77,7 @@ publishes: [shoal.loyalty.Nothing]
 timers:
   - { name: t, every: often, path: /t }
 retries: { attempts: 0, tries: 3 }
+publishedRetention: 10s
 `,
     );
     expect(problemsOf(() => loadSidecarConfig(bad, catalog, {}))).toEqual([
@@ -91,6 +92,7 @@ retries: { attempts: 0, tries: 3 }
       expect.stringMatching(/^timers\[0\]\.every: a duration/),
       expect.stringMatching(/^retries\.attempts: an integer from 1 to 100/),
       expect.stringMatching(/^retries\.tries: unknown setting/),
+      expect.stringMatching(/^publishedRetention: a duration of at least 1m is expected \(7d, 12h\), got "10s"/),
     ]);
   });
 

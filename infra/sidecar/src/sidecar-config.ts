@@ -15,6 +15,7 @@
  *     - { name: hourly-summary, every: 1h, path: /timers/hourly-summary }
  *   retries: { attempts: 5 }
  *   timeout: 10s                        # how long one delivery may take
+ *   publishedRetention: 7d              # how long POST /v1/events remembers an event id (a retry within it is taken once)
  *
  * Everything is checked before anything starts, against the schema catalog too (a subscribed type must be an
  * event of its topic, a published type an event of the catalog), and every mistake is named in one
@@ -56,6 +57,7 @@ export interface SidecarDeclaration {
   timers: readonly SidecarTimer[];
   retries: SidecarRetries;
   timeoutMs: number;
+  publishedRetentionMs: number;
 }
 
 /** The file and the environment, checked and frozen. */
@@ -70,6 +72,8 @@ export const sidecarDefaults = {
   health: '/health',
   retries: { attempts: 5, initialMs: 200, maxMs: 30_000 },
   timeoutMs: 10_000,
+  /** As long as the inbox keeps a delivered event's id (@shoal/consumer's inboxRetentionMs). */
+  publishedRetentionMs: 7 * 24 * 60 * 60 * 1000,
 } satisfies Partial<SidecarDeclaration>;
 
 /** The variable that overrides the file's `app`. */
@@ -79,7 +83,7 @@ const NAME = /^[a-z][a-z0-9-]*$/;
 const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
 const DURATION = /^(\d+)\s*(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const TOP_KEYS = ['service', 'port', 'app', 'health', 'subscriptions', 'publishes', 'timers', 'retries', 'timeout'];
+const TOP_KEYS = ['service', 'port', 'app', 'health', 'subscriptions', 'publishes', 'timers', 'retries', 'timeout', 'publishedRetention'];
 
 /** Reads `file` and the environment; throws one SHOAL_CONFIG_INVALID naming every mistake. */
 export function loadSidecarConfig(file: string, catalog: SchemaCatalog, env: Readonly<Record<string, string | undefined>>): SidecarConfig {
@@ -196,6 +200,10 @@ export function checkDeclaration(document: unknown, catalog: SchemaCatalog, file
   }
   const timeoutMs = doc.timeout === undefined ? sidecarDefaults.timeoutMs : durationMs(doc.timeout);
   if (timeoutMs === undefined || timeoutMs < 1) problems.push(`timeout: a duration is expected (10s, 500ms), got ${show(doc.timeout)}`);
+  const publishedRetentionMs = doc.publishedRetention === undefined ? sidecarDefaults.publishedRetentionMs : durationMs(doc.publishedRetention);
+  if (publishedRetentionMs === undefined || publishedRetentionMs < 60_000) {
+    problems.push(`publishedRetention: a duration of at least 1m is expected (7d, 12h), got ${show(doc.publishedRetention)}`);
+  }
   if (subscriptions.length === 0 && timers.length === 0 && publishes.length === 0 && problems.length === 0) {
     problems.push('the sidecar has nothing to do: declare subscriptions, publishes or timers');
   }
@@ -212,6 +220,7 @@ export function checkDeclaration(document: unknown, catalog: SchemaCatalog, file
     timers,
     retries,
     timeoutMs: timeoutMs!,
+    publishedRetentionMs: publishedRetentionMs!,
   });
 }
 

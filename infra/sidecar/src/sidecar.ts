@@ -3,31 +3,37 @@
  * logger, Kafka, the codec, its SQLite database with the outbox relay, /health/live, /health/ready, /metrics
  * and the one error handler answering problem+json.
  *
- *   database      <SHOAL_DATA_DIR>/<service>/<service>.db: the outbox, the inbox, sidecar_state,
- *                 sidecar_published, sidecar_timers
+ *   database      the host's service database (<SHOAL_DATA_DIR>/<service>/<service>.db, or PostgreSQL with
+ *                 DATABASE_URL): the outbox, the inbox, the parked records, and the sidecar's own tables
+ *                 (sidecar-tables.ts: sidecar_state, sidecar_published, sidecar_timers)
  *   delivery      one subscription of @shoal/consumer in group <service> to the subscribed topics: each new
  *                 event is delivered to the micrologic outside any transaction (the subscription's
  *                 `prepare`), then its inbox row, the events its answer emits and the state it changes commit
  *                 in one transaction; a redelivered event is acknowledged without a call. One key at a
  *                 time in order (its next event is delivered once the previous one committed), keys and
  *                 partitions in parallel. Retries, dead
- *                 letters (<service>.dlq) and outages are the consumer runtime's, with the config's attempts
+ *                 letters (<service>.dlq), parking by key and outages are the consumer runtime's, with the
+ *                 config's attempts; GET /admin/dlq, redrive and skip are the host's. A redrive delivers each
+ *                 released event to the micrologic again, inside the redrive's transaction (its answer
+ *                 commits with the record's removal from the parked records)
+ *   pruning       the ids of POST /v1/events older than `publishedRetention`, hourly
  *   HTTP API      POST /v1/events (publish-routes.ts), /v1/state/{key} (state-routes.ts)
  *   timers        timers.ts
  *   readiness     the host's checks and the micrologic's health path answering 2xx
  */
-import { ShoalError } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
 import type { EventHandlers } from '@shoal/consumer';
 import type { ServiceHost } from '@shoal/service';
-import { sqliteOnly, type SqliteServiceDatabase, type SqliteTransaction } from '@shoal/store-sqlite';
+import type { ServiceDatabase, Transaction } from '@shoal/store';
+import { sqliteOnly } from '@shoal/store-sqlite';
 import type { Subscription } from '@shoal/consumer';
 import type { MessageContext } from '@shoal/transport';
 import { checkAnswer, type DeliveryAnswer } from './answer.js';
 import { applyAnswer, type EffectsContext } from './effects.js';
 import { MicrologicClient } from './micrologic-client.js';
-import { publishRoutes } from './publish-routes.js';
+import { prunePublishedIds, publishRoutes } from './publish-routes.js';
 import type { SidecarDeclaration } from './sidecar-config.js';
+import { createSidecarTables } from './sidecar-tables.js';
 import { StateTable } from './state-table.js';
 import { stateRoutes } from './state-routes.js';
 import { SidecarTimers } from './timers.js';
@@ -35,13 +41,18 @@ import { SidecarTimers } from './timers.js';
 /** Deliveries of one partition's distinct keys in flight at once, as many as the micrologic pool's connections. */
 const DELIVERIES_IN_FLIGHT = 32;
 
+/** How often the ids of POST /v1/events older than the retention are pruned. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
 export interface Sidecar {
-  database: SqliteServiceDatabase;
+  database: ServiceDatabase;
   state: StateTable;
   client: MicrologicClient;
   /** Undefined when the config subscribes to nothing. */
   subscription: Subscription | undefined;
   timers: SidecarTimers | undefined;
+  /** Forgets the ids of POST /v1/events older than the retention now (it also runs hourly); how many went. */
+  prunePublished(): Promise<number>;
 }
 
 export interface BuildSidecarOptions {
@@ -51,11 +62,12 @@ export interface BuildSidecarOptions {
   now?: () => Date;
 }
 
-/** Composes the sidecar of `declaration` on `host` (not started: `host.start()` does). */
+/** Composes the sidecar of `declaration` on `host`, its tables created (not started: `host.start()` does). */
 export async function buildSidecar(host: ServiceHost, declaration: SidecarDeclaration, options: BuildSidecarOptions = {}): Promise<Sidecar> {
   const now = options.now ?? (() => new Date());
-  const database = sqliteOnly(await host.openDatabase(), 'The sidecar');
-  const state = new StateTable(database.db, () => now().getTime());
+  const database = await host.openDatabase();
+  await createSidecarTables(database);
+  const state = new StateTable(() => now().getTime());
   const publishes = new Set(declaration.publishes);
   const effects: EffectsContext = { source: host.source, state, now };
   const client = new MicrologicClient({ app: declaration.app, timeoutMs: declaration.timeoutMs });
@@ -64,21 +76,25 @@ export async function buildSidecar(host: ServiceHost, declaration: SidecarDeclar
   let subscription: Subscription | undefined;
   if (declaration.subscriptions.length > 0) {
     const pathOfType = new Map(declaration.subscriptions.flatMap((entry) => entry.types.map((type) => [type, entry.path] as const)));
-    const apply = (event: CloudEvent<unknown>, tx: SqliteTransaction, _context: MessageContext, prepared: unknown) => {
-      // A redrive of parked records applies them without a delivery: refused (retriable), they stay parked.
-      if (prepared === undefined) throw new ShoalError('SHOAL_HANDLER_FAILED', `${event.type} ${event.id} was not delivered to the micrologic`, { retriable: true });
-      applyAnswer(tx, prepared as DeliveryAnswer, effects, event);
+    const deliver = async (event: CloudEvent<unknown>, context: MessageContext): Promise<DeliveryAnswer> => {
+      const path = pathOfType.get(event.type)!;
+      const reply = await client.deliver(path, event, context.attempt);
+      return checkAnswer(reply.body, `${event.type} ${event.id} at ${path}`, publishes, catalog);
+    };
+    const apply = (event: CloudEvent<unknown>, tx: Transaction<unknown>, context: MessageContext, prepared: unknown) => {
+      // A redrive of parked records hands the handler nothing prepared: the event is delivered now, inside
+      // the redrive's transaction, and a failure leaves it parked with the new reason.
+      if (prepared === undefined) return deliver(event, context).then((answer) => applyAnswer(tx, answer, effects, event));
+      return applyAnswer(tx, prepared as DeliveryAnswer, effects, event);
     };
     const handlers = Object.fromEntries([...pathOfType.keys()].map((type) => [type, apply]));
     subscription = host.subscribe({
-      database,
+      // The consumer runtime (its inbox and parked records) is on SQLite only so far: a sidecar that
+      // subscribes refuses DATABASE_URL with a one-line error; one that only publishes and fires timers runs on it.
+      database: sqliteOnly(database, "The sidecar's subscriptions (the consumer runtime's inbox)"),
       topics: [...new Set(declaration.subscriptions.map((entry) => entry.topic))],
       handlers: handlers as EventHandlers,
-      prepare: async (event, context) => {
-        const path = pathOfType.get(event.type)!;
-        const reply = await client.deliver(path, event, context.attempt);
-        return checkAnswer(reply.body, `${event.type} ${event.id} at ${path}`, publishes, catalog);
-      },
+      prepare: deliver,
       retry: declaration.retries,
       // Keys in parallel, each key's events one at a time: a micrologic reads the state over HTTP while it
       // handles an event, so the previous event of the same key has committed by then (read your writes).
@@ -98,7 +114,23 @@ export async function buildSidecar(host: ServiceHost, declaration: SidecarDeclar
     stop: () => client.close(),
     readiness: () => client.health(declaration.health),
   });
+  const prunePublished = () => prunePublishedIds(database, now().getTime() - declaration.publishedRetentionMs);
+  let pruneTimer: NodeJS.Timeout | undefined;
+  host.addComponent({
+    name: 'published-ids',
+    start: () => {
+      const prune = () =>
+        prunePublished().then(
+          (deleted) => deleted > 0 && host.logger.debug({ deleted }, `sidecar pruned ${deleted} ids of POST /v1/events`),
+          (error: unknown) => host.logger.warn({ err: error }, `sidecar could not prune the ids of POST /v1/events: ${(error as Error).message}`),
+        );
+      void prune();
+      pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
+      pruneTimer.unref();
+    },
+    stop: () => clearInterval(pruneTimer),
+  });
   host.routes(publishRoutes({ database, catalog, publishes, effects }));
   host.routes(stateRoutes({ database, state }));
-  return { database, state, client, subscription, timers };
+  return { database, state, client, subscription, timers, prunePublished };
 }

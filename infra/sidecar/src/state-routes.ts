@@ -12,11 +12,11 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isShoalError, ShoalError } from '@shoal/core';
 import { sendProblem } from '@shoal/service';
-import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import type { ServiceDatabase } from '@shoal/store';
 import { MAX_KEY_LENGTH, parseEtag, type ExpectedVersion, type StateTable } from './state-table.js';
 
 export interface StateRoutesOptions {
-  database: SqliteServiceDatabase;
+  database: ServiceDatabase;
   state: StateTable;
 }
 
@@ -27,7 +27,7 @@ export function stateRoutes(options: StateRoutesOptions): FastifyPluginAsync {
   return async (app) => {
     app.get('/v1/state/*', async (request, reply) => {
       const key = keyOf(request);
-      const entry = state.get(key);
+      const entry = await state.get(database.sql, key);
       if (entry === undefined) throw new ShoalError('SHOAL_NOT_FOUND', `No state under key ${JSON.stringify(key)}`);
       return reply.header('etag', entry.etag).type('application/json').serializer(JSON.stringify).send(entry.value);
     });
@@ -39,7 +39,7 @@ export function stateRoutes(options: StateRoutesOptions): FastifyPluginAsync {
         return sendProblem(request, reply, { status: 415, code: 'SHOAL_REQUEST_INVALID', detail: `A state value is JSON: send it as application/json, not ${type || 'no content type'}` });
       }
       return conflictAsPrecondition(request, reply, async () => {
-        const written = await database.transact(() => state.put(key, request.body, expected));
+        const written = await database.transact((tx) => state.put(tx.sql, key, request.body, expected));
         return reply.code(written.created ? 201 : 200).header('etag', written.etag).send({ key, etag: written.etag });
       });
     });
@@ -47,7 +47,7 @@ export function stateRoutes(options: StateRoutesOptions): FastifyPluginAsync {
       const key = keyOf(request);
       const expected = preconditionOf(request);
       return conflictAsPrecondition(request, reply, async () => {
-        const deleted = await database.transact(() => state.delete(key, expected));
+        const deleted = await database.transact((tx) => state.delete(tx.sql, key, expected));
         if (!deleted) throw new ShoalError('SHOAL_NOT_FOUND', `No state under key ${JSON.stringify(key)}`);
         return reply.code(204).send();
       });

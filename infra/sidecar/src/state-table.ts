@@ -15,7 +15,7 @@
  * again).
  */
 import { ShoalError } from '@shoal/core';
-import type { SqliteDatabase } from '@shoal/store-sqlite';
+import { afterValue, type MaybePromise, type SqlExecutor } from '@shoal/store';
 
 export interface StateEntry {
   key: string;
@@ -29,57 +29,55 @@ export type ExpectedVersion = { version: number } | 'any' | 'none';
 /** As long as a URL path parameter may be (fastify's limit), so every key the state routes take fits. */
 export const MAX_KEY_LENGTH = 100;
 
+interface StateRow {
+  value: string | null;
+  version: number;
+}
+
+const READ = 'SELECT value, version FROM sidecar_state WHERE key = ?';
+const INSERT = 'INSERT INTO sidecar_state (key, value, version, updated_at) VALUES (?, ?, 1, ?) ON CONFLICT (key) DO NOTHING';
+const UPDATE = 'UPDATE sidecar_state SET value = ?, version = ?, updated_at = ? WHERE key = ? AND version = ?';
+
+/**
+ * The state rows (table: sidecar-tables.ts), on whichever SqlExecutor it is given: a transaction's `tx.sql`
+ * for writes, the database's `sql` for a read of its own. Synchronous on SQLite, promises on PostgreSQL.
+ *
+ * Every write is a compare-and-set on the version it read (`WHERE version = ?`, an insert that does nothing
+ * when another got there first), so two instances writing one key on PostgreSQL at once cannot both pass
+ * an If-Match: the loser reads again and, with a precondition, fails it; without one, it writes over.
+ */
 export class StateTable {
-  private readonly read;
-  private readonly upsert;
-  private readonly remove;
+  constructor(private readonly now: () => number) {}
 
-  constructor(
-    db: SqliteDatabase,
-    private readonly now: () => number,
-  ) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS sidecar_state (
-        key        TEXT    PRIMARY KEY,
-        value      TEXT,
-        version    INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL
-      );
-    `);
-    this.read = db.prepare<[string], { value: string | null; version: number }>('SELECT value, version FROM sidecar_state WHERE key = ?');
-    this.upsert = db.prepare<[string, string | null, number]>(
-      `INSERT INTO sidecar_state (key, value, version, updated_at) VALUES (?, ?, 1, ?)
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = version + 1, updated_at = excluded.updated_at`,
+  get(sql: SqlExecutor, key: string): MaybePromise<StateEntry | undefined> {
+    return afterValue(sql.get<StateRow>(READ, [key]), (row) =>
+      row === undefined || row.value === null ? undefined : { key, value: JSON.parse(row.value) as unknown, etag: etagOf(row.version) },
     );
-    this.remove = db.prepare<[number, string]>('UPDATE sidecar_state SET value = NULL, version = version + 1, updated_at = ? WHERE key = ? AND value IS NOT NULL');
   }
 
-  get(key: string): StateEntry | undefined {
-    const row = this.read.get(key);
-    if (row === undefined || row.value === null) return undefined;
-    return { key, value: JSON.parse(row.value) as unknown, etag: etagOf(row.version) };
-  }
-
-  /** Writes `value`; returns the new ETag and whether the key was created. Run inside a transaction when `expected` is given. */
-  put(key: string, value: unknown, expected?: ExpectedVersion): { etag: string; created: boolean } {
-    const row = this.read.get(key);
-    const exists = row !== undefined && row.value !== null;
-    this.check(key, row, exists, expected);
-    this.upsert.run(key, JSON.stringify(value), this.now());
-    return { etag: etagOf((row?.version ?? 0) + 1), created: !exists };
+  /** Writes `value`; returns the new ETag and whether the key was created. */
+  put(sql: SqlExecutor, key: string, value: unknown, expected?: ExpectedVersion): MaybePromise<{ etag: string; created: boolean }> {
+    const text = JSON.stringify(value);
+    return afterValue(sql.get<StateRow>(READ, [key]), (row) => {
+      const exists = row !== undefined && row.value !== null;
+      this.check(key, row, exists, expected);
+      const version = (row?.version ?? 0) + 1;
+      const written = row === undefined ? sql.run(INSERT, [key, text, this.now()]) : sql.run(UPDATE, [text, version, this.now(), key, row.version]);
+      return afterValue(written, (changes) => (changes === 1 ? { etag: etagOf(version), created: !exists } : this.put(sql, key, value, expected)));
+    });
   }
 
   /** Deletes the key; false when it did not exist (and no ETag was expected). */
-  delete(key: string, expected?: ExpectedVersion): boolean {
-    const row = this.read.get(key);
-    const exists = row !== undefined && row.value !== null;
-    this.check(key, row, exists, expected);
-    if (!exists) return false;
-    this.remove.run(this.now(), key);
-    return true;
+  delete(sql: SqlExecutor, key: string, expected?: ExpectedVersion): MaybePromise<boolean> {
+    return afterValue(sql.get<StateRow>(READ, [key]), (row) => {
+      const exists = row !== undefined && row.value !== null;
+      this.check(key, row, exists, expected);
+      if (!exists) return false;
+      return afterValue(sql.run(UPDATE, [null, row.version + 1, this.now(), key, row.version]), (changes) => (changes === 1 ? true : this.delete(sql, key, expected)));
+    });
   }
 
-  private check(key: string, row: { version: number } | undefined, exists: boolean, expected: ExpectedVersion | undefined): void {
+  private check(key: string, row: StateRow | undefined, exists: boolean, expected: ExpectedVersion | undefined): void {
     if (expected === undefined) return;
     const current = exists ? etagOf(row!.version) : 'none';
     const ok = expected === 'any' ? exists : expected === 'none' ? !exists : exists && row!.version === expected.version;

@@ -8,18 +8,26 @@
  * twice for the same period. A timer is due `every` after its last period (after its creation the first
  * time); periods missed while the sidecar was down fire once, not once each. A failed delivery (the
  * micrologic down, a 5xx) is tried again at the next check, every second or `every` if that is shorter.
+ * Several instances of one sidecar on one PostgreSQL database may each deliver a due period, but its move of
+ * `last_period` is a compare-and-set in the answer's transaction: one commits its effects, the others roll
+ * back.
  */
 import { v7 as uuidv7 } from 'uuid';
 import { CLOUDEVENTS_SPEC_VERSION, type CloudEvent, type SchemaCatalog } from '@shoal/contract';
 import type { ShoalLogger } from '@shoal/core';
 import type { ServiceComponent } from '@shoal/service';
-import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import type { ServiceDatabase } from '@shoal/store';
 import { checkAnswer } from './answer.js';
+import { inOrder } from './in-order.js';
 import { applyAnswer, type EffectsContext } from './effects.js';
 import type { MicrologicClient } from './micrologic-client.js';
 import type { SidecarTimer } from './sidecar-config.js';
 
 export const TIMER_FIRED_TYPE = 'shoal.sidecar.TimerFired';
+
+const CREATE = 'INSERT INTO sidecar_timers (name, last_period) VALUES (?, ?) ON CONFLICT (name) DO NOTHING';
+const LAST_PERIOD = 'SELECT last_period FROM sidecar_timers WHERE name = ?';
+const MOVE = 'UPDATE sidecar_timers SET last_period = ? WHERE name = ? AND last_period = ?';
 
 export interface TimerData {
   timer: string;
@@ -29,7 +37,7 @@ export interface TimerData {
 
 export interface SidecarTimersOptions {
   timers: readonly SidecarTimer[];
-  database: SqliteServiceDatabase;
+  database: ServiceDatabase;
   client: MicrologicClient;
   catalog: SchemaCatalog;
   publishes: ReadonlySet<string>;
@@ -39,26 +47,17 @@ export interface SidecarTimersOptions {
 
 export class SidecarTimers implements ServiceComponent {
   readonly name = 'timers';
-  private readonly lastFired;
-  private readonly created;
-  private readonly moved;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   /** Periods delivered and committed, by timer name. */
   readonly fired = new Map<string, number>();
 
-  constructor(private readonly options: SidecarTimersOptions) {
-    const { db } = options.database;
-    db.exec('CREATE TABLE IF NOT EXISTS sidecar_timers (name TEXT PRIMARY KEY, last_period INTEGER NOT NULL)');
-    this.lastFired = db.prepare<[string], number>('SELECT last_period FROM sidecar_timers WHERE name = ?').pluck();
-    this.created = db.prepare<[string, number]>('INSERT OR IGNORE INTO sidecar_timers (name, last_period) VALUES (?, ?)');
-    this.moved = db.prepare<[number, string, number]>('UPDATE sidecar_timers SET last_period = ? WHERE name = ? AND last_period = ?');
-  }
+  constructor(private readonly options: SidecarTimersOptions) {}
 
-  start(): void {
+  async start(): Promise<void> {
     const now = this.options.effects.now().getTime();
-    for (const timer of this.options.timers) this.created.run(timer.name, now);
+    await this.options.database.transact((tx) => inOrder(this.options.timers, (timer) => tx.sql.run(CREATE, [timer.name, now])));
     const checkEvery = Math.min(1000, ...this.options.timers.map((timer) => timer.everyMs));
     this.timer = setInterval(() => {
       this.running ??= this.fireDue().finally(() => {
@@ -77,7 +76,7 @@ export class SidecarTimers implements ServiceComponent {
   private async fireDue(): Promise<void> {
     for (const timer of this.options.timers) {
       if (this.stopped) return;
-      const last = this.lastFired.get(timer.name)!;
+      const last = (await this.options.database.sql.get<{ last_period: number }>(LAST_PERIOD, [timer.name]))!.last_period;
       const now = this.options.effects.now().getTime();
       if (now < last + timer.everyMs) continue;
       // The latest period that is due: periods missed while down fire once.
@@ -105,11 +104,11 @@ export class SidecarTimers implements ServiceComponent {
     };
     const reply = await client.deliver(timer.path, event, 1);
     const answer = checkAnswer(reply.body, `timer ${timer.name}`, publishes, catalog);
-    const committed = await database.transact((tx) => {
-      // Another start of the same sidecar cannot run at once (one writer per file), but a stop racing this
-      // delivery leaves the row as it was: the period is committed once at most.
-      if (this.moved.run(period, timer.name, last).changes !== 1) return false;
-      applyAnswer(tx, answer, effects, event);
+    const committed = await database.transact(async (tx) => {
+      // Another instance that delivered the same period first, or a stop racing this delivery, left the row
+      // moved or as it was: the period is committed once at most.
+      if ((await tx.sql.run(MOVE, [period, timer.name, last])) !== 1) return false;
+      await applyAnswer(tx, answer, effects, event);
       return true;
     });
     if (committed) this.fired.set(timer.name, (this.fired.get(timer.name) ?? 0) + 1);

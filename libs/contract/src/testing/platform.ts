@@ -27,12 +27,20 @@ export interface TestPlatform {
 
 /**
  * Broker + registry for the calling test, closed when it finishes. The catalog (default: the repository's)
- * is registered and every catalog topic exists with its manifest partition count.
+ * is registered and every catalog topic exists with its manifest partition count. With `bootstrap`, the
+ * broker is one the caller runs (Apache Kafka, @shoal/apache-kafka), shared by the tests that use it: it is
+ * neither started nor stopped here, and its topics may hold what earlier tests wrote.
  */
-export async function startTestPlatform(options: { catalog?: SchemaCatalog; brokerDataDir?: string; brokerPort?: number } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(options: { catalog?: SchemaCatalog; brokerDataDir?: string; brokerPort?: number; bootstrap?: string } = {}): Promise<TestPlatform> {
   const catalog = options.catalog ?? loadSchemaCatalog();
+  const external = options.bootstrap;
   const [broker, registryServer] = await Promise.all([
-    startTestBroker({ ...(options.brokerDataDir ? { dataDir: options.brokerDataDir } : {}), ...(options.brokerPort ? { port: options.brokerPort } : {}) }),
+    external === undefined
+      ? startTestBroker({ ...(options.brokerDataDir ? { dataDir: options.brokerDataDir } : {}), ...(options.brokerPort ? { port: options.brokerPort } : {}) })
+      : {
+          bootstrap: external,
+          close: () => Promise.reject(new Error(`the broker at ${external} is the caller's: stop it where it was started`)),
+        },
     startTestRegistry(),
   ]);
   const registry = new RegistryClient({ url: registryServer.url });
