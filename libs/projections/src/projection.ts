@@ -40,8 +40,11 @@ export interface ProjectionContext {
   readonly timestamp: string;
 }
 
-/** Applies one event to the read model through `model`; a promise it returns is awaited inside the transaction. */
-export type ProjectionHandler<E, Tables = any> = (event: E, model: ModelConnection<Tables>, context: ProjectionContext) => void | Promise<void>;
+/**
+ * Applies one event to the read model through `model`; a promise it returns is awaited inside the
+ * transaction (so `(event, { sql }) => sql.run(...)` is a whole handler on both stores), any other value ignored.
+ */
+export type ProjectionHandler<E, Tables = any> = (event: E, model: ModelConnection<Tables>, context: ProjectionContext) => unknown;
 
 /** One handler per event type, each given the event with the data its schema prescribes. */
 export type ProjectionHandlers<Tables = any> = { readonly [T in ShoalEventType]?: ProjectionHandler<ShoalEvent<T>, Tables> };
@@ -58,7 +61,7 @@ export interface ProjectionDefinition<Tables = any> {
    * also creates the projection's own tables (Kysely's schema builder writes each dialect's DDL).
    * `projection_meta` and `projection_positions` are reserved.
    */
-  migrate(model: ModelConnection<Tables>): void | Promise<void>;
+  migrate(model: ModelConnection<Tables>): unknown;
   handlers: ProjectionHandlers<Tables>;
 }
 
