@@ -11,7 +11,7 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KAFKA_VERSION, WireCodec, startApacheKafka, type ApacheKafka } from '@shoal/apache-kafka';
 import { startBroker, type RunningBroker } from '@shoal/broker';
-import { apacheKafkaMissing } from './support.js';
+import { apacheKafkaMissing } from './shared-apache-kafka.js';
 import { Session, differences, normalise, type BrokerUnderTest, type Difference } from './differential.js';
 import { divergences, type Divergence } from './divergences.js';
 import { Api, scenarios } from './scenarios.js';

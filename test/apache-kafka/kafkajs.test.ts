@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { KAFKA_VERSION, startApacheKafka } from '@shoal/apache-kafka';
 import { kafkaFor } from '@shoal/broker/testing';
 import { eventually, uniqueName } from '@shoal/testing';
-import { apacheKafkaMissing, sharedApacheKafka } from './support.js';
+import { apacheKafkaMissing, sharedApacheKafka } from './shared-apache-kafka.js';
 
 const { ConfigResourceTypes } = kafkajs;
 

@@ -12,7 +12,7 @@ import { kafkaFor } from '@shoal/broker/testing';
 import { connected, tempDir, uniqueName } from '@shoal/testing';
 import { describe, expect, it } from 'vitest';
 import { ConfigResourceTypes, type Admin, type IHeaders, type Kafka, type Producer } from 'kafkajs';
-import { collect, producerConfig, startCliBroker, whileRunning, type CliBroker, type ReceivedMessage } from './helpers.js';
+import { collect, producerConfig, startCliBroker, whileRunning, type CliBroker, type ReceivedMessage } from './cli-broker.js';
 
 /** No initial rebalance delay: consumer groups of one member form at once. */
 const BROKER_ARGS = ['--group-initial-rebalance-delay-ms', '0'];

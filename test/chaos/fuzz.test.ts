@@ -24,7 +24,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiKey } from '../../infra/broker/src/protocol/api-keys.js';
 import { Reader } from '../../infra/broker/src/protocol/reader.js';
 import { Writer } from '../../infra/broker/src/protocol/writer.js';
-import { assertRunning, collect, producerConfig, startCliBroker, whileRunning, type CliBroker } from './helpers.js';
+import { assertRunning, collect, producerConfig, startCliBroker, whileRunning, type CliBroker } from './cli-broker.js';
 
 const SEED = fuzzSeed();
 

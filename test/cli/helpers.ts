@@ -4,7 +4,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runProcess, type ProcessResult, type RunOptions } from '../conformance/helpers.js';
+import { runProcess, type ProcessResult, type RunOptions } from '../conformance/client-processes.js';
 
 export const SHOAL_BIN = join(dirname(fileURLToPath(import.meta.url)), '../../infra/cli/bin/shoal.js');
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');

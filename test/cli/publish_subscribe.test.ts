@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
 import { uniqueName, connected } from '@shoal/testing';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
-import { KCAT, PYTHON, kcatMissingReason, processReport, pythonModulesMissingReason, runProcess } from '../conformance/helpers.js';
+import { KCAT, PYTHON, kcatMissingReason, processReport, pythonModulesMissingReason, runProcess } from '../conformance/client-processes.js';
 import { SHOAL_BIN, shoal } from './helpers.js';
 
 const SCRIPT_DIR = fileURLToPath(new URL('../conformance/python/', import.meta.url));

@@ -5,7 +5,7 @@ import { startTestPlatform } from '@shoal/contract/testing';
 import { publisherFor, startTestService } from '@shoal/service/testing';
 import { buildInventory, configSpec as inventorySpec } from '@shoal/service-inventory';
 import { orderPlaced } from '@shoal/service-inventory/testing';
-import { watchProcess } from '../conformance/helpers.js';
+import { watchProcess } from '../conformance/client-processes.js';
 import { SHOAL_BIN, shoal } from './helpers.js';
 
 /** An order's flow as the services would publish it: placed, then two reactions to it and one to the first reaction. */

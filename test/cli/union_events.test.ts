@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startTestBroker } from '@shoal/broker/testing';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
-import { PYTHON, processReport, pythonEnv, pythonModulesMissingReason, runProcess } from '../conformance/helpers.js';
+import { PYTHON, processReport, pythonEnv, pythonModulesMissingReason, runProcess } from '../conformance/client-processes.js';
 import { shoal } from './helpers.js';
 
 const SCRIPT_DIR = fileURLToPath(new URL('../conformance/python/', import.meta.url));

@@ -1,6 +1,6 @@
 /**
  * Seeded Avro schema evolutions for the differential test of the registry's compatibility verdicts
- * (avro_compatibility.test.ts): a random schema, and a copy of it changed the ways teams change event
+ * (avro-compatibility.test.ts): a random schema, and a copy of it changed the ways teams change event
  * schemas, some compatible and some not.
  *
  *   schemas   a record of fields (2/3 of them), a union of records at the top level (the layout for several

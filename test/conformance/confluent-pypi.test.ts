@@ -12,7 +12,7 @@ import { connected } from '@shoal/testing';
 import { uniqueName } from '@shoal/testing';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { shoal } from '../cli/helpers.js';
-import { processReport, runProcess } from './helpers.js';
+import { processReport, runProcess } from './client-processes.js';
 
 const SCRIPT = fileURLToPath(new URL('./python/confluent_pypi.py', import.meta.url));
 const VENV_PYTHON = process.env.SHOAL_PYPI_PYTHON ?? fileURLToPath(new URL('./python/.venv/bin/python', import.meta.url));

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
 import { connected } from '@shoal/testing';
 import { uniqueName } from '@shoal/testing';
-import { readByKey } from './helpers.js';
+import { readByKey } from './client-processes.js';
 
 const GO_DIR = fileURLToPath(new URL('./go/', import.meta.url));
 

@@ -11,8 +11,8 @@ import { KAFKA_VERSION, runJavaClient } from '@shoal/apache-kafka';
 import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
 import { connected } from '@shoal/testing';
 import { uniqueName } from '@shoal/testing';
-import { readByKey } from './helpers.js';
-import { apacheKafkaMissing } from '../apache-kafka/support.js';
+import { readByKey } from './client-processes.js';
+import { apacheKafkaMissing } from '../apache-kafka/shared-apache-kafka.js';
 
 const values = (lines: Array<[string, string]>, key: string) => lines.filter(([k]) => k === key).map(([, v]) => v);
 const value = (lines: Array<[string, string]>, key: string) => {

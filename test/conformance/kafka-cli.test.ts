@@ -10,7 +10,7 @@ import { KAFKA_VERSION, runKafkaTool, type JavaRun } from '@shoal/apache-kafka';
 import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
 import { connected } from '@shoal/testing';
 import { uniqueName } from '@shoal/testing';
-import { apacheKafkaMissing } from '../apache-kafka/support.js';
+import { apacheKafkaMissing } from '../apache-kafka/shared-apache-kafka.js';
 
 if (apacheKafkaMissing !== null) {
   describe("Apache Kafka's command-line tools against the embedded broker", () => {

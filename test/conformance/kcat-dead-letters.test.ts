@@ -13,7 +13,7 @@ import { createEvent } from '@shoal/contract';
 import { Publisher } from '@shoal/transport';
 import { startTestPlatform } from '@shoal/contract/testing';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
-import { KCAT, kcatMissingReason, processReport, runProcess } from './helpers.js';
+import { KCAT, kcatMissingReason, processReport, runProcess } from './client-processes.js';
 
 const missing = kcatMissingReason();
 if (missing) console.warn(`skipping the kcat dead-letter test: ${missing}`);

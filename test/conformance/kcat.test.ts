@@ -10,7 +10,7 @@ import { tempDir, uniqueName } from '@shoal/testing';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KCAT, kcatMissingReason, librdkafkaComplaints, processReport, runProcessOk, watchProcess } from './helpers.js';
+import { KCAT, kcatMissingReason, librdkafkaComplaints, processReport, runProcessOk, watchProcess } from './client-processes.js';
 
 const missing = kcatMissingReason();
 if (missing) console.warn(`skipping kcat conformance tests: ${missing}`);

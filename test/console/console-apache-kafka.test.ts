@@ -6,7 +6,7 @@ import { EventCodec, RegistryClient, createEvent, loadSchemaCatalog, registerCat
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { Publisher } from '@shoal/transport';
 import { orderPlaced } from '@shoal/service-inventory/testing';
-import { apacheKafkaMissing, sharedApacheKafka } from '../apache-kafka/support.js';
+import { apacheKafkaMissing, sharedApacheKafka } from '../apache-kafka/shared-apache-kafka.js';
 import { SHOAL_BIN, REPO_ROOT } from '../cli/helpers.js';
 
 /**

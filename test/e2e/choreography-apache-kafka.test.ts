@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'vitest';
 import { KAFKA_VERSION, startApacheKafka, type ApacheKafka } from '@shoal/apache-kafka';
-import { apacheKafkaMissing } from '../apache-kafka/support.js';
+import { apacheKafkaMissing } from '../apache-kafka/shared-apache-kafka.js';
 import { choreographySuite } from './support/choreography-suite.js';
 
 if (apacheKafkaMissing !== null) {

@@ -7,7 +7,7 @@
  * refused by the other. Any pair on which they disagree fails the test, unless its kind of disagreement is
  * listed, with its reason, in docs/schema-registry.md ("Verdicts that differ from Apache Avro's").
  *
- * Seeded: replay a run with SHOAL_FUZZ_SEED=<seed> npx vitest run test/conformance/avro_compatibility.test.ts
+ * Seeded: replay a run with SHOAL_FUZZ_SEED=<seed> npx vitest run test/conformance/avro-compatibility.test.ts
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +15,9 @@ import { describe, expect, it } from 'vitest';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
 import { fuzzSeed, seededRandom } from '@shoal/testing';
 import { SchemaEvolutions, unionKinds, type Evolution } from './avro-evolutions.js';
-import { PYTHON, processReport, pythonEnv, pythonModulesMissingReason, runProcess } from './helpers.js';
+import { PYTHON, processReport, pythonEnv, pythonModulesMissingReason, runProcess } from './client-processes.js';
 
-const TEST_FILE = 'test/conformance/avro_compatibility.test.ts';
+const TEST_FILE = 'test/conformance/avro-compatibility.test.ts';
 const SEED = fuzzSeed();
 const EVOLUTIONS = 400;
 const SCRIPT_DIR = fileURLToPath(new URL('./python/', import.meta.url));

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { describe, expect, it } from 'vitest';
 import { startTestRegistry, testSchemas } from '@shoal/schema-registry/testing';
-import { PYTHON, processReport, pythonModulesMissingReason, runProcess } from './helpers.js';
+import { PYTHON, processReport, pythonModulesMissingReason, runProcess } from './client-processes.js';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./python/', import.meta.url));
 const SCRIPT_DEADLINE_S = 30;

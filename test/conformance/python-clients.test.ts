@@ -10,7 +10,7 @@ import { startTestBroker } from '@shoal/broker/testing';
 import { uniqueName } from '@shoal/testing';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PYTHON, librdkafkaComplaints, processReport, pythonModulesMissingReason, runProcess } from './helpers.js';
+import { PYTHON, librdkafkaComplaints, processReport, pythonModulesMissingReason, runProcess } from './client-processes.js';
 
 const SCRIPT_DIR = fileURLToPath(new URL('./python/', import.meta.url));
 /** Deadline a script enforces on itself (it then reports a `deadline` result). */

@@ -1,5 +1,5 @@
 /**
- * Helpers shared by the conformance tests only (kcat.test.ts, python_clients.test.ts): a broker per test in
+ * Helpers shared by the conformance tests only (kcat.test.ts, python-clients.test.ts): a broker per test in
  * its own temp dir, child processes with a hard time bound, unique names.
  *
  * The broker runs inside the vitest worker while the real clients are child processes, so every child is
