@@ -79,7 +79,7 @@ describe.each(projectionStores)('Projector rebuild on $name', (store) => {
     const dataDir = tempDir('projection');
     const database = await store.database();
     // Every statement is a round trip on PostgreSQL: a smaller backlog keeps the test's length alike on both.
-    const backlog = store.name === 'sqlite' ? 20_000 : 2000;
+    const backlog = store.name === 'sqlite' ? 20_000 : 1000;
     const before = await publishOrders(platform.publisher, 0, backlog);
     const projector = platform.projector({ projection: orderProjection(), dataDir, database });
     await projector.start();
@@ -122,7 +122,7 @@ describe.each(projectionStores)('Projector rebuild on $name', (store) => {
     const platform = await startProjectionPlatform();
     const dataDir = tempDir('projection');
     const database = await store.database();
-    const published = await publishOrders(platform.publisher, 0, 8000);
+    const published = await publishOrders(platform.publisher, 0, store.name === 'sqlite' ? 8000 : 2000);
     const v1 = platform.projector({ projection: orderProjection({ version: 1 }), dataDir, database });
     await v1.start();
     await v1.whenCaughtUp();
@@ -173,7 +173,7 @@ describe.each(projectionStores)('Projector rebuild on $name', (store) => {
     const platform = await startProjectionPlatform();
     const dataDir = tempDir('projection');
     const database = await store.database();
-    const published = await publishOrders(platform.publisher, 0, 3000);
+    const published = await publishOrders(platform.publisher, 0, store.name === 'sqlite' ? 3000 : 1500);
     const first = platform.projector({ projection: orderProjection(), dataDir, database });
     await first.start();
     await first.whenCaughtUp();
@@ -182,7 +182,7 @@ describe.each(projectionStores)('Projector rebuild on $name', (store) => {
     // The same version, whose handler now refuses an event the live model applied long ago: only a replay meets it.
     const projector = platform.projector({ projection: orderProjection({ failOn: 1234 }), dataDir, database });
     await projector.start();
-    const more = await publishOrders(platform.publisher, 3000, 500);
+    const more = await publishOrders(platform.publisher, published.length, 500);
     await projector.whenCaughtUp();
     const failed = await (await projector.rebuild()).done;
     expect(failed.state).toBe('failed');
