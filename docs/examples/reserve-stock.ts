@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { EventCodec, RegistryClient, createEvent, loadSchemaCatalog } from '@shoal/contract';
 import { subscribe } from '@shoal/consumer';
 import { OutboxRelay } from '@shoal/outbox';
+import { createTables } from '@shoal/store';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { kafkaClient } from '@shoal/transport';
 
@@ -18,7 +19,8 @@ export async function startReservations(options: { brokers: string[]; registryUr
 
   // #region database
   const database = new SqliteServiceDatabase({ path: join(options.dataDir, 'inventory.db'), catalog }); // @shoal/store-sqlite
-  database.db.exec('CREATE TABLE IF NOT EXISTS reserved (sku TEXT PRIMARY KEY, quantity INTEGER NOT NULL)');
+  const table = 'CREATE TABLE IF NOT EXISTS reserved (sku TEXT PRIMARY KEY, quantity INTEGER NOT NULL)';
+  await createTables(database, { sqlite: [table], postgres: [table] }); // @shoal/store: per dialect
   const relay = new OutboxRelay({ database, kafka, codec }); // @shoal/outbox: publishes what transactions emit
   relay.start();
   // #endregion database
@@ -27,11 +29,12 @@ export async function startReservations(options: { brokers: string[]; registryUr
   const subscription = subscribe({ // @shoal/consumer
     database, kafka, codec, group: options.group, topics: ['orders.order'], fromBeginning: true,
     handlers: {
-      // Synchronous, inside one transaction with the inbox row, the writes and the emitted event.
-      'shoal.orders.OrderPlaced': (event, tx) => {
+      // Inside one transaction with the inbox row, the writes (tx.sql) and the emitted event.
+      'shoal.orders.OrderPlaced': async (event, tx) => {
         for (const line of event.data.lines) {
-          tx.db.prepare('INSERT INTO reserved (sku, quantity) VALUES (?, ?) ON CONFLICT (sku) DO UPDATE SET quantity = quantity + excluded.quantity')
-            .run(line.sku, line.quantity);
+          // SQL both adapters speak, `?` placeholders; queryBuilder/compiledQuery (@shoal/store) write it typed
+          await tx.sql.run('INSERT INTO reserved (sku, quantity) VALUES (?, ?) ON CONFLICT (sku) DO UPDATE SET quantity = reserved.quantity + excluded.quantity',
+            [line.sku, line.quantity]);
         }
         const { orderId, customerId, lines, total } = event.data;
         tx.emit(createEvent('shoal.inventory.StockReserved', { orderId, customerId, lines, total, reservedAt: Date.now() },

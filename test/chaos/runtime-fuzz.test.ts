@@ -102,12 +102,12 @@ describe('the runtime under hostile records', () => {
     expect(status.state).toBe('running');
     const seenIds = () => new Set(database.db.prepare('SELECT event_id FROM seen').pluck().all() as string[]);
     // A valid event behind a hostile record of its key is parked, not lost: every one is handled or parked.
-    const parkedIds = new Set(subscription.deadLetterList().flatMap((letter) => letter.parked.map((record) => record.eventId)));
+    const parkedIds = new Set((await subscription.deadLetterList()).flatMap((letter) => letter.parked.map((record) => record.eventId)));
     expect(valid.filter((event) => !seenIds().has(event.id) && !parkedIds.has(event.id)).map((event) => event.id)).toEqual([]);
     expect(status.deadLettered).toBeGreaterThan(0);
     expect(status.parking.deadLetters).toBeGreaterThan(0);
     // Skipping every dead letter (again while a released hostile record fails and takes its place) releases them all.
-    for (let keys = subscription.blockedKeys(); keys.length > 0; keys = subscription.blockedKeys()) {
+    for (let keys = await subscription.blockedKeys(); keys.length > 0; keys = await subscription.blockedKeys()) {
       for (const key of keys) await subscription.skip(key);
     }
     expect(subscription.status().parking).toEqual({ deadLetters: 0, parked: 0 });

@@ -6,35 +6,56 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
 import { problemResponses, type ServiceHost } from '@shoal/service';
-import { sqliteOnly, type SqliteDatabase } from '@shoal/store-sqlite';
+import { compiledQuery, createTables, type Kysely, type Params, type ServiceDatabase } from '@shoal/store';
+import { sqliteOnly } from '@shoal/store-sqlite';
 import type { configSpec } from './config.js';
 
 export type OrderTallyConfig = ReturnType<typeof configSpec.load>;
 
+// #region sql
+interface Tables {
+  tally: { customer_id: string; orders: number; large_orders: number };
+}
+
+// Written once with the query builder (Kysely), compiled once for the database's dialect: SQLite or PostgreSQL.
+const countOrder = compiledQuery((db: Kysely<Tables>, p: Params<{ customerId: string; large: number }>) =>
+  db
+    .insertInto('tally')
+    .values({ customer_id: p.customerId, orders: 1, large_orders: p.large })
+    .onConflict((conflict) =>
+      conflict.column('customer_id').doUpdateSet((row) => ({
+        orders: row('tally.orders', '+', 1),
+        large_orders: row('tally.large_orders', '+', row.ref('excluded.large_orders')),
+      })),
+    ),
+);
+
+const tallyOf = compiledQuery((db: Kysely<Tables>, p: Params<{ customerId: string }>) =>
+  db.selectFrom('tally').select(['orders', 'large_orders as largeOrders']).where('customer_id', '=', p.customerId),
+);
+// #endregion sql
+
 export async function buildOrderTally(host: ServiceHost<OrderTallyConfig>): Promise<void> {
-  // <SHOAL_DATA_DIR>/order-tally/order-tally.db with its outbox relay (this example speaks SQLite: no DATABASE_URL)
+  // <SHOAL_DATA_DIR>/order-tally/order-tally.db with its outbox relay
   const database = sqliteOnly(await host.openDatabase(), 'The order-tally service');
-  database.db.exec(`CREATE TABLE IF NOT EXISTS tally (
-    customer_id TEXT PRIMARY KEY, orders INTEGER NOT NULL, large_orders INTEGER NOT NULL)`);
+  const table = 'CREATE TABLE IF NOT EXISTS tally (customer_id TEXT PRIMARY KEY, orders INTEGER NOT NULL, large_orders INTEGER NOT NULL)';
+  await createTables(database, { sqlite: [table], postgres: [table] });
 
   host.subscribe({
     database,
     topics: ['orders.order'],
     handlers: {
-      // Synchronous, in one transaction with the event's inbox row: a redelivery counts nothing twice.
-      'shoal.orders.OrderPlaced': (event, tx) => {
+      // In one transaction with the event's inbox row (tx.sql runs in it): a redelivery counts nothing twice.
+      'shoal.orders.OrderPlaced': async (event, tx) => {
         const large = event.data.total.amount >= host.config.largeOrderAmount ? 1 : 0;
-        tx.db
-          .prepare(`INSERT INTO tally (customer_id, orders, large_orders) VALUES (?, 1, ?)
-            ON CONFLICT (customer_id) DO UPDATE SET orders = orders + 1, large_orders = large_orders + excluded.large_orders`)
-          .run(event.data.customerId, large);
+        await countOrder.run(tx.sql, { customerId: event.data.customerId, large });
       },
     },
   });
-  host.routes(tallyRoutes(database.db));
+  host.routes(tallyRoutes(database));
 }
 
-function tallyRoutes(db: SqliteDatabase): FastifyPluginAsync {
+function tallyRoutes(database: ServiceDatabase): FastifyPluginAsync {
   return async (app) => {
     app.get<{ Params: { customerId: string } }>(
       '/customers/:customerId/tally',
@@ -46,9 +67,7 @@ function tallyRoutes(db: SqliteDatabase): FastifyPluginAsync {
       },
       async (request) => {
         const { customerId } = request.params;
-        const row = db.prepare('SELECT orders, large_orders AS largeOrders FROM tally WHERE customer_id = ?').get(customerId) as
-          | { orders: number; largeOrders: number }
-          | undefined;
+        const row = await tallyOf.get(database.sql, { customerId });
         // Domain code names a code, never a status: the host answers 404 problem+json for it.
         if (!row) throw new ShoalError('SHOAL_NOT_FOUND', `No order placed by customer ${customerId}`, { details: { customerId } });
         return { customerId, ...row };

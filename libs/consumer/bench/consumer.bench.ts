@@ -1,9 +1,12 @@
 import { join } from 'node:path';
-import type { Statement } from 'better-sqlite3';
 import type { KafkaMessage } from 'kafkajs';
-import { type EventCodec } from '@shoal/contract';
+import pg from 'pg';
+import type { EventCodec, ShoalEvent } from '@shoal/contract';
 import { Publisher } from '@shoal/transport';
+import type { MaybePromise, ServiceDatabase, Transaction } from '@shoal/store';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { PostgresServiceDatabase } from '@shoal/store-postgres';
+import { postgresMissingReason, startPostgres, type PostgresServer } from '@shoal/postgres';
 import { createTopics } from '../../../infra/broker/bench/kafkajs-client.js';
 import { formatThroughputTable, type ThroughputRow } from '../../../infra/broker/bench/report.js';
 import { startSpan, type Span, type SpanTimer } from '../../../infra/broker/bench/span.js';
@@ -32,10 +35,18 @@ import { subscribe, type Subscription } from '../src/index.js';
  *                        back (one index seek per run)
  *   runtime, a key parked  "new events" with the first event of one order failing (poison): that order's later
  *                        events are parked, and every other record's key is looked up among the parked ones
+ *   PostgreSQL: new events, duplicates   the first two on a PostgreSQL database (a durable server: fsync and
+ *                        synchronous commit on, as in production; PostgreSQL of Debian's package, started by
+ *                        @shoal/postgres), the same handler through tx.sql; skipped with the reason when no
+ *                        PostgreSQL is installed
+ *   PostgreSQL, 3 partitions in flight   new events on PostgreSQL with partitionsInFlight 3 (the service host
+ *                        runs up to 16): the transactions of the partitions on connections of their own, side by
+ *                        side, as only a database with a pool can
  *
  * The runtime's figures are checked, not assumed: each pass must count every record as handled (resp. as a
- * duplicate), and the read model must hold exactly one upsert per event. Goal (docs/benchmarks.md): the runtime
- * within 2x the time of raw kafkajs, checked against both baselines. Exits 0 whether or not it is met;
+ * duplicate), and the read model must hold exactly one upsert per event. Goals (docs/benchmarks.md): the runtime
+ * within 2x the time of raw kafkajs, checked against both baselines; on PostgreSQL, new events at 10,000 events/s
+ * or more. Exits 0 whether or not it is met;
  * non-zero only when the benchmark itself fails.
  */
 const usage = `Usage: node --import tsx libs/consumer/bench/consumer.bench.ts [--quick]
@@ -43,7 +54,7 @@ const usage = `Usage: node --import tsx libs/consumer/bench/consumer.bench.ts [-
   --quick   10x fewer events (a smoke run; figures are noisier)
 `;
 
-const goals = { overhead: 2 } as const;
+const goals = { overhead: 2, postgresEventsPerSecond: 10_000 } as const;
 
 const TOPIC = 'orders.order';
 const COPY_TOPIC = 'bench.orders-again';
@@ -119,13 +130,48 @@ async function consumeRaw(platform: BenchPlatform, topic: string, expected: numb
 }
 
 /** A service database whose read model takes one upsert per OrderPlaced: what a typical handler writes. */
-function readModel(path: string, platform: BenchPlatform): { database: SqliteServiceDatabase; upsert: Statement<[string, string, number]> } {
+interface ReadModel {
+  database: ServiceDatabase;
+  /** The handler's write, in its transaction. */
+  upsert(tx: Transaction<unknown>, event: ShoalEvent<'shoal.orders.OrderPlaced'>): MaybePromise<unknown>;
+  /** Upserts the read model took. */
+  applied(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const UPSERT = 'INSERT INTO orders (order_id, customer_id, total, events) VALUES (?, ?, ?, 1) ON CONFLICT (order_id) DO UPDATE SET total = excluded.total, events = orders.events + 1';
+const ORDERS_TABLE = 'CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, total INTEGER NOT NULL, events INTEGER NOT NULL)';
+
+/** On SQLite: the statement prepared once on the connection, as a service written against better-sqlite3 does. */
+function sqliteModel(path: string, platform: BenchPlatform): ReadModel {
   const database = new SqliteServiceDatabase({ path, catalog: platform.catalog });
-  database.db.exec('CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, total INTEGER NOT NULL, events INTEGER NOT NULL)');
-  const upsert = database.db.prepare<[string, string, number]>(
-    'INSERT INTO orders (order_id, customer_id, total, events) VALUES (?, ?, ?, 1) ON CONFLICT (order_id) DO UPDATE SET total = excluded.total, events = events + 1',
-  );
-  return { database, upsert };
+  database.db.exec(ORDERS_TABLE);
+  const upsert = database.db.prepare<[string, string, number]>(UPSERT);
+  return {
+    database,
+    upsert: (_tx, event) => upsert.run(event.data.orderId, event.data.customerId, event.data.total.amount),
+    applied: async () => (database.db.prepare('SELECT SUM(events) AS n FROM orders').get() as { n: number }).n,
+    close: async () => database.close(),
+  };
+}
+
+/** On PostgreSQL: a new database on the bench's server, the statement through tx.sql. */
+async function postgresModel(server: PostgresServer, name: string, platform: BenchPlatform): Promise<ReadModel> {
+  const admin = new pg.Client({ connectionString: server.url() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const database = await PostgresServiceDatabase.open({ url: server.url(name), catalog: platform.catalog, service: 'bench' });
+  await database.sql.run(ORDERS_TABLE);
+  return {
+    database,
+    upsert: (tx, event) => tx.sql.run(UPSERT, [event.data.orderId, event.data.customerId, event.data.total.amount]),
+    applied: async () => Number((await database.sql.get<{ n: number }>('SELECT SUM(events) AS n FROM orders'))!.n),
+    close: () => database.close(),
+  };
 }
 
 /**
@@ -134,8 +180,8 @@ function readModel(path: string, platform: BenchPlatform): { database: SqliteSer
  */
 async function consumeWithRuntime(
   platform: BenchPlatform,
-  model: ReturnType<typeof readModel>,
-  options: { group: string; topic: string; expected: number; codec: EventCodec; parkByKey?: boolean; failingOrder?: string },
+  model: ReadModel,
+  options: { group: string; topic: string; expected: number; codec: EventCodec; parkByKey?: boolean; failingOrder?: string; partitionsInFlight?: number },
 ): Promise<{ span: Span; subscription: Subscription }> {
   let failed = false;
   const subscription = subscribe({
@@ -146,13 +192,14 @@ async function consumeWithRuntime(
     topics: [options.topic],
     fromBeginning: true,
     parkByKey: options.parkByKey ?? true,
+    ...(options.partitionsInFlight === undefined ? {} : { partitionsInFlight: options.partitionsInFlight }),
     handlers: {
-      'shoal.orders.OrderPlaced': (event) => {
+      'shoal.orders.OrderPlaced': (event, tx) => {
         if (!failed && event.data.orderId === options.failingOrder) {
           failed = true;
           throw new ShoalError('SHOAL_EVENT_DATA_INVALID', `order ${event.data.orderId} fails on purpose`);
         }
-        model.upsert.run(event.data.orderId, event.data.customerId, event.data.total.amount);
+        return model.upsert(tx, event) as void | Promise<void>;
       },
     },
   });
@@ -173,18 +220,26 @@ async function consumeWithRuntime(
 }
 
 /** JIT, connections and codec caches for every kind of consumer, on a topic of its own. */
-async function warmUp(platform: BenchPlatform, events: number): Promise<void> {
+async function warmUp(platform: BenchPlatform, events: number, postgres: PostgresServer | undefined): Promise<void> {
   const topic = 'bench.warmup';
   await createTopics(platform.kafka, [topic], PARTITIONS);
   progress(`warming up with ${count(events)} events`);
   await fill(platform, [topic], events, 2);
   const codec = platform.codec();
   await consumeRaw(platform, topic, events, (message) => codec.decode(message));
-  const model = readModel(join(platform.workDir, 'warmup.db'), platform);
+  const model = sqliteModel(join(platform.workDir, 'warmup.db'), platform);
   try {
     await consumeWithRuntime(platform, model, { group: newGroup('warmup'), topic, expected: events, codec: platform.codec() });
   } finally {
-    model.database.close();
+    await model.close();
+  }
+  if (postgres !== undefined) {
+    const onPostgres = await postgresModel(postgres, 'warmup', platform);
+    try {
+      await consumeWithRuntime(platform, onPostgres, { group: newGroup('warmup-pg'), topic, expected: events, codec: platform.codec() });
+    } finally {
+      await onPostgres.close();
+    }
   }
 }
 
@@ -195,10 +250,13 @@ interface Figures {
   duplicates: Span[];
   noParking: Span[];
   keyParked: Span[];
+  postgres: Span[];
+  postgresDuplicates: Span[];
+  postgresInFlight: Span[];
 }
 
-async function rounds(platform: BenchPlatform, events: number): Promise<Figures> {
-  const figures: Figures = { raw: [], decode: [], runtime: [], duplicates: [], noParking: [], keyParked: [] };
+async function rounds(platform: BenchPlatform, events: number, postgres: PostgresServer | undefined): Promise<Figures> {
+  const figures: Figures = { raw: [], decode: [], runtime: [], duplicates: [], noParking: [], keyParked: [], postgres: [], postgresDuplicates: [], postgresInFlight: [] };
   for (let round = 1; round <= ROUNDS; round++) {
     progress(`round ${round} of ${ROUNDS}: raw kafkajs`);
     figures.raw.push(await consumeRaw(platform, TOPIC, events, undefined));
@@ -208,47 +266,67 @@ async function rounds(platform: BenchPlatform, events: number): Promise<Figures>
     figures.decode.push(await consumeRaw(platform, TOPIC, events, (message) => codec.decode(message)));
 
     progress(`round ${round} of ${ROUNDS}: consumer runtime, new events`);
-    const model = readModel(join(platform.workDir, `service-${round}.db`), platform);
-    try {
-      const group = newGroup('runtime');
-      const first = await consumeWithRuntime(platform, model, { group, topic: TOPIC, expected: events, codec: platform.codec() });
-      expectCounts(first.subscription, { handled: events, duplicates: 0 });
-      figures.runtime.push(first.span);
-
-      progress(`round ${round} of ${ROUNDS}: consumer runtime, duplicates`);
-      const again = await consumeWithRuntime(platform, model, { group, topic: COPY_TOPIC, expected: events, codec: platform.codec() });
-      expectCounts(again.subscription, { handled: 0, duplicates: events });
-      figures.duplicates.push(again.span);
-
-      expectUpserts(model, events);
-    } finally {
-      model.database.close();
-    }
+    await newAndDuplicates(platform, sqliteModel(join(platform.workDir, `service-${round}.db`), platform), events, figures.runtime, figures.duplicates);
 
     progress(`round ${round} of ${ROUNDS}: consumer runtime, no parking`);
-    const unparked = readModel(join(platform.workDir, `service-${round}-no-parking.db`), platform);
+    const unparked = sqliteModel(join(platform.workDir, `service-${round}-no-parking.db`), platform);
     try {
       const pass = await consumeWithRuntime(platform, unparked, { group: newGroup('no-parking'), topic: TOPIC, expected: events, codec: platform.codec(), parkByKey: false });
       expectCounts(pass.subscription, { handled: events, duplicates: 0 });
       figures.noParking.push(pass.span);
-      expectUpserts(unparked, events);
+      await expectUpserts(unparked, events);
     } finally {
-      unparked.database.close();
+      await unparked.close();
     }
 
     progress(`round ${round} of ${ROUNDS}: consumer runtime, a key parked`);
-    const parking = readModel(join(platform.workDir, `service-${round}-parked.db`), platform);
+    const parking = sqliteModel(join(platform.workDir, `service-${round}-parked.db`), platform);
     try {
       const perOrder = Math.ceil(events / ORDERS); // the events of ord-1-0: indexes 0, ORDERS, 2 * ORDERS, ...
       const pass = await consumeWithRuntime(platform, parking, { group: newGroup('parked'), topic: TOPIC, expected: events, codec: platform.codec(), failingOrder: 'ord-1-0' });
       expectCounts(pass.subscription, { handled: events - perOrder, duplicates: 0, deadLettered: 1, parked: perOrder - 1 });
       figures.keyParked.push(pass.span);
-      expectUpserts(parking, events - perOrder);
+      await expectUpserts(parking, events - perOrder);
     } finally {
-      parking.database.close();
+      await parking.close();
+    }
+
+    if (postgres !== undefined) {
+      progress(`round ${round} of ${ROUNDS}: consumer runtime on PostgreSQL, new events and duplicates`);
+      await newAndDuplicates(platform, await postgresModel(postgres, `service_${round}`, platform), events, figures.postgres, figures.postgresDuplicates);
+
+      progress(`round ${round} of ${ROUNDS}: consumer runtime on PostgreSQL, 3 partitions in flight`);
+      const inFlight = await postgresModel(postgres, `service_${round}_in_flight`, platform);
+      try {
+        const pass = await consumeWithRuntime(platform, inFlight, { group: newGroup('in-flight'), topic: TOPIC, expected: events, codec: platform.codec(), partitionsInFlight: PARTITIONS });
+        expectCounts(pass.subscription, { handled: events, duplicates: 0 });
+        figures.postgresInFlight.push(pass.span);
+        await expectUpserts(inFlight, events);
+      } finally {
+        await inFlight.close();
+      }
     }
   }
   return figures;
+}
+
+/** "new events" then "duplicates" (the same group on the same database, reading the copy topic), checked, on `model`. */
+async function newAndDuplicates(platform: BenchPlatform, model: ReadModel, events: number, fresh: Span[], duplicates: Span[]): Promise<void> {
+  try {
+    const group = newGroup('runtime');
+    const first = await consumeWithRuntime(platform, model, { group, topic: TOPIC, expected: events, codec: platform.codec() });
+    expectCounts(first.subscription, { handled: events, duplicates: 0 });
+    fresh.push(first.span);
+
+    progress(`  ${model.database.sql.dialect}: duplicates`);
+    const again = await consumeWithRuntime(platform, model, { group, topic: COPY_TOPIC, expected: events, codec: platform.codec() });
+    expectCounts(again.subscription, { handled: 0, duplicates: events });
+    duplicates.push(again.span);
+
+    await expectUpserts(model, events);
+  } finally {
+    await model.close();
+  }
 }
 
 function expectCounts(subscription: Subscription, expected: { handled: number; duplicates: number; deadLettered?: number; parked?: number }): void {
@@ -258,12 +336,12 @@ function expectCounts(subscription: Subscription, expected: { handled: number; d
   }
 }
 
-function expectUpserts(model: ReturnType<typeof readModel>, expected: number): void {
-  const applied = model.database.db.prepare('SELECT SUM(events) AS n FROM orders').get() as { n: number };
-  if (applied.n !== expected) throw new Error(`the read model took ${applied.n} upserts for ${expected} events`);
+async function expectUpserts(model: ReadModel, expected: number): Promise<void> {
+  const applied = await model.applied();
+  if (applied !== expected) throw new Error(`the read model took ${applied} upserts for ${expected} events on ${model.database.sql.dialect}`);
 }
 
-function report(figures: Figures, events: number, valueBytes: number): { rows: ThroughputRow[]; goals: Goal[] } {
+function report(figures: Figures, events: number, valueBytes: number, postgresMissing: string | undefined): { rows: ThroughputRow[]; goals: Goal[]; notes: string[] } {
   const raw = combineSpans(figures.raw);
   const decode = combineSpans(figures.decode);
   const runtime = combineSpans(figures.runtime);
@@ -288,7 +366,26 @@ function report(figures: Figures, events: number, valueBytes: number): { rows: T
     const ratio = span.seconds / baselineSpan.seconds;
     return { goal: `runtime, ${name}, within ${goals.overhead}x the time of ${baseline}`, measured: `${ratio.toFixed(2)}x`, met: ratio <= goals.overhead };
   };
+  const postgresRows: ThroughputRow[] = [];
+  const postgresGoals: Goal[] = [];
+  if (figures.postgres.length > 0) {
+    const onPostgres = combineSpans(figures.postgres);
+    const postgresDuplicates = combineSpans(figures.postgresDuplicates);
+    const inFlight = combineSpans(figures.postgresInFlight);
+    const perSecond = messages / Math.min(onPostgres.seconds, inFlight.seconds);
+    postgresRows.push(
+      row('PostgreSQL, new events', onPostgres, `as runtime, new events, on PostgreSQL; ${(onPostgres.seconds / runtime.seconds).toFixed(2)}x SQLite's time`, onPostgres.seconds / decode.seconds),
+      row('PostgreSQL, duplicates', postgresDuplicates, `as runtime, duplicates, on PostgreSQL; ${(postgresDuplicates.seconds / duplicates.seconds).toFixed(2)}x SQLite's time`, postgresDuplicates.seconds / decode.seconds),
+      row('PostgreSQL, 3 in flight', inFlight, `new events on PostgreSQL, partitionsInFlight ${PARTITIONS}; ${(onPostgres.seconds / inFlight.seconds).toFixed(2)}x as fast as 1`, inFlight.seconds / decode.seconds),
+    );
+    postgresGoals.push({
+      goal: `runtime on PostgreSQL, new events (the faster of 1 and 3 partitions in flight), ${count(goals.postgresEventsPerSecond)}/s or more (SQLite: ${count(Math.round(messages / runtime.seconds))}/s)`,
+      measured: `${count(Math.round(perSecond))}/s`,
+      met: perSecond >= goals.postgresEventsPerSecond,
+    });
+  }
   return {
+    notes: postgresMissing === undefined ? [] : [`PostgreSQL workloads skipped: ${postgresMissing}`],
     rows: [
       row('raw kafkajs', raw, 'eachBatch counting records: the floor'),
       row('kafkajs + decode', decode, `EventCodec.decode per record: the baseline; ${vsRaw(decode)}`, 1),
@@ -296,12 +393,14 @@ function report(figures: Figures, events: number, valueBytes: number): { rows: T
       row('runtime, duplicates', duplicates, `every event id already in the inbox; ${vsRaw(duplicates)}`, duplicates.seconds / decode.seconds),
       row('runtime, no parking', noParking, `new events, parkByKey false; parking on costs ${(runtime.seconds / noParking.seconds).toFixed(2)}x this`, noParking.seconds / decode.seconds),
       row('runtime, a key parked', keyParked, `new events, one order's events parked: every key looked up; ${(keyParked.seconds / noParking.seconds).toFixed(2)}x no parking`, keyParked.seconds / decode.seconds),
+      ...postgresRows,
     ],
     goals: [
       within('new events', runtime, 'kafkajs + decode', decode),
       within('new events', runtime, 'raw kafkajs', raw),
       within('duplicates', duplicates, 'kafkajs + decode', decode),
       within('duplicates', duplicates, 'raw kafkajs', raw),
+      ...postgresGoals,
     ],
   };
 }
@@ -315,17 +414,25 @@ runBench({
     await createTopics(platform.kafka, [COPY_TOPIC], PARTITIONS);
     progress(`publishing ${count(plan.events)} events to ${TOPIC} and ${COPY_TOPIC}`);
     const valueBytes = await fill(platform, [TOPIC, COPY_TOPIC], plan.events, 1);
-    await warmUp(platform, plan.warmupEvents);
-    const { rows, goals } = report(await rounds(platform, plan.events), plan.events, valueBytes);
-    return {
-      lines: [
+    const postgresMissing = postgresMissingReason();
+    const postgres = postgresMissing === undefined ? await startPostgres({ durable: true }) : undefined;
+    try {
+      await warmUp(platform, plan.warmupEvents, postgres);
+      const { rows, goals, notes } = report(await rounds(platform, plan.events, postgres), plan.events, valueBytes, postgresMissing);
+      return {
+        lines: [
         `broker in a child process, registry and clients in this one, on 127.0.0.1; ${count(plan.events)} OrderPlaced events over ${count(ORDERS)} orders, ${PARTITIONS} partitions`,
         `${ROUNDS} interleaved rounds per workload after a warm-up, each from the group join to the last record; kafkajs consumer defaults (1 partition at a time)`,
         'ratio = seconds / kafkajs + decode seconds; MB/s counts record values only; CPU columns are shares of one core (broker: the broker process; client: this process)',
+        ...(postgres === undefined ? [] : [`PostgreSQL ${postgres.version} in a child process on 127.0.0.1, durable (fsync and synchronous commit on), a pool of 10 connections`]),
+        ...notes,
         '',
         formatThroughputTable(rows),
       ],
-      goals,
-    };
+        goals,
+      };
+    } finally {
+      await postgres?.stop();
+    }
   },
 });

@@ -3,7 +3,7 @@
  * `'shoal.orders.OrderPlaced'` receives a `ShoalEvent<'shoal.orders.OrderPlaced'>` whose `data` is
  * `OrderPlaced`.
  *
- * A handler runs inside the transaction that also records the event in the inbox, writes through `tx.db`
+ * A handler runs inside the transaction that also records the event in the inbox, writes through `tx.sql` (or `tx.db`)
  * and emits through `tx.emit`; all of it commits together, none of it when it throws. It may be
  * asynchronous: what it awaits (a statement on a network database, a savepoint with `tx.transact`, an
  * event-store append) runs inside the transaction, which commits only once the handler's promise resolved,
@@ -15,19 +15,23 @@
  */
 import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/contract';
 import type { MessageContext } from '@shoal/transport';
-import type { SqliteTransaction } from '@shoal/store-sqlite';
+import type { Transaction } from '@shoal/store';
+import type { SqliteDatabase } from '@shoal/store-sqlite';
 
 /**
+ * `tx`: the transaction on the subscription's database (`Db` is its connection's type: better-sqlite3's on
+ * SQLite, the default; a node-postgres client on PostgreSQL). `tx.sql` runs the same statements on both, and
+ * `queryBuilder(tx.sql)` of @shoal/store builds them typed.
  * `context`: where the record came from and how many times it has been tried (every consumer's MessageContext).
  * `prepared`: what the subscription's `prepare` resolved to for this event (undefined without one).
  */
-export type EventHandler<T extends ShoalEventType = ShoalEventType> = (event: ShoalEvent<T>, tx: SqliteTransaction, context: MessageContext, prepared?: unknown) => void | Promise<void>;
+export type EventHandler<T extends ShoalEventType = ShoalEventType, Db = SqliteDatabase> = (event: ShoalEvent<T>, tx: Transaction<Db>, context: MessageContext, prepared?: unknown) => void | Promise<void>;
 
 /** At most one handler per event type. */
-export type EventHandlers = { [T in ShoalEventType]?: EventHandler<T> };
+export type EventHandlers<Db = SqliteDatabase> = { [T in ShoalEventType]?: EventHandler<T, Db> };
 
 /** A handler as the runtime holds it, whatever its type. */
-export type AnyEventHandler = (event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext, prepared: unknown) => unknown;
+export type AnyEventHandler = (event: CloudEvent<unknown>, tx: Transaction<unknown>, context: MessageContext, prepared: unknown) => unknown;
 
 /**
  * The outside world an event needs, before its transaction (a sidecar's call to its micrologic): awaited

@@ -4,7 +4,10 @@
  * the events it emits. One commit per run instead of per record is what lets the inbox dedupe keep up with
  * raw kafkajs (one WAL append per run, not fsynced with synchronous=NORMAL). A run whose handlers do not
  * return promises is applied in one synchronous stretch; a handler that returns one is awaited inside the
- * transaction, and the records after it are applied once it resolved, in order.
+ * transaction, and the records after it are applied once it resolved, in order. The statements of the
+ * inbox and the parked records answer at once on SQLite, so a run of synchronous handlers costs no promise
+ * there; on PostgreSQL every statement is a promise (a round trip), and the run's inbox rows are recorded in
+ * one statement at the start of its transaction when the group holds no key back.
  *
  * Runs are optimistic: there is no savepoint per record. A savepoint around each record would let a failing
  * handler roll back alone, but it costs two statements and a copy of every page the record touches, paid by
@@ -42,17 +45,18 @@ import type { KafkaMessage } from 'kafkajs';
 import type { ShoalError, ShoalLogger } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
 import { asShoalError, RunFailure, type ConsumerLoopHandler, type EventRun, type FailedRecord, type GiveUp, type MessageContext, type RecordContext } from '@shoal/transport';
-import { isPromiseLike, type SqliteServiceDatabase, type SqliteTransaction } from '@shoal/store-sqlite';
+import { afterValue, type MaybePromise, type ServiceDatabase, type Transaction } from '@shoal/store';
+import { isPromiseLike } from '@shoal/store-sqlite';
 import type { Tracing } from '@shoal/telemetry';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, EventPreparation } from './event-handlers.js';
-import type { Inbox } from './inbox-table.js';
+import type { Inbox, InboxEntry } from './inbox-table.js';
 import type { ParkedReason, ParkedReasonKind, ParkedRecords } from './parked-records.js';
 import type { RuntimeCounters } from './subscription-status.js';
 
 export interface InboxHandlerOptions {
   group: string;
-  database: SqliteServiceDatabase;
+  database: ServiceDatabase;
   handlers: ReadonlyMap<string, AnyEventHandler>;
   inbox: Inbox;
   deadLetters: DeadLetterQueue;
@@ -79,7 +83,6 @@ export class InboxHandler implements ConsumerLoopHandler {
     return this.options.handlers.has(type);
   }
 
-  /** One transaction for the run; awaits only what a handler returned. */
   /** One transaction for the run (stretches of it with `prepareConcurrency`); awaits only what a handler returned. */
   apply(run: EventRun): Promise<void> {
     if (this.options.prepare === undefined) return this.commit(run, undefined);
@@ -112,13 +115,13 @@ export class InboxHandler implements ConsumerLoopHandler {
    * `concurrency` at once; fails at the first that failed.
    */
   private async prepareStretch(run: EventRun, start: number, end: number, prepare: EventPreparation, prepared: Map<string, unknown>, concurrency: number): Promise<void> {
-    const { inbox, parking } = this.options;
-    const holding = parking !== undefined && parking.any();
+    const { inbox, parking, database } = this.options;
+    const holding = parking !== undefined && (await parking.any(database.sql));
     const waiting: number[] = [];
     for (let i = start; i < end; i++) {
       const { event, context } = run.events[i]!;
-      if (prepared.has(event.id) || inbox.has(event.id)) continue;
-      if (holding && context.key !== null && parking.blocked(context.key)) continue;
+      if (prepared.has(event.id) || (await inbox.has(database.sql, event.id))) continue;
+      if (holding && context.key !== null && (await parking.blocked(database.sql, context.key))) continue;
       waiting.push(i);
     }
     let failed: { index: number; error: unknown } | undefined;
@@ -147,9 +150,19 @@ export class InboxHandler implements ConsumerLoopHandler {
     const progress: RunProgress = { handled: 0, duplicates: 0, parked: 0, failedAt: -1, prepared };
     try {
       await database.transact((tx) => {
+        const begin = (any: boolean): MaybePromise<void> => {
+          progress.parking = any;
+          // On PostgreSQL, where every statement is a round trip, the run's inbox rows go in as one statement
+          // first when the group holds no key back (each event is then handled or a duplicate). The run is one
+          // transaction either way: a handler that throws rolls the rows back with everything else.
+          if (any || tx.sql.dialect !== 'postgres' || run.events.length < 2) return this.applyFrom(run, 0, tx, progress);
+          return afterValue(this.options.inbox.recordAll(tx.sql, run.events.map(({ event, context }) => entryOf(event, context))), (recorded) => {
+            progress.recorded = recorded;
+            return this.applyFrom(run, 0, tx, progress);
+          });
+        };
         // Read inside the transaction: a redrive that unblocks a key commits before or after this run, never in between.
-        progress.parking = parking !== undefined && parking.any();
-        return this.applyFrom(run, 0, tx, progress);
+        return parking === undefined ? begin(false) : afterValue(parking.any(tx.sql), begin);
       });
     } catch (error) {
       // Some failures (SQLITE_FULL, SQLITE_IOERR) make SQLite roll the transaction back itself; either way nothing of the run stays.
@@ -159,53 +172,72 @@ export class InboxHandler implements ConsumerLoopHandler {
     counters.committed(progress.handled, progress.duplicates);
     if (progress.parked > 0) {
       counters.parked += progress.parked;
-      counters.parking = parking!.counts();
+      counters.parking = await parking!.counts(database.sql);
     }
   }
 
   /**
-   * The run's events from `start` on, inside `tx`: synchronously while the handlers return nothing, and on
-   * from the next event once the promise a handler returned resolved. A record of a key the group holds back
-   * is parked instead of handled.
+   * The run's events from `start` on, inside `tx`: synchronously while the statements answer at once
+   * (SQLite) and the handlers return nothing, and on from the next event once a promise resolved. A record of
+   * a key the group holds back is parked instead of handled.
    */
-  private applyFrom(run: EventRun, start: number, tx: SqliteTransaction, progress: RunProgress): void | Promise<void> {
-    const { parking } = this.options;
+  private applyFrom(run: EventRun, start: number, tx: Transaction<unknown>, progress: RunProgress): MaybePromise<void> {
     for (let i = start; i < run.events.length; i++) {
       progress.failedAt = i;
-      const { event, context } = run.events[i]!;
-      if (progress.parking === true) {
-        const key = context.key;
-        if (key !== null && parking!.blocked(key)) {
-          if (this.options.inbox.has(event.id)) progress.duplicates += 1;
-          else if (parking!.add({ key, topic: run.topic, partition: run.partition, message: context.message, eventId: event.id, type: event.type }, this.options.now())) progress.parked += 1;
-          else progress.duplicates += 1;
-          continue;
-        }
-      }
-      const handled = this.handle(event, tx, context, progress.prepared?.get(event.id));
-      if (handled === false) {
-        progress.duplicates += 1;
-        continue;
-      }
-      if (handled !== true) {
-        return handled.then(() => {
-          progress.handled += 1;
-          return this.applyFrom(run, i + 1, tx, progress);
-        });
-      }
-      progress.handled += 1;
+      const applied = this.applyOne(run, i, tx, progress);
+      if (applied instanceof Promise) return applied.then(() => this.applyFrom(run, i + 1, tx, progress));
     }
     progress.failedAt = -1;
   }
 
+  private applyOne(run: EventRun, i: number, tx: Transaction<unknown>, progress: RunProgress): MaybePromise<void> {
+    const { event, context } = run.events[i]!;
+    const key = context.key;
+    if (progress.parking !== true || key === null) return this.applyHandled(event, tx, context, progress);
+    return afterValue(this.options.parking!.holdsBack(tx.sql, key), (held) => (held ? this.park(run, i, key, tx, progress) : this.applyHandled(event, tx, context, progress)));
+  }
+
+  private applyHandled(event: CloudEvent<unknown>, tx: Transaction<unknown>, context: RecordContext, progress: RunProgress): MaybePromise<void> {
+    const { recorded } = progress;
+    const prepared = progress.prepared?.get(event.id);
+    // With the run's inbox rows recorded up front: the first of an event id's records handles it.
+    const handling = recorded === undefined ? this.handle(event, tx, context, prepared) : recorded.delete(event.id) ? this.runHandler(event, tx, context, prepared) : false;
+    return afterValue(handling, (handled) => {
+      if (handled) progress.handled += 1;
+      else progress.duplicates += 1;
+    });
+  }
+
+  /** Parks the run's record `i` behind its key's dead letter; a duplicate when the inbox has its event or the table its offset. */
+  private park(run: EventRun, i: number, key: string, tx: Transaction<unknown>, progress: RunProgress): MaybePromise<void> {
+    const { event, context } = run.events[i]!;
+    return afterValue(this.options.inbox.has(tx.sql, event.id), (had) => {
+      if (had) {
+        progress.duplicates += 1;
+        return undefined;
+      }
+      const record = { key, topic: run.topic, partition: run.partition, message: context.message, eventId: event.id, type: event.type };
+      return afterValue(this.options.parking!.add(tx.sql, record, this.options.now()), (added) => {
+        if (added) progress.parked += 1;
+        else progress.duplicates += 1;
+      });
+    });
+  }
+
   /**
    * Records `event` in the inbox and runs its handler, inside the caller's transaction: false for a duplicate
-   * (the inbox had its id: the handler does not run), true once the handler returned, or the promise it
-   * returned (to await before the transaction goes on). Throws what the handler threw.
+   * (the inbox had its id: the handler does not run), true once the handler returned. At once when the inbox
+   * answers at once and the handler returns no promise, else a promise (to await before the transaction goes
+   * on). Throws what the handler threw.
    */
-  handle(event: CloudEvent<unknown>, tx: SqliteTransaction, context: RecordContext, prepared?: unknown): boolean | Promise<unknown> {
-    if (!this.options.inbox.record({ eventId: event.id, type: event.type, topic: context.topic, partition: context.partition, offset: context.offset })) return false;
-    return this.call(this.options.handlers.get(event.type)!, event, tx, context, prepared) ?? true;
+  handle(event: CloudEvent<unknown>, tx: Transaction<unknown>, context: RecordContext, prepared?: unknown): MaybePromise<boolean> {
+    return afterValue(this.options.inbox.record(tx.sql, entryOf(event, context)), (recorded) => (recorded ? this.runHandler(event, tx, context, prepared) : false));
+  }
+
+  /** Runs the handler of an event the inbox has just recorded: true once it returned (at once, or the promise it returned). */
+  private runHandler(event: CloudEvent<unknown>, tx: Transaction<unknown>, context: RecordContext, prepared: unknown): MaybePromise<boolean> {
+    const returned = this.call(this.options.handlers.get(event.type)!, event, tx, context, prepared);
+    return returned === undefined ? true : returned.then(handledOnce);
   }
 
   async giveUp(record: FailedRecord): Promise<GiveUp> {
@@ -222,15 +254,16 @@ export class InboxHandler implements ConsumerLoopHandler {
     if (parks) {
       this.publishedLetters.add(where);
       // Should this fail (the database is down), the loop tries giving up again with backoff and the partition waits.
-      await this.options.database.transact(() =>
+      await this.options.database.transact((tx) =>
         parking.add(
+          tx.sql,
           { key, topic, partition, message, eventId: record.event?.id ?? headerText(message, 'ce_id'), type: record.event?.type ?? headerText(message, 'ce_type') },
           now(),
           { reason: reasonOf(failure, kind === 'poison' ? 'poison' : 'exhausted', attempts, now()), published: true },
         ),
       );
       this.publishedLetters.delete(where);
-      counters.parking = parking.counts();
+      counters.parking = await parking.counts(this.options.database.sql);
     }
     const reason = kind === 'poison' ? 'cannot be processed' : `failed ${attempts} times`;
     // A handler misused (e.g. a transaction started inside its own) is a bug in the service that will dead-letter every event it gets.
@@ -243,7 +276,7 @@ export class InboxHandler implements ConsumerLoopHandler {
   }
 
   /** Calls the handler and times it (up to its promise's settling, for one that returns a promise); the promise if it returned one. */
-  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: SqliteTransaction, context: MessageContext, prepared: unknown): Promise<unknown> | undefined {
+  private call(handler: AnyEventHandler, event: CloudEvent<unknown>, tx: Transaction<unknown>, context: MessageContext, prepared: unknown): Promise<unknown> | undefined {
     // With `prepare`, the handler's latency is the preparation's (timed there): the commit is the runtime's.
     const timed = this.options.prepare === undefined;
     const started = performance.now();
@@ -265,6 +298,14 @@ export class InboxHandler implements ConsumerLoopHandler {
   }
 }
 
+function handledOnce(): true {
+  return true;
+}
+
+function entryOf(event: CloudEvent<unknown>, context: RecordContext): InboxEntry {
+  return { eventId: event.id, type: event.type, topic: context.topic, partition: context.partition, offset: context.offset };
+}
+
 /** How far a run got: what the counters learn once it committed, and the event that was being applied. */
 interface RunProgress {
   handled: number;
@@ -272,6 +313,8 @@ interface RunProgress {
   parked: number;
   /** Whether the group held any key back when the run's transaction began. */
   parking?: boolean;
+  /** The event ids of the run the inbox recorded up front (PostgreSQL, nothing held back); undefined when each is recorded as it is applied. */
+  recorded?: Set<string>;
   /** What `prepare` resolved to, by event id. */
   prepared?: ReadonlyMap<string, unknown> | undefined;
   /** The event being applied when the transaction threw; -1 when its BEGIN or COMMIT did. */

@@ -25,7 +25,6 @@ export type {
   DlqSkipBody,
   DlqSkipResult,
 } from './dlq-bodies.js';
-export { createParkedRecordsTable } from './parked-records.js';
 export type { ParkedCounts } from './parked-records.js';
-export { createInboxTable } from './inbox-table.js';
+export { createConsumerTables } from './consumer-tables.js';
 export type { InboxRow } from './inbox-table.js';

@@ -14,9 +14,11 @@
  * the redrive left it, never half-redriven with a parked record at its front. The records are decoded before
  * the transaction (decoding may have to ask the registry); a record parked meanwhile that cannot be decoded
  * without asking rolls the transaction back, and it is tried again once decoded. The consumer's runs are
- * transactions too, and the service database runs one at a time (SQLite's single connection queues them,
- * awaited handlers included), so a record of the key that the consumer reads meanwhile is either parked
- * before the redrive's transaction (and redriven by it) or handled after it: it never overtakes.
+ * transactions too, and they and the redrive are ordered on the key: on SQLite the service database runs
+ * one transaction at a time (its single connection queues them, awaited handlers included), on PostgreSQL
+ * the redrive's transaction and a run that finds the key blocked take the key's lock (parked-records.ts).
+ * So a record of the key that the consumer reads meanwhile is either parked before the redrive reads the
+ * key's rows (and redriven by it) or handled after the redrive committed: it never overtakes.
  *
  * An outage (the registry unreachable while decoding, the database busy, full or broken) leaves everything
  * as it was and reports the error: the key is not given a new reason for a failure that is not its own.
@@ -25,7 +27,7 @@
 import { isShoalError, SHOAL_ERROR_CODES, ShoalError, type ShoalErrorCode, type ShoalLogger } from '@shoal/core';
 import type { CloudEvent, EventCodec } from '@shoal/contract';
 import { asShoalError, failureKind, RecordContext } from '@shoal/transport';
-import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
+import type { ServiceDatabase, Transaction } from '@shoal/store';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { DlqDeadLetter, DlqFailure, DlqRedriveResult, DlqSkipResult } from './dlq-bodies.js';
 import { reasonOf, type InboxHandler } from './inbox-handler.js';
@@ -34,7 +36,7 @@ import type { RuntimeCounters } from './subscription-status.js';
 
 export interface ParkedKeysOptions {
   group: string;
-  database: SqliteServiceDatabase;
+  database: ServiceDatabase;
   parking: ParkedRecords;
   handler: InboxHandler;
   codec: EventCodec;
@@ -71,9 +73,9 @@ export class ParkedKeys {
   constructor(private readonly options: ParkedKeysOptions) {}
 
   /** Every dead letter of the group with the records parked behind it, by key. */
-  list(): DlqDeadLetter[] {
+  async list(): Promise<DlqDeadLetter[]> {
     const letters: DlqDeadLetter[] = [];
-    for (const row of this.options.parking.all()) {
+    for (const row of await this.options.parking.all(this.options.database.sql)) {
       const current = letters.at(-1);
       if (current !== undefined && current.key === row.key) {
         current.parked.push({ topic: row.topic, partition: row.partition, offset: row.offset, eventId: row.eventId, type: row.type, parkedAt: iso(row.parkedAt) });
@@ -96,8 +98,8 @@ export class ParkedKeys {
     return letters;
   }
 
-  keys(): string[] {
-    return this.options.parking.keys();
+  async keys(): Promise<string[]> {
+    return this.options.parking.keys(this.options.database.sql);
   }
 
   /** Redrives the key; undefined when the group holds nothing back for it. */
@@ -112,7 +114,7 @@ export class ParkedKeys {
   /** Drops the key's dead letter and releases what is parked behind it; undefined when the group holds nothing back for it. */
   skip(key: string): Promise<DlqSkipResult | undefined> {
     return this.exclusive(async () => {
-      const head = this.options.parking.rows(key)[0];
+      const head = (await this.options.parking.rows(this.options.database.sql, key))[0];
       if (head === undefined) return undefined;
       // The dead-letter topic keeps what a skip drops: a record that failed only on a redrive is published first.
       if (!head.published) await this.publish(head, head.reason?.attempts ?? 1, errorOfReason(head.reason));
@@ -132,7 +134,7 @@ export class ParkedKeys {
   private async release(key: string, skipHead: boolean): Promise<Released | undefined> {
     const { database, parking, counters, logger } = this.options;
     const decoded = new Map<number, Decoded>();
-    let rows = parking.rows(key);
+    let rows = await parking.rows(database.sql, key);
     if (rows.length === 0) return undefined;
     let released: Released;
     for (;;) {
@@ -146,7 +148,7 @@ export class ParkedKeys {
       }
     }
     counters.committed(released.handled, released.duplicates);
-    counters.parking = parking.counts();
+    counters.parking = await parking.counts(database.sql);
     const what = skipHead ? `skipped the dead letter of key ${key} and released` : `redrove key ${key}:`;
     if (released.failed === undefined) {
       logger.info({ group: this.options.group, key, handled: released.handled, duplicates: released.duplicates }, `consumer ${this.options.group} ${what} ${released.handled + released.duplicates} records`);
@@ -169,14 +171,15 @@ export class ParkedKeys {
   }
 
   /** Runs inside the transaction: the key's rows as they are now, each handled in a savepoint with its row removed. */
-  private async releaseInTransaction(tx: SqliteTransaction, key: string, skipHead: boolean, decoded: Map<number, Decoded>): Promise<Released> {
+  private async releaseInTransaction(tx: Transaction<unknown>, key: string, skipHead: boolean, decoded: Map<number, Decoded>): Promise<Released> {
     const { parking, handler, now } = this.options;
-    const rows = parking.rows(key);
+    await parking.lockKey(tx.sql, key);
+    const rows = await parking.rows(tx.sql, key);
     const released: Released = { handled: 0, duplicates: 0, failed: undefined, left: 0, skipped: null };
     let start = 0;
     if (skipHead && rows.length > 0) {
       released.skipped = rows[0]!.eventId;
-      parking.remove(rows[0]!.seq);
+      await parking.remove(tx.sql, rows[0]!.seq);
       start = 1;
     }
     const undecoded = rows.slice(start).filter((row) => !decoded.has(row.seq));
@@ -197,10 +200,9 @@ export class ParkedKeys {
           const event = outcome.event;
           const context = new RecordContext(row.topic, row.partition, row.message, attempts);
           const handled = await tx.transact(async (savepoint) => {
-            const done = handler.handles(event.type) ? handler.handle(event, savepoint, context) : false;
-            if (done !== true && done !== false) await done;
-            parking.remove(row.seq);
-            return done !== false;
+            const done = handler.handles(event.type) ? await handler.handle(event, savepoint, context) : false;
+            await parking.remove(savepoint.sql, row.seq);
+            return done;
           });
           if (handled) released.handled += 1;
           else released.duplicates += 1;
@@ -212,7 +214,7 @@ export class ParkedKeys {
       // Not the record's own failure: nothing of the redrive stays, and the key keeps its reason.
       if (failureKind(error) === 'outage') throw outage(error);
       const failure = asShoalError(error);
-      parking.fail(row.seq, reasonOf(failure, failureKind(error) === 'poison' ? 'poison' : 'exhausted', attempts, now()));
+      await parking.fail(tx.sql, row.seq, reasonOf(failure, failureKind(error) === 'poison' ? 'poison' : 'exhausted', attempts, now()));
       released.failed = { row, error, attempts };
       released.left = rows.length - i;
       return released;
@@ -258,7 +260,7 @@ export class ParkedKeys {
       });
     }
     counters.deadLettered += 1;
-    await database.transact(() => parking.published(row.seq));
+    await database.transact((tx) => parking.published(tx.sql, row.seq));
   }
 }
 
@@ -269,7 +271,7 @@ function errorOfReason(reason: ParkedReason | null): ShoalError {
   return new ShoalError(code, reason.message, { retriable: reason.kind === 'exhausted' });
 }
 
-/** An outage as the ShoalError a caller reports (a busy or broken SQLite is a retriable SHOAL_DATABASE). */
+/** An outage as the ShoalError a caller reports (a busy or broken SQLite, a PostgreSQL deadlock, is a retriable SHOAL_DATABASE). */
 function outage(error: unknown): unknown {
   if (isShoalError(error)) return error;
   return new ShoalError('SHOAL_DATABASE', `The service database cannot take the redrive now: ${(error as Error).message}`, { cause: error, retriable: true });

@@ -24,9 +24,16 @@
  *
  * Rows are written in the transactions of the consumer's runs (the inbox rows of the run's other records
  * commit with them) and of the redrives, so parked state, inbox and offsets cannot disagree after a crash.
+ *
+ * The same statements run on both adapters; the PostgreSQL table differs in its types only (an identity `seq`,
+ * BYTEA for the bytes). On PostgreSQL transactions run side by side, so the runs and the redrives of a key
+ * take the key's lock (`lockKey`, an advisory lock held to the end of the transaction) before they decide on
+ * its rows: a record parked while a redrive of its key runs is parked before the redrive reads the rows (and
+ * redriven by it) or sees the key released; SQLite's single writer gives the same order without a lock.
  */
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import type { SqliteDatabase } from '@shoal/store-sqlite';
+import { afterValue, type MaybePromise, type SqlDialect, type SqlExecutor } from '@shoal/store';
+import { isFound, isOne } from './sql-results.js';
 
 export type ParkedReasonKind = 'poison' | 'exhausted';
 
@@ -86,9 +93,13 @@ interface StoredRow {
   parked_at: number;
 }
 
-export function createParkedRecordsTable(db: SqliteDatabase): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS parked_records (
+const COLUMNS = `consumer_group, key, topic, "partition", "offset", event_id, type, message_key, value, headers, "timestamp",
+      reason_code, reason_message, reason_kind, attempts, failed_at, published, parked_at`;
+
+/** The table in each dialect (createTables of @shoal/store runs them). */
+export const PARKED_RECORDS_TABLE: Record<SqlDialect, readonly string[]> = {
+  sqlite: [
+    `CREATE TABLE IF NOT EXISTS parked_records (
       seq            INTEGER PRIMARY KEY AUTOINCREMENT,
       consumer_group TEXT    NOT NULL,
       key            TEXT    NOT NULL,
@@ -100,7 +111,7 @@ export function createParkedRecordsTable(db: SqliteDatabase): void {
       message_key    BLOB,
       value          BLOB,
       headers        TEXT    NOT NULL,
-      timestamp      TEXT    NOT NULL,
+      "timestamp"    TEXT    NOT NULL,
       reason_code    TEXT,
       reason_message TEXT,
       reason_kind    TEXT,
@@ -109,10 +120,48 @@ export function createParkedRecordsTable(db: SqliteDatabase): void {
       published      INTEGER NOT NULL,
       parked_at      INTEGER NOT NULL,
       UNIQUE (consumer_group, topic, "partition", "offset")
-    );
-    CREATE INDEX IF NOT EXISTS parked_records_by_key ON parked_records (consumer_group, key, seq);
-  `);
-}
+    )`,
+    'CREATE INDEX IF NOT EXISTS parked_records_by_key ON parked_records (consumer_group, key, seq)',
+  ],
+  postgres: [
+    `CREATE TABLE IF NOT EXISTS parked_records (
+      seq            BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      consumer_group TEXT    NOT NULL,
+      key            TEXT    NOT NULL,
+      topic          TEXT    NOT NULL,
+      "partition"    INTEGER NOT NULL,
+      "offset"       BIGINT  NOT NULL,
+      event_id       TEXT,
+      type           TEXT,
+      message_key    BYTEA,
+      value          BYTEA,
+      headers        TEXT    NOT NULL,
+      "timestamp"    TEXT    NOT NULL,
+      reason_code    TEXT,
+      reason_message TEXT,
+      reason_kind    TEXT,
+      attempts       INTEGER,
+      failed_at      BIGINT,
+      published      INTEGER NOT NULL,
+      parked_at      BIGINT  NOT NULL,
+      UNIQUE (consumer_group, topic, "partition", "offset")
+    )`,
+    'CREATE INDEX IF NOT EXISTS parked_records_by_key ON parked_records (consumer_group, key, seq)',
+  ],
+};
+
+const ANY = 'SELECT 1 AS found FROM parked_records WHERE consumer_group = ? LIMIT 1';
+const BLOCKED = 'SELECT 1 AS found FROM parked_records WHERE consumer_group = ? AND key = ? LIMIT 1';
+const INSERT = `INSERT INTO parked_records (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+const ROWS_OF_KEY = `SELECT seq, ${COLUMNS} FROM parked_records WHERE consumer_group = ? AND key = ? ORDER BY seq`;
+const ROWS_OF_GROUP = `SELECT seq, ${COLUMNS} FROM parked_records WHERE consumer_group = ? ORDER BY key, seq`;
+const KEYS_OF_GROUP = 'SELECT DISTINCT key FROM parked_records WHERE consumer_group = ? ORDER BY key';
+const DELETE_ROW = 'DELETE FROM parked_records WHERE seq = ? AND consumer_group = ?';
+const SET_REASON = 'UPDATE parked_records SET reason_code = ?, reason_message = ?, reason_kind = ?, attempts = ?, failed_at = ? WHERE seq = ?';
+const SET_PUBLISHED = 'UPDATE parked_records SET published = 1 WHERE seq = ?';
+const COUNT_ROWS = 'SELECT COUNT(DISTINCT key) AS "keys", COUNT(*) AS "rows" FROM parked_records WHERE consumer_group = ?';
+/** The two-int advisory lock space (apart from the one-bigint space of the schema lock): the group, the key. */
+const LOCK_KEY = 'SELECT pg_advisory_xact_lock(hashtext(?), hashtext(?))';
 
 /** What a group holds back: keys with a dead letter, and the records parked behind them. */
 export interface ParkedCounts {
@@ -120,110 +169,112 @@ export interface ParkedCounts {
   parked: number;
 }
 
-/** The parked records of one consumer group on one connection. */
+/**
+ * The parked records of one consumer group, on either adapter. Every method takes the executor to run on: a
+ * transaction's `tx.sql`, or the database's `sql` for reads. At once on SQLite, promises on PostgreSQL.
+ */
 export class ParkedRecords {
-  private readonly anyRow;
-  private readonly keyBlocked;
-  private readonly insertRow;
-  private readonly rowsOfKey;
-  private readonly rowsOfGroup;
-  private readonly keysOfGroup;
-  private readonly deleteRow;
-  private readonly setReason;
-  private readonly setPublished;
-  private readonly countRows;
-
   constructor(
-    db: SqliteDatabase,
     readonly group: string,
-  ) {
-    createParkedRecordsTable(db);
-    this.anyRow = db.prepare<[string]>('SELECT 1 FROM parked_records WHERE consumer_group = ? LIMIT 1').pluck();
-    this.keyBlocked = db.prepare<[string, string]>('SELECT 1 FROM parked_records WHERE consumer_group = ? AND key = ? LIMIT 1').pluck();
-    this.insertRow = db.prepare(`
-      INSERT OR IGNORE INTO parked_records (consumer_group, key, topic, "partition", "offset", event_id, type, message_key, value, headers, timestamp,
-        reason_code, reason_message, reason_kind, attempts, failed_at, published, parked_at)
-      VALUES (@group, @key, @topic, @partition, @offset, @eventId, @type, @messageKey, @value, @headers, @timestamp,
-        @reasonCode, @reasonMessage, @reasonKind, @attempts, @failedAt, @published, @parkedAt)`);
-    this.rowsOfKey = db.prepare<[string, string], StoredRow>('SELECT * FROM parked_records WHERE consumer_group = ? AND key = ? ORDER BY seq');
-    this.rowsOfGroup = db.prepare<[string], StoredRow>('SELECT * FROM parked_records WHERE consumer_group = ? ORDER BY key, seq');
-    this.keysOfGroup = db.prepare<[string], string>('SELECT DISTINCT key FROM parked_records WHERE consumer_group = ? ORDER BY key').pluck();
-    this.deleteRow = db.prepare<[number, string]>('DELETE FROM parked_records WHERE seq = ? AND consumer_group = ?');
-    this.setReason = db.prepare('UPDATE parked_records SET reason_code = @code, reason_message = @message, reason_kind = @kind, attempts = @attempts, failed_at = @failedAt WHERE seq = @seq');
-    this.setPublished = db.prepare<[number]>('UPDATE parked_records SET published = 1 WHERE seq = ?');
-    this.countRows = db.prepare<[string], { keys: number; rows: number }>('SELECT COUNT(DISTINCT key) AS keys, COUNT(*) AS rows FROM parked_records WHERE consumer_group = ?');
-  }
+    readonly dialect: SqlDialect,
+  ) {}
 
   /** Whether the group holds back any key: one index seek per run, so that a group with nothing parked pays nothing per record. */
-  any(): boolean {
-    return this.anyRow.get(this.group) !== undefined;
+  any(sql: SqlExecutor): MaybePromise<boolean> {
+    return afterValue(sql.get(ANY, [this.group]), isFound);
   }
 
-  blocked(key: string): boolean {
-    return this.keyBlocked.get(this.group, key) !== undefined;
+  blocked(sql: SqlExecutor, key: string): MaybePromise<boolean> {
+    return afterValue(sql.get(BLOCKED, [this.group, key]), isFound);
+  }
+
+  /**
+   * Waits for, then holds to the end of `sql`'s transaction, the key's lock on PostgreSQL (see the file
+   * comment); nothing on SQLite, whose transactions run one at a time.
+   */
+  lockKey(sql: SqlExecutor, key: string): MaybePromise<void> {
+    if (sql.dialect === 'sqlite') return undefined;
+    return afterValue(sql.run(LOCK_KEY, [this.group, key]), nothing);
+  }
+
+  /**
+   * Whether a record of `key` read in a consumer run is to be parked, inside the run's transaction. On
+   * PostgreSQL a key found blocked is locked and looked at again: a redrive of it that was running has
+   * committed by then, and one that starts after waits for this run.
+   */
+  holdsBack(sql: SqlExecutor, key: string): MaybePromise<boolean> {
+    const blocked = this.blocked(sql, key);
+    if (sql.dialect === 'sqlite') return blocked;
+    return afterValue(blocked, (found) => (found ? afterValue(this.lockKey(sql, key), () => this.blocked(sql, key)) : false));
   }
 
   /**
    * Stores `record` behind whatever its key holds (as the key's dead letter when it holds nothing), with its
    * reason when it failed for good. False when the group already stored this record (the same offset read again).
    */
-  add(record: RecordToPark, now: number, failure?: { reason: ParkedReason; published: boolean }): boolean {
+  add(sql: SqlExecutor, record: RecordToPark, now: number, failure?: { reason: ParkedReason; published: boolean }): MaybePromise<boolean> {
     const { message } = record;
-    return (
-      this.insertRow.run({
-        group: this.group,
-        key: record.key,
-        topic: record.topic,
-        partition: record.partition,
-        offset: Number(message.offset),
-        eventId: record.eventId,
-        type: record.type,
-        messageKey: message.key ?? null,
-        value: message.value ?? null,
-        headers: encodeHeaders(message.headers ?? {}),
-        timestamp: message.timestamp,
-        reasonCode: failure?.reason.code ?? null,
-        reasonMessage: failure?.reason.message ?? null,
-        reasonKind: failure?.reason.kind ?? null,
-        attempts: failure?.reason.attempts ?? null,
-        failedAt: failure?.reason.failedAt ?? null,
-        published: failure?.published === true ? 1 : 0,
-        parkedAt: now,
-      }).changes === 1
-    );
+    const changed = sql.run(INSERT, [
+      this.group,
+      record.key,
+      record.topic,
+      record.partition,
+      Number(message.offset),
+      record.eventId,
+      record.type,
+      message.key ?? null,
+      message.value ?? null,
+      encodeHeaders(message.headers ?? {}),
+      message.timestamp,
+      failure?.reason.code ?? null,
+      failure?.reason.message ?? null,
+      failure?.reason.kind ?? null,
+      failure?.reason.attempts ?? null,
+      failure?.reason.failedAt ?? null,
+      failure?.published === true ? 1 : 0,
+      now,
+    ]);
+    return afterValue(changed, isOne);
   }
 
   /** The key's rows in redrive order: its dead letter first. */
-  rows(key: string): ParkedRow[] {
-    return this.rowsOfKey.all(this.group, key).map(rowOf);
+  rows(sql: SqlExecutor, key: string): MaybePromise<ParkedRow[]> {
+    return afterValue(sql.all<StoredRow>(ROWS_OF_KEY, [this.group, key]), rowsOf);
   }
 
   /** Every row of the group, by key and then in redrive order. */
-  all(): ParkedRow[] {
-    return this.rowsOfGroup.all(this.group).map(rowOf);
+  all(sql: SqlExecutor): MaybePromise<ParkedRow[]> {
+    return afterValue(sql.all<StoredRow>(ROWS_OF_GROUP, [this.group]), rowsOf);
   }
 
-  keys(): string[] {
-    return this.keysOfGroup.all(this.group);
+  keys(sql: SqlExecutor): MaybePromise<string[]> {
+    return afterValue(sql.all<{ key: string }>(KEYS_OF_GROUP, [this.group]), (rows) => rows.map((row) => row.key));
   }
 
   /** Removes a row; false when it was gone already. */
-  remove(seq: number): boolean {
-    return this.deleteRow.run(seq, this.group).changes === 1;
+  remove(sql: SqlExecutor, seq: number): MaybePromise<boolean> {
+    return afterValue(sql.run(DELETE_ROW, [seq, this.group]), isOne);
   }
 
-  fail(seq: number, reason: ParkedReason): void {
-    this.setReason.run({ seq, ...reason });
+  fail(sql: SqlExecutor, seq: number, reason: ParkedReason): MaybePromise<number> {
+    return sql.run(SET_REASON, [reason.code, reason.message, reason.kind, reason.attempts, reason.failedAt, seq]);
   }
 
-  published(seq: number): void {
-    this.setPublished.run(seq);
+  published(sql: SqlExecutor, seq: number): MaybePromise<number> {
+    return sql.run(SET_PUBLISHED, [seq]);
   }
 
-  counts(): ParkedCounts {
-    const { keys, rows } = this.countRows.get(this.group)!;
-    return { deadLetters: keys, parked: rows - keys };
+  counts(sql: SqlExecutor): MaybePromise<ParkedCounts> {
+    return afterValue(sql.get<{ keys: number; rows: number }>(COUNT_ROWS, [this.group]), (row) => ({ deadLetters: row!.keys, parked: row!.rows - row!.keys }));
   }
+}
+
+function nothing(): undefined {
+  return undefined;
+}
+
+function rowsOf(rows: StoredRow[]): ParkedRow[] {
+  return rows.map(rowOf);
 }
 
 /** Header values as base64 text, arrays kept as arrays, so the record is given back byte for byte. */

@@ -7,6 +7,7 @@ import { EventCodec, loadSchemaCatalog, RegistryClient } from '@shoal/contract';
 import { openDatabase } from './testing/consumer-testbed.js';
 import type { EventHandlers } from './event-handlers.js';
 import { subscribe, type SubscribeOptions } from './subscription.js';
+import { createConsumerTables } from './consumer-tables.js';
 
 // Nothing here connects: a subscription only reaches the broker and the registry in start().
 const catalog = loadSchemaCatalog();
@@ -65,6 +66,8 @@ describe('subscribe options', () => {
     let clock = 1_000_000;
     const made = options({ 'shoal.orders.OrderPlaced': () => undefined }, { inboxRetentionMs: 1000, inboxPruneChunk: 2, now: () => clock });
     const subscription = subscribe(made);
+    // The subscription creates its tables when it starts (or prunes); this test writes rows first.
+    await createConsumerTables(made.database);
     const insert = made.database.db.prepare(`INSERT INTO inbox (consumer_group, event_id, topic, "partition", "offset", type, processed_at) VALUES (?, ?, 'orders.order', 0, 0, 'shoal.orders.OrderPlaced', ?)`);
     for (const [id, at] of [['old-1', 998_000], ['old-2', 998_999], ['old-3', 998_500], ['kept', 999_000]] as const) insert.run('inventory', id, at);
     insert.run('payments', 'old-elsewhere', 1);

@@ -18,10 +18,11 @@
  * A subscription lives once: after stop() a new one is made with subscribe().
  */
 import type { Kafka } from 'kafkajs';
-import { ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
+import { backoffDelay, ShoalError, silentLogger, sleep, type ShoalLogger } from '@shoal/core';
 import { type EventCodec } from '@shoal/contract';
-import { ConsumerLoop, consumeDefaults, type ConsumeOptions, type ConsumerState } from '@shoal/transport';
-import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { ConsumerLoop, consumeDefaults, failureKind, type ConsumeOptions, type ConsumerState } from '@shoal/transport';
+import type { ServiceDatabase } from '@shoal/store';
+import type { SqliteDatabase } from '@shoal/store-sqlite';
 import type { Tracing } from '@shoal/telemetry';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import type { AnyEventHandler, EventHandlers, EventPreparation } from './event-handlers.js';
@@ -30,11 +31,16 @@ import { InboxHandler } from './inbox-handler.js';
 import { ParkedKeys } from './parked-keys.js';
 import { ParkedRecords } from './parked-records.js';
 import { Inbox, pruneInbox } from './inbox-table.js';
+import { createConsumerTables } from './consumer-tables.js';
 import { RuntimeCounters, type SubscriptionStatus } from './subscription-status.js';
 
-export interface SubscribeOptions<H extends EventHandlers = EventHandlers> extends ConsumeOptions {
-  /** The service's database: handlers write to it, the inbox lives in it. */
-  database: SqliteServiceDatabase;
+/** `H`: the handlers (EventHandlers<Db>, which subscribe() checks); `Db`: the database's connection type. */
+export interface SubscribeOptions<H = EventHandlers, Db = SqliteDatabase> extends ConsumeOptions {
+  /**
+   * The service's database, on either adapter (SQLite, PostgreSQL): handlers write to it, the inbox and the
+   * parked records live in it. On PostgreSQL several instances of a service share it.
+   */
+  database: ServiceDatabase<Db>;
   kafka: Kafka;
   /** Decodes records; its catalog must know every handled type. */
   codec: EventCodec;
@@ -80,20 +86,21 @@ export const subscriptionDefaults = {
 } satisfies Partial<SubscribeOptions>;
 
 /** A subscription of `handlers` to `topics` for `group`; call start() to join. */
-export function subscribe<H extends EventHandlers>(options: SubscribeOptions<H>): Subscription {
-  return new Subscription(options as SubscribeOptions);
+export function subscribe<H extends EventHandlers<Db>, Db = SqliteDatabase>(options: SubscribeOptions<H, Db>): Subscription {
+  return new Subscription(options as unknown as SubscribeOptions<EventHandlers<unknown>, unknown>);
 }
 
 export class Subscription {
   readonly group: string;
   readonly dlqTopic: string;
-  private readonly options: SubscribeOptions;
+  private readonly options: SubscribeOptions<EventHandlers<unknown>, unknown>;
   private readonly logger: ShoalLogger;
   private readonly now: () => number;
   private readonly inbox: Inbox;
   private readonly deadLetters: DeadLetterQueue;
   private readonly counters = new RuntimeCounters();
   private readonly parkedKeys: ParkedKeys | undefined;
+  private readonly parking: ParkedRecords | undefined;
   private readonly loop: ConsumerLoop;
   private opening = false;
   private failure: unknown;
@@ -103,8 +110,10 @@ export class Subscription {
   private settleStopped!: (failure: unknown) => void;
   private pruneTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<number> | undefined;
+  private tables: Promise<void> | undefined;
+  private readonly stopSignal = new AbortController();
 
-  constructor(options: SubscribeOptions) {
+  constructor(options: SubscribeOptions<EventHandlers<unknown>, unknown>) {
     this.options = options;
     this.group = options.group;
     const handlers = handlerMap(options);
@@ -112,11 +121,11 @@ export class Subscription {
     if (options.topics.includes(this.dlqTopic)) throw configInvalid(options.group, `it cannot consume its own dead-letter topic ${this.dlqTopic}`);
     this.logger = (options.logger ?? silentLogger).child({ module: 'consumer', group: options.group });
     this.now = options.now ?? Date.now;
-    this.inbox = new Inbox(options.database.db, options.group, this.now);
+    this.inbox = new Inbox(options.group, this.now, options.database.sql.dialect);
     this.deadLetters = new DeadLetterQueue(options.kafka, this.dlqTopic);
     const { kafka, codec, topics, recordsPerTransaction, partitionsInFlight, retry, commitIntervalMs, consumer } = options;
-    const parking = (options.parkByKey ?? subscriptionDefaults.parkByKey) ? new ParkedRecords(options.database.db, options.group) : undefined;
-    if (parking !== undefined) this.counters.parking = parking.counts();
+    const parking = (options.parkByKey ?? subscriptionDefaults.parkByKey) ? new ParkedRecords(options.group, options.database.sql.dialect) : undefined;
+    this.parking = parking;
     const handler = new InboxHandler({
       group: options.group,
       database: options.database,
@@ -178,6 +187,12 @@ export class Subscription {
 
   private async join(): Promise<void> {
     try {
+      await this.tablesWaitingOutages();
+      if (this.stopping !== undefined) {
+        this.opening = false;
+        return;
+      }
+      if (this.parking !== undefined) this.counters.parking = await this.parking.counts(this.options.database.sql);
       await this.deadLetters.open();
       this.opening = false;
       if (this.stopping !== undefined) return;
@@ -196,6 +211,7 @@ export class Subscription {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.pruneTimer);
+      this.stopSignal.abort();
       await this.starting?.catch(() => undefined);
       try {
         await this.loop.stop();
@@ -242,13 +258,17 @@ export class Subscription {
   }
 
   /** The group's dead letters, each with the records parked behind it (none without parkByKey). */
-  deadLetterList(): DlqDeadLetter[] {
-    return this.parkedKeys?.list() ?? [];
+  async deadLetterList(): Promise<DlqDeadLetter[]> {
+    if (this.parkedKeys === undefined) return [];
+    await this.tablesCreated();
+    return this.parkedKeys.list();
   }
 
   /** The keys the group holds back. */
-  blockedKeys(): string[] {
-    return this.parkedKeys?.keys() ?? [];
+  async blockedKeys(): Promise<string[]> {
+    if (this.parkedKeys === undefined) return [];
+    await this.tablesCreated();
+    return this.parkedKeys.keys();
   }
 
   /**
@@ -256,13 +276,17 @@ export class Subscription {
    * (parked-keys.ts); undefined when the group holds nothing back for the key. It works whether or not the
    * subscription is running: the records are in the database. Rejects on an outage (nothing changed then).
    */
-  redrive(key: string): Promise<DlqRedriveResult | undefined> {
-    return this.parkedKeys?.redrive(key) ?? Promise.resolve(undefined);
+  async redrive(key: string): Promise<DlqRedriveResult | undefined> {
+    if (this.parkedKeys === undefined) return undefined;
+    await this.tablesCreated();
+    return this.parkedKeys.redrive(key);
   }
 
   /** Drops the key's dead letter (it stays in the dead-letter topic) and releases the records parked behind it, in order; undefined when the group holds nothing back for the key. */
-  skip(key: string): Promise<DlqSkipResult | undefined> {
-    return this.parkedKeys?.skip(key) ?? Promise.resolve(undefined);
+  async skip(key: string): Promise<DlqSkipResult | undefined> {
+    if (this.parkedKeys === undefined) return undefined;
+    await this.tablesCreated();
+    return this.parkedKeys.skip(key);
   }
 
   /**
@@ -270,12 +294,16 @@ export class Subscription {
    * own every `inboxPruneIntervalMs` while the subscription runs.
    */
   pruneInbox(): Promise<number> {
-    this.pruning ??= pruneInbox(
-      this.options.database,
-      this.inbox,
-      this.now() - (this.options.inboxRetentionMs ?? subscriptionDefaults.inboxRetentionMs),
-      this.options.inboxPruneChunk ?? subscriptionDefaults.inboxPruneChunk,
-    ).finally(() => {
+    this.pruning ??= this.tablesCreated()
+      .then(() =>
+        pruneInbox(
+          this.options.database,
+          this.inbox,
+          this.now() - (this.options.inboxRetentionMs ?? subscriptionDefaults.inboxRetentionMs),
+          this.options.inboxPruneChunk ?? subscriptionDefaults.inboxPruneChunk,
+        ),
+      )
+      .finally(() => {
       this.pruning = undefined;
     });
     return this.pruning;
@@ -295,6 +323,34 @@ export class Subscription {
     this.pruneTimer.unref();
   }
 
+  /** The inbox and parked records tables, created once (consumer-tables.ts); tried again after a failure (the database was away). */
+  private tablesCreated(): Promise<void> {
+    this.tables ??= createConsumerTables(this.options.database).catch((error: unknown) => {
+      this.tables = undefined;
+      throw error;
+    });
+    return this.tables;
+  }
+
+  /**
+   * The tables, waiting out an outage of the database (busy, unreachable) with the retry backoff until they
+   * are there or the subscription stops: a service started while its database is away joins once it is back.
+   */
+  private async tablesWaitingOutages(): Promise<void> {
+    const retry = { ...consumeDefaults.retry, ...this.options.retry };
+    for (let outages = 1; ; outages++) {
+      try {
+        await this.tablesCreated();
+        return;
+      } catch (error) {
+        if (this.stopping !== undefined) return;
+        if (failureKind(error) !== 'outage') throw error;
+        if (outages === 1 || outages % 20 === 0) this.logger.warn({ outages, err: error }, `consumer ${this.group} waits for its database to create its tables: ${(error as Error).message}`);
+        await sleep(backoffDelay(outages, retry), this.stopSignal.signal);
+      }
+    }
+  }
+
   /** Stops with `error`; the stop is not awaited (from inside the loop it would wait for itself). */
   private fail(error: unknown): void {
     this.failure ??= error;
@@ -302,7 +358,7 @@ export class Subscription {
   }
 }
 
-function handlerMap(options: SubscribeOptions): Map<string, AnyEventHandler> {
+function handlerMap(options: SubscribeOptions<EventHandlers<unknown>, unknown>): Map<string, AnyEventHandler> {
   if (options.group === '') throw configInvalid(options.group, 'the group id is empty');
   if (options.topics.length === 0) throw configInvalid(options.group, 'it has no topics');
   const handlers = new Map<string, AnyEventHandler>();

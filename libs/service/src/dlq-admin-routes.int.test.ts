@@ -6,6 +6,7 @@ import type { ShoalEvent } from '@shoal/contract';
 import { startTestPlatform } from '@shoal/contract/testing';
 import type { DlqListBody, DlqRedriveBody, DlqSkipBody } from '@shoal/consumer';
 import { orderPlaced, parkingTraffic } from '@shoal/consumer/testing';
+import { storeAdapters, testPostgresDatabaseUrl, type StoreAdapter } from '@shoal/store-postgres/testing';
 import { buildParkingService, parkingServiceProcess, parkingServiceSpec, publisherFor, startTestService, type HandledRow } from './testing/index.js';
 
 const BAD = 'ord-42';
@@ -23,12 +24,17 @@ async function http<T = any>(url: string, method: 'GET' | 'POST' = 'GET', body?:
 
 const handledOf = async (url: string, orderId: string) => (await http<{ handled: HandledRow[] }>(`${url}/handled/${orderId}`)).body.handled;
 
-describe('the dead-letter admin routes', () => {
-  it('list a parked order with its reason, refuse bad requests, and redrive it once each, in order, after the fix', async () => {
+/** The service's environment for the adapter: DATABASE_URL of a new PostgreSQL database, or none (SQLite under its data dir). */
+async function databaseEnv(adapter: StoreAdapter): Promise<Record<string, string>> {
+  return adapter.name === 'postgres' ? { DATABASE_URL: await testPostgresDatabaseUrl() } : {};
+}
+
+describe.each(storeAdapters)('the dead-letter admin routes on $name', (adapter) => {
+  it.skipIf(adapter.missing !== undefined)('list a parked order with its reason, refuse bad requests, and redrive it once each, in order, after the fix', async () => {
     const platform = await startTestPlatform();
     const failFile = join(tempDir('parking'), 'failing');
     writeFileSync(failFile, `${BAD}\n`);
-    const { host } = await startTestService(parkingServiceSpec, buildParkingService, { platform, env: { PARKING_FAIL_FILE: failFile, HOST: '127.0.0.1' } });
+    const { host } = await startTestService(parkingServiceSpec, buildParkingService, { platform, env: { PARKING_FAIL_FILE: failFile, HOST: '127.0.0.1', ...(await databaseEnv(adapter)) } });
     const url = host.url;
     expect(await http(`${url}/admin/dlq`)).toMatchObject({ status: 200, body: { service: 'parking-test', groups: [{ group: 'parking-test', deadLetters: [] }] } });
 
@@ -103,6 +109,24 @@ describe('the dead-letter admin routes', () => {
     expect((await http<DlqRedriveBody>(`${url}/admin/dlq/redrive`, 'POST', {})).body).toEqual({ results: [] });
   });
 
+  it.skipIf(adapter.missing !== undefined)('skip drops the dead letter and releases the parked records in order', async () => {
+    const platform = await startTestPlatform();
+    const failFile = join(tempDir('parking'), 'failing');
+    writeFileSync(failFile, `${BAD}\n`);
+    const { host } = await startTestService(parkingServiceSpec, buildParkingService, { platform, env: { PARKING_FAIL_FILE: failFile, HOST: '127.0.0.1', ...(await databaseEnv(adapter)) } });
+    const { bad, mixed } = traffic(3);
+    await (await publisherFor(platform)).publishBatch(mixed);
+    await eventually(async () => expect((await http<DlqListBody>(`${host.url}/admin/dlq`)).body.groups[0]!.deadLetters[0]?.parked).toHaveLength(3));
+    writeFileSync(failFile, '');
+    expect((await http<DlqSkipBody>(`${host.url}/admin/dlq/skip`, 'POST', { key: BAD })).body).toEqual({
+      results: [{ group: 'parking-test', key: BAD, skipped: bad[0]!.id, handled: 3, stillParked: 0 }],
+    });
+    expect((await handledOf(host.url, BAD)).map((row) => row.sequence)).toEqual([1, 2, 3]);
+    expect(await http(`${host.url}/admin/dlq/skip`, 'POST', { key: BAD })).toMatchObject({ status: 404, body: { code: 'SHOAL_DLQ_KEY_UNKNOWN' } });
+  });
+});
+
+describe('the dead-letter admin routes of a service process on SQLite', () => {
   it('keep parked records across a SIGKILL of the service, and redrive them once each, in order, after the restart', async () => {
     const platform = await startTestPlatform();
     const dir = tempDir('parking');
@@ -138,20 +162,4 @@ describe('the dead-letter admin routes', () => {
     expect(new Set(others.flat().map((row) => row.eventId)).size).toBe(200);
     // Two service processes, the second waiting out the first's session (10 s) before it gets the partitions.
   }, 120_000);
-
-  it('skip drops the dead letter and releases the parked records in order', async () => {
-    const platform = await startTestPlatform();
-    const failFile = join(tempDir('parking'), 'failing');
-    writeFileSync(failFile, `${BAD}\n`);
-    const { host } = await startTestService(parkingServiceSpec, buildParkingService, { platform, env: { PARKING_FAIL_FILE: failFile, HOST: '127.0.0.1' } });
-    const { bad, mixed } = traffic(3);
-    await (await publisherFor(platform)).publishBatch(mixed);
-    await eventually(async () => expect((await http<DlqListBody>(`${host.url}/admin/dlq`)).body.groups[0]!.deadLetters[0]?.parked).toHaveLength(3));
-    writeFileSync(failFile, '');
-    expect((await http<DlqSkipBody>(`${host.url}/admin/dlq/skip`, 'POST', { key: BAD })).body).toEqual({
-      results: [{ group: 'parking-test', key: BAD, skipped: bad[0]!.id, handled: 3, stillParked: 0 }],
-    });
-    expect((await handledOf(host.url, BAD)).map((row) => row.sequence)).toEqual([1, 2, 3]);
-    expect(await http(`${host.url}/admin/dlq/skip`, 'POST', { key: BAD })).toMatchObject({ status: 404, body: { code: 'SHOAL_DLQ_KEY_UNKNOWN' } });
-  });
 });

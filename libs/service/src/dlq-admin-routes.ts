@@ -91,7 +91,7 @@ export const dlqAdminRoutes: FastifyPluginAsync<DlqAdminOptions> = async (app, o
 
   app.get('/admin/dlq', { schema: { response: { 200: listSchema, ...problems } } }, async (): Promise<DlqListBody> => ({
     service: options.service,
-    groups: options.subscriptions().map((subscription) => ({ group: subscription.group, deadLetters: subscription.deadLetterList() })),
+    groups: await Promise.all(options.subscriptions().map(async (subscription) => ({ group: subscription.group, deadLetters: await subscription.deadLetterList() }))),
   }));
 
   app.post<{ Body: DlqRedriveRequest | null | undefined }>('/admin/dlq/redrive', { schema: { body: redriveBody, response: { 200: redriveResponse, ...problems } } }, async (request): Promise<DlqRedriveBody> => {
@@ -99,7 +99,7 @@ export const dlqAdminRoutes: FastifyPluginAsync<DlqAdminOptions> = async (app, o
     const subscriptions = inScope(group, key);
     const results: DlqRedriveResult[] = [];
     for (const subscription of subscriptions) {
-      for (const each of key === undefined ? subscription.blockedKeys() : [key]) {
+      for (const each of key === undefined ? await subscription.blockedKeys() : [key]) {
         const result = await subscription.redrive(each);
         if (result !== undefined) results.push(result);
       }

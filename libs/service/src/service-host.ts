@@ -32,7 +32,7 @@ import { subscribe, type EventHandlers, type SubscribeOptions, type Subscription
 import { EventCodec, loadSchemaCatalog, RegistryClient, type SchemaCatalog } from '@shoal/contract';
 import { OutboxRelay, type OutboxRelayOptions } from '@shoal/outbox';
 import type { ServiceDatabase } from '@shoal/store';
-import { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { SqliteServiceDatabase, type SqliteDatabase } from '@shoal/store-sqlite';
 import { PostgresServiceDatabase, redactedUrl } from '@shoal/store-postgres';
 import { Projector, type Projection, type ProjectorOptions } from '@shoal/projections';
 import type { Tracing } from '@shoal/telemetry';
@@ -71,7 +71,7 @@ export interface ServiceComponent {
 }
 
 /** `subscribe`'s options without what the host provides; `group` defaults to the service's name. */
-export type HostSubscribeOptions<H extends EventHandlers> = Omit<SubscribeOptions<H>, 'kafka' | 'codec' | 'group' | 'logger'> & { group?: string };
+export type HostSubscribeOptions<H extends EventHandlers<Db>, Db = SqliteDatabase> = Omit<SubscribeOptions<H, Db>, 'kafka' | 'codec' | 'group' | 'logger'> & { group?: string };
 
 interface HostedDatabase {
   name: string;
@@ -192,10 +192,10 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
    * default, a group without committed offsets starts from the beginning: a service deployed after events
    * were published must still react to them.
    */
-  subscribe<H extends EventHandlers>(options: HostSubscribeOptions<H>): Subscription {
+  subscribe<H extends EventHandlers<Db>, Db = SqliteDatabase>(options: HostSubscribeOptions<H, Db>): Subscription {
     this.assertNew('subscribe');
     const group = options.group ?? this.config.service;
-    const subscription = subscribe<H>({
+    const subscription = subscribe<H, Db>({
       fromBeginning: true,
       // Every assigned partition in flight at once (up to 16): one at a time, each partition's batch waits
       // for the previous partitions' handlers, and a service reading three topics adds to every hop of the
@@ -213,7 +213,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       codec: this.codec,
       logger: this.logger,
       tracing: this.tracing,
-    } as SubscribeOptions<H>);
+    } as SubscribeOptions<H, Db>);
     const hosted: HostedSubscription = {
       subscription,
       topics: options.topics,

@@ -113,6 +113,13 @@ export class PostgresServiceDatabase implements ServiceDatabase<Queryable> {
       throw databaseError(error, this.path);
     }
     let broken: Error | undefined;
+    // A connection the server drops while the work awaits something else (the server stopped) reports it as
+    // an 'error' event of the client, not of a query: without a listener, an uncaught exception. The next
+    // statement fails on it and the client is discarded on release.
+    const dropped = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', dropped);
     const tx = new PostgresTransactionContext(client, new OutboxWrites(this.catalog, this.now), this.path);
     try {
       await tx.sql.run('BEGIN');
@@ -131,6 +138,7 @@ export class PostgresServiceDatabase implements ServiceDatabase<Queryable> {
       }
       throw databaseError(error, this.path);
     } finally {
+      client.off('error', dropped);
       client.release(broken);
     }
   }

@@ -10,3 +10,7 @@ export { SqlOutboxTable } from './sql-outbox-table.js';
 export { createTables, SCHEMA_LOCK_KEY } from './create-tables.js';
 export { eventOfRow, aggregateTypeOf } from './outbox-table.js';
 export { queryBuilder } from './query-builder.js';
+export { compiledQuery } from './compiled-query.js';
+export type { CompiledStatement, Params } from './compiled-query.js';
+/** The query builder's type, for the table interfaces of code that builds on queryBuilder or compiledQuery. */
+export type { Kysely } from 'kysely';

@@ -21,7 +21,10 @@
  * it cannot decode and stops on a handler that fails, `shoal subscribe` reports it.
  *
  * SQLite errors are recognised by their `code` (better-sqlite3's SqliteError), so this package needs no
- * SQLite of its own.
+ * SQLite of its own; so are PostgreSQL's transaction rollbacks that are nobody's fault (node-postgres
+ * gives the SQLSTATE as `code`): a serialization failure or a deadlock between transactions running side by
+ * side is an outage, tried again, never a dead letter. (PostgreSQL's connection failures already come as
+ * SHOAL_DATABASE from @shoal/store-postgres.)
  */
 import type { KafkaMessage } from 'kafkajs';
 import { isShoalError, ShoalError, type ShoalErrorCode } from '@shoal/core';
@@ -58,6 +61,9 @@ const OUTAGE_CODES: ReadonlySet<ShoalErrorCode> = new Set(['SHOAL_REGISTRY_UNAVA
  */
 const SQLITE_OUTAGE_CODES: ReadonlySet<string> = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_NOMEM']);
 
+/** SQLSTATEs of PostgreSQL transactions rolled back for running beside others: serialization_failure, deadlock_detected. */
+const POSTGRES_OUTAGE_CODES: ReadonlySet<string> = new Set(['40001', '40P01']);
+
 export function failureKind(error: unknown): FailureKind {
   if (isShoalError(error)) {
     if (OUTAGE_CODES.has(error.code)) return 'outage';
@@ -65,6 +71,7 @@ export function failureKind(error: unknown): FailureKind {
   }
   const code = sqliteCode(error);
   if (code !== undefined && SQLITE_OUTAGE_CODES.has(primaryCode(code))) return 'outage';
+  if (POSTGRES_OUTAGE_CODES.has(String((error as { code?: unknown } | null)?.code))) return 'outage';
   return 'retriable';
 }
 

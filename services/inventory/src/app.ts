@@ -10,10 +10,8 @@ import type { ServiceHost } from '@shoal/service';
 import type { configSpec } from './config.js';
 import { reservationHandlers } from './reservations/reservation-handlers.js';
 import { reservationRoutes } from './reservations/reservation-routes.js';
-import { ReservationTable } from './reservations/reservation-table.js';
 import { migrateInventory } from './schema.js';
 import { stockRoutes } from './stock/stock-routes.js';
-import { StockTable } from './stock/stock-table.js';
 import { sqliteOnly } from '@shoal/store-sqlite';
 
 export { configSpec } from './config.js';
@@ -28,15 +26,13 @@ export interface InventoryOptions {
 export async function buildInventory(host: ServiceHost<InventoryConfig>, options: InventoryOptions = {}): Promise<void> {
   const now = options.now ?? Date.now;
   const database = sqliteOnly(await host.openDatabase(), 'The inventory service');
-  migrateInventory(database.db);
-  const stock = new StockTable(database.db);
-  const reservations = new ReservationTable(database.db);
+  await migrateInventory(database);
 
   host.subscribe({
     database,
     topics: ['orders.order', 'payments.payment'],
-    handlers: reservationHandlers({ stock, reservations, source: host.source, now, logger: host.logger.child({ module: 'reservations' }) }),
+    handlers: reservationHandlers({ source: host.source, now, logger: host.logger.child({ module: 'reservations' }) }),
   });
-  host.routes(stockRoutes({ stock, now }));
-  host.routes(reservationRoutes({ reservations }));
+  host.routes(stockRoutes({ database, now }));
+  host.routes(reservationRoutes({ database }));
 }

@@ -10,7 +10,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { ServiceHost } from '@shoal/service';
 import type { configSpec } from './config.js';
-import { migrateNotifications, NotificationStore } from './notifications/notification-store.js';
+import { migrateNotifications } from './notifications/notification-store.js';
 import { Notifier } from './notifications/notifier.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { sqliteOnly } from '@shoal/store-sqlite';
@@ -24,9 +24,8 @@ export interface NotificationsDeps {
 
 export async function buildNotifications(host: ServiceHost<NotificationsConfig>, deps: Partial<NotificationsDeps> = {}): Promise<void> {
   const database = sqliteOnly(await host.openDatabase(), 'The notifications service');
-  migrateNotifications(database.db);
-  const store = new NotificationStore(database.db);
-  const notifier = new Notifier({ store, source: host.source, logger: host.logger, now: deps.now ?? Date.now, newId: deps.newId ?? uuidv7 });
+  await migrateNotifications(database);
+  const notifier = new Notifier({ source: host.source, logger: host.logger, now: deps.now ?? Date.now, newId: deps.newId ?? uuidv7 });
   host.subscribe({
     database,
     topics: ['orders.order', 'payments.payment'],
@@ -38,5 +37,5 @@ export async function buildNotifications(host: ServiceHost<NotificationsConfig>,
       'shoal.payments.PaymentRefunded': (event, tx, context) => notifier.notify(event, tx, context),
     },
   });
-  host.routes(notificationRoutes(store));
+  host.routes(notificationRoutes(database));
 }

@@ -2,7 +2,7 @@ import { eventually } from '@shoal/testing';
 import { describe, expect, it } from 'vitest';
 import { createEvent } from '@shoal/contract';
 import { startTestPlatform } from '@shoal/contract/testing';
-import { call, consumedEvents, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
+import { call, consumedEvents, publisherFor, serviceStores, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildNotifications } from './app.js';
 import { configSpec } from './config.js';
 import { render, type NotifiedEvent } from './notifications/render.js';
@@ -50,12 +50,15 @@ function orderEvents(orderId: string, customerId: string) {
   };
 }
 
-describe('notifications', () => {
-  it('records one message per customer-visible event, in event time, and announces each as CustomerNotified', async () => {
+// SQLite only while app.ts wraps the database in sqliteOnly (its subscription needs the consumer on any database).
+const stores = serviceStores.filter((store) => store.name === 'sqlite');
+
+describe.each(stores)('notifications on $name', (store) => {
+  it.skipIf(store.missing !== undefined)('records one message per customer-visible event, in event time, and announces each as CustomerNotified', async () => {
     const platform = await startTestPlatform();
     const publisher = await publisherFor(platform);
     const published = await watchTopics(platform, ['notifications.notification']);
-    const { host } = await startTestService(configSpec, (h) => buildNotifications(h), { platform });
+    const { host } = await startTestService(configSpec, (h) => buildNotifications(h), { platform, env: await store.env() });
 
     const shippedFlow = orderEvents('o-1', 'c-1');
     const cancelledFlow = orderEvents('o-2', 'c-1');
@@ -111,18 +114,19 @@ describe('notifications', () => {
     expect(new Set(announced.map((event) => event.causationid)).size).toBe(7);
   });
 
-  it('keeps its messages across a restart and does not notify twice for a redelivered event', async () => {
+  it.skipIf(store.missing !== undefined)('keeps its messages across a restart and does not notify twice for a redelivered event', async () => {
     const platform = await startTestPlatform();
     const publisher = await publisherFor(platform);
     const published = await watchTopics(platform, ['notifications.notification']);
-    const first = await startTestService(configSpec, (h) => buildNotifications(h), { platform });
+    const env = await store.env();
+    const first = await startTestService(configSpec, (h) => buildNotifications(h), { platform, env });
     const flow = orderEvents('o-9', 'c-9');
     await publisher.publishBatch([flow.placed, flow.confirmed]);
     await eventually(async () => expect((await call(first.host, 'GET', '/notifications?customerId=c-9')).body.items).toHaveLength(2));
     const before = (await call(first.host, 'GET', '/notifications?customerId=c-9')).body.items;
     await first.host.stop();
 
-    const again = await startTestService(configSpec, (h) => buildNotifications(h), { platform, dataDir: first.dataDir });
+    const again = await startTestService(configSpec, (h) => buildNotifications(h), { platform, dataDir: first.dataDir, env });
     expect((await call(again.host, 'GET', '/notifications?customerId=c-9')).body.items).toEqual(before);
     await publisher.publishBatch([flow.confirmed, flow.shipped]);
     await eventually(async () => expect((await call(again.host, 'GET', '/notifications?customerId=c-9')).body.items).toHaveLength(3));

@@ -11,10 +11,8 @@ import type { ServiceHost } from '@shoal/service';
 import { v7 as uuidv7 } from 'uuid';
 import type { configSpec } from './config.js';
 import { customerRoutes } from './customers/customer-routes.js';
-import { CustomerTable } from './customers/customer-table.js';
 import { paymentHandlers } from './payments/payment-handlers.js';
 import { paymentRoutes } from './payments/payment-routes.js';
-import { PaymentTable } from './payments/payment-table.js';
 import { migratePayments } from './schema.js';
 import { sqliteOnly } from '@shoal/store-sqlite';
 
@@ -32,15 +30,13 @@ export interface PaymentsOptions {
 export async function buildPayments(host: ServiceHost<PaymentsConfig>, options: PaymentsOptions = {}): Promise<void> {
   const now = options.now ?? Date.now;
   const database = sqliteOnly(await host.openDatabase(), 'The payments service');
-  migratePayments(database.db);
-  const customers = new CustomerTable(database.db);
-  const payments = new PaymentTable(database.db);
+  await migratePayments(database);
 
   host.subscribe({
     database,
     topics: ['inventory.reservation', 'orders.order'],
-    handlers: paymentHandlers({ customers, payments, source: host.source, now, newId: options.newId ?? uuidv7, logger: host.logger.child({ module: 'payments' }) }),
+    handlers: paymentHandlers({ source: host.source, now, newId: options.newId ?? uuidv7, logger: host.logger.child({ module: 'payments' }) }),
   });
-  host.routes(customerRoutes({ database, customers, now }));
-  host.routes(paymentRoutes({ payments }));
+  host.routes(customerRoutes({ database, now }));
+  host.routes(paymentRoutes({ database }));
 }

@@ -1,17 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { tempDir, eventually } from '@shoal/testing';
 import { startTestPlatform } from '@shoal/contract/testing';
-import { call, consumedEvents, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
+import { call, consumedEvents, publisherFor, serviceStores, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildPayments, configSpec } from './app.js';
 import { orderCancelled, stockReserved } from './testing/upstream-events.js';
 
 /**
  * The payments service for real: its composition on a broker and a registry, HTTP through fastify, events
- * published to the topics it reads, and what it emits read back from payments.payment.
+ * published to the topics it reads, and what it emits read back from payments.payment. The same tests on
+ * either store: its SQLite file, and a PostgreSQL database through DATABASE_URL.
  */
-describe('payments service', () => {
-  it('sets and reads credit limits, and refuses bad requests as problem+json', async () => {
-    const { host } = await startTestService(configSpec, buildPayments);
+// SQLite only while app.ts wraps the database in sqliteOnly (its subscription needs the consumer on any database).
+const stores = serviceStores.filter((store) => store.name === 'sqlite');
+
+describe.each(stores)('payments service on $name', (store) => {
+  it.skipIf(store.missing !== undefined)('sets and reads credit limits, and refuses bad requests as problem+json', async () => {
+    const { host } = await startTestService(configSpec, buildPayments, { env: await store.env() });
 
     expect(await call(host, 'PUT', '/customers/c1/limit', { limit: 100000, currency: 'EUR' })).toMatchObject({
       status: 200,
@@ -52,8 +56,8 @@ describe('payments service', () => {
     expect(await call(host, 'GET', '/payments/o-none')).toMatchObject({ status: 404, body: { code: 'SHOAL_NOT_FOUND', orderId: 'o-none' } });
   });
 
-  it('authorizes against what the limit leaves, declines with a reason, and refuses a currency change while money is in use', async () => {
-    const { host, platform } = await startTestService(configSpec, buildPayments);
+  it.skipIf(store.missing !== undefined)('authorizes against what the limit leaves, declines with a reason, and refuses a currency change while money is in use', async () => {
+    const { host, platform } = await startTestService(configSpec, buildPayments, { env: await store.env() });
     const published = await watchTopics(platform, ['payments.payment']);
     const publisher = await publisherFor(platform);
     await call(host, 'PUT', '/customers/c1/limit', { limit: 1000, currency: 'EUR' });
@@ -104,8 +108,8 @@ describe('payments service', () => {
     expect(await call(host, 'PUT', '/customers/c1/limit', { limit: 100, currency: 'EUR' })).toMatchObject({ status: 200, body: { limit: 100, used: 600, available: 0 } });
   });
 
-  it('refunds an authorized payment on OrderCancelled, charges nobody for an order cancelled first, and ignores redeliveries', async () => {
-    const { host, platform } = await startTestService(configSpec, buildPayments);
+  it.skipIf(store.missing !== undefined)('refunds an authorized payment on OrderCancelled, charges nobody for an order cancelled first, and ignores redeliveries', async () => {
+    const { host, platform } = await startTestService(configSpec, buildPayments, { env: await store.env() });
     const published = await watchTopics(platform, ['payments.payment']);
     const publisher = await publisherFor(platform);
     await call(host, 'PUT', '/customers/c1/limit', { limit: 1000, currency: 'EUR' });
@@ -153,13 +157,14 @@ describe('payments service', () => {
     expect(published.all()).toHaveLength(3);
   });
 
-  it('keeps its customers and payments across a restart on the same data dir, and resumes where it stopped', async () => {
+  it.skipIf(store.missing !== undefined)('keeps its customers and payments across a restart on the same database, and resumes where it stopped', async () => {
     const platform = await startTestPlatform();
     const dataDir = tempDir('payments-restart');
+    const env = await store.env();
     const published = await watchTopics(platform, ['payments.payment']);
     const publisher = await publisherFor(platform);
 
-    const first = await startTestService(configSpec, buildPayments, { platform, dataDir });
+    const first = await startTestService(configSpec, buildPayments, { platform, dataDir, env });
     await call(first.host, 'PUT', '/customers/c1/limit', { limit: 1000, currency: 'EUR' });
     const paid = stockReserved('c1', 400);
     await publisher.publish(paid);
@@ -170,7 +175,7 @@ describe('payments service', () => {
     const next = stockReserved('c1', 500);
     await publisher.publishBatch([orderCancelled(paid), next]);
 
-    const second = await startTestService(configSpec, buildPayments, { platform, dataDir });
+    const second = await startTestService(configSpec, buildPayments, { platform, dataDir, env });
     // The refund finds the payment authorized before the restart. The two topics are not ordered with each
     // other, so 500 is chosen to fit whether the refund comes first or not.
     await published.waitFor('shoal.payments.PaymentRefunded', { subject: paid.data.orderId });

@@ -28,7 +28,7 @@ export interface ShippingDeps {
 
 export async function buildShipping(host: ServiceHost<ShippingConfig>, deps: Partial<ShippingDeps> = {}): Promise<void> {
   const database = sqliteOnly(await host.openDatabase(), 'The shipping service');
-  migrateShipments(database.db);
+  await migrateShipments(database);
   const now = deps.now ?? Date.now;
   const shipments = new Shipments({
     database,

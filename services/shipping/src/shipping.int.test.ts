@@ -2,7 +2,7 @@ import { eventually } from '@shoal/testing';
 import { describe, expect, it } from 'vitest';
 import { createEvent, type ShoalEvent } from '@shoal/contract';
 import { startTestPlatform } from '@shoal/contract/testing';
-import { call, consumedEvents, publisherFor, startTestService, watchTopics } from '@shoal/service/testing';
+import { call, consumedEvents, publisherFor, serviceStores, startTestService, watchTopics } from '@shoal/service/testing';
 import { buildShipping } from './app.js';
 import { configSpec } from './config.js';
 import { TRACKING_NUMBER_PATTERN } from './shipments/shipment.js';
@@ -30,12 +30,15 @@ function cancelled(orderId: string): ShoalEvent<'shoal.orders.OrderCancelled'> {
   );
 }
 
-describe('shipping', () => {
-  it('schedules once per confirmed order, dispatches over HTTP, cancels what is not dispatched yet', async () => {
+// SQLite only while app.ts wraps the database in sqliteOnly (its subscription needs the consumer on any database).
+const stores = serviceStores.filter((store) => store.name === 'sqlite');
+
+describe.each(stores)('shipping on $name', (store) => {
+  it.skipIf(store.missing !== undefined)('schedules once per confirmed order, dispatches over HTTP, cancels what is not dispatched yet', async () => {
     const platform = await startTestPlatform();
     const publisher = await publisherFor(platform);
     const published = await watchTopics(platform, ['shipping.shipment']);
-    const { host } = await startTestService(configSpec, (h) => buildShipping(h), { platform });
+    const { host } = await startTestService(configSpec, (h) => buildShipping(h), { platform, env: await store.env() });
 
     // o-1: confirmed, the same event redelivered, and a second OrderConfirmed of the same order.
     const first = confirmed('o-1');
@@ -110,11 +113,12 @@ describe('shipping', () => {
     ]);
   });
 
-  it('dispatches automatically after SHIPPING_AUTO_DISPATCH_MS, stops cleanly, and keeps its state across a restart', async () => {
+  it.skipIf(store.missing !== undefined)('dispatches automatically after SHIPPING_AUTO_DISPATCH_MS, stops cleanly, and keeps its state across a restart', async () => {
     const platform = await startTestPlatform();
     const publisher = await publisherFor(platform);
     const published = await watchTopics(platform, ['shipping.shipment']);
-    const auto = await startTestService(configSpec, (h) => buildShipping(h), { platform, env: { SHIPPING_AUTO_DISPATCH_MS: '100' } });
+    const env = await store.env();
+    const auto = await startTestService(configSpec, (h) => buildShipping(h), { platform, env: { ...env, SHIPPING_AUTO_DISPATCH_MS: '100' } });
     expect(auto.host.config.autoDispatchMs).toBe(100);
     const ready = await call(auto.host, 'GET', '/health/ready');
     expect(ready.body.checks['auto-dispatch']).toMatchObject({ ok: true });
@@ -127,8 +131,8 @@ describe('shipping', () => {
     expect(dispatched).toMatchObject({ correlationid: 'corr-o-auto', causationid: scheduled!.id });
     await auto.host.stop();
 
-    // The same files, without auto-dispatch: the shipment is still there, a redelivery changes nothing.
-    const again = await startTestService(configSpec, (h) => buildShipping(h), { platform, dataDir: auto.dataDir });
+    // The same database, without auto-dispatch: the shipment is still there, a redelivery changes nothing.
+    const again = await startTestService(configSpec, (h) => buildShipping(h), { platform, dataDir: auto.dataDir, env });
     const { body } = await call(again.host, 'GET', `/shipments/${dispatched!.data.shipmentId}`);
     expect(body).toMatchObject({ orderId: 'o-auto', status: 'DISPATCHED', trackingNumber: dispatched!.data.trackingNumber });
     expect((await call(again.host, 'GET', '/health/ready')).body.checks['auto-dispatch']).toBeUndefined();

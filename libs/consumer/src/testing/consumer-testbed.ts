@@ -10,13 +10,18 @@ import { connected, eventually, tempDir, uniqueName } from '@shoal/testing';
 import { createEvent, EventCodec, type OrderPlaced, type ShoalEvent } from '@shoal/contract';
 import { Publisher } from '@shoal/transport';
 import { startTestPlatform, type TestPlatform } from '@shoal/contract/testing';
+import type { SchemaCatalog } from '@shoal/contract';
+import type { ServiceDatabase } from '@shoal/store';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import type { EventHandlers } from '../event-handlers.js';
 import { subscribe, type SubscribeOptions, type Subscription } from '../subscription.js';
 
-export interface ConsumerTestbed {
+/** The connection type of a service database. */
+type DbOf<D> = D extends ServiceDatabase<infer Db> ? Db : never;
+
+export interface ConsumerTestbed<D extends ServiceDatabase<unknown> = SqliteServiceDatabase> {
   platform: TestPlatform;
-  database: SqliteServiceDatabase;
+  database: D;
   /** Publishes with the platform's codec, so its schema ids are the registry's. */
   publisher: Publisher;
   /** A plain kafkajs producer, for records that are not valid events. */
@@ -25,12 +30,25 @@ export interface ConsumerTestbed {
    * A subscription on the testbed's database (fromBeginning, 3 quick retries, short fetch waits, a unique
    * group unless given), stopped when the test ends. Its codec is its own, cold, as a new process's would be.
    */
-  subscription<H extends EventHandlers>(options: Partial<SubscribeOptions<H>> & Pick<SubscribeOptions<H>, 'handlers'>): Subscription;
+  subscription<H extends EventHandlers<DbOf<D>>>(options: Partial<SubscribeOptions<H, DbOf<D>>> & Pick<SubscribeOptions<H, DbOf<D>>, 'handlers'>): Subscription;
 }
 
+/** A testbed on a SQLite file (`database`, default a new one in a temp dir). */
 export async function consumerTestbed(options: { database?: string } = {}): Promise<ConsumerTestbed> {
   const platform = await startTestPlatform();
-  const database = openDatabase(platform, options.database ?? join(tempDir('consumer'), 'service.db'));
+  return testbedOn(platform, openDatabase(platform, options.database ?? join(tempDir('consumer'), 'service.db')));
+}
+
+/**
+ * A testbed on the service database `open` gives for the platform's catalog: with @shoal/store-postgres's
+ * `storeAdapters`, the same test on SQLite and on PostgreSQL (`consumerTestbedOn(adapter.open)`).
+ */
+export async function consumerTestbedOn<D extends ServiceDatabase<unknown>>(open: (catalog: SchemaCatalog) => Promise<D>): Promise<ConsumerTestbed<D>> {
+  const platform = await startTestPlatform();
+  return testbedOn(platform, await open(platform.catalog));
+}
+
+async function testbedOn<D extends ServiceDatabase<unknown>>(platform: TestPlatform, database: D): Promise<ConsumerTestbed<D>> {
   const publisher = await connected(new Publisher({ kafka: platform.kafka(), codec: platform.codec }));
   const producer = await connected(platform.kafka().producer());
   return {
@@ -49,7 +67,7 @@ export async function consumerTestbed(options: { database?: string } = {}): Prom
         retry: { attempts: 3, initialMs: 5, maxMs: 20 },
         consumer: { maxWaitTimeInMs: 100 },
         ...options,
-      } as SubscribeOptions);
+      } as SubscribeOptions<EventHandlers<unknown>, unknown>);
       onTestFinished(() => created.stop());
       return created;
     },

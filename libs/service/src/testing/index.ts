@@ -11,3 +11,5 @@ export { watchTopics } from './topic-watch.js';
 export type { TopicWatch, EventFilter } from './topic-watch.js';
 export { parkingServiceSpec, buildParkingService, parkingServiceProcess } from './parking-service.js';
 export type { ParkingServiceConfig, ParkingServiceProcess, HandledRow } from './parking-service.js';
+export { serviceStores } from './service-stores.js';
+export type { ServiceStore } from './service-stores.js';

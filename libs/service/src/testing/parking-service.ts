@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
 import { eventually } from '@shoal/testing';
 import { ShoalError } from '@shoal/core';
+import { createTables } from '@shoal/store';
 import { defineServiceConfig, stringSetting } from '../config.js';
 import { idParams } from '../route-schemas.js';
 import type { ServiceHost } from '../service-host.js';
-import { sqliteOnly } from '@shoal/store-sqlite';
 
 export const parkingServiceSpec = defineServiceConfig({
   service: 'parking-test',
@@ -33,23 +33,29 @@ export interface HandledRow {
   eventId: string;
 }
 
+/** The table `handled` in each dialect: the service runs on SQLite and, with DATABASE_URL, on PostgreSQL. */
+const HANDLED_TABLE = {
+  sqlite: 'CREATE TABLE IF NOT EXISTS handled (n INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL, sequence INTEGER NOT NULL, event_id TEXT NOT NULL)',
+  postgres: 'CREATE TABLE IF NOT EXISTS handled (n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, order_id TEXT NOT NULL, sequence INTEGER NOT NULL, event_id TEXT NOT NULL)',
+};
+
 export async function buildParkingService(host: ServiceHost<ParkingServiceConfig>): Promise<void> {
-  const database = sqliteOnly(await host.openDatabase(), 'The parking test service');
-  database.db.exec('CREATE TABLE IF NOT EXISTS handled (n INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL, sequence INTEGER NOT NULL, event_id TEXT NOT NULL)');
-  const insert = database.db.prepare('INSERT INTO handled (order_id, sequence, event_id) VALUES (?, ?, ?)');
+  const database = await host.openDatabase();
+  await createTables(database, { sqlite: [HANDLED_TABLE.sqlite], postgres: [HANDLED_TABLE.postgres] });
   const { failFile } = host.config;
   const failing = (orderId: string) => failFile !== '' && existsSync(failFile) && readFileSync(failFile, 'utf8').split('\n').includes(orderId);
-  const handledRows = database.db.prepare<[string], HandledRow>('SELECT order_id AS orderId, sequence, event_id AS eventId FROM handled WHERE order_id = ? ORDER BY n');
   host.routes(async (app) => {
-    app.get<{ Params: { orderId: string } }>('/handled/:orderId', { schema: { params: idParams('orderId') } }, async (request) => ({ handled: handledRows.all(request.params.orderId) }));
+    app.get<{ Params: { orderId: string } }>('/handled/:orderId', { schema: { params: idParams('orderId') } }, async (request) => ({
+      handled: await database.sql.all<HandledRow>('SELECT order_id AS "orderId", sequence, event_id AS "eventId" FROM handled WHERE order_id = ? ORDER BY n', [request.params.orderId]),
+    }));
   });
   host.subscribe({
     database,
     topics: ['orders.order'],
     handlers: {
-      'shoal.orders.OrderPlaced': (event) => {
+      'shoal.orders.OrderPlaced': async (event, tx) => {
         if (failing(event.data.orderId)) throw new ShoalError('SHOAL_EVENT_DATA_INVALID', `order ${event.data.orderId} cannot be handled until it is fixed`);
-        insert.run(event.data.orderId, event.data.placedAt, event.id);
+        await tx.sql.run('INSERT INTO handled (order_id, sequence, event_id) VALUES (?, ?, ?)', [event.data.orderId, event.data.placedAt, event.id]);
       },
     },
   });

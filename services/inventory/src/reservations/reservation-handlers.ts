@@ -22,35 +22,43 @@
 import type { EventHandlers } from '@shoal/consumer';
 import type { ShoalLogger } from '@shoal/core';
 import { createEvent, type ShoalEvent } from '@shoal/contract';
-import type { SqliteTransaction } from '@shoal/store-sqlite';
-import type { StockTable } from '../stock/stock-table.js';
-import { decideReservation, describeUnavailable } from './reservation-decision.js';
-import type { ReservationTable } from './reservation-table.js';
+import type { Transaction } from '@shoal/store';
+import { StockTable } from '../stock/stock-table.js';
+import { decideReservation, describeUnavailable, quantitiesBySku } from './reservation-decision.js';
+import { ReservationTable } from './reservation-table.js';
 
 export interface ReservationHandlerOptions {
-  stock: StockTable;
-  reservations: ReservationTable;
   /** CloudEvents source of the emitted events. */
   source: string;
   now: () => number;
   logger: ShoalLogger;
 }
 
+/**
+ * Lines in sku order: the order in which a transaction takes the stock rows. On PostgreSQL, where instances
+ * lock the rows they decide on, two orders of the same skus then wait for each other instead of deadlocking.
+ */
+function bySku<L extends { sku: string }>(lines: readonly L[]): L[] {
+  return [...lines].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+}
+
 type ReleasingEvent = ShoalEvent<'shoal.orders.OrderCancelled' | 'shoal.payments.PaymentDeclined'>;
 
 export function reservationHandlers(options: ReservationHandlerOptions) {
-  const { stock, reservations, source, now, logger } = options;
+  const { source, now, logger } = options;
 
-  const release = (event: ReleasingEvent, tx: SqliteTransaction): void => {
+  const release = async (event: ReleasingEvent, tx: Transaction<unknown>): Promise<void> => {
     const { orderId } = event.data;
-    const reservation = reservations.get(orderId);
+    const stock = new StockTable(tx.sql);
+    const reservations = new ReservationTable(tx.sql);
+    const reservation = await reservations.get(orderId);
     if (reservation?.status !== 'RESERVED') {
       logger.debug({ orderId, cause: event.type, status: reservation?.status ?? 'unknown' }, 'nothing to release');
       return;
     }
     const at = now();
-    for (const { sku, quantity } of reservation.lines) stock.release(sku, quantity, at);
-    reservations.markReleased(orderId, event.type, at);
+    for (const { sku, quantity } of bySku(reservation.lines)) await stock.release(sku, quantity, at);
+    await reservations.markReleased(orderId, event.type, at);
     tx.emit(
       createEvent(
         'shoal.inventory.StockReleased',
@@ -62,19 +70,23 @@ export function reservationHandlers(options: ReservationHandlerOptions) {
   };
 
   return {
-    'shoal.orders.OrderPlaced': (event, tx) => {
+    'shoal.orders.OrderPlaced': async (event, tx: Transaction<unknown>) => {
       const { orderId, customerId, lines, total } = event.data;
-      const known = reservations.get(orderId);
+      const stock = new StockTable(tx.sql);
+      const reservations = new ReservationTable(tx.sql);
+      const known = await reservations.get(orderId);
       if (known !== undefined) {
         logger.info({ orderId, eventId: event.id, status: known.status }, 'order placed again under a new event id: already decided, ignored');
         return;
       }
-      const decision = decideReservation(lines, (sku) => stock.availableOf(sku));
+      const levels = new Map<string, number>();
+      for (const { sku } of bySku(quantitiesBySku(lines))) levels.set(sku, await stock.availableOf(sku));
+      const decision = decideReservation(lines, (sku) => levels.get(sku) ?? 0);
       const at = now();
       const options = { source, subject: orderId, causedBy: event, time: new Date(at) };
       if (decision.outcome === 'reserved') {
-        for (const { sku, quantity } of decision.quantities) stock.reserve(sku, quantity, at);
-        reservations.insert({ orderId, customerId, status: 'RESERVED', lines: decision.quantities, reason: null, createdAt: at });
+        for (const { sku, quantity } of decision.quantities) await stock.reserve(sku, quantity, at);
+        await reservations.insert({ orderId, customerId, status: 'RESERVED', lines: decision.quantities, reason: null, createdAt: at });
         // Payments decides on this event alone (it cannot read the order), so the order's lines and total travel with it.
         const reservedLines = lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice: { amount: unitPrice.amount, currency: unitPrice.currency } }));
         tx.emit(
@@ -87,7 +99,7 @@ export function reservationHandlers(options: ReservationHandlerOptions) {
         logger.debug({ orderId }, 'stock reserved');
       } else {
         const reason = describeUnavailable(decision.unavailable);
-        reservations.insert({ orderId, customerId, status: 'FAILED', lines: decision.quantities, reason, createdAt: at });
+        await reservations.insert({ orderId, customerId, status: 'FAILED', lines: decision.quantities, reason, createdAt: at });
         tx.emit(createEvent('shoal.inventory.StockReservationFailed', { orderId, customerId, unavailable: decision.unavailable, failedAt: at }, options));
         logger.debug({ orderId, reason }, 'stock reservation failed');
       }

@@ -2,7 +2,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
 import { idParams, problemResponses } from '@shoal/service';
-import type { Reservation, ReservationTable } from './reservation-table.js';
+import type { ServiceDatabase } from '@shoal/store';
+import { ReservationTable, type Reservation } from './reservation-table.js';
 
 const reservationSchema = {
   type: 'object',
@@ -21,8 +22,8 @@ const reservationSchema = {
   },
 } as const;
 
-export function reservationRoutes(options: { reservations: ReservationTable }): FastifyPluginAsync {
-  const { reservations } = options;
+export function reservationRoutes(options: { database: ServiceDatabase }): FastifyPluginAsync {
+  const reservations = new ReservationTable(options.database.sql);
   return async (app) => {
     app.get<{ Params: { orderId: string } }>(
       '/reservations/:orderId',
@@ -33,7 +34,7 @@ export function reservationRoutes(options: { reservations: ReservationTable }): 
         },
       },
       async (request) => {
-        const reservation = reservations.get(request.params.orderId);
+        const reservation = await reservations.get(request.params.orderId);
         if (reservation === undefined) {
           throw new ShoalError('SHOAL_NOT_FOUND', `No reservation for order ${request.params.orderId}`, { details: { orderId: request.params.orderId } });
         }

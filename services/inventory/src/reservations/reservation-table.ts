@@ -1,12 +1,14 @@
 /**
  * The `reservations` table: one row per order inventory has decided on, whatever the outcome. The row is
  * what makes the reactions safe to meet twice or in an unexpected order: an order is reserved at most once,
- * and only a RESERVED row can be released, once.
+ * and only a RESERVED row can be released, once. Statements as in stock-table.ts: written once with the
+ * query builder, compiled once per dialect, run on the executor given (`tx.sql` in a handler).
  */
-import type { SqliteDatabase } from '@shoal/store-sqlite';
+import { compiledQuery, type Kysely, type Params, type SqlExecutor } from '@shoal/store';
+import type { InventoryTables, ReservationRow, ReservationStatus } from '../schema.js';
 import type { SkuQuantity } from './reservation-decision.js';
 
-export type ReservationStatus = 'RESERVED' | 'RELEASED' | 'FAILED';
+export type { ReservationStatus } from '../schema.js';
 
 export interface Reservation {
   orderId: string;
@@ -20,51 +22,52 @@ export interface Reservation {
   releasedAt: number | null;
 }
 
-interface ReservationRow {
-  order_id: string;
-  customer_id: string;
-  status: ReservationStatus;
-  lines: string;
-  reason: string | null;
-  created_at: number;
-  released_at: number | null;
-}
+type Db = Kysely<InventoryTables>;
+
+const selectOne = compiledQuery((db: Db, p: Params<{ orderId: string }>) => db.selectFrom('reservations').selectAll().where('order_id', '=', p.orderId));
+
+const insertOne = compiledQuery((db: Db, p: Params<Omit<ReservationRow, 'released_at'>>) =>
+  db.insertInto('reservations').values({
+    order_id: p.order_id,
+    customer_id: p.customer_id,
+    status: p.status,
+    lines: p.lines,
+    reason: p.reason,
+    created_at: p.created_at,
+    released_at: null,
+  }),
+);
+
+const updateReleased = compiledQuery((db: Db, p: Params<{ orderId: string; reason: string; now: number }>) =>
+  db.updateTable('reservations').set({ status: 'RELEASED', reason: p.reason, released_at: p.now }).where('order_id', '=', p.orderId).where('status', '=', 'RESERVED'),
+);
 
 export class ReservationTable {
-  private readonly selectOne;
-  private readonly insertOne;
-  private readonly updateReleased;
+  constructor(private readonly sql: SqlExecutor) {}
 
-  constructor(db: SqliteDatabase) {
-    this.selectOne = db.prepare<[string], ReservationRow>('SELECT * FROM reservations WHERE order_id = ?');
-    this.insertOne = db.prepare<[string, string, ReservationStatus, string, string | null, number]>(
-      'INSERT INTO reservations (order_id, customer_id, status, lines, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.updateReleased = db.prepare<[string, number, string]>(
-      "UPDATE reservations SET status = 'RELEASED', reason = ?, released_at = ? WHERE order_id = ? AND status = 'RESERVED'",
-    );
+  async get(orderId: string): Promise<Reservation | undefined> {
+    const row = await selectOne.get(this.sql, { orderId });
+    return row === undefined ? undefined : reservationOf(row);
   }
 
-  get(orderId: string): Reservation | undefined {
-    const row = this.selectOne.get(orderId);
-    if (row === undefined) return undefined;
-    return {
-      orderId: row.order_id,
-      customerId: row.customer_id,
-      status: row.status,
-      lines: JSON.parse(row.lines) as SkuQuantity[],
-      reason: row.reason,
-      createdAt: row.created_at,
-      releasedAt: row.released_at,
-    };
-  }
-
-  insert(reservation: Pick<Reservation, 'orderId' | 'customerId' | 'status' | 'lines' | 'reason' | 'createdAt'>): void {
+  async insert(reservation: Pick<Reservation, 'orderId' | 'customerId' | 'status' | 'lines' | 'reason' | 'createdAt'>): Promise<void> {
     const { orderId, customerId, status, lines, reason, createdAt } = reservation;
-    this.insertOne.run(orderId, customerId, status, JSON.stringify(lines), reason, createdAt);
+    await insertOne.run(this.sql, { order_id: orderId, customer_id: customerId, status, lines: JSON.stringify(lines), reason, created_at: createdAt });
   }
 
-  markReleased(orderId: string, reason: string, now: number): void {
-    this.updateReleased.run(reason, now, orderId);
+  async markReleased(orderId: string, reason: string, now: number): Promise<void> {
+    await updateReleased.run(this.sql, { orderId, reason, now });
   }
+}
+
+function reservationOf(row: ReservationRow): Reservation {
+  return {
+    orderId: row.order_id,
+    customerId: row.customer_id,
+    status: row.status,
+    lines: JSON.parse(row.lines) as SkuQuantity[],
+    reason: row.reason,
+    createdAt: row.created_at,
+    releasedAt: row.released_at,
+  };
 }

@@ -14,12 +14,11 @@
 import type { ShoalLogger } from '@shoal/core';
 import type { MessageContext } from '@shoal/transport';
 import { createEvent } from '@shoal/contract';
-import type { SqliteTransaction } from '@shoal/store-sqlite';
-import type { NotificationStore } from './notification-store.js';
+import type { Transaction } from '@shoal/store';
+import { NotificationStore } from './notification-store.js';
 import { render, type NotifiedEvent } from './render.js';
 
 export interface NotifierOptions {
-  store: NotificationStore;
   /** `/shoal/notifications`. */
   source: string;
   logger: ShoalLogger;
@@ -36,7 +35,7 @@ export class Notifier {
     this.logger = options.logger.child({ module: 'notifier' });
   }
 
-  notify(event: NotifiedEvent, tx: SqliteTransaction, context: MessageContext): void {
+  async notify(event: NotifiedEvent, tx: Transaction<unknown>, context: MessageContext): Promise<void> {
     const { customerId, orderId } = event.data;
     const now = this.options.now();
     const notification = {
@@ -51,7 +50,7 @@ export class Notifier {
       eventTime: event.time === undefined ? Number(context.timestamp) : Date.parse(event.time),
       notifiedAt: now,
     };
-    if (!this.options.store.insert(notification)) {
+    if (!(await new NotificationStore(tx.sql).insert(notification))) {
       this.logger.debug({ eventId: event.id, orderId }, 'already notified');
       return;
     }

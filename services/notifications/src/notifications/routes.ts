@@ -6,7 +6,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
 import { idSchema, listLimitSchema, problemResponses } from '@shoal/service';
-import type { Notification, NotificationStore } from './notification-store.js';
+import type { ServiceDatabase } from '@shoal/store';
+import { NotificationStore, type Notification } from './notification-store.js';
 
 
 const notificationSchema = {
@@ -47,7 +48,8 @@ function notificationView(notification: Notification) {
   };
 }
 
-export function notificationRoutes(store: NotificationStore): FastifyPluginAsync {
+export function notificationRoutes(database: ServiceDatabase): FastifyPluginAsync {
+  const store = new NotificationStore(database.sql);
   return async (app) => {
     app.get<{ Querystring: { customerId?: string; orderId?: string; limit: number } }>(
       '/notifications',
@@ -61,7 +63,7 @@ export function notificationRoutes(store: NotificationStore): FastifyPluginAsync
         const { customerId, orderId, limit } = request.query;
         // Checked here rather than with a schema `anyOf`, whose refusal lists three errors for one mistake.
         if (customerId === undefined && orderId === undefined) throw new ShoalError('SHOAL_REQUEST_INVALID', 'Give customerId, orderId or both: listing every notification is not offered');
-        return { items: store.list({ ...(customerId === undefined ? {} : { customerId }), ...(orderId === undefined ? {} : { orderId }), limit }).map(notificationView) };
+        return { items: (await store.list({ ...(customerId === undefined ? {} : { customerId }), ...(orderId === undefined ? {} : { orderId }), limit })).map(notificationView) };
       },
     );
   };

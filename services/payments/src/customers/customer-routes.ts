@@ -4,10 +4,10 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
-import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import type { ServiceDatabase } from '@shoal/store';
 import { currencySchema, idParams, problemResponses } from '@shoal/service';
 import { availableCredit, decideLimit, type CreditLine } from './credit-line.js';
-import type { CustomerTable } from './customer-table.js';
+import { CustomerTable } from './customer-table.js';
 
 const creditSchema = {
   type: 'object',
@@ -21,8 +21,9 @@ const creditSchema = {
   },
 } as const;
 
-export function customerRoutes(options: { database: SqliteServiceDatabase; customers: CustomerTable; now: () => number }): FastifyPluginAsync {
-  const { database, customers, now } = options;
+export function customerRoutes(options: { database: ServiceDatabase; now: () => number }): FastifyPluginAsync {
+  const { database, now } = options;
+  const customers = new CustomerTable(database.sql);
   return async (app) => {
     app.put<{ Params: { id: string }; Body: { limit: number; currency: string } }>(
       '/customers/:id/limit',
@@ -40,9 +41,10 @@ export function customerRoutes(options: { database: SqliteServiceDatabase; custo
       },
       async (request) => {
         const { id } = request.params;
-        const credit = await database.transact(() => {
-          const next = decideLimit(customers.get(id), id, request.body.limit, request.body.currency);
-          customers.setLimit(next, now());
+        const credit = await database.transact(async (tx) => {
+          const inTransaction = new CustomerTable(tx.sql);
+          const next = decideLimit(await inTransaction.get(id), id, request.body.limit, request.body.currency);
+          await inTransaction.setLimit(next, now());
           return next;
         });
         return creditBody(credit);
@@ -53,7 +55,7 @@ export function customerRoutes(options: { database: SqliteServiceDatabase; custo
       '/customers/:id',
       { schema: { params: idParams('id'), response: { 200: creditSchema, ...problemResponses(404) } } },
       async (request) => {
-        const credit = customers.get(request.params.id);
+        const credit = await customers.get(request.params.id);
         if (credit === undefined) {
           throw new ShoalError('SHOAL_NOT_FOUND', `No credit limit set for customer ${request.params.id}`, { details: { customerId: request.params.id } });
         }

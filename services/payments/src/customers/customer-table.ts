@@ -1,13 +1,16 @@
 /**
- * The `customers` table. Statements are prepared once on the service's one connection; inside a handler
- * that connection is `tx.db`, so a charge or a refund commits with the payment row, the inbox row and the
- * emitted event.
+ * The `customers` table. Statements are written once with the query builder and compiled once per dialect
+ * (compiledQuery of @shoal/store); they run on the executor given: inside a handler `tx.sql`, so a charge
+ * or a refund commits with the payment row, the inbox row and the emitted event.
  */
 import { ShoalError } from '@shoal/core';
-import type { SqliteDatabase } from '@shoal/store-sqlite';
+import { compiledQuery, type Kysely, type Params, type SqlExecutor } from '@shoal/store';
+import type { PaymentsTables } from '../schema.js';
 import type { CreditLine } from './credit-line.js';
 
-/** The named parameters of the writes: `@amount` is the new limit, or what is charged or refunded. */
+type Db = Kysely<PaymentsTables>;
+
+/** The parameters of the writes: `amount` is the new limit, or what is charged or refunded. */
 interface Change {
   customerId: string;
   amount: number;
@@ -15,44 +18,65 @@ interface Change {
   now: number;
 }
 
+// On PostgreSQL the credit line read to decide on stays locked until the transaction ends, so two instances
+// authorizing orders of one customer at once decide one after the other; SQLite has one writer at a time.
+const selectOne = compiledQuery((db: Db, p: Params<{ customerId: string }>, dialect) =>
+  db
+    .selectFrom('customers')
+    .select(['customer_id as customerId', 'limit_amount as limit', 'currency', 'used_amount as used'])
+    .where('customer_id', '=', p.customerId)
+    .$if(dialect === 'postgres', (query) => query.forUpdate()),
+);
+
+const upsertLimit = compiledQuery((db: Db, p: Params<Change>) =>
+  db
+    .insertInto('customers')
+    .values({ customer_id: p.customerId, limit_amount: p.amount, currency: p.currency, used_amount: 0, updated_at: p.now })
+    .onConflict((conflict) =>
+      conflict.column('customer_id').doUpdateSet((update) => ({
+        limit_amount: update.ref('excluded.limit_amount'),
+        currency: update.ref('excluded.currency'),
+        updated_at: update.ref('excluded.updated_at'),
+      })),
+    ),
+);
+
+const addUsed = compiledQuery((db: Db, p: Params<Change>) =>
+  db
+    .updateTable('customers')
+    .set((update) => ({ used_amount: update('used_amount', '+', p.amount), updated_at: p.now }))
+    .where('customer_id', '=', p.customerId)
+    .where('currency', '=', p.currency),
+);
+
+const subtractUsed = compiledQuery((db: Db, p: Params<Change>) =>
+  db
+    .updateTable('customers')
+    .set((update) => ({ used_amount: update('used_amount', '-', p.amount), updated_at: p.now }))
+    .where('customer_id', '=', p.customerId)
+    .where('currency', '=', p.currency)
+    .where('used_amount', '>=', p.amount),
+);
+
 export class CustomerTable {
-  private readonly selectOne;
-  private readonly upsertLimit;
-  private readonly addUsed;
-  private readonly subtractUsed;
+  constructor(private readonly sql: SqlExecutor) {}
 
-  constructor(db: SqliteDatabase) {
-    this.selectOne = db.prepare<[string], CreditLine>(
-      'SELECT customer_id AS customerId, limit_amount AS "limit", currency, used_amount AS used FROM customers WHERE customer_id = ?',
-    );
-    this.upsertLimit = db.prepare<[Change]>(
-      `INSERT INTO customers (customer_id, limit_amount, currency, used_amount, updated_at) VALUES (@customerId, @amount, @currency, 0, @now)
-       ON CONFLICT (customer_id) DO UPDATE SET limit_amount = excluded.limit_amount, currency = excluded.currency, updated_at = excluded.updated_at`,
-    );
-    this.addUsed = db.prepare<[Change]>(
-      'UPDATE customers SET used_amount = used_amount + @amount, updated_at = @now WHERE customer_id = @customerId AND currency = @currency',
-    );
-    this.subtractUsed = db.prepare<[Change]>(
-      'UPDATE customers SET used_amount = used_amount - @amount, updated_at = @now WHERE customer_id = @customerId AND currency = @currency AND used_amount >= @amount',
-    );
+  async get(customerId: string): Promise<CreditLine | undefined> {
+    return selectOne.get(this.sql, { customerId });
   }
 
-  get(customerId: string): CreditLine | undefined {
-    return this.selectOne.get(customerId);
+  async setLimit(credit: CreditLine, now: number): Promise<void> {
+    await upsertLimit.run(this.sql, { customerId: credit.customerId, amount: credit.limit, currency: credit.currency, now });
   }
 
-  setLimit(credit: CreditLine, now: number): void {
-    this.upsertLimit.run({ customerId: credit.customerId, amount: credit.limit, currency: credit.currency, now });
-  }
-
-  charge(customerId: string, amount: number, currency: string, now: number): void {
-    if (this.addUsed.run({ customerId, amount, currency, now }).changes !== 1) {
+  async charge(customerId: string, amount: number, currency: string, now: number): Promise<void> {
+    if ((await addUsed.run(this.sql, { customerId, amount, currency, now })) !== 1) {
       throw new ShoalError('SHOAL_HANDLER_FAILED', `Cannot charge ${amount} ${currency} to customer ${customerId}: no credit line in ${currency}`);
     }
   }
 
-  refund(customerId: string, amount: number, currency: string, now: number): void {
-    if (this.subtractUsed.run({ customerId, amount, currency, now }).changes !== 1) {
+  async refund(customerId: string, amount: number, currency: string, now: number): Promise<void> {
+    if ((await subtractUsed.run(this.sql, { customerId, amount, currency, now })) !== 1) {
       throw new ShoalError('SHOAL_HANDLER_FAILED', `Cannot refund ${amount} ${currency} to customer ${customerId}: not that much in use in ${currency}`);
     }
   }

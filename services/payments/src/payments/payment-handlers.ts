@@ -18,13 +18,12 @@
 import type { EventHandlers } from '@shoal/consumer';
 import type { ShoalLogger } from '@shoal/core';
 import { createEvent } from '@shoal/contract';
-import type { CustomerTable } from '../customers/customer-table.js';
+import type { Transaction } from '@shoal/store';
+import { CustomerTable } from '../customers/customer-table.js';
 import { decidePayment } from './payment-decision.js';
-import type { PaymentTable } from './payment-table.js';
+import { PaymentTable } from './payment-table.js';
 
 export interface PaymentHandlerOptions {
-  customers: CustomerTable;
-  payments: PaymentTable;
   /** CloudEvents source of the emitted events. */
   source: string;
   now: () => number;
@@ -34,46 +33,50 @@ export interface PaymentHandlerOptions {
 }
 
 export function paymentHandlers(options: PaymentHandlerOptions) {
-  const { customers, payments, source, now, newId, logger } = options;
+  const { source, now, newId, logger } = options;
   return {
-    'shoal.inventory.StockReserved': (event, tx) => {
+    'shoal.inventory.StockReserved': async (event, tx: Transaction<unknown>) => {
       const { orderId, customerId } = event.data;
+      const customers = new CustomerTable(tx.sql);
+      const payments = new PaymentTable(tx.sql);
       const total = { amount: event.data.total.amount, currency: event.data.total.currency };
-      const existing = payments.get(orderId);
+      const existing = await payments.get(orderId);
       if (existing !== undefined) {
         logger.info({ orderId, eventId: event.id, status: existing.status }, 'stock reserved again for an order that has a payment: ignored');
         return;
       }
-      if (payments.isCancelled(orderId)) {
+      if (await payments.isCancelled(orderId)) {
         logger.debug({ orderId }, 'order cancelled before its stock was reserved: no payment');
         return;
       }
-      const decision = decidePayment(customerId, customers.get(customerId), total);
+      const decision = decidePayment(customerId, await customers.get(customerId), total);
       const at = now();
       const paymentId = newId();
       const options = { source, subject: orderId, causedBy: event, time: new Date(at) };
       if (decision.outcome === 'authorized') {
-        customers.charge(customerId, total.amount, total.currency, at);
-        payments.insert({ paymentId, orderId, customerId, ...total, status: 'AUTHORIZED', reason: null, createdAt: at });
+        await customers.charge(customerId, total.amount, total.currency, at);
+        await payments.insert({ paymentId, orderId, customerId, ...total, status: 'AUTHORIZED', reason: null, createdAt: at });
         tx.emit(createEvent('shoal.payments.PaymentAuthorized', { paymentId, orderId, customerId, amount: total, authorizedAt: at }, options));
         logger.debug({ orderId, paymentId }, 'payment authorized');
       } else {
-        payments.insert({ paymentId, orderId, customerId, ...total, status: 'DECLINED', reason: decision.reason, createdAt: at });
+        await payments.insert({ paymentId, orderId, customerId, ...total, status: 'DECLINED', reason: decision.reason, createdAt: at });
         tx.emit(createEvent('shoal.payments.PaymentDeclined', { paymentId, orderId, customerId, amount: total, reason: decision.reason, declinedAt: at }, options));
         logger.debug({ orderId, paymentId, reason: decision.reason }, 'payment declined');
       }
     },
-    'shoal.orders.OrderCancelled': (event, tx) => {
+    'shoal.orders.OrderCancelled': async (event, tx: Transaction<unknown>) => {
       const { orderId } = event.data;
-      payments.recordCancelled(orderId, event.data.cancelledAt);
-      const payment = payments.get(orderId);
+      const customers = new CustomerTable(tx.sql);
+      const payments = new PaymentTable(tx.sql);
+      await payments.recordCancelled(orderId, event.data.cancelledAt);
+      const payment = await payments.get(orderId);
       if (payment?.status !== 'AUTHORIZED') {
         logger.debug({ orderId, status: payment?.status ?? 'none' }, 'order cancelled: nothing to refund');
         return;
       }
       const at = now();
-      customers.refund(payment.customerId, payment.amount, payment.currency, at);
-      payments.markRefunded(orderId, at);
+      await customers.refund(payment.customerId, payment.amount, payment.currency, at);
+      await payments.markRefunded(orderId, at);
       tx.emit(
         createEvent(
           'shoal.payments.PaymentRefunded',

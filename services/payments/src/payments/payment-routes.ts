@@ -2,7 +2,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
 import { idParams, problemResponses } from '@shoal/service';
-import type { Payment, PaymentTable } from './payment-table.js';
+import type { ServiceDatabase } from '@shoal/store';
+import { PaymentTable, type Payment } from './payment-table.js';
 
 const paymentSchema = {
   type: 'object',
@@ -17,8 +18,8 @@ const paymentSchema = {
   },
 } as const;
 
-export function paymentRoutes(options: { payments: PaymentTable }): FastifyPluginAsync {
-  const { payments } = options;
+export function paymentRoutes(options: { database: ServiceDatabase }): FastifyPluginAsync {
+  const payments = new PaymentTable(options.database.sql);
   return async (app) => {
     app.get<{ Params: { orderId: string } }>(
       '/payments/:orderId',
@@ -29,7 +30,7 @@ export function paymentRoutes(options: { payments: PaymentTable }): FastifyPlugi
         },
       },
       async (request) => {
-        const payment = payments.get(request.params.orderId);
+        const payment = await payments.get(request.params.orderId);
         if (payment === undefined) {
           throw new ShoalError('SHOAL_NOT_FOUND', `No payment for order ${request.params.orderId}`, { details: { orderId: request.params.orderId } });
         }

@@ -1,11 +1,12 @@
 /**
  * The `payments` and `cancelled_orders` tables. One payment per order (its primary key) is what makes a
  * second StockReserved of an order harmless; a cancellation is remembered whether or not a payment exists,
- * because it may arrive before the StockReserved it cancels.
+ * because it may arrive before the StockReserved it cancels. Statements as in customer-table.ts.
  */
-import type { SqliteDatabase } from '@shoal/store-sqlite';
+import { compiledQuery, type Kysely, type Params, type SqlExecutor } from '@shoal/store';
+import type { PaymentStatus, PaymentsTables } from '../schema.js';
 
-export type PaymentStatus = 'AUTHORIZED' | 'DECLINED' | 'REFUNDED';
+export type { PaymentStatus } from '../schema.js';
 
 export interface Payment {
   paymentId: string;
@@ -19,46 +20,73 @@ export interface Payment {
   updatedAt: number;
 }
 
+type Db = Kysely<PaymentsTables>;
+
+const selectOne = compiledQuery((db: Db, p: Params<{ orderId: string }>) =>
+  db
+    .selectFrom('payments')
+    .select([
+      'payment_id as paymentId',
+      'order_id as orderId',
+      'customer_id as customerId',
+      'amount',
+      'currency',
+      'status',
+      'reason',
+      'created_at as createdAt',
+      'updated_at as updatedAt',
+    ])
+    .where('order_id', '=', p.orderId),
+);
+
+const insertOne = compiledQuery((db: Db, p: Params<Omit<Payment, 'updatedAt'>>) =>
+  db.insertInto('payments').values({
+    order_id: p.orderId,
+    payment_id: p.paymentId,
+    customer_id: p.customerId,
+    amount: p.amount,
+    currency: p.currency,
+    status: p.status,
+    reason: p.reason,
+    created_at: p.createdAt,
+    updated_at: p.createdAt,
+  }),
+);
+
+const updateRefunded = compiledQuery((db: Db, p: Params<{ orderId: string; now: number }>) =>
+  db.updateTable('payments').set({ status: 'REFUNDED', updated_at: p.now }).where('order_id', '=', p.orderId).where('status', '=', 'AUTHORIZED'),
+);
+
+const insertCancelled = compiledQuery((db: Db, p: Params<{ orderId: string; cancelledAt: number }>) =>
+  db
+    .insertInto('cancelled_orders')
+    .values({ order_id: p.orderId, cancelled_at: p.cancelledAt })
+    .onConflict((conflict) => conflict.column('order_id').doNothing()),
+);
+
+const selectCancelled = compiledQuery((db: Db, p: Params<{ orderId: string }>) => db.selectFrom('cancelled_orders').select('cancelled_at').where('order_id', '=', p.orderId));
+
 export class PaymentTable {
-  private readonly selectOne;
-  private readonly insertOne;
-  private readonly updateRefunded;
-  private readonly insertCancelled;
-  private readonly selectCancelled;
+  constructor(private readonly sql: SqlExecutor) {}
 
-  constructor(db: SqliteDatabase) {
-    this.selectOne = db.prepare<[string], Payment>(
-      `SELECT payment_id AS paymentId, order_id AS orderId, customer_id AS customerId, amount, currency, status, reason,
-              created_at AS createdAt, updated_at AS updatedAt
-       FROM payments WHERE order_id = ?`,
-    );
-    this.insertOne = db.prepare<[Omit<Payment, 'updatedAt'>]>(
-      `INSERT INTO payments (order_id, payment_id, customer_id, amount, currency, status, reason, created_at, updated_at)
-       VALUES (@orderId, @paymentId, @customerId, @amount, @currency, @status, @reason, @createdAt, @createdAt)`,
-    );
-    this.updateRefunded = db.prepare<[number, string]>("UPDATE payments SET status = 'REFUNDED', updated_at = ? WHERE order_id = ? AND status = 'AUTHORIZED'");
-    this.insertCancelled = db.prepare<[string, number]>('INSERT INTO cancelled_orders (order_id, cancelled_at) VALUES (?, ?) ON CONFLICT (order_id) DO NOTHING');
-    this.selectCancelled = db.prepare<[string], { cancelled_at: number }>('SELECT cancelled_at FROM cancelled_orders WHERE order_id = ?');
+  async get(orderId: string): Promise<Payment | undefined> {
+    return selectOne.get(this.sql, { orderId });
   }
 
-  get(orderId: string): Payment | undefined {
-    return this.selectOne.get(orderId);
-  }
-
-  insert(payment: Omit<Payment, 'updatedAt'>): void {
+  async insert(payment: Omit<Payment, 'updatedAt'>): Promise<void> {
     const { orderId, paymentId, customerId, amount, currency, status, reason, createdAt } = payment;
-    this.insertOne.run({ orderId, paymentId, customerId, amount, currency, status, reason, createdAt });
+    await insertOne.run(this.sql, { orderId, paymentId, customerId, amount, currency, status, reason, createdAt });
   }
 
-  markRefunded(orderId: string, now: number): void {
-    this.updateRefunded.run(now, orderId);
+  async markRefunded(orderId: string, now: number): Promise<void> {
+    await updateRefunded.run(this.sql, { orderId, now });
   }
 
-  recordCancelled(orderId: string, cancelledAt: number): void {
-    this.insertCancelled.run(orderId, cancelledAt);
+  async recordCancelled(orderId: string, cancelledAt: number): Promise<void> {
+    await insertCancelled.run(this.sql, { orderId, cancelledAt });
   }
 
-  isCancelled(orderId: string): boolean {
-    return this.selectCancelled.get(orderId) !== undefined;
+  async isCancelled(orderId: string): Promise<boolean> {
+    return (await selectCancelled.get(this.sql, { orderId })) !== undefined;
   }
 }

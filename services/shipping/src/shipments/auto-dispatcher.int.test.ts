@@ -12,10 +12,10 @@ import { Shipments } from './shipments.js';
  * The auto-dispatcher on a real SQLite file (no broker: what it emits stays in the outbox, where the test
  * reads it). The clock is the test's, so which shipments are due is decided by the test, not by timing.
  */
-function desk() {
+async function desk() {
   const database = new SqliteServiceDatabase({ path: join(tempDir('auto-dispatch'), 'shipping.db'), catalog: loadSchemaCatalog() });
   onTestFinished(() => database.close());
-  migrateShipments(database.db);
+  await migrateShipments(database);
   const clock = { now: 1_000_000 };
   let ids = 0;
   const shipments = new Shipments({
@@ -43,7 +43,7 @@ function desk() {
 
 describe('auto-dispatcher', () => {
   it('dispatches the shipments scheduled longer ago than the delay, in batches, each once', async () => {
-    const { shipments, clock, confirm, outboxTypes } = desk();
+    const { shipments, clock, confirm, outboxTypes } = await desk();
     for (let i = 0; i < 7; i += 1) await confirm(`o-old-${i}`);
     clock.now += 500;
     await confirm('o-new');
@@ -53,17 +53,17 @@ describe('auto-dispatcher', () => {
     dispatcher.start();
     onTestFinished(() => dispatcher.stop());
 
-    await eventually(() => expect(shipments.list({ status: 'DISPATCHED', limit: 100 }).map((s) => s.orderId).sort()).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `o-old-${i}`)));
-    expect(shipments.list({ orderId: 'o-new', limit: 1 })[0]!.status).toBe('SCHEDULED');
+    await eventually(async () => expect((await shipments.list({ status: 'DISPATCHED', limit: 100 })).map((s) => s.orderId).sort()).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `o-old-${i}`)));
+    expect((await shipments.list({ orderId: 'o-new', limit: 1 }))[0]!.status).toBe('SCHEDULED');
     expect(dispatcher.readiness()).toEqual({ ok: true, detail: 'dispatching after 400 ms; 7 dispatched' });
 
     clock.now += 400;
-    await eventually(() => expect(shipments.list({ orderId: 'o-new', limit: 1 })[0]!.status).toBe('DISPATCHED'));
+    await eventually(async () => expect((await shipments.list({ orderId: 'o-new', limit: 1 }))[0]!.status).toBe('DISPATCHED'));
     expect(outboxTypes().filter((type) => type === 'shoal.shipping.ShipmentDispatched')).toHaveLength(8);
   });
 
   it('wakes every max(delay / 4, 50 ms), and stops cleanly: no run after stop()', async () => {
-    const { shipments, clock, confirm } = desk();
+    const { shipments, clock, confirm } = await desk();
     let runs = 0;
     const counting = Object.create(shipments) as Shipments;
     counting.due = (before, limit) => {
@@ -94,6 +94,6 @@ describe('auto-dispatcher', () => {
     clock.now += 1_000;
     await vi.advanceTimersByTimeAsync(MIN_WAKE_INTERVAL_MS * 100);
     expect(runs).toBe(runsAtStop);
-    expect(shipments.list({ orderId: 'o-after-stop', limit: 1 })[0]!.status).toBe('SCHEDULED');
+    expect((await shipments.list({ orderId: 'o-after-stop', limit: 1 }))[0]!.status).toBe('SCHEDULED');
   });
 });

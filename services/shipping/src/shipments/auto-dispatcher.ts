@@ -77,7 +77,7 @@ export class AutoDispatcher implements ServiceComponent {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const due = this.options.shipments.due(this.now() - this.options.delayMs, this.batchSize);
+      const due = await this.options.shipments.due(this.now() - this.options.delayMs, this.batchSize);
       let failed = false;
       for (const shipmentId of due) {
         if (this.stopped) return;

@@ -54,7 +54,7 @@ export function shipmentRoutes(shipments: Shipments): FastifyPluginAsync {
     app.get<{ Params: { id: string } }>(
       '/shipments/:id',
       { schema: { params: idParams('id'), response: { 200: shipmentSchema, ...problemResponses(404) } } },
-      async (request) => shipmentView(shipments.get(request.params.id)),
+      async (request) => shipmentView(await shipments.get(request.params.id)),
     );
 
     app.get<{ Querystring: { orderId?: string; status?: ShipmentStatus; limit: number } }>(
@@ -75,7 +75,7 @@ export function shipmentRoutes(shipments: Shipments): FastifyPluginAsync {
       },
       async (request) => {
         const { orderId, status, limit } = request.query;
-        return { items: shipments.list({ ...(orderId === undefined ? {} : { orderId }), ...(status === undefined ? {} : { status }), limit }).map(shipmentView) };
+        return { items: (await shipments.list({ ...(orderId === undefined ? {} : { orderId }), ...(status === undefined ? {} : { status }), limit })).map(shipmentView) };
       },
     );
   };

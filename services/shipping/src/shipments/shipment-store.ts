@@ -1,30 +1,36 @@
 /**
- * The `shipments` table of the shipping database, and every statement on it. The service has one connection
- * (ServiceDatabase's), which is also the one transactions run on, so statements are prepared once here.
+ * The `shipments` table of the shipping database, and every statement on it: the per-event ones written
+ * once with the query builder and compiled once per dialect (compiledQuery of @shoal/store), the list built
+ * per request (queryBuilder: its filters vary). Each runs on the executor it is given: `tx.sql` inside a
+ * transaction, the database's own for reads, on SQLite and PostgreSQL alike. On PostgreSQL the table is
+ * created under the schema lock (createTables), so instances starting together do not race; its times are
+ * BIGINT there (ms since the epoch do not fit an INTEGER) and its ids sort by code point (COLLATE "C"), as
+ * on SQLite.
  *
  * `order_id` is UNIQUE: one shipment per order whatever the redeliveries (the inbox already drops a
  * redelivered event id; the constraint also holds against two different OrderConfirmed of one order).
  * `(status, scheduled_at)` is indexed for the auto-dispatcher, which reads the oldest scheduled shipments.
  */
-import type { SqliteDatabase } from '@shoal/store-sqlite';
+import { compiledQuery, createTables, queryBuilder, type Kysely, type Params, type ServiceDatabase, type SqlExecutor } from '@shoal/store';
 import type { Shipment, ShipmentStatus } from './shipment.js';
 
-export function migrateShipments(db: SqliteDatabase): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS shipments (
-      shipment_id        TEXT PRIMARY KEY,
+export function migrateShipments(database: ServiceDatabase): Promise<void> {
+  const statements = (int: 'INTEGER' | 'BIGINT', id: 'TEXT' | 'TEXT COLLATE "C"') => [
+    `CREATE TABLE IF NOT EXISTS shipments (
+      shipment_id        ${id} PRIMARY KEY,
       order_id           TEXT NOT NULL UNIQUE,
       customer_id        TEXT NOT NULL,
       status             TEXT NOT NULL CHECK (status IN ('SCHEDULED', 'DISPATCHED', 'CANCELLED')),
       tracking_number    TEXT,
-      scheduled_at       INTEGER NOT NULL,
-      dispatched_at      INTEGER,
-      cancelled_at       INTEGER,
+      scheduled_at       ${int} NOT NULL,
+      dispatched_at      ${int},
+      cancelled_at       ${int},
       correlation_id     TEXT NOT NULL,
       scheduled_event_id TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS shipments_by_status ON shipments (status, scheduled_at, shipment_id);
-  `);
+    )`,
+    'CREATE INDEX IF NOT EXISTS shipments_by_status ON shipments (status, scheduled_at, shipment_id)',
+  ];
+  return createTables(database, { sqlite: statements('INTEGER', 'TEXT'), postgres: statements('BIGINT', 'TEXT COLLATE "C"') });
 }
 
 interface ShipmentRow {
@@ -40,67 +46,94 @@ interface ShipmentRow {
   scheduled_event_id: string;
 }
 
+export interface ShippingTables {
+  shipments: ShipmentRow;
+}
+
 export interface ShipmentFilter {
   orderId?: string;
   status?: ShipmentStatus;
   limit: number;
 }
 
+type Db = Kysely<ShippingTables>;
+
+const byId = compiledQuery((db: Db, p: Params<{ shipmentId: string }>) => db.selectFrom('shipments').selectAll().where('shipment_id', '=', p.shipmentId));
+
+const byOrder = compiledQuery((db: Db, p: Params<{ orderId: string }>) => db.selectFrom('shipments').selectAll().where('order_id', '=', p.orderId));
+
+const insertRow = compiledQuery((db: Db, p: Params<ShipmentRow>) =>
+  db.insertInto('shipments').values({
+    shipment_id: p.shipment_id,
+    order_id: p.order_id,
+    customer_id: p.customer_id,
+    status: p.status,
+    tracking_number: p.tracking_number,
+    scheduled_at: p.scheduled_at,
+    dispatched_at: p.dispatched_at,
+    cancelled_at: p.cancelled_at,
+    correlation_id: p.correlation_id,
+    scheduled_event_id: p.scheduled_event_id,
+  }),
+);
+
+const updateRow = compiledQuery((db: Db, p: Params<Pick<ShipmentRow, 'shipment_id' | 'status' | 'tracking_number' | 'dispatched_at' | 'cancelled_at'>>) =>
+  db
+    .updateTable('shipments')
+    .set({ status: p.status, tracking_number: p.tracking_number, dispatched_at: p.dispatched_at, cancelled_at: p.cancelled_at })
+    .where('shipment_id', '=', p.shipment_id),
+);
+
+const dueRows = compiledQuery((db: Db, p: Params<{ scheduledBefore: number; limit: number }>) =>
+  db
+    .selectFrom('shipments')
+    .select('shipment_id')
+    .where('status', '=', 'SCHEDULED')
+    .where('scheduled_at', '<=', p.scheduledBefore)
+    .orderBy('scheduled_at')
+    .orderBy('shipment_id')
+    .limit(p.limit),
+);
+
 export class ShipmentStore {
-  private readonly byId;
-  private readonly byOrder;
-  private readonly insertRow;
-  private readonly updateRow;
-  private readonly listRows;
-  private readonly dueRows;
+  constructor(private readonly sql: SqlExecutor) {}
 
-  constructor(db: SqliteDatabase) {
-    const columns = 'shipment_id, order_id, customer_id, status, tracking_number, scheduled_at, dispatched_at, cancelled_at, correlation_id, scheduled_event_id';
-    this.byId = db.prepare<[string], ShipmentRow>(`SELECT ${columns} FROM shipments WHERE shipment_id = ?`);
-    this.byOrder = db.prepare<[string], ShipmentRow>(`SELECT ${columns} FROM shipments WHERE order_id = ?`);
-    this.insertRow = db.prepare<[ShipmentRow]>(
-      `INSERT INTO shipments (${columns}) VALUES (@shipment_id, @order_id, @customer_id, @status, @tracking_number, @scheduled_at, @dispatched_at, @cancelled_at, @correlation_id, @scheduled_event_id)`,
-    );
-    this.updateRow = db.prepare<[Pick<ShipmentRow, 'shipment_id' | 'status' | 'tracking_number' | 'dispatched_at' | 'cancelled_at'>]>(
-      'UPDATE shipments SET status = @status, tracking_number = @tracking_number, dispatched_at = @dispatched_at, cancelled_at = @cancelled_at WHERE shipment_id = @shipment_id',
-    );
-    this.listRows = db.prepare<{ orderId: string | null; status: string | null; limit: number }, ShipmentRow>(
-      `SELECT ${columns} FROM shipments
-       WHERE (@orderId IS NULL OR order_id = @orderId) AND (@status IS NULL OR status = @status)
-       ORDER BY scheduled_at, shipment_id LIMIT @limit`,
-    );
-    this.dueRows = db.prepare<[number, number], { shipment_id: string }>(
-      `SELECT shipment_id FROM shipments WHERE status = 'SCHEDULED' AND scheduled_at <= ? ORDER BY scheduled_at, shipment_id LIMIT ?`,
-    );
-  }
-
-  get(shipmentId: string): Shipment | undefined {
-    const row = this.byId.get(shipmentId);
+  async get(shipmentId: string): Promise<Shipment | undefined> {
+    const row = await byId.get(this.sql, { shipmentId });
     return row === undefined ? undefined : shipmentOf(row);
   }
 
-  ofOrder(orderId: string): Shipment | undefined {
-    const row = this.byOrder.get(orderId);
+  async ofOrder(orderId: string): Promise<Shipment | undefined> {
+    const row = await byOrder.get(this.sql, { orderId });
     return row === undefined ? undefined : shipmentOf(row);
   }
 
-  insert(shipment: Shipment): void {
-    this.insertRow.run(rowOf(shipment));
+  async insert(shipment: Shipment): Promise<void> {
+    await insertRow.run(this.sql, rowOf(shipment));
   }
 
   /** Writes the status and its timestamps; the rest of a shipment never changes. */
-  update(shipment: Shipment): void {
+  async update(shipment: Shipment): Promise<void> {
     const { shipment_id, status, tracking_number, dispatched_at, cancelled_at } = rowOf(shipment);
-    this.updateRow.run({ shipment_id, status, tracking_number, dispatched_at, cancelled_at });
+    await updateRow.run(this.sql, { shipment_id, status, tracking_number, dispatched_at, cancelled_at });
   }
 
-  list(filter: ShipmentFilter): Shipment[] {
-    return this.listRows.all({ orderId: filter.orderId ?? null, status: filter.status ?? null, limit: filter.limit }).map(shipmentOf);
+  async list(filter: ShipmentFilter): Promise<Shipment[]> {
+    const rows = await queryBuilder<ShippingTables>(this.sql)
+      .selectFrom('shipments')
+      .selectAll()
+      .$if(filter.orderId !== undefined, (query) => query.where('order_id', '=', filter.orderId!))
+      .$if(filter.status !== undefined, (query) => query.where('status', '=', filter.status!))
+      .orderBy('scheduled_at')
+      .orderBy('shipment_id')
+      .limit(filter.limit)
+      .execute();
+    return rows.map(shipmentOf);
   }
 
   /** Ids of the oldest scheduled shipments scheduled at or before `scheduledBefore`. */
-  due(scheduledBefore: number, limit: number): string[] {
-    return this.dueRows.all(scheduledBefore, limit).map((row) => row.shipment_id);
+  async due(scheduledBefore: number, limit: number): Promise<string[]> {
+    return (await dueRows.all(this.sql, { scheduledBefore, limit })).map((row) => row.shipment_id);
   }
 }
 

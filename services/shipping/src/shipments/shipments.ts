@@ -11,12 +11,12 @@
  */
 import { ShoalError, type ShoalLogger } from '@shoal/core';
 import { createEvent, type ShoalEvent } from '@shoal/contract';
-import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
+import type { ServiceDatabase, Transaction } from '@shoal/store';
 import { decideCancel, decideDispatch, scheduleShipment, type Shipment } from './shipment.js';
 import { ShipmentStore, type ShipmentFilter } from './shipment-store.js';
 
 export interface ShipmentsOptions {
-  database: SqliteServiceDatabase;
+  database: ServiceDatabase;
   /** `/shoal/shipping`. */
   source: string;
   logger: ShoalLogger;
@@ -32,14 +32,15 @@ export class Shipments {
 
   constructor(options: ShipmentsOptions) {
     this.options = options;
-    this.store = new ShipmentStore(options.database.db);
+    this.store = new ShipmentStore(options.database.sql);
     this.logger = options.logger.child({ module: 'shipments' });
   }
 
   /** OrderConfirmed: a SCHEDULED shipment and ShipmentScheduled, unless the order already has a shipment. */
-  schedule(event: ShoalEvent<'shoal.orders.OrderConfirmed'>, tx: SqliteTransaction): void {
+  async schedule(event: ShoalEvent<'shoal.orders.OrderConfirmed'>, tx: Transaction<unknown>): Promise<void> {
     const { orderId, customerId } = event.data;
-    const existing = this.store.ofOrder(orderId);
+    const store = new ShipmentStore(tx.sql);
+    const existing = await store.ofOrder(orderId);
     if (existing !== undefined) {
       this.logger.debug({ orderId, shipmentId: existing.shipmentId, eventId: event.id }, 'order already has a shipment');
       return;
@@ -47,7 +48,7 @@ export class Shipments {
     const now = this.options.now();
     const scheduledEventId = this.options.newId();
     const shipment = scheduleShipment({ orderId, customerId, correlationId: event.correlationid ?? event.id }, this.options.newId(), scheduledEventId, now);
-    this.store.insert(shipment);
+    await store.insert(shipment);
     tx.emit(
       createEvent(
         'shoal.shipping.ShipmentScheduled',
@@ -59,14 +60,15 @@ export class Shipments {
   }
 
   /** OrderCancelled: cancels a scheduled shipment; see `decideCancel` for the other cases. */
-  cancel(event: ShoalEvent<'shoal.orders.OrderCancelled'>, tx: SqliteTransaction): void {
+  async cancel(event: ShoalEvent<'shoal.orders.OrderCancelled'>, tx: Transaction<unknown>): Promise<void> {
     const { orderId } = event.data;
+    const store = new ShipmentStore(tx.sql);
     const now = this.options.now();
-    const decision = decideCancel(this.store.ofOrder(orderId), now);
+    const decision = decideCancel(await store.ofOrder(orderId), now);
     switch (decision.kind) {
       case 'cancel': {
         const { shipment } = decision;
-        this.store.update(shipment);
+        await store.update(shipment);
         tx.emit(
           createEvent(
             'shoal.shipping.ShipmentCancelled',
@@ -92,14 +94,15 @@ export class Shipments {
 
   /** Dispatches a shipment in its own transaction; answers the shipment as it is afterwards. */
   dispatch(shipmentId: string): Promise<Shipment> {
-    return this.options.database.transact((tx) => {
-      const shipment = this.store.get(shipmentId);
+    return this.options.database.transact(async (tx) => {
+      const store = new ShipmentStore(tx.sql);
+      const shipment = await store.get(shipmentId);
       if (shipment === undefined) throw new ShoalError('SHOAL_NOT_FOUND', `No shipment ${shipmentId}`, { details: { shipmentId } });
       const now = this.options.now();
       const decision = decideDispatch(shipment, this.options.trackingNumber(), now);
       if (decision.kind === 'already-dispatched') return decision.shipment;
       const dispatched = decision.shipment;
-      this.store.update(dispatched);
+      await store.update(dispatched);
       tx.emit(
         createEvent(
           'shoal.shipping.ShipmentDispatched',
@@ -117,18 +120,18 @@ export class Shipments {
     });
   }
 
-  get(shipmentId: string): Shipment {
-    const shipment = this.store.get(shipmentId);
+  async get(shipmentId: string): Promise<Shipment> {
+    const shipment = await this.store.get(shipmentId);
     if (shipment === undefined) throw new ShoalError('SHOAL_NOT_FOUND', `No shipment ${shipmentId}`, { details: { shipmentId } });
     return shipment;
   }
 
-  list(filter: ShipmentFilter): Shipment[] {
+  list(filter: ShipmentFilter): Promise<Shipment[]> {
     return this.store.list(filter);
   }
 
   /** Ids of scheduled shipments scheduled at or before `scheduledBefore`, the oldest first. */
-  due(scheduledBefore: number, limit: number): string[] {
+  due(scheduledBefore: number, limit: number): Promise<string[]> {
     return this.store.due(scheduledBefore, limit);
   }
 }
