@@ -77,7 +77,10 @@ describe.each(projectionStores)('Projector crash recovery on $name', (store) => 
     const [events, firstCrash, secondCrash] = store.name === 'sqlite' ? [12_000, 3333, 4100] : [4000, 1111, 1367];
     const published = await publishOrders(platform.publisher, 0, events);
     const databaseUrl = store.location(database);
-    const settings = { bootstrap: platform.bootstrap, registryUrl: platform.registryUrl, dataDir, recordsPerTransaction: 250, ...(databaseUrl === undefined ? {} : { databaseUrl }) };
+    // On PostgreSQL every process joins the one group the instances share, whose dead member (the killed
+    // process) holds its partitions for a session timeout: the shortest the broker accepts.
+    const sessionTimeoutMs = 6000;
+    const settings = { bootstrap: platform.bootstrap, registryUrl: platform.registryUrl, dataDir, recordsPerTransaction: 250, ...(databaseUrl === undefined ? {} : { databaseUrl, sessionTimeoutMs }) };
 
     // Killed by its own handler at its firstCrash-th event, inside an open run of at most 250 events: every
     // event of that run is gone (even those applied before it), every committed run is there.
@@ -106,7 +109,7 @@ describe.each(projectionStores)('Projector crash recovery on $name', (store) => 
     const afterThird = await leftBehind(dataDir, database);
     expect(afterThird.rows).toEqual(rowsBelow(published, afterThird.positions));
 
-    const last = platform.projector({ projection: orderProjection(), dataDir, database });
+    const last = platform.projector({ projection: orderProjection(), dataDir, database, consumer: { maxWaitTimeInMs: 500, sessionTimeout: sessionTimeoutMs, heartbeatInterval: 500 } });
     await last.start();
     await last.whenCaughtUp();
     expect(await last.read(orderRows)).toEqual(expectedRows(published));

@@ -20,6 +20,8 @@ export interface ProjectorProcessSettings {
   crashAt?: number;
   recordsPerTransaction?: number;
   rebuild?: boolean;
+  /** The consumer's session timeout, ms: how long the group waits for a member that died (a shared group on PostgreSQL). */
+  sessionTimeoutMs?: number;
 }
 
 const settings = JSON.parse(process.env.SHOAL_TEST_PROJECTOR ?? '{}') as ProjectorProcessSettings;
@@ -38,6 +40,7 @@ const projector = new Projector({
   kafka: new Kafka({ clientId: 'projector-process', brokers: [settings.bootstrap], logLevel: logLevel.NOTHING }),
   codec: new EventCodec({ registry: new RegistryClient({ url: settings.registryUrl }), catalog }),
   ...(settings.recordsPerTransaction === undefined ? {} : { recordsPerTransaction: settings.recordsPerTransaction }),
+  ...(settings.sessionTimeoutMs === undefined ? {} : { consumer: { maxWaitTimeInMs: 500, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval: 500 } }),
 });
 process.once('SIGTERM', () => {
   void projector
