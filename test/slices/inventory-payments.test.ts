@@ -32,7 +32,7 @@ async function startSlice(store: ServiceStore = serviceStores[0]!, instances = 1
 /** The stress case on SQLite (one instance per service, its file) and on PostgreSQL (two instances each, one database). */
 const stressRuns = [
   { store: serviceStores[0]!, instances: 1 },
-  // PostgreSQL (serviceStores[1], 2 instances) once the services no longer wrap their database in sqliteOnly.
+  { store: serviceStores[1]!, instances: 2 },
 ];
 
 describe('inventory and payments together', () => {

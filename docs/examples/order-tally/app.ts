@@ -7,7 +7,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
 import { problemResponses, type ServiceHost } from '@shoal/service';
 import { compiledQuery, createTables, type Kysely, type Params, type ServiceDatabase } from '@shoal/store';
-import { sqliteOnly } from '@shoal/store-sqlite';
 import type { configSpec } from './config.js';
 
 export type OrderTallyConfig = ReturnType<typeof configSpec.load>;
@@ -36,8 +35,8 @@ const tallyOf = compiledQuery((db: Kysely<Tables>, p: Params<{ customerId: strin
 // #endregion sql
 
 export async function buildOrderTally(host: ServiceHost<OrderTallyConfig>): Promise<void> {
-  // <SHOAL_DATA_DIR>/order-tally/order-tally.db with its outbox relay
-  const database = sqliteOnly(await host.openDatabase(), 'The order-tally service');
+  // <SHOAL_DATA_DIR>/order-tally/order-tally.db, or the PostgreSQL database DATABASE_URL names, with its outbox relay
+  const database = await host.openDatabase();
   const table = 'CREATE TABLE IF NOT EXISTS tally (customer_id TEXT PRIMARY KEY, orders INTEGER NOT NULL, large_orders INTEGER NOT NULL)';
   await createTables(database, { sqlite: [table], postgres: [table] });
 

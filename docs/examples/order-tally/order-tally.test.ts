@@ -7,14 +7,16 @@
 import { describe, expect, it } from 'vitest';
 import { createEvent } from '@shoal/contract';
 import { orderPlacedData } from '@shoal/contract/testing';
-import { publisherFor, startTestService } from '@shoal/service/testing';
+import { publisherFor, serviceStores, startTestService } from '@shoal/service/testing';
 import { eventually } from '@shoal/testing';
 import { buildOrderTally } from './app.js';
 import { configSpec } from './config.js';
 
-describe('order-tally', () => {
-  it('counts the orders each customer places, large ones apart', async () => {
-    const { host, platform } = await startTestService(configSpec, buildOrderTally, { env: { ORDER_TALLY_LARGE_AMOUNT: '5000' } });
+// On both stores: its SQLite file, and a new PostgreSQL database through DATABASE_URL.
+describe.each(serviceStores)('order-tally on $name', (store) => {
+  it.skipIf(store.missing !== undefined)('counts the orders each customer places, large ones apart', async () => {
+    const env = { ...(await store.env()), ORDER_TALLY_LARGE_AMOUNT: '5000' };
+    const { host, platform } = await startTestService(configSpec, buildOrderTally, { env });
     const orders = await publisherFor(platform); // plays the orders service
     for (const [orderId, amount] of [['o-1', 1000], ['o-2', 9000]] as const) {
       const data = orderPlacedData({ orderId, customerId: 'c-1', total: { amount, currency: 'EUR' } });

@@ -12,7 +12,6 @@ import { reservationHandlers } from './reservations/reservation-handlers.js';
 import { reservationRoutes } from './reservations/reservation-routes.js';
 import { migrateInventory } from './schema.js';
 import { stockRoutes } from './stock/stock-routes.js';
-import { sqliteOnly } from '@shoal/store-sqlite';
 
 export { configSpec } from './config.js';
 
@@ -25,7 +24,7 @@ export interface InventoryOptions {
 
 export async function buildInventory(host: ServiceHost<InventoryConfig>, options: InventoryOptions = {}): Promise<void> {
   const now = options.now ?? Date.now;
-  const database = sqliteOnly(await host.openDatabase(), 'The inventory service');
+  const database = await host.openDatabase();
   await migrateInventory(database);
 
   host.subscribe({

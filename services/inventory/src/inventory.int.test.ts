@@ -10,10 +10,7 @@ import { orderCancelled, orderPlaced, paymentDeclined } from './testing/upstream
  * published to the topics it reads, and what it emits read back from inventory.reservation. The same tests
  * on either store: its SQLite file, and a PostgreSQL database through DATABASE_URL.
  */
-// SQLite only while app.ts wraps the database in sqliteOnly (its subscription needs the consumer on any database).
-const stores = serviceStores.filter((store) => store.name === 'sqlite');
-
-describe.each(stores)('inventory service on $name', (store) => {
+describe.each(serviceStores)('inventory service on $name', (store) => {
   it.skipIf(store.missing !== undefined)('sets and reads stock levels, and refuses bad requests as problem+json', async () => {
     const { host } = await startTestService(configSpec, buildInventory, { env: await store.env() });
 

@@ -13,7 +13,6 @@ import type { configSpec } from './config.js';
 import { migrateNotifications } from './notifications/notification-store.js';
 import { Notifier } from './notifications/notifier.js';
 import { notificationRoutes } from './notifications/routes.js';
-import { sqliteOnly } from '@shoal/store-sqlite';
 
 export type NotificationsConfig = ReturnType<typeof configSpec.load>;
 
@@ -23,7 +22,7 @@ export interface NotificationsDeps {
 }
 
 export async function buildNotifications(host: ServiceHost<NotificationsConfig>, deps: Partial<NotificationsDeps> = {}): Promise<void> {
-  const database = sqliteOnly(await host.openDatabase(), 'The notifications service');
+  const database = await host.openDatabase();
   await migrateNotifications(database);
   const notifier = new Notifier({ source: host.source, logger: host.logger, now: deps.now ?? Date.now, newId: deps.newId ?? uuidv7 });
   host.subscribe({

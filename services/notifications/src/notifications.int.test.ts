@@ -50,10 +50,7 @@ function orderEvents(orderId: string, customerId: string) {
   };
 }
 
-// SQLite only while app.ts wraps the database in sqliteOnly (its subscription needs the consumer on any database).
-const stores = serviceStores.filter((store) => store.name === 'sqlite');
-
-describe.each(stores)('notifications on $name', (store) => {
+describe.each(serviceStores)('notifications on $name', (store) => {
   it.skipIf(store.missing !== undefined)('records one message per customer-visible event, in event time, and announces each as CustomerNotified', async () => {
     const platform = await startTestPlatform();
     const publisher = await publisherFor(platform);

@@ -14,7 +14,6 @@ import { customerRoutes } from './customers/customer-routes.js';
 import { paymentHandlers } from './payments/payment-handlers.js';
 import { paymentRoutes } from './payments/payment-routes.js';
 import { migratePayments } from './schema.js';
-import { sqliteOnly } from '@shoal/store-sqlite';
 
 export { configSpec } from './config.js';
 
@@ -29,7 +28,7 @@ export interface PaymentsOptions {
 
 export async function buildPayments(host: ServiceHost<PaymentsConfig>, options: PaymentsOptions = {}): Promise<void> {
   const now = options.now ?? Date.now;
-  const database = sqliteOnly(await host.openDatabase(), 'The payments service');
+  const database = await host.openDatabase();
   await migratePayments(database);
 
   host.subscribe({

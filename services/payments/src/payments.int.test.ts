@@ -10,10 +10,7 @@ import { orderCancelled, stockReserved } from './testing/upstream-events.js';
  * published to the topics it reads, and what it emits read back from payments.payment. The same tests on
  * either store: its SQLite file, and a PostgreSQL database through DATABASE_URL.
  */
-// SQLite only while app.ts wraps the database in sqliteOnly (its subscription needs the consumer on any database).
-const stores = serviceStores.filter((store) => store.name === 'sqlite');
-
-describe.each(stores)('payments service on $name', (store) => {
+describe.each(serviceStores)('payments service on $name', (store) => {
   it.skipIf(store.missing !== undefined)('sets and reads credit limits, and refuses bad requests as problem+json', async () => {
     const { host } = await startTestService(configSpec, buildPayments, { env: await store.env() });
 

@@ -16,7 +16,6 @@ import { shipmentRoutes } from './shipments/routes.js';
 import { newTrackingNumber } from './shipments/shipment.js';
 import { migrateShipments } from './shipments/shipment-store.js';
 import { Shipments } from './shipments/shipments.js';
-import { sqliteOnly } from '@shoal/store-sqlite';
 
 export type ShippingConfig = ReturnType<typeof configSpec.load>;
 
@@ -27,7 +26,7 @@ export interface ShippingDeps {
 }
 
 export async function buildShipping(host: ServiceHost<ShippingConfig>, deps: Partial<ShippingDeps> = {}): Promise<void> {
-  const database = sqliteOnly(await host.openDatabase(), 'The shipping service');
+  const database = await host.openDatabase();
   await migrateShipments(database);
   const now = deps.now ?? Date.now;
   const shipments = new Shipments({

@@ -30,10 +30,7 @@ function cancelled(orderId: string): ShoalEvent<'shoal.orders.OrderCancelled'> {
   );
 }
 
-// SQLite only while app.ts wraps the database in sqliteOnly (its subscription needs the consumer on any database).
-const stores = serviceStores.filter((store) => store.name === 'sqlite');
-
-describe.each(stores)('shipping on $name', (store) => {
+describe.each(serviceStores)('shipping on $name', (store) => {
   it.skipIf(store.missing !== undefined)('schedules once per confirmed order, dispatches over HTTP, cancels what is not dispatched yet', async () => {
     const platform = await startTestPlatform();
     const publisher = await publisherFor(platform);
