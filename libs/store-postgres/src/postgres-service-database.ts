@@ -65,6 +65,8 @@ export class PostgresServiceDatabase implements ServiceDatabase<Queryable> {
   readonly outbox: SqlOutboxTable;
   readonly service: string;
   private readonly commitListeners = new Set<() => void>();
+  /** The transactions open on this database's connections right now. */
+  private readonly openTransactions = new WeakSet<PostgresTransaction>();
   private readonly now: () => number;
   private closed = false;
 
@@ -114,6 +116,7 @@ export class PostgresServiceDatabase implements ServiceDatabase<Queryable> {
     }
     let broken: Error | undefined;
     const tx = new PostgresTransactionContext(client, new OutboxWrites(this.catalog, this.now), this.path);
+    this.openTransactions.add(tx);
     try {
       await tx.sql.run('BEGIN');
       const result = await work(tx);
@@ -131,8 +134,13 @@ export class PostgresServiceDatabase implements ServiceDatabase<Queryable> {
       }
       throw databaseError(error, this.path);
     } finally {
+      this.openTransactions.delete(tx);
       client.release(broken);
     }
+  }
+
+  isOpen(tx: PostgresTransaction): boolean {
+    return this.openTransactions.has(tx);
   }
 
   onCommit(listener: () => void): () => void {
