@@ -18,8 +18,9 @@
  * Every statement is in the SQL both adapters speak, run on `tx.sql` inside a transaction and on
  * `database.sql` outside one. On SQLite those answer at once, and the store chains them without a promise
  * until the one it returns (afterValue), so an append costs no more than the synchronous statements did. A
- * stream's version and its events are read by one statement, so from one state of the database; event data
- * comes back as the catalog's current schemas read it (event-tables.ts).
+ * stream is read as its version, then its events up to that version: those are committed and never change,
+ * so the two reads agree without a read transaction; event data comes back as the catalog's current schemas
+ * read it (event-tables.ts).
  */
 import { ShoalError, silentLogger, type ShoalLogger } from '@shoal/core';
 import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/contract';
@@ -104,11 +105,6 @@ export interface Snapshot<S> {
 
 const DEFAULT_READ_ALL_LIMIT = 1000;
 
-/** The stream's version and its events from a version on, in one statement: one state of the database on both adapters. */
-const READ_STREAM = `SELECT s.version AS current_version, e.global_position, e.stream_id, e.stream_version, e.id, e.type, e.data, e.attributes, e.time, e.recorded_at
-  FROM streams s LEFT JOIN events e ON e.stream_id = s.stream_id AND e.stream_version >= ?
-  WHERE s.stream_id = ? ORDER BY e.stream_version LIMIT ?`;
-
 const STATEMENTS = {
   lockPositions: 'SELECT pg_advisory_xact_lock(?)',
   claimNew: 'INSERT INTO streams (stream_id, version) VALUES (?, ?) ON CONFLICT (stream_id) DO NOTHING RETURNING version',
@@ -117,15 +113,15 @@ const STATEMENTS = {
   claimAny: 'INSERT INTO streams (stream_id, version) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + excluded.version RETURNING version',
   insertEvent: 'INSERT INTO events (stream_id, stream_version, id, type, data, attributes, time, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING global_position',
   streamVersion: 'SELECT version FROM streams WHERE stream_id = ?',
+  // Bounded by the version read before: events up to it are committed and never change, so the two reads
+  // agree without a read transaction, on either adapter (cheaper on SQLite than a join of the two tables).
+  readStream: 'SELECT * FROM events WHERE stream_id = ? AND stream_version >= ? AND stream_version <= ? ORDER BY stream_version LIMIT ?',
   readAll: 'SELECT * FROM events WHERE global_position >= ? ORDER BY global_position LIMIT ?',
   readSnapshot: 'SELECT stream_version, state FROM snapshots WHERE stream_id = ? AND state_version = ?',
   saveSnapshot: `INSERT INTO snapshots (stream_id, stream_version, state_version, state, taken_at) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (stream_id) DO UPDATE SET stream_version = excluded.stream_version, state_version = excluded.state_version,
       state = excluded.state, taken_at = excluded.taken_at`,
 } as const;
-
-/** A row of READ_STREAM: the event's columns are null for a stream with no event from the version read on. */
-type StreamReadRow = { current_version: number } & ({ [K in keyof EventRow]: EventRow[K] } | { [K in keyof EventRow]: null });
 
 export class EventStore {
   readonly database: ServiceDatabase;
@@ -228,11 +224,15 @@ export class EventStore {
   }
 
   private readStreamOn(sql: SqlExecutor, streamId: string, options: ReadStreamOptions): MaybePromise<StreamRead> {
-    if (options.maxCount === 0) return afterValue(this.streamVersionOn(sql, streamId), (currentVersion) => ({ events: [], currentVersion }));
-    return afterValue(sql.all<StreamReadRow>(READ_STREAM, [options.fromVersion ?? 1, streamId, options.maxCount ?? Number.MAX_SAFE_INTEGER]), (rows) => ({
-      currentVersion: rows[0]?.current_version ?? NO_STREAM_VERSION,
-      events: rows.flatMap((row) => (row.id === null ? [] : [recordedEventOf(row, this.database.catalog)])),
-    }));
+    return afterValue(this.streamVersionOn(sql, streamId), (currentVersion) => {
+      const fromVersion = options.fromVersion ?? 1;
+      if (currentVersion < fromVersion || options.maxCount === 0) return { events: [], currentVersion };
+      const limit = Math.min(options.maxCount ?? currentVersion, currentVersion);
+      return afterValue(sql.all<EventRow>(STATEMENTS.readStream, [streamId, fromVersion, currentVersion, limit]), (rows) => ({
+        currentVersion,
+        events: rows.map((row) => recordedEventOf(row, this.database.catalog)),
+      }));
+    });
   }
 
   private streamVersionOn(sql: SqlExecutor, streamId: string): MaybePromise<number> {
