@@ -38,6 +38,8 @@ export interface ComposeFile {
 
 export const SETUP_SERVICE = 'setup';
 export const DATA_DIR_VARIABLE = 'SHOAL_DATA_DIR';
+/** Optional by design: set, the service runs on that PostgreSQL database; unset, on SQLite under SHOAL_DATA_DIR. */
+export const OPTIONAL_VARIABLES: readonly string[] = ['DATABASE_URL'];
 
 /** Parses a compose file (YAML 1.2, merge keys resolved as Compose resolves them). */
 export function parseComposeFile(text: string): ComposeFile {
@@ -133,7 +135,7 @@ export function composeServiceProblems(spec: ServiceSpec, compose: ComposeFile):
   }
 
   const environment = environmentOf(service);
-  for (const variable of spec.variables) {
+  for (const variable of spec.variables.filter((name) => !OPTIONAL_VARIABLES.includes(name))) {
     const value = environment.get(variable);
     if (value === undefined || value === null || value === '') problems.push(`${name}: environment does not set ${variable}`);
   }

@@ -6,13 +6,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ShoalError } from '@shoal/core';
 import { problemResponses, type ServiceHost } from '@shoal/service';
-import type { SqliteDatabase } from '@shoal/store-sqlite';
+import { sqliteOnly, type SqliteDatabase } from '@shoal/store-sqlite';
 import type { configSpec } from './config.js';
 
 export type OrderTallyConfig = ReturnType<typeof configSpec.load>;
 
-export function buildOrderTally(host: ServiceHost<OrderTallyConfig>): void {
-  const database = host.openDatabase(); // <SHOAL_DATA_DIR>/order-tally/order-tally.db, with its outbox relay
+export async function buildOrderTally(host: ServiceHost<OrderTallyConfig>): Promise<void> {
+  // <SHOAL_DATA_DIR>/order-tally/order-tally.db with its outbox relay (this example speaks SQLite: no DATABASE_URL)
+  const database = sqliteOnly(await host.openDatabase(), 'The order-tally service');
   database.db.exec(`CREATE TABLE IF NOT EXISTS tally (
     customer_id TEXT PRIMARY KEY, orders INTEGER NOT NULL, large_orders INTEGER NOT NULL)`);
 

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEvent, type ShoalEvent } from '@shoal/contract';
 import { ServiceHost, defineServiceConfig } from '@shoal/service';
+import { sqliteOnly } from '@shoal/store-sqlite';
 import { Publisher } from '@shoal/transport';
 import { eventually, freePort } from '@shoal/testing';
 import { runBench, progressOf, count, type BenchPlatform, type Goal } from '../../../libs/outbox/bench/bench-platform.js';
@@ -51,7 +52,7 @@ function hostFor(platform: BenchPlatform, service: string, port = 0): ServiceHos
 /** The reaction as a TypeScript service on the service host, in this process. */
 async function startTypescriptService(platform: BenchPlatform, service: string): Promise<Running> {
   const host = hostFor(platform, service);
-  const database = host.openDatabase();
+  const database = sqliteOnly(await host.openDatabase(), 'The benchmark');
   host.subscribe({
     database,
     topics: ['orders.order'],
@@ -77,7 +78,7 @@ async function startSidecarService(platform: BenchPlatform, service: string, mic
   const env = { KAFKA_BROKERS: platform.broker.bootstrap, SCHEMA_REGISTRY_URL: platform.registryUrl, SHOAL_DATA_DIR: join(platform.workDir, 'services'), PORT: '0', LOG_LEVEL: 'warn' };
   const config = sidecarConfigSpec(declaration).load(env);
   const host = new ServiceHost({ config, catalog: platform.catalog });
-  const sidecar = buildSidecar(host, { ...declaration, app: config.app });
+  const sidecar = await buildSidecar(host, { ...declaration, app: config.app });
   await host.start();
   await host.whenReady(60_000);
   return { host, sidecar, stop: () => host.stop() };

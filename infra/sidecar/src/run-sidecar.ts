@@ -16,8 +16,8 @@ export async function runSidecar(configFile: string): Promise<number> {
   const declaration = readSidecarDeclaration(configFile, catalog);
   await runService(
     sidecarConfigSpec(declaration),
-    (host) => {
-      buildSidecar(host, { ...declaration, app: host.config.app.replace(/\/+$/, ''), port: host.config.port });
+    async (host) => {
+      await buildSidecar(host, { ...declaration, app: host.config.app.replace(/\/+$/, ''), port: host.config.port });
     },
     { host: { catalog, portSetting: "PORT (or the config file's port)" } },
   );

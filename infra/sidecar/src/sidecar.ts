@@ -20,7 +20,7 @@ import { ShoalError } from '@shoal/core';
 import type { CloudEvent } from '@shoal/contract';
 import type { EventHandlers } from '@shoal/consumer';
 import type { ServiceHost } from '@shoal/service';
-import type { SqliteServiceDatabase, SqliteTransaction } from '@shoal/store-sqlite';
+import { sqliteOnly, type SqliteServiceDatabase, type SqliteTransaction } from '@shoal/store-sqlite';
 import type { Subscription } from '@shoal/consumer';
 import type { MessageContext } from '@shoal/transport';
 import { checkAnswer, type DeliveryAnswer } from './answer.js';
@@ -52,9 +52,9 @@ export interface BuildSidecarOptions {
 }
 
 /** Composes the sidecar of `declaration` on `host` (not started: `host.start()` does). */
-export function buildSidecar(host: ServiceHost, declaration: SidecarDeclaration, options: BuildSidecarOptions = {}): Sidecar {
+export async function buildSidecar(host: ServiceHost, declaration: SidecarDeclaration, options: BuildSidecarOptions = {}): Promise<Sidecar> {
   const now = options.now ?? (() => new Date());
-  const database = host.openDatabase();
+  const database = sqliteOnly(await host.openDatabase(), 'The sidecar');
   const state = new StateTable(database.db, () => now().getTime());
   const publishes = new Set(declaration.publishes);
   const effects: EffectsContext = { source: host.source, state, now };

@@ -28,6 +28,8 @@ export interface ServiceConfig {
   schemaRegistryUrl: string;
   /** `<SHOAL_DATA_DIR>/<service>`, absolute: the service's own files. */
   dataDir: string;
+  /** `DATABASE_URL`: the service's PostgreSQL database; undefined: SQLite files under `dataDir`. */
+  databaseUrl: string | undefined;
   port: number;
   host: string;
   logLevel: LogLevel;
@@ -87,6 +89,9 @@ const defaultDataDir = '.shoal';
 
 /** The variables every service reads, in the order help texts show them. */
 export const COMMON_VARIABLES = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'SHOAL_DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL'] as const;
+
+/** The variable that moves a service's database from SQLite under SHOAL_DATA_DIR to PostgreSQL (docs/operations.md). */
+export const DATABASE_VARIABLE = 'DATABASE_URL';
 
 /** OpenTelemetry's variables, which every service reads too; tracing is off unless they turn it on (docs/tracing.md). */
 const TRACING_DOCS: Readonly<Record<(typeof TRACING_VARIABLES)[number], readonly [string, string]>> = {
@@ -150,6 +155,7 @@ export function defineServiceConfig<S extends Record<string, Setting<unknown>> =
         kafkaBrokers: brokers === undefined ? [] : Object.freeze(brokers.split(',').map((broker) => broker.trim())),
         schemaRegistryUrl: read(common.registryUrl)?.replace(/\/+$/, ''),
         dataDir: resolve(read(common.dataDir) ?? defaultDataDir, definition.service),
+        databaseUrl: read(common.databaseUrl),
         port: read(common.port),
         host: read(common.host),
         logLevel: read(common.logLevel) as LogLevel | undefined,
@@ -190,6 +196,7 @@ function commonSettings(defaultPort: number) {
       check: (value) => (/^https?:\/\/[^\s/]+/.test(value) ? undefined : 'expected an http(s) URL'),
     }),
     dataDir: stringSetting('SHOAL_DATA_DIR', { default: defaultDataDir, doc: 'the service keeps its files in <dir>/<service>' }),
+    databaseUrl: postgresUrlSetting(DATABASE_VARIABLE, "postgres://user:password@host:port/database: the service's own PostgreSQL database (unset: SQLite under SHOAL_DATA_DIR)"),
     port: integerSetting('PORT', { default: defaultPort, min: 0, max: 65535, doc: 'HTTP port (0: any free port)' }),
     host: stringSetting('HOST', { default: '127.0.0.1', doc: 'HTTP listen address (0.0.0.0 in containers)' }),
     logLevel: stringSetting('LOG_LEVEL', {
@@ -197,5 +204,29 @@ function commonSettings(defaultPort: number) {
       doc: `pino level: ${LOG_LEVELS.join(', ')}`,
       check: (value) => ((LOG_LEVELS as readonly string[]).includes(value) ? undefined : `expected one of ${LOG_LEVELS.join(', ')}`),
     }),
+  };
+}
+
+/** An optional `postgres://` URL; a problem names the variable and never shows the password. */
+export function postgresUrlSetting(variable: string, doc: string): Setting<string | undefined> {
+  return {
+    variable,
+    doc,
+    defaultText: '',
+    read(raw) {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      const value = raw.trim();
+      const expected = 'expected postgres://user:password@host:port/database';
+      if (!URL.canParse(value)) throw new Error(`${variable} is not a URL: ${expected}`);
+      const url = new URL(value);
+      const shown = () => {
+        if (url.password !== '') url.password = '***';
+        return url.toString();
+      };
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new Error(`${variable}=${shown()}: ${expected}`);
+      if (url.hostname === '') throw new Error(`${variable}=${shown()} names no host: ${expected}`);
+      if (url.pathname.replace(/^\//, '') === '') throw new Error(`${variable}=${shown()} names no database: ${expected}`);
+      return value;
+    },
   };
 }

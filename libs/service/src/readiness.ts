@@ -2,6 +2,8 @@
  * What `/health/ready` checks. A service is ready when every part of it is started and connected and has
  * caught up once with the log as it stood when the part started:
  *
+ *   database       answers a query within 2 s (a PostgreSQL server that is down or restarting: not ready,
+ *                  and the parts wait it out; SQLite, a file in the process, always answers)
  *   outbox relay   running, and its last publish attempt did not fail (a failing relay means the broker is
  *                  unreachable; commands still commit, but nothing leaves the service)
  *   subscription   running, connected, in its group, and it has reached the end offsets captured when it
@@ -17,6 +19,8 @@ import type { Admin } from 'kafkajs';
 import type { Subscription } from '@shoal/consumer';
 import type { OutboxRelay } from '@shoal/outbox';
 import type { Projector } from '@shoal/projections';
+import type { ServiceDatabase } from '@shoal/store';
+import { settlesWithin } from '@shoal/core';
 
 export interface Check {
   ok: boolean;
@@ -36,6 +40,17 @@ export async function endOffsetsOf(admin: Admin, topics: readonly string[]): Pro
     }
   }
   return targets;
+}
+
+const DATABASE_ANSWER_MS = 2_000;
+
+export function databaseReadiness(database: ServiceDatabase): Readiness {
+  return async () => {
+    const answer = Promise.resolve(database.sql.get('SELECT 1 AS one'));
+    if (!(await settlesWithin(answer, DATABASE_ANSWER_MS))) return { ok: false, detail: `${database.path} did not answer within ${DATABASE_ANSWER_MS} ms` };
+    await answer; // a failure is the check's detail (the caller catches it)
+    return { ok: true, detail: database.sql.dialect };
+  };
 }
 
 export function relayReadiness(relay: OutboxRelay): Readiness {

@@ -5,7 +5,8 @@
  * (`shoal dev`, Docker) restarts it.
  *
  * Exit codes: 0 stopped on a signal (or its supervisor's IPC channel closed); 1 failed to start or a part
- * failed; 2 invalid configuration.
+ * failed; 2 invalid configuration (a bad variable, or one the start finds wrong: a DATABASE_URL that leads to
+ * no database of this service).
  */
 import { isShoalError } from '@shoal/core';
 import { startTracing } from '@shoal/telemetry';
@@ -73,8 +74,14 @@ export async function runService<S extends Record<string, Setting<unknown>>>(
     await build(host);
     await host.start();
   } catch (error) {
-    logger.fatal({ err: error, code: isShoalError(error) ? error.code : undefined }, `${spec.service} failed to start: ${(error as Error).message}`);
-    await exit(1);
+    if (isShoalError(error) && error.code === 'SHOAL_CONFIG_INVALID') {
+      // Configuration only the start could find wrong (a DATABASE_URL that leads nowhere): one line, exit 2.
+      process.stderr.write(`${spec.service}: ${error.message}\n`);
+      await exit(2);
+    } else {
+      logger.fatal({ err: error, code: isShoalError(error) ? error.code : undefined }, `${spec.service} failed to start: ${(error as Error).message}`);
+      await exit(1);
+    }
   }
   return host;
 }

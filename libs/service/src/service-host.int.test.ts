@@ -10,6 +10,8 @@ import { defineServiceConfig, integerSetting } from './config.js';
 import type { ServiceHost } from './service-host.js';
 import { ServiceHost as Host } from './service-host.js';
 import { consumedEvents, startTestService } from './testing/index.js';
+import { sqliteOnly } from '@shoal/store-sqlite';
+import { startPostgres, postgresMissingReason } from '@shoal/postgres';
 
 /**
  * A small service composed the way the reference services are: a database whose route emits an event, a
@@ -36,8 +38,8 @@ const notifications = defineProjection({
   },
 });
 
-function buildEcho(host: ServiceHost) {
-  const database = host.openDatabase();
+async function buildEcho(host: ServiceHost) {
+  const database = sqliteOnly(await host.openDatabase(), 'The echo service');
   database.db.exec('CREATE TABLE IF NOT EXISTS heard (id TEXT PRIMARY KEY, customer TEXT NOT NULL)');
   host.subscribe({
     database,
@@ -89,6 +91,19 @@ function notified(source: string, customerId: string, message: string) {
 }
 
 
+/** A service whose route emits an event: its database is all it has, on whatever DATABASE_URL says. */
+async function buildEmitter(host: ServiceHost) {
+  const database = await host.openDatabase();
+  host.routes(async (app) => {
+    app.post<{ Params: { customer: string } }>('/notify/:customer', async (request, reply) => {
+      await database.transact((tx) => {
+        tx.emit(notified(host.source, request.params.customer, 'hi'));
+      });
+      return reply.code(202).send();
+    });
+  });
+}
+
 describe('service host', () => {
   it('serves health, readiness with its checks, metrics, and a route whose event flows through the outbox, the broker and back', async () => {
     const { host, platform } = await startTestService(spec, buildEcho);
@@ -102,7 +117,7 @@ describe('service host', () => {
     const ready = await host.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
     const checks = ready.json().checks as Record<string, { ok: boolean }>;
-    expect(Object.keys(checks).sort()).toEqual(['host', 'outbox:echo', 'projection:notifications', 'subscription:echo']);
+    expect(Object.keys(checks).sort()).toEqual(['database:echo', 'host', 'outbox:echo', 'projection:notifications', 'subscription:echo']);
     expect(Object.values(checks).every((check) => check.ok)).toBe(true);
 
     for (const customer of ['c1', 'c1', 'c2']) {
@@ -224,11 +239,28 @@ describe('service host', () => {
     const config = spec.load({ KAFKA_BROKERS: platform.bootstrap, SCHEMA_REGISTRY_URL: platform.registryUrl, PORT: String(port), LOG_LEVEL: 'silent', SHOAL_DATA_DIR: '/tmp' });
     const host = new Host({ config, catalog: platform.catalog });
     onTestFinished(() => host.stop());
-    buildEcho(host);
+    await buildEcho(host);
     await expect(host.start()).rejects.toMatchObject({ code: 'SHOAL_PORT_IN_USE', message: `port ${port} on 127.0.0.1 is already in use: stop what holds it or choose another with PORT` });
 
     expect(() => spec.load({ PORT: 'eighty', KAFKA_BROKERS: 'nohost', LOG_LEVEL: 'loud', ECHO_GREETING: '-1' })).toThrow(
       /KAFKA_BROKERS="nohost": expected host:port.*; PORT="eighty" is not an integer; LOG_LEVEL="loud": expected one of .*; ECHO_GREETING=-1 is out of range/,
     );
+  });
+
+  it.skipIf(postgresMissingReason() !== undefined)('runs on the PostgreSQL database DATABASE_URL names, and is not ready while that server is down', async () => {
+    const server = await startPostgres();
+    onTestFinished(() => server.stop());
+    const { host, platform } = await startTestService(spec, buildEmitter, { env: { DATABASE_URL: server.url('postgres') } });
+    const ready = async () => (await host.app.inject({ method: 'GET', url: '/health/ready' })).json() as { status: string; checks: Record<string, { ok: boolean; detail: string }> };
+    expect((await ready()).checks['database:echo']).toEqual({ ok: true, detail: 'postgres' });
+    expect((await host.app.inject({ method: 'POST', url: '/notify/c1' })).statusCode).toBe(202);
+    await eventually(async () => expect(await recordsOnTopics(platform.kafka(), 'notifications.notification')).toBe(1));
+
+    await server.halt();
+    await eventually(async () => expect((await ready()).checks['database:echo']!.ok).toBe(false), { timeoutMs: 20_000 });
+    await server.restart();
+    await eventually(async () => expect((await ready()).checks['database:echo']).toEqual({ ok: true, detail: 'postgres' }), { timeoutMs: 30_000 });
+    expect((await host.app.inject({ method: 'POST', url: '/notify/c2' })).statusCode).toBe(202);
+    await eventually(async () => expect(await recordsOnTopics(platform.kafka(), 'notifications.notification')).toBe(2), { timeoutMs: 30_000 });
   });
 });

@@ -31,7 +31,9 @@ import { settlesWithin, ShoalError } from '@shoal/core';
 import { subscribe, type EventHandlers, type SubscribeOptions, type Subscription } from '@shoal/consumer';
 import { EventCodec, loadSchemaCatalog, RegistryClient, type SchemaCatalog } from '@shoal/contract';
 import { OutboxRelay, type OutboxRelayOptions } from '@shoal/outbox';
+import type { ServiceDatabase } from '@shoal/store';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import { PostgresServiceDatabase, redactedUrl } from '@shoal/store-postgres';
 import { Projector, type Projection, type ProjectorOptions } from '@shoal/projections';
 import type { Tracing } from '@shoal/telemetry';
 import type { ServiceConfig } from './config.js';
@@ -41,7 +43,7 @@ import { dlqAdminRoutes } from './dlq-admin-routes.js';
 import { projectionAdminRoutes } from './projection-admin-routes.js';
 import { subscriptionAdminRoutes } from './subscription-admin-routes.js';
 import { createServiceApp, healthRoutes } from './service-app.js';
-import { endOffsetsOf, projectorReadiness, relayReadiness, subscriptionReadiness, type Check, type Readiness } from './readiness.js';
+import { databaseReadiness, endOffsetsOf, projectorReadiness, relayReadiness, subscriptionReadiness, type Check, type Readiness } from './readiness.js';
 
 export interface ServiceHostOptions<C extends ServiceConfig = ServiceConfig> {
   config: C;
@@ -73,7 +75,7 @@ export type HostSubscribeOptions<H extends EventHandlers> = Omit<SubscribeOption
 
 interface HostedDatabase {
   name: string;
-  database: SqliteServiceDatabase;
+  database: ServiceDatabase;
   relay: OutboxRelay;
 }
 
@@ -144,22 +146,43 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     healthRoutes(this.app, { service: this.config.service, readiness: () => this.readiness(), metrics: this.metrics });
   }
 
-  /** The service's SQLite database `<dataDir>/<file>` (default `<service>.db`) with its outbox relay. */
-  openDatabase(options: { file?: string; relay?: Partial<Omit<OutboxRelayOptions, 'database' | 'kafka' | 'codec'>> } = {}): SqliteServiceDatabase {
+  /**
+   * The service's database with its outbox relay: PostgreSQL when the configuration has a `DATABASE_URL` (the
+   * database the service owns, shared by all its instances), else SQLite in `<dataDir>/<file>` (default
+   * `<service>.db`). A URL that does not lead to a database of this service is a configuration error naming
+   * DATABASE_URL (runService exits 2): unreachable, refused credentials, no such database, or another
+   * service's database.
+   */
+  async openDatabase(options: { file?: string; relay?: Partial<Omit<OutboxRelayOptions, 'database' | 'kafka' | 'codec'>> } = {}): Promise<ServiceDatabase> {
     this.assertNew('openDatabase');
-    mkdirSync(this.config.dataDir, { recursive: true });
+    const url = this.config.databaseUrl;
     const file = options.file ?? `${this.config.service}.db`;
-    const database = new SqliteServiceDatabase({ path: join(this.config.dataDir, file), catalog: this.catalog, tracing: this.tracing });
+    let database: ServiceDatabase;
+    if (url === undefined) {
+      mkdirSync(this.config.dataDir, { recursive: true });
+      database = new SqliteServiceDatabase({ path: join(this.config.dataDir, file), catalog: this.catalog, tracing: this.tracing });
+    } else {
+      if (options.file !== undefined) throw new ShoalError('SHOAL_CONFIG_INVALID', `DATABASE_URL is set: ${this.config.service} has one PostgreSQL database, not the file ${options.file}`);
+      database = await this.openPostgres(url);
+    }
     const relay = new OutboxRelay({
       tracing: this.tracing,
       ...options.relay,
       database,
       kafka: this.kafka,
       codec: this.codec,
-      logger: this.logger.child({ database: file }),
+      logger: this.logger.child({ database: url === undefined ? file : redactedUrl(url) }),
     });
-    this.databases.push({ name: file.replace(/\.db$/, ''), database, relay });
+    this.databases.push({ name: url === undefined ? file.replace(/\.db$/, '') : this.config.service, database, relay });
     return database;
+  }
+
+  private async openPostgres(url: string): Promise<PostgresServiceDatabase> {
+    try {
+      return await PostgresServiceDatabase.open({ url, catalog: this.catalog, service: this.config.service });
+    } catch (error) {
+      throw new ShoalError('SHOAL_CONFIG_INVALID', `DATABASE_URL=${redactedUrl(url)}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /**
@@ -300,6 +323,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       }
     };
     await Promise.all([
+      ...this.databases.map(({ name, database }) => run(`database:${name}`, databaseReadiness(database))),
       ...this.databases.map(({ name, relay }) => run(`outbox:${name}`, relayReadiness(relay))),
       ...this.subscriptions.map((hosted) => run(`subscription:${hosted.subscription.group}`, hosted.readiness)),
       ...this.projectors.map((hosted) => run(`projection:${hosted.projector.name}`, hosted.readiness)),

@@ -190,3 +190,12 @@ class SqliteTransactionContext implements SqliteTransaction {
 function transactionOver(): ShoalError {
   return new ShoalError('SHOAL_HANDLER_INVALID', 'The transaction is over: emit and transact run inside the transact() call that received the transaction');
 }
+
+/**
+ * `database` as the SQLite adapter, for code that still speaks better-sqlite3 directly (`database.db`);
+ * a PostgreSQL database is refused with a configuration error naming `what` and DATABASE_URL.
+ */
+export function sqliteOnly(database: ServiceDatabase, what: string): SqliteServiceDatabase {
+  if (database instanceof SqliteServiceDatabase) return database;
+  throw new ShoalError('SHOAL_CONFIG_INVALID', `${what} runs on SQLite only so far: unset DATABASE_URL (it names ${database.path})`);
+}

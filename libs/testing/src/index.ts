@@ -12,3 +12,5 @@ export type { EventuallyOptions } from './eventually.js';
 export { freePort, freePorts } from './ports.js';
 export { Random, fuzzSeed, seededRandom } from './random.js';
 export { connected, recordsOnTopics } from './kafka-clients.js';
+export { recordingLogger } from './recording-logger.js';
+export type { LogEntry, RecordingLogger } from './recording-logger.js';

@@ -14,6 +14,7 @@ import { ReservationTable } from './reservations/reservation-table.js';
 import { migrateInventory } from './schema.js';
 import { stockRoutes } from './stock/stock-routes.js';
 import { StockTable } from './stock/stock-table.js';
+import { sqliteOnly } from '@shoal/store-sqlite';
 
 export { configSpec } from './config.js';
 
@@ -24,9 +25,9 @@ export interface InventoryOptions {
   now?: () => number;
 }
 
-export function buildInventory(host: ServiceHost<InventoryConfig>, options: InventoryOptions = {}): void {
+export async function buildInventory(host: ServiceHost<InventoryConfig>, options: InventoryOptions = {}): Promise<void> {
   const now = options.now ?? Date.now;
-  const database = host.openDatabase();
+  const database = sqliteOnly(await host.openDatabase(), 'The inventory service');
   migrateInventory(database.db);
   const stock = new StockTable(database.db);
   const reservations = new ReservationTable(database.db);

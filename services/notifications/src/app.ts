@@ -13,6 +13,7 @@ import type { configSpec } from './config.js';
 import { migrateNotifications, NotificationStore } from './notifications/notification-store.js';
 import { Notifier } from './notifications/notifier.js';
 import { notificationRoutes } from './notifications/routes.js';
+import { sqliteOnly } from '@shoal/store-sqlite';
 
 export type NotificationsConfig = ReturnType<typeof configSpec.load>;
 
@@ -21,8 +22,8 @@ export interface NotificationsDeps {
   newId: () => string;
 }
 
-export function buildNotifications(host: ServiceHost<NotificationsConfig>, deps: Partial<NotificationsDeps> = {}): void {
-  const database = host.openDatabase();
+export async function buildNotifications(host: ServiceHost<NotificationsConfig>, deps: Partial<NotificationsDeps> = {}): Promise<void> {
+  const database = sqliteOnly(await host.openDatabase(), 'The notifications service');
   migrateNotifications(database.db);
   const store = new NotificationStore(database.db);
   const notifier = new Notifier({ store, source: host.source, logger: host.logger, now: deps.now ?? Date.now, newId: deps.newId ?? uuidv7 });

@@ -16,6 +16,7 @@ import { paymentHandlers } from './payments/payment-handlers.js';
 import { paymentRoutes } from './payments/payment-routes.js';
 import { PaymentTable } from './payments/payment-table.js';
 import { migratePayments } from './schema.js';
+import { sqliteOnly } from '@shoal/store-sqlite';
 
 export { configSpec } from './config.js';
 
@@ -28,9 +29,9 @@ export interface PaymentsOptions {
   newId?: () => string;
 }
 
-export function buildPayments(host: ServiceHost<PaymentsConfig>, options: PaymentsOptions = {}): void {
+export async function buildPayments(host: ServiceHost<PaymentsConfig>, options: PaymentsOptions = {}): Promise<void> {
   const now = options.now ?? Date.now;
-  const database = host.openDatabase();
+  const database = sqliteOnly(await host.openDatabase(), 'The payments service');
   migratePayments(database.db);
   const customers = new CustomerTable(database.db);
   const payments = new PaymentTable(database.db);

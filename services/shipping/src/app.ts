@@ -16,6 +16,7 @@ import { shipmentRoutes } from './shipments/routes.js';
 import { newTrackingNumber } from './shipments/shipment.js';
 import { migrateShipments } from './shipments/shipment-store.js';
 import { Shipments } from './shipments/shipments.js';
+import { sqliteOnly } from '@shoal/store-sqlite';
 
 export type ShippingConfig = ReturnType<typeof configSpec.load>;
 
@@ -25,8 +26,8 @@ export interface ShippingDeps {
   trackingNumber: () => string;
 }
 
-export function buildShipping(host: ServiceHost<ShippingConfig>, deps: Partial<ShippingDeps> = {}): void {
-  const database = host.openDatabase();
+export async function buildShipping(host: ServiceHost<ShippingConfig>, deps: Partial<ShippingDeps> = {}): Promise<void> {
+  const database = sqliteOnly(await host.openDatabase(), 'The shipping service');
   migrateShipments(database.db);
   const now = deps.now ?? Date.now;
   const shipments = new Shipments({

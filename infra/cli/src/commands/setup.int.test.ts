@@ -3,10 +3,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { kafkaFor, startTestBroker } from '@shoal/broker/testing';
-import { isShoalError, type ShoalLogger } from '@shoal/core';
+import { isShoalError } from '@shoal/core';
 import { RegistryClient, loadSchemaCatalog } from '@shoal/contract';
 import { startTestRegistry } from '@shoal/schema-registry/testing';
-import { connected, eventually, freePort } from '@shoal/testing';
+import { connected, eventually, freePort, recordingLogger } from '@shoal/testing';
 import { setupPlatform } from './setup.js';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../../bin/shoal.js');
@@ -33,16 +33,6 @@ function shoal(args: readonly string[]): Promise<Run> {
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
-
-/** A logger that keeps its messages. */
-function recordingLogger(): ShoalLogger & { messages: string[] } {
-  const messages: string[] = [];
-  const record = (_details: object, message: string) => void messages.push(message);
-  const logger = { messages, debug: record, info: record, warn: record, error: record, child: () => logger };
-  return logger;
-}
-
-
 
 async function platform() {
   const [broker, registry] = await Promise.all([startTestBroker(), startTestRegistry()]);
@@ -86,7 +76,7 @@ describe('setupPlatform', () => {
 
     expect(result.topics.find((topic) => topic.name === manifestTopic!.name)).toEqual({ name: manifestTopic!.name, partitions: 1, manifestPartitions: manifestTopic!.partitions, created: false });
     expect((await topicPartitions(bootstrap)).get(manifestTopic!.name)).toBe(1);
-    expect(logger.messages.some((message) => message.includes(`topic ${manifestTopic!.name} exists with 1 partition(s)`))).toBe(true);
+    expect(logger.messages().some((message) => message.includes(`topic ${manifestTopic!.name} exists with 1 partition(s)`))).toBe(true);
   });
 
   it('waits for a registry that starts after it, saying what it waits for', async () => {
@@ -96,12 +86,12 @@ describe('setupPlatform', () => {
     const logger = recordingLogger();
 
     const setup = setupPlatform({ brokers: [broker.bootstrap], registryUrl, catalog, logger, timeoutMs: 30_000 });
-    await eventually(() => logger.messages.includes(`waiting for the schema registry at ${registryUrl}`), { what: 'setup to say it waits for the registry', timeoutMs: 10_000 });
+    await eventually(() => logger.messages().includes(`waiting for the schema registry at ${registryUrl}`), { what: 'setup to say it waits for the registry', timeoutMs: 10_000 });
     await startTestRegistry({ port });
     const result = await setup;
 
     expect(result.schemas).toHaveLength(catalog.registrationOrder().length);
-    expect(logger.messages).toContain(`the schema registry at ${registryUrl} answers`);
+    expect(logger.messages()).toContain(`the schema registry at ${registryUrl} answers`);
   });
 
   it("reports the broker's refusal to create the topics in one error", async () => {

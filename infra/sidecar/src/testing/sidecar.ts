@@ -21,8 +21,8 @@ export async function startTestSidecar(
   let sidecar: Sidecar | undefined;
   const service = await startTestService(
     sidecarConfigSpec(declaration),
-    (host) => {
-      sidecar = buildSidecar(host, { ...declaration, app: host.config.app, port: host.config.port }, options.build);
+    async (host) => {
+      sidecar = await buildSidecar(host, { ...declaration, app: host.config.app, port: host.config.port }, options.build);
     },
     { ...options, platform },
   );

@@ -3,5 +3,5 @@
  * broker, decoded; catalogs with a change not registered yet; a logger that keeps what it is told. The relay
  * in a process of its own is relay-process.ts (run, not imported). Imports vitest: not for runtime code.
  */
-export { catalogWithNewField, recordingLogger, collectEvents, plainEvent, idsByAggregate } from './relay-checks.js';
-export type { LogEntry, ReceivedEvent } from './relay-checks.js';
+export { catalogWithNewField, collectEvents, plainEvent, idsByAggregate } from './relay-checks.js';
+export type { ReceivedEvent } from './relay-checks.js';

@@ -5,7 +5,6 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, uniqueName } from '@shoal/testing';
-import type { ShoalLogger } from '@shoal/core';
 import { DEFAULT_SCHEMAS_DIR, loadSchemaCatalog, type CloudEvent, type EventCodec, type SchemaCatalog } from '@shoal/contract';
 import type { Kafka } from 'kafkajs';
 import { onTestFinished } from 'vitest';
@@ -18,19 +17,6 @@ export function catalogWithNewField(file: string): SchemaCatalog {
   schema.fields.push({ name: 'note', type: ['null', 'string'], default: null });
   writeFileSync(join(dir, file), JSON.stringify(schema, null, 2));
   return loadSchemaCatalog(dir);
-}
-
-export interface LogEntry {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  details: Record<string, unknown>;
-  message: string;
-}
-
-/** A logger that keeps every entry in `entries`. */
-export function recordingLogger(entries: LogEntry[] = []): ShoalLogger & { entries: LogEntry[] } {
-  const at = (level: LogEntry['level']) => (details: object, message: string) => void entries.push({ level, details: details as Record<string, unknown>, message });
-  const logger = { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
-  return logger;
 }
 
 export interface ReceivedEvent {

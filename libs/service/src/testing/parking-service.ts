@@ -16,6 +16,7 @@ import { ShoalError } from '@shoal/core';
 import { defineServiceConfig, stringSetting } from '../config.js';
 import { idParams } from '../route-schemas.js';
 import type { ServiceHost } from '../service-host.js';
+import { sqliteOnly } from '@shoal/store-sqlite';
 
 export const parkingServiceSpec = defineServiceConfig({
   service: 'parking-test',
@@ -32,8 +33,8 @@ export interface HandledRow {
   eventId: string;
 }
 
-export function buildParkingService(host: ServiceHost<ParkingServiceConfig>): void {
-  const database = host.openDatabase();
+export async function buildParkingService(host: ServiceHost<ParkingServiceConfig>): Promise<void> {
+  const database = sqliteOnly(await host.openDatabase(), 'The parking test service');
   database.db.exec('CREATE TABLE IF NOT EXISTS handled (n INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL, sequence INTEGER NOT NULL, event_id TEXT NOT NULL)');
   const insert = database.db.prepare('INSERT INTO handled (order_id, sequence, event_id) VALUES (?, ?, ?)');
   const { failFile } = host.config;
