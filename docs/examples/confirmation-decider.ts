@@ -36,11 +36,11 @@ export const confirmationDecider: Decider<ConfirmationState, ConfirmationCommand
 
 // #region handle-command
 import { EventStore, handleCommand } from '@shoal/eventstore';
-import type { SqliteServiceDatabase } from '@shoal/store-sqlite';
+import type { ServiceDatabase } from '@shoal/store';
 
 /** Places an order and confirms it; each command reads the stream, decides, and appends (events and outbox rows). */
-export async function placeAndConfirm(database: SqliteServiceDatabase, order: OrderPlaced) {
-  const store = new EventStore(database, { source: '/shoal/orders' });
+export async function placeAndConfirm(database: ServiceDatabase, order: OrderPlaced) {
+  const store = await EventStore.open(database, { source: '/shoal/orders' }); // creates its tables if missing
   await handleCommand(store, confirmationDecider, order.orderId, { type: 'Place', order });
   const confirmed = await handleCommand(store, confirmationDecider, order.orderId, { type: 'Confirm', paymentId: 'pay-1', at: Date.now() });
   return { state: confirmed.newState, version: confirmed.nextExpectedVersion, stream: await store.readStream(order.orderId) };

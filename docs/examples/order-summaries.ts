@@ -4,24 +4,37 @@
  * admin routes `shoal replay` uses.
  */
 // #region projection
-import { defineProjection, prepared } from '@shoal/projections';
+import { defineProjection } from '@shoal/projections';
 
-const upsertOrder = prepared<[string, string, number, string]>(
-  `INSERT INTO orders (order_id, customer_id, total, status) VALUES (?, ?, ?, ?)
-   ON CONFLICT (order_id) DO UPDATE SET status = excluded.status`,
-);
-const setStatus = prepared<[string, string]>('UPDATE orders SET status = ? WHERE order_id = ?');
+interface Tables { // the model's tables, as Kysely sees them
+  orders: { order_id: string; customer_id: string; total: number; status: string };
+}
 
-export const orderSummaries = defineProjection({
-  name: 'order-summaries', // lower-case letters, digits, - and _: it names files, groups and routes
+export const orderSummaries = defineProjection<Tables>({
+  name: 'order-summaries', // lower-case letters, digits, - and _: it names files, schemas, groups and routes
   version: 1, // bump it when tables or handlers change: the model is rebuilt
   topics: ['orders.order'],
-  migrate(db) { // once, on a fresh file, in the transaction that creates Shoal's tables
-    db.exec('CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, total INTEGER NOT NULL, status TEXT NOT NULL)');
+  async migrate({ db }) { // once, on a fresh model, in the transaction that creates Shoal's tables
+    await db.schema
+      .createTable('orders')
+      .addColumn('order_id', 'text', (column) => column.primaryKey())
+      .addColumn('customer_id', 'text', (column) => column.notNull())
+      .addColumn('total', 'bigint', (column) => column.notNull())
+      .addColumn('status', 'text', (column) => column.notNull())
+      .execute();
   },
   handlers: { // typed per key: event.data is the generated OrderPlaced, OrderShipped...
-    'shoal.orders.OrderPlaced': (event, db) => void upsertOrder(db).run(event.data.orderId, event.data.customerId, event.data.total.amount, 'PLACED'),
-    'shoal.orders.OrderShipped': (event, db) => void setStatus(db).run('SHIPPED', event.data.orderId),
+    'shoal.orders.OrderPlaced': async (event, { db }) => {
+      const { orderId, customerId, total } = event.data;
+      await db
+        .insertInto('orders')
+        .values({ order_id: orderId, customer_id: customerId, total: total.amount, status: 'PLACED' })
+        .onConflict((conflict) => conflict.column('order_id').doUpdateSet({ status: 'PLACED' }))
+        .execute();
+    },
+    // `sql` runs a statement in the SQL both stores speak (synchronously on SQLite, a promise the projector
+    // awaits on PostgreSQL): for a hot path.
+    'shoal.orders.OrderShipped': (event, { sql }) => sql.run("UPDATE orders SET status = 'SHIPPED' WHERE order_id = ?", [event.data.orderId]),
   },
 });
 // #endregion projection
@@ -39,8 +52,9 @@ export async function runOrderSummaries(kafka: Kafka, codec: EventCodec, dataDir
   const admin = createServiceApp({ logger: createServiceLogger('order-summaries', 'warn') });
   await admin.register(projectionAdminRoutes, { projectors: [projector] });
 
+  // A read runs in a transaction of its own on the live model (whichever instance answers, on PostgreSQL).
   const statusOf = (orderId: string) =>
-    projector.read((db) => db.prepare('SELECT status FROM orders WHERE order_id = ?').pluck().get(orderId)) as string | undefined;
+    projector.read(async ({ db }) => (await db.selectFrom('orders').select('status').where('order_id', '=', orderId).executeTakeFirst())?.status);
   return { projector, admin, statusOf };
 }
 // #endregion projector

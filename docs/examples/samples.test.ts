@@ -92,11 +92,11 @@ describe('doc samples', () => {
     const { projector, admin, statusOf } = await runOrderSummaries(platform.kafka(), platform.codec, join(tempDir('order-summaries'), 'projections'));
     try {
       await projector.whenCaughtUp();
-      expect(statusOf('o-3')).toBe('PLACED');
+      expect(await statusOf('o-3')).toBe('PLACED');
 
       const rebuild = await projector.rebuild({ from: 'beginning' });
       expect((await rebuild.done).state).toBe('swapped');
-      expect(statusOf('o-3')).toBe('PLACED');
+      expect(await statusOf('o-3')).toBe('PLACED');
 
       const status = await admin.inject({ method: 'GET', url: '/admin/projections/order-summaries' });
       expect(status.statusCode).toBe(200);

@@ -121,7 +121,7 @@ describe('the runtime under hostile records', () => {
     }, { what: 'every record accounted for by the projector', timeoutMs: 60_000 });
     expect(projector.status().state).toBe('running');
     expect(projector.status().poisoned).toBeGreaterThan(0);
-    const counted = projector.read((db) => db.prepare('SELECT sum(events) FROM order_events').pluck().get() as number);
+    const counted = await projector.read(async ({ sql }) => Number((await sql.get<{ n: number }>('SELECT sum(events) AS n FROM order_events'))!.n));
     // Every valid event, plus the mutants that still decode as an OrderPlaced (a flipped byte inside a string).
     expect(counted).toBeGreaterThanOrEqual(VALID);
     expect(counted).toBe(projector.status().applied);

@@ -152,14 +152,4 @@ describe.skipIf(storeAdapters[1]!.missing !== undefined)('the sidecar with DATAB
     expect((await send('GET', '/v1/state/customer/c1')).json()).toEqual({ points: 1 });
     expect(await sidecar.database.sql.get<{ n: number }>('SELECT COUNT(*)::int AS n FROM sidecar_state')).toEqual({ n: 1 });
   });
-
-  it('refuses to subscribe on PostgreSQL yet, naming DATABASE_URL, before anything starts', async () => {
-    const url = await testPostgresDatabaseUrl();
-    const micrologic = await startTestMicrologic();
-    const starting = startTestSidecar(
-      { app: micrologic.url, subscriptions: [{ topic: 'orders.order', types: ['shoal.orders.OrderShipped'], path: '/shipped' }], publishes: [] },
-      { env: { DATABASE_URL: url } },
-    );
-    await expect(starting).rejects.toMatchObject({ code: 'SHOAL_CONFIG_INVALID', message: expect.stringContaining('DATABASE_URL') });
-  });
 });

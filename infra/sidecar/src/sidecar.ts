@@ -25,7 +25,6 @@ import type { CloudEvent } from '@shoal/contract';
 import type { EventHandlers } from '@shoal/consumer';
 import type { ServiceHost } from '@shoal/service';
 import type { ServiceDatabase, Transaction } from '@shoal/store';
-import { sqliteOnly } from '@shoal/store-sqlite';
 import type { Subscription } from '@shoal/consumer';
 import type { MessageContext } from '@shoal/transport';
 import { checkAnswer, type DeliveryAnswer } from './answer.js';
@@ -89,11 +88,9 @@ export async function buildSidecar(host: ServiceHost, declaration: SidecarDeclar
     };
     const handlers = Object.fromEntries([...pathOfType.keys()].map((type) => [type, apply]));
     subscription = host.subscribe({
-      // The consumer runtime (its inbox and parked records) is on SQLite only so far: a sidecar that
-      // subscribes refuses DATABASE_URL with a one-line error; one that only publishes and fires timers runs on it.
-      database: sqliteOnly(database, "The sidecar's subscriptions (the consumer runtime's inbox)"),
+      database,
       topics: [...new Set(declaration.subscriptions.map((entry) => entry.topic))],
-      handlers: handlers as EventHandlers,
+      handlers: handlers as EventHandlers<unknown>,
       prepare: deliver,
       retry: declaration.retries,
       // Keys in parallel, each key's events one at a time: a micrologic reads the state over HTTP while it

@@ -11,15 +11,19 @@
  *                     with a ConcurrencyError and the whole read-decide-append runs again after a backoff,
  *                     a bounded number of times.
  *   handleCommandIn   the same steps inside the caller's transaction (e.g. the consumer runtime's, with the
- *                     inbox row of the event that caused the command), the append a savepoint of it, without
- *                     retries.
- *                     A transaction that wrote before (the inbox row) holds SQLite's write lock, so no other
- *                     writer can get between the read and the append. One that had only read when another
- *                     process committed cannot write any more (SQLite's BUSY_SNAPSHOT): the append throws a
- *                     retriable SHOAL_DATABASE error, which fails that transaction for its owner to run again.
+ *                     inbox row of the event that caused the command), the read on that transaction and the
+ *                     append a savepoint of it, without retries.
+ *                     SQLite: a transaction that wrote before (the inbox row) holds the write lock, so no
+ *                     other writer can get between the read and the append. One that had only read when
+ *                     another process committed cannot write any more (SQLite's BUSY_SNAPSHOT): the append
+ *                     throws a retriable SHOAL_DATABASE error, which fails that transaction for its owner to
+ *                     run again.
+ *                     PostgreSQL: another instance may append between the read and the append; the append's
+ *                     compare-and-set then matches no row and throws a ConcurrencyError (retriable), which
+ *                     fails the transaction the same way.
  *
  * The read happens outside the write lock on purpose: folding a long stream must not stall the writers of
- * other processes sharing the file, and a conflict costs one more read, not a wrong decision.
+ * other processes sharing the database, and a conflict costs one more read, not a wrong decision.
  *
  * A domain error thrown by `decide` propagates as it is, nothing appended and never retried. A caller-given
  * `expectedVersion` (e.g. from an HTTP If-Match) is checked against the read before deciding; a conflict
@@ -27,10 +31,9 @@
  */
 import { backoffDelay, isShoalError, sleep, ShoalError, type Decider } from '@shoal/core';
 import type { CreateEventOptions, ShoalEvent } from '@shoal/contract';
-import type { SqliteTransaction } from '@shoal/store-sqlite';
 import { envelope, type DomainEvent } from './domain-event.js';
 import { ConcurrencyError, matchesExpected, type ExpectedVersion } from './expected-version.js';
-import type { EventStore } from './event-store.js';
+import type { AnyTransaction, EventStore } from './event-store.js';
 import { crossesSnapshotThreshold, type SnapshotPolicy } from './snapshot-policy.js';
 
 /** Options of `handleCommandIn`; `handleCommand` adds the retry. */
@@ -101,7 +104,7 @@ export async function handleCommand<S, C, E extends DomainEvent>(
 
 /** Runs `command` on the aggregate of `streamId` as part of the caller's open transaction `tx`. */
 export function handleCommandIn<S, C, E extends DomainEvent>(
-  tx: SqliteTransaction,
+  tx: AnyTransaction,
   store: EventStore,
   decider: Decider<S, C, E>,
   streamId: string,
@@ -123,13 +126,16 @@ async function runCommand<S, C, E extends DomainEvent>(
   streamId: string,
   command: C,
   options: CommandOptions,
-  tx: SqliteTransaction | undefined,
+  tx: AnyTransaction | undefined,
 ): Promise<CommandResult<S, E>> {
   const source = options.source ?? store.options.source;
   if (source === undefined) {
     throw new ShoalError('SHOAL_CONFIG_INVALID', `No CloudEvents source for the events of stream ${streamId}: give the event store a source, or the command one`);
   }
-  const current = await store.aggregateStream(streamId, decider, options.snapshot === undefined ? {} : { snapshot: options.snapshot });
+  const current = await store.aggregateStream(streamId, decider, {
+    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+    ...(tx === undefined ? {} : { tx }),
+  });
   if (options.expectedVersion !== undefined && !matchesExpected(options.expectedVersion, current.version)) {
     throw new ConcurrencyError(streamId, options.expectedVersion, current.version);
   }
@@ -146,7 +152,7 @@ async function runCommand<S, C, E extends DomainEvent>(
     ...(options.traceparent === undefined ? {} : { traceparent: options.traceparent }),
   };
   const newEvents = decided.map((event) => envelope(event, envelopeOptions));
-  const write = async (writing: SqliteTransaction): Promise<CommandResult<S, E>> => {
+  const write = async (writing: AnyTransaction): Promise<CommandResult<S, E>> => {
     const { nextExpectedVersion } = await store.appendIn(writing, streamId, current.version, newEvents);
     const policy = options.snapshot;
     if (policy !== undefined && crossesSnapshotThreshold(policy, current.version, nextExpectedVersion)) {

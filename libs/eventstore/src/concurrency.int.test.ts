@@ -1,16 +1,17 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { EventStore } from './index.js';
+import { describe, expect, onTestFinished } from 'vitest';
+import { storeAdapters } from '@shoal/store-postgres/testing';
 import { notificationMessage } from './testing/deciders.js';
-import { openTestDatabase, orderPlacedEvent, outboxRows } from './testing/databases.js';
+import { itOn, openTestStore, orderPlacedEvent, outboxRows } from './testing/databases.js';
 import type { WriterOutcome } from './testing/writer-process.js';
 
 const writerScript = fileURLToPath(new URL('./testing/writer-process.ts', import.meta.url));
 
 /**
- * Starts one writer process per argument list, lets them all go at once when every one has its database
+ * Starts one writer process per argument list (each its own instance of the service: a connection to the
+ * SQLite file, or a pool on the PostgreSQL database), lets them all go at once when every one has its database
  * open, and returns their outcomes in the same order once they have all exited.
  */
 async function raceWriters(argLists: string[][]): Promise<WriterOutcome[]> {
@@ -48,13 +49,14 @@ function nextMessage(child: ChildProcess, output: { stderr: string }): Promise<u
   });
 }
 
-describe('concurrent writers in separate processes', () => {
+describe.each(storeAdapters)('concurrent writers in separate processes on $name', (adapter) => {
+  const it = itOn(adapter);
+
   it('append to one stream with the same expected version: exactly one wins, the others conflict', async () => {
-    const database = openTestDatabase();
-    const store = new EventStore(database);
+    const store = await openTestStore(adapter);
     await store.append('cus-1', 'no_stream', [orderPlacedEvent('ord-1')]);
 
-    const outcomes = await raceWriters([1, 2, 3, 4].map(() => [database.path, 'append', 'cus-1', '1']));
+    const outcomes = await raceWriters([1, 2, 3, 4].map(() => [adapter.location(store.database), 'append', 'cus-1', '1']));
 
     const winners = outcomes.filter((outcome) => outcome.kind === 'appended');
     expect(winners).toHaveLength(1);
@@ -62,15 +64,14 @@ describe('concurrent writers in separate processes', () => {
     const stream = await store.readStream('cus-1');
     expect(stream.currentVersion).toBe(2);
     expect(stream.events.at(-1)?.event.id).toBe(winners[0]?.kind === 'appended' ? winners[0].eventId : undefined);
-    expect(outboxRows(database)).toHaveLength(2);
+    expect(await outboxRows(store.database)).toHaveLength(2);
   });
 
   it('run commands on one stream: every command is applied exactly once, each on the state the one before left', async () => {
-    const database = openTestDatabase();
-    const store = new EventStore(database);
+    const store = await openTestStore(adapter);
     const perWriter = 50;
 
-    const outcomes = await raceWriters(['a', 'b'].map((label) => [database.path, 'notify', 'cus-1', label, String(perWriter)]));
+    const outcomes = await raceWriters(['a', 'b'].map((label) => [adapter.location(store.database), 'notify', 'cus-1', label, String(perWriter)]));
 
     expect(outcomes.map((outcome) => outcome.kind === 'notified' && outcome.count)).toEqual([perWriter, perWriter]);
     const { events, currentVersion } = await store.readStream('cus-1');
@@ -80,6 +81,6 @@ describe('concurrent writers in separate processes', () => {
     expect(data.map((d) => d.message)).toEqual(events.map((r) => notificationMessage(r.streamVersion)));
     const expectedIds = ['a', 'b'].flatMap((label) => Array.from({ length: perWriter }, (_, i) => `${label}-${i + 1}`));
     expect(data.map((d) => d.notificationId).sort()).toEqual(expectedIds.sort());
-    expect(outboxRows(database).map((row) => row.id)).toEqual(events.map((r) => r.event.id));
+    expect((await outboxRows(store.database)).map((row) => row.id)).toEqual(events.map((r) => r.event.id));
   });
 });

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createEvent, type ShoalEvent } from '@shoal/contract';
-import { eventOfRow } from '@shoal/store';
-import { type SqliteTransaction } from '@shoal/store-sqlite';
-import { ConcurrencyError, EventStore, type ExpectedVersion } from './index.js';
-import { catalogWithGiftNote, openTestDatabase, orderPlacedEvent, outboxRows, refusal } from './testing/databases.js';
+import { eventOfRow, type Transaction } from '@shoal/store';
+import { storeAdapters } from '@shoal/store-postgres/testing';
+import { ConcurrencyError, type ExpectedVersion } from './index.js';
+import { catalogWithGiftNote, openTestStore, orderPlacedEvent, outboxRows, itOn, refusal, reopenTestStore } from './testing/databases.js';
 
 function confirmedEvent(orderId: string): ShoalEvent<'shoal.orders.OrderConfirmed'> {
   return createEvent(
@@ -13,9 +13,11 @@ function confirmedEvent(orderId: string): ShoalEvent<'shoal.orders.OrderConfirme
   );
 }
 
-describe('EventStore', () => {
+describe.each(storeAdapters)('EventStore on $name', (adapter) => {
+  const it = itOn(adapter);
+
   it('appends to streams and reads them back by stream version and by global position', async () => {
-    const store = new EventStore(openTestDatabase(), { now: () => new Date(1_767_225_800_000) });
+    const store = await openTestStore(adapter, { now: () => new Date(1_767_225_800_000) });
     const [a1, a2, b1, a3] = [orderPlacedEvent('ord-a'), confirmedEvent('ord-a'), orderPlacedEvent('ord-b'), confirmedEvent('ord-a')];
 
     const first = await store.append('ord-a', 'no_stream', [a1, a2]);
@@ -53,55 +55,54 @@ describe('EventStore', () => {
   });
 
   it('reads stored events with the catalog\'s current schemas, as a consumer of the whole history would', async () => {
-    const database = openTestDatabase();
+    const store = await openTestStore(adapter);
     const placed = orderPlacedEvent('ord-1');
-    await new EventStore(database).append('ord-1', 'no_stream', [placed]);
+    await store.append('ord-1', 'no_stream', [placed]);
 
-    const upgraded = new EventStore(openTestDatabase(database.path, catalogWithGiftNote()));
+    const upgraded = await reopenTestStore(adapter, store, {}, catalogWithGiftNote());
 
     expect((await upgraded.readStream('ord-1')).events[0]?.event.data).toEqual({ ...placed.data, giftNote: 'none' });
     expect((await upgraded.readAll())[0]?.event.data).toEqual({ ...placed.data, giftNote: 'none' });
   });
 
   it('writes every appended event to the outbox in the same transaction', async () => {
-    const database = openTestDatabase();
-    const store = new EventStore(database);
+    const store = await openTestStore(adapter);
     const events = [orderPlacedEvent('ord-1'), confirmedEvent('ord-1')];
 
     await store.append('ord-1', 'no_stream', events);
 
-    const rows = outboxRows(database);
+    const rows = await outboxRows(store.database);
     expect(rows.map((row) => [row.id, row.topic, row.aggregateid])).toEqual(events.map((event) => [event.id, 'orders.order', 'ord-1']));
     expect(rows.map((row) => eventOfRow(row))).toEqual(events);
   });
 
   it('commits with the caller\'s transaction, and a caller that throws rolls back its writes, the events and the outbox rows', async () => {
-    const database = openTestDatabase();
-    database.db.exec('CREATE TABLE inbox (event_id TEXT PRIMARY KEY)');
-    const store = new EventStore(database);
-    const inboxCount = () => (database.db.prepare('SELECT count(*) AS n FROM inbox').get() as { n: number }).n;
+    const store = await openTestStore(adapter);
+    const { database } = store;
+    await database.sql.run('CREATE TABLE inbox (event_id TEXT PRIMARY KEY)');
+    const inboxCount = async () => Number((await database.sql.get<{ n: number }>('SELECT count(*) AS n FROM inbox'))?.n);
 
     await expect(
       database.transact(async (tx) => {
-        tx.db.prepare('INSERT INTO inbox (event_id) VALUES (?)').run('pay-evt-1');
+        await tx.sql.run('INSERT INTO inbox (event_id) VALUES (?)', ['pay-evt-1']);
         await store.appendIn(tx, 'ord-1', 'no_stream', [orderPlacedEvent('ord-1')]);
         throw new Error('the handler failed after appending');
       }),
     ).rejects.toThrow('the handler failed after appending');
-    expect([inboxCount(), await store.streamVersion('ord-1'), (await store.readAll()).length, outboxRows(database).length]).toEqual([0, 0, 0, 0]);
+    expect([await inboxCount(), await store.streamVersion('ord-1'), (await store.readAll()).length, (await outboxRows(database)).length]).toEqual([0, 0, 0, 0]);
 
     const placed = orderPlacedEvent('ord-1');
-    const result = await database.transact((tx) => {
-      tx.db.prepare('INSERT INTO inbox (event_id) VALUES (?)').run('pay-evt-1');
+    const result = await database.transact(async (tx) => {
+      await tx.sql.run('INSERT INTO inbox (event_id) VALUES (?)', ['pay-evt-1']);
       return store.appendIn(tx, 'ord-1', 'no_stream', [placed]);
     });
     expect(result.nextExpectedVersion).toBe(1);
-    expect([inboxCount(), await store.streamVersion('ord-1'), outboxRows(database).map((row) => row.id)]).toEqual([1, 1, [placed.id]]);
+    expect([await inboxCount(), await store.streamVersion('ord-1'), (await outboxRows(database)).map((row) => row.id)]).toEqual([1, 1, [placed.id]]);
   });
 
   it('rolls back only its own writes when an append inside a caller\'s transaction fails', async () => {
-    const database = openTestDatabase();
-    const store = new EventStore(database);
+    const store = await openTestStore(adapter);
+    const { database } = store;
     await store.append('ord-1', 'no_stream', [orderPlacedEvent('ord-1')]);
 
     const outcome = await database.transact(async (tx) => {
@@ -116,18 +117,18 @@ describe('EventStore', () => {
 
     expect(outcome).toBe('conflict');
     expect([await store.streamVersion('ord-1'), await store.streamVersion('ord-2')]).toEqual([1, 1]);
-    expect(outboxRows(database).map((row) => row.aggregateid)).toEqual(['ord-1', 'ord-2']);
+    expect((await outboxRows(database)).map((row) => row.aggregateid)).toEqual(['ord-1', 'ord-2']);
   });
 
   it('refuses a transaction of another connection, and one that is over', async () => {
-    const database = openTestDatabase();
-    const other = openTestDatabase(database.path);
-    const store = new EventStore(database);
+    const store = await openTestStore(adapter);
+    const { database } = store;
+    const other = (await reopenTestStore(adapter, store)).database;
 
     const foreign = await refusal(() => other.transact((tx) => store.appendIn(tx, 'ord-1', 'any', [orderPlacedEvent('ord-1')])));
     expect(foreign.code).toBe('SHOAL_HANDLER_INVALID');
 
-    let finished: SqliteTransaction | undefined;
+    let finished: Transaction<unknown> | undefined;
     await database.transact((tx) => {
       finished = tx;
     });
@@ -154,8 +155,7 @@ describe('EventStore', () => {
 
     for (const { expected, existing, ok } of cases) {
       it(`${JSON.stringify(expected)} on a stream of ${existing} event(s) ${ok ? 'appends' : 'conflicts'}`, async () => {
-        const database = openTestDatabase();
-        const store = new EventStore(database);
+        const store = await openTestStore(adapter);
         if (existing > 0) await store.append('ord-1', 'no_stream', [orderPlacedEvent('ord-1'), confirmedEvent('ord-1')].slice(0, existing));
         const event = confirmedEvent('ord-1');
 
@@ -167,19 +167,19 @@ describe('EventStore', () => {
         const error = await refusal(() => store.append('ord-1', expected, [event]));
         expect(error).toBeInstanceOf(ConcurrencyError);
         expect([error.code, error.retriable, error.details]).toEqual(['SHOAL_CONCURRENCY_CONFLICT', true, { streamId: 'ord-1', expected, actual: existing }]);
-        expect([await store.streamVersion('ord-1'), outboxRows(database).length]).toEqual([existing, existing]);
+        expect([await store.streamVersion('ord-1'), (await outboxRows(store.database)).length]).toEqual([existing, existing]);
       });
     }
 
     it('checks the expected version of an empty append without writing', async () => {
-      const store = new EventStore(openTestDatabase());
+      const store = await openTestStore(adapter);
       expect(await store.append('ord-1', 'no_stream', [])).toEqual({ nextExpectedVersion: 0, recorded: [] });
       expect((await refusal(() => store.append('ord-1', 'stream_exists', []))).code).toBe('SHOAL_CONCURRENCY_CONFLICT');
       expect(await store.streamVersion('ord-1')).toBe(0);
     });
 
     it('refuses numbers no stream can be at', async () => {
-      const store = new EventStore(openTestDatabase());
+      const store = await openTestStore(adapter);
       for (const expected of [-1, 1.5]) {
         expect((await refusal(() => store.append('ord-1', expected, [orderPlacedEvent('ord-1')]))).code).toBe('SHOAL_HANDLER_INVALID');
       }
@@ -188,23 +188,21 @@ describe('EventStore', () => {
   });
 
   it('stores nothing of an append with an event the catalog refuses', async () => {
-    const database = openTestDatabase();
-    const store = new EventStore(database);
+    const store = await openTestStore(adapter);
     const valid = orderPlacedEvent('ord-1');
     const invalid = { ...confirmedEvent('ord-1'), data: { ...confirmedEvent('ord-1').data, total: { amount: 'much', currency: 'EUR' } } } as unknown as ShoalEvent;
 
     const error = await refusal(() => store.append('ord-1', 'no_stream', [valid, invalid]));
 
     expect(error.code).toBe('SHOAL_EVENT_DATA_INVALID');
-    expect([await store.streamVersion('ord-1'), (await store.readAll()).length, outboxRows(database).length]).toEqual([0, 0, 0]);
+    expect([await store.streamVersion('ord-1'), (await store.readAll()).length, (await outboxRows(store.database)).length]).toEqual([0, 0, 0]);
   });
 
   it('refuses an event id it already holds, even once the outbox row is pruned', async () => {
-    const database = openTestDatabase();
-    const store = new EventStore(database);
+    const store = await openTestStore(adapter);
     const placed = orderPlacedEvent('ord-1');
     await store.append('ord-1', 'no_stream', [placed]);
-    database.db.exec('DELETE FROM outbox');
+    await store.database.sql.run('DELETE FROM outbox');
 
     const error = await refusal(() => store.append('ord-2', 'no_stream', [{ ...placed, subject: 'ord-2', partitionkey: 'ord-2' }]));
 
@@ -214,9 +212,8 @@ describe('EventStore', () => {
   });
 
   it('lets exactly one of two connections that read the same version append', async () => {
-    const database = openTestDatabase();
-    const mine = new EventStore(database);
-    const theirs = new EventStore(openTestDatabase(database.path));
+    const mine = await openTestStore(adapter);
+    const theirs = await reopenTestStore(adapter, mine);
     await mine.append('ord-1', 'no_stream', [orderPlacedEvent('ord-1')]);
 
     const readByMe = (await mine.readStream('ord-1')).currentVersion;
@@ -228,24 +225,55 @@ describe('EventStore', () => {
     expect(conflict).toBeInstanceOf(ConcurrencyError);
     expect(conflict.details).toEqual({ streamId: 'ord-1', expected: 1, actual: 2 });
     expect((await mine.readStream('ord-1')).events.map((r) => r.event.id).at(-1)).toBe(theirEvent.id);
-    expect(outboxRows(database)).toHaveLength(2);
+    expect(await outboxRows(mine.database)).toHaveLength(2);
   });
 
-  it('fails a caller\'s transaction that read before another connection committed with a retriable database error', async () => {
-    const database = openTestDatabase();
-    const mine = new EventStore(database);
-    const theirs = new EventStore(openTestDatabase(database.path));
+  // SQLite: the caller's transaction read before the other connection committed, so SQLite refuses its
+  // write (BUSY_SNAPSHOT), which the store reports as a retriable database error. PostgreSQL: the read saw
+  // the version before the other commit, so the compare-and-set matches no row, a conflict.
+  it('fails a caller\'s transaction that read before another connection committed with a retriable error', async () => {
+    const mine = await openTestStore(adapter);
+    const theirs = await reopenTestStore(adapter, mine);
 
-    // The caller's transaction reads, then another connection commits, then the caller appends.
     const error = await refusal(() =>
-      database.transact(async (tx) => {
-        const version = await mine.streamVersion('ord-1');
+      mine.database.transact(async (tx) => {
+        const { version } = await mine.aggregateStream('ord-1', { initialState: () => null, evolve: (state) => state }, { tx });
         await theirs.append('ord-1', 'no_stream', [orderPlacedEvent('ord-1')]);
         return mine.appendIn(tx, 'ord-1', version, [orderPlacedEvent('ord-1')]);
       }),
     );
 
-    expect([error.code, error.retriable]).toEqual(['SHOAL_DATABASE', true]);
+    expect([error.code, error.retriable]).toEqual([adapter.name === 'sqlite' ? 'SHOAL_DATABASE' : 'SHOAL_CONCURRENCY_CONFLICT', true]);
     expect(await mine.streamVersion('ord-1')).toBe(1);
   });
+
+  if (adapter.name === 'postgres') {
+    it('hands global positions out in commit order across instances, so a reader paging by position never passes a later commit', async () => {
+      const instances = [await openTestStore(adapter)];
+      for (let i = 1; i < 3; i += 1) instances.push(await reopenTestStore(adapter, instances[0]!));
+      const reader = instances[0]!;
+      // Appends that begin in one order and commit in another: each waits a while after appending.
+      let writing = true;
+      const pages: number[][] = [];
+      const reading = (async () => {
+        while (writing) pages.push((await reader.readAll({ limit: 10_000 })).map((recorded) => recorded.globalPosition));
+      })();
+      await Promise.all(
+        Array.from({ length: 45 }, (_, n) =>
+          instances[n % 3]!.database.transact(async (tx) => {
+            await instances[n % 3]!.appendIn(tx, `ord-${n}`, 'no_stream', [orderPlacedEvent(`ord-${n}`)]);
+            await new Promise((resolve) => setTimeout(resolve, (n * 7) % 11));
+          }),
+        ),
+      );
+      writing = false;
+      await reading;
+      pages.push((await reader.readAll({ limit: 10_000 })).map((recorded) => recorded.globalPosition));
+
+      const gapped = pages.filter((positions) => positions.some((position, i) => i > 0 && position !== positions[i - 1]! + 1));
+      expect(gapped).toEqual([]);
+      expect(pages.at(-1)).toEqual(Array.from({ length: 45 }, (_, i) => i + 1));
+      expect(pages.length).toBeGreaterThan(1);
+    });
+  }
 });

@@ -3,8 +3,7 @@
  *
  *   streams    stream_id       TEXT PK                    one row per stream with events
  *              version         INTEGER                    its number of events
- *   events     global_position INTEGER PK AUTOINCREMENT   order over all streams: SQLite has one writer at a
- *                                                         time, so positions are handed out in commit order
+ *   events     global_position INTEGER PK                 order over all streams, in commit order (below)
  *              stream_id       TEXT                       UNIQUE (stream_id, stream_version): the last guard
  *              stream_version  INTEGER                    1 for a stream's first event
  *              id              TEXT UNIQUE                the CloudEvent id
@@ -20,13 +19,21 @@
  *              state           TEXT                       the state as JSON
  *              taken_at        INTEGER                    ms since the epoch
  *
+ * The same tables in each dialect's types: on SQLite `global_position` is an AUTOINCREMENT rowid, on
+ * PostgreSQL a BIGINT identity and the integers BIGINT. Global positions are handed out in commit order on
+ * both, which is what lets a catch-up reader page by position without ever passing an event that commits
+ * later: SQLite has one writer at a time; on PostgreSQL an identity is drawn when the row is inserted, not
+ * when it commits, so every append holds a transaction-level advisory lock (EVENT_APPEND_LOCK_KEY) from its
+ * first statement to its commit, and the next append draws its positions only after that commit.
+ *
  * Why `streams`, when MAX(stream_version) gives the same number: an append's first statement is the
  * compare-and-set of `streams.version`, a write. A deferred SQLite transaction that reads first and then
  * writes fails with SQLITE_BUSY_SNAPSHOT (not a conflict one can reason about) if another process committed
- * in between; one that writes first waits for the write lock and then sees the latest commit.
+ * in between; one that writes first waits for the write lock and then sees the latest commit. On PostgreSQL
+ * the row's lock does the same: a second writer's compare-and-set waits for the first's commit, then sees
+ * the version it left and matches no row.
  */
-import type Database from 'better-sqlite3';
-import { eventOfRow } from '@shoal/store';
+import { createTables, eventOfRow, type ServiceDatabase } from '@shoal/store';
 import type { SchemaCatalog, ShoalEvent } from '@shoal/contract';
 
 /** An event as the store holds it: the CloudEvent and where it sits. */
@@ -59,32 +66,57 @@ export interface SnapshotRow {
   state: string;
 }
 
-export function createEventStoreTables(db: Database.Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS streams (
+/**
+ * The advisory lock key every append takes on PostgreSQL for the rest of its transaction (event-store.ts):
+ * global positions in commit order. A number no other lock of the platform uses.
+ */
+export const EVENT_APPEND_LOCK_KEY = 0x5_1a_0e01;
+
+const columns = {
+  sqlite: { position: 'INTEGER PRIMARY KEY AUTOINCREMENT', integer: 'INTEGER', withoutRowid: ' WITHOUT ROWID' },
+  postgres: { position: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', integer: 'BIGINT', withoutRowid: '' },
+};
+
+function tableStatements({ position, integer, withoutRowid }: (typeof columns)['sqlite']): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS streams (
       stream_id TEXT    PRIMARY KEY,
-      version   INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS events (
-      global_position INTEGER PRIMARY KEY AUTOINCREMENT,
+      version   ${integer} NOT NULL
+    )${withoutRowid}`,
+    `CREATE TABLE IF NOT EXISTS events (
+      global_position ${position},
       stream_id       TEXT    NOT NULL,
-      stream_version  INTEGER NOT NULL,
-      id              TEXT    NOT NULL UNIQUE,
+      stream_version  ${integer} NOT NULL,
+      id              TEXT    NOT NULL,
       type            TEXT    NOT NULL,
       data            TEXT    NOT NULL,
       attributes      TEXT    NOT NULL,
       time            TEXT,
-      recorded_at     INTEGER NOT NULL,
-      UNIQUE (stream_id, stream_version)
-    );
-    CREATE TABLE IF NOT EXISTS snapshots (
+      recorded_at     ${integer} NOT NULL,
+      CONSTRAINT events_id_key UNIQUE (id),
+      CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
+    )`,
+    `CREATE TABLE IF NOT EXISTS snapshots (
       stream_id      TEXT    PRIMARY KEY,
-      stream_version INTEGER NOT NULL,
-      state_version  INTEGER NOT NULL,
+      stream_version ${integer} NOT NULL,
+      state_version  ${integer} NOT NULL,
       state          TEXT    NOT NULL,
-      taken_at       INTEGER NOT NULL
-    ) WITHOUT ROWID;
-  `);
+      taken_at       ${integer} NOT NULL
+    )${withoutRowid}`,
+  ];
+}
+
+/** Creates the tables if they are missing, in the database's dialect. */
+export function createEventStoreTables(database: ServiceDatabase): Promise<void> {
+  return createTables(database, { sqlite: tableStatements(columns.sqlite), postgres: tableStatements(columns.postgres) });
+}
+
+/** Which of the events table's unique constraints a failed insert broke, on either adapter; undefined for another failure. */
+export function brokenEventConstraint(cause: unknown): 'id' | 'stream_version' | undefined {
+  const { code, constraint, message } = cause as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (code === '23505') return constraint === 'events_id_key' ? 'id' : constraint === 'events_stream_version_key' ? 'stream_version' : undefined;
+  if (code !== 'SQLITE_CONSTRAINT_UNIQUE') return undefined;
+  return String(message).includes('events.id') ? 'id' : 'stream_version';
 }
 
 /**

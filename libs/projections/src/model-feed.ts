@@ -1,14 +1,17 @@
 /**
- * Feeds one read-model file from Kafka: the live model, or a shadow being rebuilt. It is a handler of the
- * platform's consumer loop (@shoal/transport's ConsumerLoop) with the positions kept in the file
+ * Feeds one read model from Kafka: the live model, or a shadow being rebuilt. It is a handler of the
+ * platform's consumer loop (@shoal/transport's ConsumerLoop) with the positions kept in the model
  * (read-model.ts), never in consumer-group offsets.
  *
- * kafkajs has no manual partition assignment, so each copy consumes as the only member of a group of its
- * own, named `<prefix>.<projection>.v<version>.g<generation>.<run id>`. The run id is new at every start:
- * the group never holds committed offsets (nothing is ever committed), so nothing is lost by a new name,
- * and a restart after a crash does not wait for the session of its dead predecessor to expire before it
- * can join. On every assignment the loop seeks each partition to the stored position and drops a record
- * below it (fetched before the seek took effect), so nothing is ever applied twice.
+ * kafkajs has no manual partition assignment, so a copy that one process owns (a SQLite file, a shadow
+ * being rebuilt) consumes as the only member of a group of its own, named
+ * `<prefix>.<projection>.v<version>.g<generation>.<run id>`. The run id is new at every start: the group
+ * never holds committed offsets (nothing is ever committed), so nothing is lost by a new name, and a restart
+ * after a crash does not wait for the session of its dead predecessor to expire before it can join. The live
+ * model on PostgreSQL is fed by every instance of the service in one group, `<prefix>.<projection>.v<version>.g<generation>`,
+ * which spreads its partitions over them. On every assignment the loop seeks each partition to the stored
+ * position and drops a record below it (fetched before the seek took effect); a commit on PostgreSQL also
+ * skips what the stored position says another instance applied, so nothing is ever applied twice.
  *
  * A run of the loop (up to `recordsPerTransaction` records of a partition) is ONE transaction with the
  * partition's new position (ReadModel.commit), so a crash re-applies nothing partially. The loop decodes
@@ -17,7 +20,7 @@
  *   type without a handler        skipped (only its ce_type header is read), counted, position moves on
  *   record that cannot be decoded skipped, counted as poison, logged with its position: a read model must be
  *                                 the same whether built live or by a rebuild, and both skip the same records
- *   an outage                     the registry unreachable, the file full or read only: waited out until it
+ *   an outage                     the registry or the database unreachable, the file full or read only: waited out until it
  *                                 passes or the feed stops; an outage must neither skip events nor stop it
  *   handler throws                the run is rolled back and the events before the failing one applied
  *                                 again; a retriable failure is tried again up to `retry.attempts`; then, or
@@ -33,8 +36,9 @@ import { isShoalError, ShoalError, type ShoalLogger } from '@shoal/core';
 import type { CloudEvent, EventCodec } from '@shoal/contract';
 import type { Tracing } from '@shoal/telemetry';
 import { ConsumerLoop, RunFailure, type ConsumeOptions, type ConsumerStatus, type EventRun, type FailedRecord, type GiveUp } from '@shoal/transport';
+import { afterValue, type MaybePromise } from '@shoal/store';
 import { isPromiseLike } from '@shoal/store-sqlite';
-import type { Projection, ProjectionHandler, SqliteDatabase } from './projection.js';
+import type { ModelConnection, Projection, ProjectionHandler } from './projection.js';
 import type { ReadModel } from './read-model.js';
 
 export interface ModelFeedOptions {
@@ -52,6 +56,8 @@ export interface ModelFeedOptions {
   onFailure(error: ShoalError): void;
   /** Each handler runs in an `apply` span when given. */
   tracing?: Tracing | undefined;
+  /** Counts of the feed this one takes over from (a shadow's, after a swap on PostgreSQL), added to its own. */
+  carried?: ModelFeedStats | undefined;
 }
 
 export interface ModelFeedStats {
@@ -109,7 +115,11 @@ export class ModelFeed {
 
   stats(): ModelFeedStats {
     const { skipped, skippedByType } = this.loop.status();
-    return { applied: this.applied, skipped, skippedByType, poisoned: this.poisoned };
+    const carried = this.options.carried;
+    if (carried === undefined) return { applied: this.applied, skipped, skippedByType, poisoned: this.poisoned };
+    const byType = { ...carried.skippedByType };
+    for (const [type, count] of Object.entries(skippedByType)) byType[type] = (byType[type] ?? 0) + count;
+    return { applied: carried.applied + this.applied, skipped: carried.skipped + skipped, skippedByType: byType, poisoned: carried.poisoned + this.poisoned };
   }
 
   /** Where the loop is: the high watermarks it last saw, per assigned partition. */
@@ -122,28 +132,35 @@ export class ModelFeed {
     const { model } = this.options;
     // The event being applied when the transaction threw; -1 when storing the position or the commit did.
     const progress = { failedAt: -1 };
+    let applied: number;
     try {
-      await model.commit((db) => this.applyFrom(run, 0, db, progress), run.topic, run.partition, run.nextOffset);
+      applied = await model.commit((connection, from) => this.applyFrom(run, firstAt(run, from), connection, progress), run.topic, run.partition, run.nextOffset);
     } catch (error) {
       const { failedAt } = progress;
       if (failedAt >= 0) throw new RunFailure(failedAt, error);
       throw error;
     }
-    this.applied += run.events.length;
+    this.applied += applied;
     this.options.onCommit();
   }
 
-  /** The run's events from `start` on: synchronously while the handlers return nothing, on from the next once a returned promise resolved. */
-  private applyFrom(run: EventRun, start: number, db: SqliteDatabase, progress: { failedAt: number }): void | Promise<void> {
+  /**
+   * The run's events from `start` on: synchronously while the handlers return nothing, on from the next once
+   * a returned promise resolved. Answers how many it applied.
+   */
+  private applyFrom(run: EventRun, start: number, connection: ModelConnection, progress: { failedAt: number }): MaybePromise<number> {
     const { handlers, tracing, projection, groupId } = this.options;
     for (let i = start; i < run.events.length; i++) {
       progress.failedAt = i;
       const { event, context } = run.events[i]!;
       const handler = handlers.get(event.type)!;
-      const result: unknown = tracing === undefined ? handler(event, db, context) : tracing.applying(projection.name, event, context, groupId, () => handler(event, db, context));
-      if (isPromiseLike(result)) return Promise.resolve(result).then(() => this.applyFrom(run, i + 1, db, progress));
+      const result: unknown = tracing === undefined ? handler(event, connection, context) : tracing.applying(projection.name, event, context, groupId, () => handler(event, connection, context));
+      if (isPromiseLike(result)) {
+        return Promise.resolve(result).then(() => afterValue(this.applyFrom(run, i + 1, connection, progress), (rest) => rest + (i + 1 - start)));
+      }
     }
     progress.failedAt = -1;
+    return Math.max(0, run.events.length - start);
   }
 
   private giveUp(record: FailedRecord): GiveUp {
@@ -163,6 +180,14 @@ export class ModelFeed {
     this.options.onFailure(failure);
     return { stop: failure };
   }
+}
+
+/** The index of the run's first event at or past `from` (the stored position), 0 without one. */
+function firstAt(run: EventRun, from: number | undefined): number {
+  if (from === undefined) return 0;
+  let index = 0;
+  while (index < run.events.length && Number(run.events[index]!.context.offset) < from) index += 1;
+  return index;
 }
 
 /** The error a feed stops with, naming the event whose handler failed (none: its run could not be committed). */

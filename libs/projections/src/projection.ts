@@ -1,21 +1,33 @@
 /**
  * A projection is a plain definition (as emmett's): a name, a version, the topics it reads, a `migrate` that
- * creates its tables in a fresh read-model file, and one handler per event type. Nothing else: where the
- * file lives, how positions are kept and how it is rebuilt are the Projector's business (projector.ts).
+ * creates its tables in a fresh read model, and one handler per event type. Nothing else: where the model
+ * lives (a SQLite file, or a schema of the service's PostgreSQL database), how positions are kept and how it
+ * is rebuilt are the Projector's business (projector.ts).
  *
- * Handlers write only through the better-sqlite3 connection they are given, inside the transaction that also
- * moves the projection's Kafka positions: a handler's writes and the position past its event commit together
- * or not at all. A handler may return a promise, awaited inside that transaction. They must be deterministic functions of the event and the model
- * (no clock, no randomness, no I/O), because a rebuild replays them and must arrive at the same model.
+ * Handlers and `migrate` get a ModelConnection: Kysely typed by the projection's tables (`db`, the query
+ * builder of @shoal/store, which writes SQLite's or PostgreSQL's SQL) and the raw SqlExecutor (`sql`, the
+ * SQL both dialects speak, synchronous on SQLite: for a hot path). Both run inside the transaction that also
+ * moves the projection's Kafka positions: a handler's writes and the position past its event commit
+ * together or not at all. A handler may return a promise, awaited inside that transaction. Handlers must be
+ * deterministic functions of the event and the model (no clock, no randomness, no I/O), because a rebuild
+ * replays them and must arrive at the same model.
  *
  * There are no incremental migrations: a read model whose tables or handlers change gets a new `version`,
- * and the Projector rebuilds it from the log into a new file while the old one keeps serving reads.
+ * and the Projector rebuilds it from the log into a new model while the old one keeps serving reads.
  */
-import type Database from 'better-sqlite3';
+import type { Kysely } from 'kysely';
 import { ShoalError } from '@shoal/core';
 import type { CloudEvent, ShoalEvent, ShoalEventType } from '@shoal/contract';
+import type { SqlExecutor } from '@shoal/store';
 
-export type SqliteDatabase = Database.Database;
+/**
+ * What handlers, `migrate` and reads get: the read model's tables through Kysely (`db`, typed by `Tables`)
+ * and through raw statements (`sql`), on whichever adapter keeps the model, inside its transaction.
+ */
+export interface ModelConnection<Tables = any> {
+  readonly db: Kysely<Tables>;
+  readonly sql: SqlExecutor;
+}
 
 /** Where an event was read from: for handlers that keep it in the model, and for error reports. */
 export interface ProjectionContext {
@@ -28,28 +40,32 @@ export interface ProjectionContext {
   readonly timestamp: string;
 }
 
-/** Applies one event to the read model through `db`; a promise it returns is awaited inside the transaction. */
-export type ProjectionHandler<E> = (event: E, db: SqliteDatabase, context: ProjectionContext) => void | Promise<void>;
+/**
+ * Applies one event to the read model through `model`; a promise it returns is awaited inside the
+ * transaction (so `(event, { sql }) => sql.run(...)` is a whole handler on both stores), any other value ignored.
+ */
+export type ProjectionHandler<E, Tables = any> = (event: E, model: ModelConnection<Tables>, context: ProjectionContext) => unknown;
 
 /** One handler per event type, each given the event with the data its schema prescribes. */
-export type ProjectionHandlers = { readonly [T in ShoalEventType]?: ProjectionHandler<ShoalEvent<T>> };
+export type ProjectionHandlers<Tables = any> = { readonly [T in ShoalEventType]?: ProjectionHandler<ShoalEvent<T>, Tables> };
 
-export interface ProjectionDefinition {
-  /** Lower-case letters, digits, `-` and `_`: it names files, consumer groups and admin routes. */
+export interface ProjectionDefinition<Tables = any> {
+  /** Lower-case letters, digits, `-` and `_`: it names files, schemas, consumer groups and admin routes. */
   name: string;
   /** A positive integer; a model built by another version is rebuilt on start. */
   version: number;
   /** The topics whose events the handlers need. */
   topics: readonly string[];
   /**
-   * Creates the read model's tables (and indexes) in a fresh, empty file, once, inside the transaction that
-   * also creates the projection's own tables. `projection_meta` and `projection_positions` are reserved.
+   * Creates the read model's tables (and indexes) in a fresh, empty model, once, inside the transaction that
+   * also creates the projection's own tables (Kysely's schema builder writes each dialect's DDL).
+   * `projection_meta` and `projection_positions` are reserved.
    */
-  migrate(db: SqliteDatabase): void;
-  handlers: ProjectionHandlers;
+  migrate(model: ModelConnection<Tables>): unknown;
+  handlers: ProjectionHandlers<Tables>;
 }
 
-export type Projection = Readonly<ProjectionDefinition>;
+export type Projection<Tables = any> = Readonly<ProjectionDefinition<Tables>>;
 
 /** Reserved tables of every read-model file (read-model.ts). */
 export const RESERVED_TABLES: readonly string[] = ['projection_meta', 'projection_positions'];
@@ -58,10 +74,10 @@ const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /** Checks a projection's definition once and freezes it. Throws SHOAL_CONFIG_INVALID naming the problem. */
-export function defineProjection(definition: ProjectionDefinition): Projection {
+export function defineProjection<Tables = any>(definition: ProjectionDefinition<Tables>): Projection<Tables> {
   const invalid = (problem: string) => new ShoalError('SHOAL_CONFIG_INVALID', `Projection ${JSON.stringify(definition.name)}: ${problem}`);
   if (typeof definition.name !== 'string' || !NAME.test(definition.name)) {
-    throw invalid('the name must be lower-case letters, digits, - and _, starting with a letter (it names files, groups and routes)');
+    throw invalid('the name must be lower-case letters, digits, - and _, starting with a letter (it names files, schemas, groups and routes)');
   }
   if (!Number.isSafeInteger(definition.version) || definition.version < 1) throw invalid(`version must be a positive integer, got ${definition.version}`);
   if (!Array.isArray(definition.topics) || definition.topics.length === 0) throw invalid('topics must name at least one topic');
@@ -87,22 +103,4 @@ export function defineProjection(definition: ProjectionDefinition): Projection {
 /** The handlers by type string, untyped: the runtime dispatches on the type of a record as read. */
 export function handlersByType(projection: Projection): ReadonlyMap<string, ProjectionHandler<CloudEvent<unknown>>> {
   return new Map(Object.entries(projection.handlers) as Array<[string, ProjectionHandler<CloudEvent<unknown>>]>);
-}
-
-/**
- * A statement prepared once per connection, for handlers and reads: `const upsert = prepared<[string,
- * number]>('INSERT ...')`, then `upsert(db).run(id, n)` in a handler. A statement belongs to the connection
- * that prepared it, and a projection's handlers run on two connections at once during a rebuild (the live
- * model and the shadow), so a statement kept in a plain variable would write into the wrong file.
- */
-export function prepared<P extends unknown[] = unknown[], R = unknown>(sql: string): (db: SqliteDatabase) => Database.Statement<P, R> {
-  const statements = new WeakMap<SqliteDatabase, Database.Statement<P, R>>();
-  return (db) => {
-    let statement = statements.get(db);
-    if (statement === undefined) {
-      statement = db.prepare<P, R>(sql);
-      statements.set(db, statement);
-    }
-    return statement;
-  };
 }

@@ -78,6 +78,7 @@ const statusSchema = {
     name: { type: 'string' },
     version: { type: 'integer' },
     state: { type: 'string' },
+    store: { type: 'string', enum: ['sqlite', 'postgres'] },
     model: {
       type: ['object', 'null'],
       properties: {

@@ -5,7 +5,7 @@ import { ShoalError } from '@shoal/core';
 import { createEvent } from '@shoal/contract';
 import { Publisher } from '@shoal/transport';
 import { startTestPlatform } from '@shoal/contract/testing';
-import { defineProjection, prepared } from '@shoal/projections';
+import { defineProjection } from '@shoal/projections';
 import { defineServiceConfig, integerSetting } from './config.js';
 import type { ServiceHost } from './service-host.js';
 import { ServiceHost as Host } from './service-host.js';
@@ -24,17 +24,13 @@ const spec = defineServiceConfig({
   settings: { greeting: integerSetting('ECHO_GREETING', { default: 1, min: 0, doc: 'test setting' }) },
 });
 
-const insertSeen = prepared<[string, string]>('INSERT OR IGNORE INTO seen (id, customer) VALUES (?, ?)');
-
 const notifications = defineProjection({
   name: 'notifications',
   version: 1,
   topics: ['notifications.notification'],
-  migrate: (db) => db.exec('CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, customer TEXT NOT NULL)'),
+  migrate: ({ sql }) => sql.run('CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, customer TEXT NOT NULL)'),
   handlers: {
-    'shoal.notifications.CustomerNotified': (event, db) => {
-      insertSeen(db).run(event.id, event.data.customerId);
-    },
+    'shoal.notifications.CustomerNotified': (event, { sql }) => sql.run('INSERT INTO seen (id, customer) VALUES (?, ?) ON CONFLICT (id) DO NOTHING', [event.id, event.data.customerId]),
   },
 });
 

@@ -5,7 +5,7 @@
  *   const host = new ServiceHost({ config });          // logger, kafkajs client, codec, fastify app, /metrics
  *   const database = host.openDatabase();                // <dataDir>/<service>.db, with its outbox relay
  *   host.subscribe({ database, topics, handlers });      // consumer group <service>, from the beginning
- *   host.projector(orderTimeline);                       // read model in <dataDir>/projections
+ *   host.projector(orderTimeline);                       // read model in <dataDir>/projections, or in DATABASE_URL's database
  *   host.routes(async (app) => { app.post(...) });       // the service's own HTTP API
  *   await host.start();                                   // listen, then start relays, projectors, subscriptions
  *   await host.stop();                                    // in the order below
@@ -113,6 +113,8 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
   private readonly databases: HostedDatabase[] = [];
   private readonly subscriptions: HostedSubscription[] = [];
   private readonly projectors: HostedProjector[] = [];
+  /** The PostgreSQL database of the projectors when the service opened none itself (order-view has no outbox). */
+  private projectionDatabase: ServiceDatabase | undefined;
   private readonly components: ServiceComponent[] = [];
   private readonly fatalListeners = new Set<(error: Error) => void>();
   private admin: Admin | undefined;
@@ -223,14 +225,20 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     return subscription;
   }
 
-  /** A projector keeping `projection` in `<dataDir>/projections`, with the admin routes `shoal replay` uses. */
-  projector(projection: Projection, options: Partial<Omit<ProjectorOptions, 'projection' | 'kafka' | 'codec' | 'dataDir'>> = {}): Projector {
+  /**
+   * A projector keeping `projection`, with the admin routes `shoal replay` uses: in `<dataDir>/projections`
+   * (a SQLite file per model), or with `DATABASE_URL` in the service's PostgreSQL database (a schema per
+   * model, shared by every instance of the service): the database `openDatabase` opened, else one the host
+   * opens at start for its projectors.
+   */
+  projector<Tables>(projection: Projection<Tables>, options: Partial<Omit<ProjectorOptions<Tables>, 'projection' | 'kafka' | 'codec' | 'dataDir' | 'database'>> = {}): Projector<Tables> {
     this.assertNew('projector');
-    const projector = new Projector({
+    const projector = new Projector<Tables>({
       tracing: this.tracing,
       ...options,
       projection,
       dataDir: join(this.config.dataDir, 'projections'),
+      database: () => (this.config.databaseUrl === undefined ? undefined : (this.databases[0]?.database ?? this.projectionDatabase)),
       kafka: this.kafka,
       codec: this.codec,
       groupPrefix: options.groupPrefix ?? `${this.config.service}.projection`,
@@ -281,6 +289,9 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       this.listeningUrl = await this.listen();
       this.logger.info({ url: this.listeningUrl }, 'listening');
       for (const { relay } of this.databases) relay.start();
+      if (this.projectors.length > 0 && this.databases.length === 0 && this.config.databaseUrl !== undefined) {
+        this.projectionDatabase = await this.openPostgres(this.config.databaseUrl);
+      }
       for (const hosted of this.projectors) {
         await hosted.projector.start();
         hosted.watch();
@@ -325,6 +336,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
     await Promise.all([
       ...this.databases.map(({ name, database }) => run(`database:${name}`, databaseReadiness(database))),
       ...this.databases.map(({ name, relay }) => run(`outbox:${name}`, relayReadiness(relay))),
+      ...(this.projectionDatabase === undefined ? [] : [run(`database:${this.config.service}`, databaseReadiness(this.projectionDatabase))]),
       ...this.subscriptions.map((hosted) => run(`subscription:${hosted.subscription.group}`, hosted.readiness)),
       ...this.projectors.map((hosted) => run(`projection:${hosted.projector.name}`, hosted.readiness)),
       ...this.components.filter((component) => component.readiness !== undefined).map((component) => run(component.name, () => component.readiness!())),
@@ -358,7 +370,7 @@ export class ServiceHost<C extends ServiceConfig = ServiceConfig> {
       await step('admin client', () => this.admin?.disconnect());
     })();
     if (!(await settlesWithin(all, timeout))) this.logger.warn({ timeoutMs: timeout }, 'stopping took too long: closing the databases with parts still stopping');
-    for (const { database } of this.databases) {
+    for (const database of [...this.databases.map((hosted) => hosted.database), ...(this.projectionDatabase === undefined ? [] : [this.projectionDatabase])]) {
       await step(`database ${database.path}`, () => database.close());
     }
     if (this.tracing !== undefined) await step('tracing', () => settlesWithin(this.tracing!.shutdown(), timeout));

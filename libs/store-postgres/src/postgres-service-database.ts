@@ -65,6 +65,8 @@ export class PostgresServiceDatabase implements ServiceDatabase<Queryable> {
   readonly outbox: SqlOutboxTable;
   readonly service: string;
   private readonly commitListeners = new Set<() => void>();
+  /** The transactions open on this database's connections right now. */
+  private readonly openTransactions = new WeakSet<PostgresTransaction>();
   private readonly now: () => number;
   private closed = false;
 
@@ -121,6 +123,7 @@ export class PostgresServiceDatabase implements ServiceDatabase<Queryable> {
     };
     client.on('error', dropped);
     const tx = new PostgresTransactionContext(client, new OutboxWrites(this.catalog, this.now), this.path);
+    this.openTransactions.add(tx);
     try {
       await tx.sql.run('BEGIN');
       const result = await work(tx);
@@ -139,8 +142,13 @@ export class PostgresServiceDatabase implements ServiceDatabase<Queryable> {
       throw databaseError(error, this.path);
     } finally {
       client.off('error', dropped);
+      this.openTransactions.delete(tx);
       client.release(broken);
     }
+  }
+
+  isOpen(tx: PostgresTransaction): boolean {
+    return this.openTransactions.has(tx);
   }
 
   onCommit(listener: () => void): () => void {

@@ -61,6 +61,11 @@ export interface ServiceDatabase<Db = unknown> {
    * calling this method from inside a work function would wait for itself on a single-connection adapter.
    */
   transact<T>(work: TransactionWork<Db, T>): Promise<T>;
+  /**
+   * Whether `tx` is a transaction of this database (on this connection or pool) that is still open: what a
+   * library handed a caller's transaction checks before writing in it.
+   */
+  isOpen(tx: Transaction<Db>): boolean;
   /** `listener` runs after every outermost commit that emitted events; returns its removal. */
   onCommit(listener: () => void): () => void;
   close(): void | Promise<void>;

@@ -7,6 +7,14 @@ import { call, publisherFor, startTestService } from '@shoal/service/testing';
 import { buildOrderView, type OrderViewConfig } from './app.js';
 import { configSpec } from './config.js';
 import { byTopics, confirmedFlow, customerCancelledFlow, declinedFlow, shippedFlow } from './testing/order-flows.js';
+import { postgresMissingReason } from '@shoal/postgres';
+import { testPostgresDatabaseUrl } from '@shoal/store-postgres/testing';
+
+/** Where the model lives: SQLite files under the data dir, or (DATABASE_URL) a PostgreSQL database of the test's own. */
+const stores = [
+  { name: 'sqlite', missing: undefined, env: async (): Promise<Record<string, string>> => ({}) },
+  { name: 'postgres', missing: postgresMissingReason(), env: async (): Promise<Record<string, string>> => ({ DATABASE_URL: await testPostgresDatabaseUrl() }) },
+] as const;
 
 /**
  * order-view for real: the projector consumes the five topics from a broker, reads go through fastify, the
@@ -24,11 +32,11 @@ async function caughtUp(host: ServiceHost<OrderViewConfig>, events: number) {
   });
 }
 
-describe('order-view', () => {
-  it('shows each order with its status and whole timeline, lists and counts them, and rebuilds to the same model', async () => {
+describe.each(stores)('order-view on $name', (store) => {
+  it.skipIf(store.missing !== undefined)('shows each order with its status and whole timeline, lists and counts them, and rebuilds to the same model', async () => {
     const platform = await startTestPlatform();
     const publisher = await publisherFor(platform);
-    const { host } = await startTestService(configSpec, (h) => buildOrderView(h), { platform });
+    const { host } = await startTestService(configSpec, (h) => buildOrderView(h), { platform, env: await store.env() });
 
     const shipped = shippedFlow('o-ship');
     const declined = declinedFlow('o-decl', { customerId: 'c-same' });
@@ -100,10 +108,11 @@ describe('order-view', () => {
     expect(after).toEqual(before);
   });
 
-  it('shows an order once its OrderPlaced arrives, and keeps its model across a restart', async () => {
+  it.skipIf(store.missing !== undefined)('shows an order once its OrderPlaced arrives, and keeps its model across a restart', async () => {
     const platform = await startTestPlatform();
     const publisher = await publisherFor(platform);
-    const first = await startTestService(configSpec, (h) => buildOrderView(h), { platform });
+    const env = await store.env();
+    const first = await startTestService(configSpec, (h) => buildOrderView(h), { platform, env });
 
     const flow = shippedFlow('o-late');
     const [placed, ...rest] = flow.events;
@@ -113,7 +122,7 @@ describe('order-view', () => {
     expect((await call(first.host, 'GET', '/stats')).body.orders).toBe(0);
     await first.host.stop();
 
-    const again = await startTestService(configSpec, (h) => buildOrderView(h), { platform, dataDir: first.dataDir });
+    const again = await startTestService(configSpec, (h) => buildOrderView(h), { platform, dataDir: first.dataDir, env });
     expect((await call(again.host, 'GET', '/stats')).body.events).toBe(rest.length - 2);
     await publisher.publishBatch(flow.events.filter((event) => event.type.startsWith('shoal.orders.')));
     await caughtUp(again.host, flow.events.length);

@@ -1,6 +1,6 @@
 /**
- * The orders service, composed: an event-sourced Order aggregate in the service's own SQLite database
- * (`<dataDir>/orders.db`), whose streams are the only state. The event store creates its tables (streams,
+ * The orders service, composed: an event-sourced Order aggregate in the service's own database (SQLite,
+ * `<dataDir>/orders.db`, or PostgreSQL), whose streams are the only state. The event store creates its tables (streams,
  * events, snapshots) and the consumer runtime its inbox, so the service has no migrations of its own; a
  * query folds the order's stream (at most four events), which is why there is no read table either.
  *
@@ -15,8 +15,10 @@ import { orderRoutes } from './order/order-routes.js';
 import { sqliteOnly } from '@shoal/store-sqlite';
 
 export async function buildOrders(host: ServiceHost): Promise<void> {
+  // SQLite only for now because of its subscription: the consumer runtime's inbox still needs SQLite; the
+  // event store itself runs on either.
   const database = sqliteOnly(await host.openDatabase(), 'The orders service');
-  const store = new EventStore(database, { source: host.source, logger: host.logger });
+  const store = await EventStore.open(database, { source: host.source, logger: host.logger });
   host.subscribe({
     database,
     topics: REACTION_TOPICS,

@@ -1,7 +1,14 @@
 import { watchTopics } from '@shoal/service/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { loadSchemaCatalog } from '@shoal/contract';
+import { EventStore } from '@shoal/eventstore';
+import { createServiceApp, createServiceLogger } from '@shoal/service';
+import { openTestPostgresDatabase, storeAdapters, testPostgresDatabaseUrl } from '@shoal/store-postgres/testing';
 import { uniqueName, eventually } from '@shoal/testing';
+import { orderRoutes } from './order/order-routes.js';
 import { getOrder, orderRequest, placeOrder, startOrders, typesOf } from './testing/orders.js';
+
+const postgres = storeAdapters.find((adapter) => adapter.name === 'postgres')!;
 
 /**
  * The orders API through fastify's inject, on the real service: its database in a temp dir, its outbox relay
@@ -197,5 +204,46 @@ describe('orders API', () => {
     expect((await getOrder(host, orderId)).body).toMatchObject({ status: 'PLACED', version: 1 });
     await published.waitFor('shoal.orders.OrderPlaced', { subject: orderId });
     expect(published.all().map((event) => event.subject)).toEqual([orderId]);
+  });
+});
+
+/**
+ * The same routes on PostgreSQL, as two instances of the service share it: each with its own pool and event
+ * store on one database, each its own fastify app (the host's, through createServiceApp), no broker (the
+ * subscription is not part of this, and the relay's publishing is tested in @shoal/outbox).
+ */
+describe.skipIf(postgres.missing !== undefined)('orders API on PostgreSQL, two instances on one database', () => {
+  async function instance(url: string) {
+    const database = await openTestPostgresDatabase(loadSchemaCatalog(), { url, service: 'orders' });
+    const store = await EventStore.open(database, { source: '/shoal/orders' });
+    const logger = createServiceLogger('orders', 'silent');
+    const app = createServiceApp({ logger });
+    await app.register(orderRoutes(store, { logger }));
+    onTestFinished(() => app.close());
+    return { database, app };
+  }
+
+  it('places once across instances racing one client-chosen id, cancels on one, shows it on the other, one outbox row per event', async () => {
+    const url = await testPostgresDatabaseUrl();
+    const [one, two] = [await instance(url), await instance(url)];
+    const orderId = uniqueName('client-order');
+    const post = (target: typeof one, body: Record<string, unknown>) => target.app.inject({ method: 'POST', url: '/orders', payload: body });
+
+    const raced = await Promise.all(Array.from({ length: 6 }, (_, n) => post(n % 2 === 0 ? one : two, orderRequest({ orderId }))));
+    expect(raced.map((response) => response.statusCode).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+
+    const cancelled = await one.app.inject({ method: 'POST', url: `/orders/${orderId}/cancel`, payload: { reason: 'found it cheaper' } });
+    expect([cancelled.statusCode, cancelled.headers.etag]).toEqual([200, '"2"']);
+    const shown = await two.app.inject({ method: 'GET', url: `/orders/${orderId}` });
+    expect(shown.statusCode).toBe(200);
+    expect(shown.json()).toMatchObject({ orderId, status: 'CANCELLED', cancellation: { detail: 'found it cheaper' }, version: 2 });
+    expect((await post(two, orderRequest({ orderId, customerId: 'someone-else' }))).statusCode).toBe(409);
+    expect((await two.app.inject({ method: 'GET', url: '/orders/no-such-order' })).statusCode).toBe(404);
+
+    const rows = await one.database.sql.all<{ type: string; aggregateid: string }>('SELECT type, aggregateid FROM outbox ORDER BY sequence');
+    expect(rows).toEqual([
+      { type: 'shoal.orders.OrderPlaced', aggregateid: orderId },
+      { type: 'shoal.orders.OrderCancelled', aggregateid: orderId },
+    ]);
   });
 });

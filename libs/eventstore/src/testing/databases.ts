@@ -1,23 +1,33 @@
 /**
- * Test support for this package's tests: service databases on real SQLite files in temp
- * dirs (closed when the test finishes), events to append, and the outbox as rows.
+ * Test support for this package's tests, on either adapter (`storeAdapters` of @shoal/store-postgres/testing):
+ * event stores on a new service database (closed when the test finishes), events to append, the outbox as
+ * rows, and a database on which another writer's commit lands between a handler's read and its append.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { it } from 'vitest';
 import { tempDir } from '@shoal/testing';
 import { createEvent, DEFAULT_SCHEMAS_DIR, loadSchemaCatalog, type SchemaCatalog, type ShoalEvent } from '@shoal/contract';
-import { type OutboxRow } from '@shoal/store';
-import { SqliteServiceDatabase } from '@shoal/store-sqlite';
-import { onTestFinished } from 'vitest';
+import type { OutboxRow, ServiceDatabase, Transaction } from '@shoal/store';
+import type { StoreAdapter } from '@shoal/store-postgres/testing';
+import { EventStore, type EventStoreOptions } from '../event-store.js';
 import { testLines } from './deciders.js';
 
-const catalog = loadSchemaCatalog();
+export const catalog = loadSchemaCatalog();
 
-/** A service database on a new file (or another connection to `path`), closed when the test finishes. */
-export function openTestDatabase(path: string = join(tempDir('eventstore'), 'service.db'), schemas: SchemaCatalog = catalog): SqliteServiceDatabase {
-  const database = new SqliteServiceDatabase({ path, catalog: schemas });
-  onTestFinished(() => database.close());
-  return database;
+/** `it` for a suite on `adapter`: skipped, with the reason, where the adapter cannot run. */
+export function itOn(adapter: StoreAdapter) {
+  return it.skipIf(adapter.missing !== undefined);
+}
+
+/** An event store on a new service database of `adapter`. */
+export async function openTestStore(adapter: StoreAdapter, options: Partial<EventStoreOptions> = {}): Promise<EventStore> {
+  return EventStore.open(await adapter.open(catalog), options);
+}
+
+/** An event store on another connection (another instance's) to `store`'s database. */
+export async function reopenTestStore(adapter: StoreAdapter, store: EventStore, options: Partial<EventStoreOptions> = {}, schemas: SchemaCatalog = catalog): Promise<EventStore> {
+  return EventStore.open(await adapter.reopen(store.database, schemas), options);
 }
 
 /**
@@ -34,8 +44,8 @@ export function catalogWithGiftNote(): SchemaCatalog {
   return loadSchemaCatalog(dir);
 }
 
-export function outboxRows(database: SqliteServiceDatabase): OutboxRow[] {
-  return database.db.prepare('SELECT * FROM outbox ORDER BY sequence').all() as OutboxRow[];
+export async function outboxRows(database: ServiceDatabase): Promise<OutboxRow[]> {
+  return database.sql.all<OutboxRow>('SELECT * FROM outbox ORDER BY sequence');
 }
 
 /** An OrderPlaced event of order `orderId`, ready to append. */
@@ -53,6 +63,45 @@ export function orderPlacedEvent(orderId: string): ShoalEvent<'shoal.orders.Orde
     },
     { source: '/shoal/orders', subject: orderId },
   );
+}
+
+/**
+ * `database`, except that each of its transactions and savepoints first waits for `overtaking()`: another
+ * writer's commit, started between a handler's read and its append, is in the database before the append
+ * runs. On SQLite that commit is done before `overtaking()` is even asked for (another connection's
+ * transaction that does not await commits at once); on PostgreSQL it is a round trip away, and this is what
+ * puts it before the append rather than after. Every statement still runs on the real database.
+ */
+export function overtakenDatabase(database: ServiceDatabase, overtaking: () => Promise<unknown>): ServiceDatabase {
+  const wrapped = new WeakMap<object, Transaction<unknown>>();
+  const waitingFirst = (tx: Transaction<unknown>): Transaction<unknown> => {
+    const view: Transaction<unknown> = {
+      db: tx.db,
+      sql: tx.sql,
+      emit: (event, options) => tx.emit(event, options),
+      emitUntyped: (event, options) => tx.emitUntyped(event, options),
+      transact: async (work) => {
+        await overtaking();
+        return tx.transact(() => work(view));
+      },
+    };
+    wrapped.set(view, tx);
+    return view;
+  };
+  return {
+    path: database.path,
+    catalog: database.catalog,
+    db: database.db,
+    sql: database.sql,
+    outbox: database.outbox,
+    transact: async (work) => {
+      await overtaking();
+      return database.transact((tx) => work(waitingFirst(tx)));
+    },
+    isOpen: (tx) => database.isOpen(wrapped.get(tx) ?? tx),
+    onCommit: (listener) => database.onCommit(listener),
+    close: () => database.close(),
+  };
 }
 
 export { refusal } from '@shoal/contract/testing';

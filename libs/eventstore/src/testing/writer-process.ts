@@ -1,16 +1,21 @@
 /**
- * A writer process for concurrency.int.test.ts (run with `node --import tsx`): its own connection to the
- * test's database file, so that conflicts happen between processes as they do in production, not between
- * statements one process has already put in order.
+ * A writer process for concurrency.int.test.ts (run with `node --import tsx`): an instance of its own on
+ * the test's database (a connection to the SQLite file, or a pool on the PostgreSQL database), so that
+ * conflicts happen between processes as they do in production, not between statements one process has
+ * already put in order.
  *
- *   argv   <database path> append <stream id> <expected version>    one event, expecting that version
- *          <database path> notify <stream id> <label> <count>        <count> Notify commands, one after another
+ *   argv   <database> append <stream id> <expected version>    one event, expecting that version
+ *          <database> notify <stream id> <label> <count>        <count> Notify commands, one after another
+ *
+ * <database> is a file path or a `postgres://` URL.
  *
  * Protocol on the IPC channel: the writer sends `ready` once its database is open, waits for `go` (sent to
  * every writer at once), then sends its outcome and exits.
  */
 import { once } from 'node:events';
 import { createEvent, loadSchemaCatalog } from '@shoal/contract';
+import type { ServiceDatabase } from '@shoal/store';
+import { PostgresServiceDatabase } from '@shoal/store-postgres';
 import { SqliteServiceDatabase } from '@shoal/store-sqlite';
 import { ConcurrencyError, EventStore, handleCommand } from '../index.js';
 import { notificationDecider } from './deciders.js';
@@ -22,12 +27,15 @@ export type WriterOutcome =
 
 const [path, mode, streamId, ...rest] = process.argv.slice(2);
 if (path === undefined || streamId === undefined || process.send === undefined) {
-  throw new Error('usage: node --import tsx writer-process.ts <database path> append|notify <stream id> ... (with an IPC channel)');
+  throw new Error('usage: node --import tsx writer-process.ts <database path or postgres:// URL> append|notify <stream id> ... (with an IPC channel)');
 }
 const send = process.send.bind(process);
 
-const database = new SqliteServiceDatabase({ path, catalog: loadSchemaCatalog() });
-const store = new EventStore(database, { source: '/shoal/test-writer' });
+const catalog = loadSchemaCatalog();
+const database: ServiceDatabase = /^postgres(ql)?:\/\//.test(path)
+  ? await PostgresServiceDatabase.open({ url: path, catalog, service: 'test-service' })
+  : new SqliteServiceDatabase({ path, catalog });
+const store = await EventStore.open(database, { source: '/shoal/test-writer' });
 send('ready');
 await once(process, 'message');
 
@@ -55,5 +63,5 @@ if (mode === 'append') {
   outcome = { kind: 'notified', count };
 }
 send(outcome);
-database.close();
+await database.close();
 process.disconnect();

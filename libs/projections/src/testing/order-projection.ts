@@ -6,7 +6,7 @@
  */
 import { createEvent, type ShoalEvent } from '@shoal/contract';
 import { type Publisher } from '@shoal/transport';
-import { defineProjection, prepared, type Projection, type SqliteDatabase } from '../projection.js';
+import { defineProjection, type ModelConnection, type Projection, type ProjectionContext } from '../projection.js';
 
 export interface OrderRow {
   order_id: string;
@@ -15,11 +15,16 @@ export interface OrderRow {
   last_seq: number;
 }
 
+/** The projection's tables, as Kysely sees them. */
+export interface OrderTables {
+  order_events: OrderRow & { customer_id?: string };
+}
+
 export interface OrderProjectionOptions {
   name?: string;
   version?: number;
   /** Called inside the handler with the number of events this projection object applied (the crash tests' hook). */
-  onApply?: (applied: number) => void;
+  onApply?: (applied: number, context: ProjectionContext) => void;
   /** The handler throws on the event with this sequence number. */
   failOn?: number;
 }
@@ -27,36 +32,45 @@ export interface OrderProjectionOptions {
 /** Counts OrderPlaced events per order (version 2 and later also keep the customer). */
 export function orderProjection(options: OrderProjectionOptions = {}): Projection {
   const version = options.version ?? 1;
-  const count = prepared<[string, number, number]>(
-    'INSERT INTO order_events (order_id, events, seq_sum, last_seq) VALUES (?, 1, ?, ?) ON CONFLICT (order_id) DO UPDATE SET events = events + 1, seq_sum = seq_sum + excluded.seq_sum, last_seq = excluded.last_seq',
-  );
-  const countWithCustomer = prepared<[string, number, number, string]>(
-    'INSERT INTO order_events (order_id, events, seq_sum, last_seq, customer_id) VALUES (?, 1, ?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET events = events + 1, seq_sum = seq_sum + excluded.seq_sum, last_seq = excluded.last_seq',
-  );
+  const count =
+    'INSERT INTO order_events (order_id, events, seq_sum, last_seq) VALUES (?, 1, ?, ?) ON CONFLICT (order_id) DO UPDATE SET events = order_events.events + 1, seq_sum = order_events.seq_sum + excluded.seq_sum, last_seq = excluded.last_seq';
+  const countWithCustomer =
+    'INSERT INTO order_events (order_id, events, seq_sum, last_seq, customer_id) VALUES (?, 1, ?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET events = order_events.events + 1, seq_sum = order_events.seq_sum + excluded.seq_sum, last_seq = excluded.last_seq';
   let applied = 0;
-  return defineProjection({
+  return defineProjection<OrderTables>({
     name: options.name ?? 'order-counts',
     version,
     topics: ['orders.order'],
-    migrate(db) {
-      db.exec(`CREATE TABLE order_events (order_id TEXT PRIMARY KEY, events INTEGER NOT NULL, seq_sum INTEGER NOT NULL, last_seq INTEGER NOT NULL${version >= 2 ? ', customer_id TEXT NOT NULL' : ''})`);
+    async migrate({ db }) {
+      let table = db.schema
+        .createTable('order_events')
+        .addColumn('order_id', 'text', (column) => column.primaryKey())
+        .addColumn('events', 'integer', (column) => column.notNull())
+        .addColumn('seq_sum', 'bigint', (column) => column.notNull())
+        .addColumn('last_seq', 'integer', (column) => column.notNull());
+      if (version >= 2) table = table.addColumn('customer_id', 'text', (column) => column.notNull());
+      await table.execute();
     },
     handlers: {
-      'shoal.orders.OrderPlaced': (event, db) => {
+      // The raw executor: synchronous on SQLite, the hot path of the crash and rebuild tests.
+      'shoal.orders.OrderPlaced': (event, { sql }, context) => {
         const { orderId, placedAt, customerId } = event.data;
         if (placedAt === options.failOn) throw new Error(`refusing event ${placedAt}`);
-        if (version >= 2) countWithCustomer(db).run(orderId, placedAt, placedAt, customerId);
-        else count(db).run(orderId, placedAt, placedAt);
-        applied += 1;
-        options.onApply?.(applied);
+        const written = version >= 2 ? sql.run(countWithCustomer, [orderId, placedAt, placedAt, customerId]) : sql.run(count, [orderId, placedAt, placedAt]);
+        const done = () => {
+          applied += 1;
+          options.onApply?.(applied, context);
+        };
+        if (written instanceof Promise) return written.then(done);
+        done();
       },
     },
   });
 }
 
 /** The model's rows, ordered by order id. */
-export function orderRows(db: SqliteDatabase): OrderRow[] {
-  return db.prepare<[], OrderRow>('SELECT order_id, events, seq_sum, last_seq FROM order_events ORDER BY order_id').all();
+export function orderRows({ db }: ModelConnection<OrderTables>): Promise<OrderRow[]> {
+  return db.selectFrom('order_events').select(['order_id', 'events', 'seq_sum', 'last_seq']).orderBy('order_id').execute();
 }
 
 export function orderIdOf(seq: number, keys: number): string {

@@ -1,15 +1,14 @@
 /**
- * Reads of the `orders` read model, as the API shows them. Each is a synchronous function of a connection,
- * run through `projector.read(db => ...)` on whichever file is live (statements are `prepared` per
- * connection: a rebuild's swap changes the connection). Results are plain arrays and objects, never
- * iterators, since the connection may be closed by the next swap.
+ * Reads of the `orders` read model, as the API shows them: Kysely queries on the model's connection, run
+ * through `projector.read(model => ...)` on whichever model is live (a SQLite file, or the schema the
+ * pointer names on PostgreSQL), each read in a transaction of its own. Results are plain arrays and
+ * objects, never iterators.
  *
  * Only placed orders are shown: a row whose OrderPlaced has not been applied yet (its other events came
  * first) exists in the model but not in the API, so a client never sees an order without its customer,
  * total or placement time.
  */
-import { prepared, type SqliteDatabase } from '@shoal/projections';
-import { ORDER_STATUSES, type OrderStatus } from './orders-projection.js';
+import { ORDER_STATUSES, type OrderStatus, type OrderViewModel } from './orders-projection.js';
 
 interface OrderRow {
   order_id: string;
@@ -73,53 +72,78 @@ export interface OrderStats {
   events: number;
 }
 
-const columns =
-  'order_id, customer_id, status, total_amount, currency, placed_at, updated_at, cancel_reason, cancel_detail, payment_id, shipment_id, tracking_number, correlation_id';
-const orderRow = prepared<[string], OrderRow>(`SELECT ${columns} FROM orders WHERE order_id = ? AND placed_at IS NOT NULL`);
-const timelineRows = prepared<[string], { event_id: string; type: string; source: string; time: number }>(
-  'SELECT event_id, type, source, time FROM timeline WHERE order_id = ? ORDER BY time, event_id',
-);
-const orderRows = prepared<[{ status: string | null; customerId: string | null; after: string; limit: number }], OrderRow>(
-  `SELECT ${columns} FROM orders
-   WHERE placed_at IS NOT NULL AND order_id > @after
-     AND (@status IS NULL OR status = @status) AND (@customerId IS NULL OR customer_id = @customerId)
-   ORDER BY order_id LIMIT @limit`,
-);
-const statusCounts = prepared<[], { status: OrderStatus; n: number }>('SELECT status, COUNT(*) AS n FROM orders WHERE placed_at IS NOT NULL GROUP BY status');
-/** Confirmed revenue: orders confirmed and not cancelled since (a cancelled order's payment is refunded). */
-const confirmedRevenue = prepared<[], { currency: string; amount: number }>(
-  `SELECT currency, SUM(total_amount) AS amount FROM orders
-   WHERE placed_at IS NOT NULL AND status IN ('CONFIRMED', 'SHIPPED') GROUP BY currency ORDER BY currency`,
-);
-const eventCount = prepared<[], { n: number }>('SELECT COUNT(*) AS n FROM timeline');
+const columns = [
+  'order_id',
+  'customer_id',
+  'status',
+  'total_amount',
+  'currency',
+  'placed_at',
+  'updated_at',
+  'cancel_reason',
+  'cancel_detail',
+  'payment_id',
+  'shipment_id',
+  'tracking_number',
+  'correlation_id',
+] as const;
 
-export function findOrder(db: SqliteDatabase, orderId: string): OrderDetail | undefined {
-  const row = orderRow(db).get(orderId);
+export async function findOrder({ db }: OrderViewModel, orderId: string): Promise<OrderDetail | undefined> {
+  const row = await db.selectFrom('orders').select(columns).where('order_id', '=', orderId).where('placed_at', 'is not', null).executeTakeFirst();
   if (row === undefined) return undefined;
-  const timeline = timelineRows(db)
-    .all(orderId)
-    .map((entry) => ({ type: entry.type, source: entry.source, time: new Date(entry.time).toISOString(), id: entry.event_id }));
-  return { ...summaryOf(row), timeline };
+  const timeline = await db.selectFrom('timeline').select(['event_id', 'type', 'source', 'time']).where('order_id', '=', orderId).orderBy('time').orderBy('event_id').execute();
+  return {
+    ...summaryOf(row as OrderRow),
+    timeline: timeline.map((entry) => ({ type: entry.type, source: entry.source, time: new Date(Number(entry.time)).toISOString(), id: entry.event_id })),
+  };
 }
 
-export function listOrders(db: SqliteDatabase, filter: OrderFilter): OrderPage {
-  const rows = orderRows(db).all({ status: filter.status ?? null, customerId: filter.customerId ?? null, after: filter.after ?? '', limit: filter.limit + 1 });
-  const items = rows.slice(0, filter.limit).map(summaryOf);
+export async function listOrders({ db }: OrderViewModel, filter: OrderFilter): Promise<OrderPage> {
+  const rows = await db
+    .selectFrom('orders')
+    .select(columns)
+    .where('placed_at', 'is not', null)
+    .where('order_id', '>', filter.after ?? '')
+    .$if(filter.status !== undefined, (query) => query.where('status', '=', filter.status!))
+    .$if(filter.customerId !== undefined, (query) => query.where('customer_id', '=', filter.customerId!))
+    .orderBy('order_id')
+    .limit(filter.limit + 1)
+    .execute();
+  const items = rows.slice(0, filter.limit).map((row) => summaryOf(row as OrderRow));
   return rows.length > filter.limit ? { items, next: items[items.length - 1]!.orderId } : { items };
 }
 
-export function orderStats(db: SqliteDatabase): OrderStats {
+export async function orderStats({ db }: OrderViewModel): Promise<OrderStats> {
   const byStatus = Object.fromEntries(ORDER_STATUSES.map((status) => [status, 0])) as Record<OrderStatus, number>;
   let orders = 0;
-  for (const { status, n } of statusCounts(db).all()) {
-    byStatus[status] = n;
-    orders += n;
+  const counts = await db
+    .selectFrom('orders')
+    .select((eb) => ['status', eb.fn.countAll<number>().as('n')])
+    .where('placed_at', 'is not', null)
+    .groupBy('status')
+    .execute();
+  for (const { status, n } of counts) {
+    byStatus[status as OrderStatus] = Number(n);
+    orders += Number(n);
   }
+  // Confirmed revenue: orders confirmed and not cancelled since (a cancelled order's payment is refunded).
+  const revenue = await db
+    .selectFrom('orders')
+    .select((eb) => ['currency', eb.fn.sum<number>('total_amount').as('amount')])
+    .where('placed_at', 'is not', null)
+    .where('status', 'in', ['CONFIRMED', 'SHIPPED'])
+    .groupBy('currency')
+    .orderBy('currency')
+    .execute();
+  const events = await db
+    .selectFrom('timeline')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return {
     orders,
     byStatus,
-    revenue: confirmedRevenue(db).all().map(({ currency, amount }) => ({ currency, confirmedAmount: amount })),
-    events: eventCount(db).get()!.n,
+    revenue: revenue.map(({ currency, amount }) => ({ currency: currency!, confirmedAmount: Number(amount) })),
+    events: Number(events.n),
   };
 }
 
@@ -128,9 +152,9 @@ function summaryOf(row: OrderRow): OrderSummary {
     orderId: row.order_id,
     status: row.status,
     customerId: row.customer_id,
-    total: { amount: row.total_amount, currency: row.currency },
-    placedAt: new Date(row.placed_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
+    total: { amount: Number(row.total_amount), currency: row.currency },
+    placedAt: new Date(Number(row.placed_at)).toISOString(),
+    updatedAt: new Date(Number(row.updated_at)).toISOString(),
     correlationId: row.correlation_id,
     ...(row.cancel_reason === null ? {} : { cancellation: { reason: row.cancel_reason, detail: row.cancel_detail ?? '' } }),
     ...(row.payment_id === null ? {} : { paymentId: row.payment_id }),

@@ -27,44 +27,76 @@
  * same id at another offset) finds its timeline row and changes nothing.
  */
 import type { ShoalEvent, ShoalEventType } from '@shoal/contract';
-import { defineProjection, prepared, type ProjectionContext, type SqliteDatabase } from '@shoal/projections';
+import { sql } from 'kysely';
+import { defineProjection, type ModelConnection, type ProjectionContext } from '@shoal/projections';
 
 export const ORDER_VIEW_TOPICS = ['orders.order', 'inventory.reservation', 'payments.payment', 'shipping.shipment', 'notifications.notification', 'loyalty.points'] as const;
 
 export const ORDER_STATUSES = ['PLACED', 'CONFIRMED', 'CANCELLED', 'SHIPPED'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-function migrate(db: SqliteDatabase): void {
-  db.exec(`
-    CREATE TABLE orders (
-      order_id        TEXT PRIMARY KEY,
-      customer_id     TEXT,
-      status          TEXT,
-      total_amount    INTEGER,
-      currency        TEXT,
-      placed_at       INTEGER,
-      updated_at      INTEGER NOT NULL,
-      cancel_reason   TEXT,
-      cancel_detail   TEXT,
-      payment_id      TEXT,
-      shipment_id     TEXT,
-      tracking_number TEXT,
-      correlation_id  TEXT
-    );
-    CREATE INDEX orders_by_status ON orders (status, order_id) WHERE placed_at IS NOT NULL;
-    CREATE INDEX orders_by_customer ON orders (customer_id, order_id) WHERE placed_at IS NOT NULL;
-    CREATE TABLE timeline (
-      order_id    TEXT NOT NULL,
-      event_id    TEXT NOT NULL UNIQUE,
-      type        TEXT NOT NULL,
-      source      TEXT NOT NULL,
-      time        INTEGER NOT NULL,
-      topic       TEXT NOT NULL,
-      partition   INTEGER NOT NULL,
-      "offset"    TEXT NOT NULL
-    );
-    CREATE INDEX timeline_by_order ON timeline (order_id, time, event_id);
-  `);
+/** The model's tables, as Kysely sees them (times are milliseconds since the epoch, BIGINT on PostgreSQL). */
+export interface OrderViewTables {
+  orders: {
+    order_id: string;
+    customer_id: string | null;
+    status: OrderStatus | null;
+    total_amount: number | null;
+    currency: string | null;
+    placed_at: number | null;
+    updated_at: number;
+    cancel_reason: string | null;
+    cancel_detail: string | null;
+    payment_id: string | null;
+    shipment_id: string | null;
+    tracking_number: string | null;
+    correlation_id: string | null;
+  };
+  timeline: {
+    order_id: string;
+    event_id: string;
+    type: string;
+    source: string;
+    time: number;
+    topic: string;
+    partition: number;
+    offset: string;
+  };
+}
+
+export type OrderViewModel = ModelConnection<OrderViewTables>;
+
+async function migrate({ db }: OrderViewModel): Promise<void> {
+  await db.schema
+    .createTable('orders')
+    .addColumn('order_id', 'text', (column) => column.primaryKey())
+    .addColumn('customer_id', 'text')
+    .addColumn('status', 'text')
+    .addColumn('total_amount', 'bigint')
+    .addColumn('currency', 'text')
+    .addColumn('placed_at', 'bigint')
+    .addColumn('updated_at', 'bigint', (column) => column.notNull())
+    .addColumn('cancel_reason', 'text')
+    .addColumn('cancel_detail', 'text')
+    .addColumn('payment_id', 'text')
+    .addColumn('shipment_id', 'text')
+    .addColumn('tracking_number', 'text')
+    .addColumn('correlation_id', 'text')
+    .execute();
+  await db.schema.createIndex('orders_by_status').on('orders').columns(['status', 'order_id']).where(sql.ref('placed_at'), 'is not', null).execute();
+  await db.schema.createIndex('orders_by_customer').on('orders').columns(['customer_id', 'order_id']).where(sql.ref('placed_at'), 'is not', null).execute();
+  await db.schema
+    .createTable('timeline')
+    .addColumn('order_id', 'text', (column) => column.notNull())
+    .addColumn('event_id', 'text', (column) => column.notNull().unique())
+    .addColumn('type', 'text', (column) => column.notNull())
+    .addColumn('source', 'text', (column) => column.notNull())
+    .addColumn('time', 'bigint', (column) => column.notNull())
+    .addColumn('topic', 'text', (column) => column.notNull())
+    .addColumn('partition', 'integer', (column) => column.notNull())
+    .addColumn('offset', 'text', (column) => column.notNull())
+    .execute();
+  await db.schema.createIndex('timeline_by_order').on('timeline').columns(['order_id', 'time', 'event_id']).execute();
 }
 
 /** What an event tells about its order, besides its place in the timeline; absent = not carried. */
@@ -76,89 +108,95 @@ interface OrderFacts {
   total?: { amount: number; currency: string };
 }
 
-const recordEvent = prepared<[string, string, string, string, number, string, number, string]>(
-  'INSERT INTO timeline (order_id, event_id, type, source, time, topic, partition, "offset") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING',
-);
-const touchOrder = prepared<[string, number]>(
-  'INSERT INTO orders (order_id, updated_at) VALUES (?, ?) ON CONFLICT (order_id) DO UPDATE SET updated_at = MAX(updated_at, excluded.updated_at)',
-);
-const fillFacts = prepared<[{ orderId: string; customerId: string | null; paymentId: string | null; shipmentId: string | null; trackingNumber: string | null; amount: number | null; currency: string | null }]>(
-  `UPDATE orders SET
-     customer_id = COALESCE(customer_id, @customerId),
-     payment_id = COALESCE(payment_id, @paymentId),
-     shipment_id = COALESCE(shipment_id, @shipmentId),
-     tracking_number = COALESCE(tracking_number, @trackingNumber),
-     total_amount = COALESCE(total_amount, @amount),
-     currency = COALESCE(currency, @currency)
-   WHERE order_id = @orderId`,
-);
-const markPlaced = prepared<[{ orderId: string; customerId: string; amount: number; currency: string; placedAt: number; correlationId: string }]>(
-  `UPDATE orders SET customer_id = @customerId, total_amount = @amount, currency = @currency, placed_at = @placedAt,
-     correlation_id = @correlationId, status = COALESCE(status, 'PLACED')
-   WHERE order_id = @orderId`,
-);
-const setStatus = prepared<[OrderStatus, string]>('UPDATE orders SET status = ? WHERE order_id = ?');
-const setCancellation = prepared<[string, string, string]>('UPDATE orders SET cancel_reason = ?, cancel_detail = ? WHERE order_id = ?');
-
 /**
  * Puts the event in its order's timeline and fills what it carries. False when the event was already
  * recorded (a redelivery under another offset): the caller then changes nothing either.
  */
-function record(db: SqliteDatabase, event: ShoalEvent, context: ProjectionContext, orderId: string, facts: OrderFacts): boolean {
+async function record({ db }: OrderViewModel, event: ShoalEvent, context: ProjectionContext, orderId: string, facts: OrderFacts): Promise<boolean> {
   // Shoal's events always have a time; the record's timestamp (also in the log, so a rebuild agrees) stands in otherwise.
   const time = event.time === undefined ? Number(context.timestamp) : Date.parse(event.time);
-  const recorded = recordEvent(db).run(orderId, event.id, event.type, event.source, time, context.topic, context.partition, context.offset);
-  if (recorded.changes === 0) return false;
-  touchOrder(db).run(orderId, time);
-  fillFacts(db).run({
-    orderId,
-    customerId: facts.customerId ?? null,
-    paymentId: facts.paymentId ?? null,
-    shipmentId: facts.shipmentId ?? null,
-    trackingNumber: facts.trackingNumber ?? null,
-    amount: facts.total?.amount ?? null,
-    currency: facts.total?.currency ?? null,
-  });
+  const recorded = await db
+    .insertInto('timeline')
+    .values({ order_id: orderId, event_id: event.id, type: event.type, source: event.source, time, topic: context.topic, partition: context.partition, offset: context.offset })
+    .onConflict((conflict) => conflict.column('event_id').doNothing())
+    .executeTakeFirst();
+  if (recorded.numInsertedOrUpdatedRows === 0n) return false;
+  await db
+    .insertInto('orders')
+    .values({ order_id: orderId, updated_at: time })
+    .onConflict((conflict) =>
+      conflict.column('order_id').doUpdateSet((eb) => ({
+        // The latest event time, whatever the order of arrival (a CASE: SQLite's MAX and PostgreSQL's GREATEST differ).
+        updated_at: eb.case().when('excluded.updated_at', '>', eb.ref('orders.updated_at')).then(eb.ref('excluded.updated_at')).else(eb.ref('orders.updated_at')).end(),
+      })),
+    )
+    .execute();
+  await db
+    .updateTable('orders')
+    .set((eb) => ({
+      customer_id: eb.fn.coalesce('customer_id', eb.val(facts.customerId ?? null)),
+      payment_id: eb.fn.coalesce('payment_id', eb.val(facts.paymentId ?? null)),
+      shipment_id: eb.fn.coalesce('shipment_id', eb.val(facts.shipmentId ?? null)),
+      tracking_number: eb.fn.coalesce('tracking_number', eb.val(facts.trackingNumber ?? null)),
+      total_amount: eb.fn.coalesce('total_amount', eb.val(facts.total?.amount ?? null)),
+      currency: eb.fn.coalesce('currency', eb.val(facts.total?.currency ?? null)),
+    }))
+    .where('order_id', '=', orderId)
+    .execute();
   return true;
 }
 
-type Handler<T extends ShoalEventType> = (event: ShoalEvent<T>, db: SqliteDatabase, context: ProjectionContext) => void;
+function setStatus({ db }: OrderViewModel, status: OrderStatus, orderId: string) {
+  return db.updateTable('orders').set({ status }).where('order_id', '=', orderId).execute();
+}
+
+type Handler<T extends ShoalEventType> = (event: ShoalEvent<T>, model: OrderViewModel, context: ProjectionContext) => Promise<void>;
 
 /** A handler that only records the event and the facts `factsOf` finds in its data. */
 function recording<T extends ShoalEventType>(factsOf: (data: ShoalEvent<T>['data']) => OrderFacts & { orderId: string }): Handler<T> {
-  return (event, db, context) => {
+  return async (event, model, context) => {
     const { orderId, ...facts } = factsOf(event.data);
-    record(db, event as ShoalEvent, context, orderId, facts);
+    await record(model, event as ShoalEvent, context, orderId, facts);
   };
 }
 
-export const ordersProjection = defineProjection({
+export const ordersProjection = defineProjection<OrderViewTables>({
   name: 'orders',
   // 2: the loyalty service's points join the timeline.
   version: 2,
   topics: ORDER_VIEW_TOPICS,
   migrate,
   handlers: {
-    'shoal.orders.OrderPlaced': (event, db, context) => {
+    'shoal.orders.OrderPlaced': async (event, model, context) => {
       const { orderId, customerId, total, placedAt } = event.data;
-      if (!record(db, event, context, orderId, { customerId, total })) return;
-      markPlaced(db).run({ orderId, customerId, amount: total.amount, currency: total.currency, placedAt, correlationId: event.correlationid ?? event.id });
+      if (!(await record(model, event, context, orderId, { customerId, total }))) return;
+      await model.db
+        .updateTable('orders')
+        .set((eb) => ({
+          customer_id: customerId,
+          total_amount: total.amount,
+          currency: total.currency,
+          placed_at: placedAt,
+          correlation_id: event.correlationid ?? event.id,
+          status: eb.fn.coalesce('status', eb.val<OrderStatus>('PLACED')),
+        }))
+        .where('order_id', '=', orderId)
+        .execute();
     },
-    'shoal.orders.OrderConfirmed': (event, db, context) => {
+    'shoal.orders.OrderConfirmed': async (event, model, context) => {
       const { orderId, customerId, paymentId, total } = event.data;
-      if (!record(db, event, context, orderId, { customerId, paymentId, total })) return;
-      setStatus(db).run('CONFIRMED', orderId);
+      if (!(await record(model, event, context, orderId, { customerId, paymentId, total }))) return;
+      await setStatus(model, 'CONFIRMED', orderId);
     },
-    'shoal.orders.OrderCancelled': (event, db, context) => {
+    'shoal.orders.OrderCancelled': async (event, model, context) => {
       const { orderId, customerId, reason, detail } = event.data;
-      if (!record(db, event, context, orderId, { customerId })) return;
-      setStatus(db).run('CANCELLED', orderId);
-      setCancellation(db).run(reason, detail, orderId);
+      if (!(await record(model, event, context, orderId, { customerId }))) return;
+      await model.db.updateTable('orders').set({ status: 'CANCELLED', cancel_reason: reason, cancel_detail: detail }).where('order_id', '=', orderId).execute();
     },
-    'shoal.orders.OrderShipped': (event, db, context) => {
+    'shoal.orders.OrderShipped': async (event, model, context) => {
       const { orderId, customerId, shipmentId, trackingNumber } = event.data;
-      if (!record(db, event, context, orderId, { customerId, shipmentId, trackingNumber })) return;
-      setStatus(db).run('SHIPPED', orderId);
+      if (!(await record(model, event, context, orderId, { customerId, shipmentId, trackingNumber }))) return;
+      await setStatus(model, 'SHIPPED', orderId);
     },
     'shoal.inventory.StockReserved': recording(({ orderId, customerId, total }) => ({ orderId, customerId, total })),
     'shoal.inventory.StockReservationFailed': recording(({ orderId, customerId }) => ({ orderId, customerId })),

@@ -1,6 +1,7 @@
 /**
  * order-view's HTTP API, the query side of the choreography. Every read goes through `projector.read`, so
- * it sees the live model whole (never half a batch) and moves to a rebuilt model at the swap.
+ * it sees the live model whole (never half a batch) and moves to a rebuilt model at the swap (on
+ * PostgreSQL, whichever instance answers: reads go through the pointer every instance shares).
  *
  *   GET /orders/:id                                   200 the order with its timeline, 404
  *   GET /orders?status=&customerId=&limit=&after=     200 {"items": [...], "next"?} by order id
@@ -11,7 +12,7 @@ import { ShoalError } from '@shoal/core';
 import type { Projector } from '@shoal/projections';
 import { idParams, idSchema, listLimitSchema, problemResponses } from '@shoal/service';
 import { findOrder, listOrders, orderStats } from './order-queries.js';
-import { ORDER_STATUSES, type OrderStatus } from './orders-projection.js';
+import { ORDER_STATUSES, type OrderStatus, type OrderViewTables } from './orders-projection.js';
 
 
 const money = { type: 'object', required: ['amount', 'currency'], properties: { amount: { type: 'integer' }, currency: { type: 'string' } } } as const;
@@ -65,7 +66,7 @@ const statsSchema = {
   },
 } as const;
 
-export function orderViewRoutes(projector: Projector): FastifyPluginAsync {
+export function orderViewRoutes(projector: Projector<OrderViewTables>): FastifyPluginAsync {
   return async (app) => {
     app.get<{ Params: { id: string } }>(
       '/orders/:id',
@@ -76,7 +77,7 @@ export function orderViewRoutes(projector: Projector): FastifyPluginAsync {
         },
       },
       async (request) => {
-        const order = projector.read((db) => findOrder(db, request.params.id));
+        const order = await projector.read((model) => findOrder(model, request.params.id));
         if (order === undefined) throw new ShoalError('SHOAL_NOT_FOUND', `No order ${request.params.id}`, { details: { orderId: request.params.id } });
         return order;
       },
@@ -104,8 +105,8 @@ export function orderViewRoutes(projector: Projector): FastifyPluginAsync {
       },
       async (request) => {
         const { status, customerId, limit, after } = request.query;
-        return projector.read((db) =>
-          listOrders(db, { limit, ...(status === undefined ? {} : { status }), ...(customerId === undefined ? {} : { customerId }), ...(after === undefined ? {} : { after }) }),
+        return projector.read((model) =>
+          listOrders(model, { limit, ...(status === undefined ? {} : { status }), ...(customerId === undefined ? {} : { customerId }), ...(after === undefined ? {} : { after }) }),
         );
       },
     );

@@ -14,7 +14,7 @@
 import type { ShoalLogger } from '@shoal/core';
 import { handleCommandIn, type EventStore } from '@shoal/eventstore';
 import type { ShoalEvent, UnavailableLine } from '@shoal/contract';
-import type { SqliteTransaction } from '@shoal/store-sqlite';
+import type { Transaction } from '@shoal/store';
 import { orderDecider, type OrderCommand } from './order-decider.js';
 
 export const REACTION_TOPICS = ['inventory.reservation', 'payments.payment', 'shipping.shipment'] as const;
@@ -53,7 +53,7 @@ export interface OrderReactionsOptions {
 export function orderReactions(store: EventStore, options: OrderReactionsOptions) {
   const { logger } = options;
   const now = options.now ?? Date.now;
-  const react = async (event: ReactionEvent, tx: SqliteTransaction): Promise<void> => {
+  const react = async (event: ReactionEvent, tx: Transaction<unknown>): Promise<void> => {
     const command = commandOf(event, now());
     const { newEvents, newState } = await handleCommandIn(tx, store, orderDecider, command.orderId, command, { causedBy: event });
     const about = { orderId: command.orderId, cause: event.type, causeId: event.id, status: newState.status };
