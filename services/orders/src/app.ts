@@ -12,12 +12,9 @@ import { EventStore } from '@shoal/eventstore';
 import type { ServiceHost } from '@shoal/service';
 import { orderReactions, REACTION_TOPICS } from './order/order-reactions.js';
 import { orderRoutes } from './order/order-routes.js';
-import { sqliteOnly } from '@shoal/store-sqlite';
 
 export async function buildOrders(host: ServiceHost): Promise<void> {
-  // SQLite only for now because of its subscription: the consumer runtime's inbox still needs SQLite; the
-  // event store itself runs on either.
-  const database = sqliteOnly(await host.openDatabase(), 'The orders service');
+  const database = await host.openDatabase();
   const store = await EventStore.open(database, { source: host.source, logger: host.logger });
   host.subscribe({
     database,
