@@ -1,5 +1,5 @@
 import { eventually } from '@shoal/testing';
-import { consumedEvents, publisherFor, watchTopics } from '@shoal/service/testing';
+import { consumedEvents, publisherFor, serviceStores, watchTopics } from '@shoal/service/testing';
 import { describe, expect, it } from 'vitest';
 import { startTestPlatform } from '@shoal/contract/testing';
 import { getOrder, placeOrder, startOrders, typesOf, upstreamEvents } from './testing/orders.js';
@@ -9,65 +9,67 @@ import { getOrder, placeOrder, startOrders, typesOf, upstreamEvents } from './te
  * topics of inventory, payments and shipping the way those services publish them, what orders decides read
  * back from `orders.order` and through GET /orders/:id.
  */
+describe.each(serviceStores)('orders reactions on $name', (store) => {
+    it.skipIf(store.missing !== undefined)('confirms on PaymentAuthorized, ships on ShipmentDispatched, cancels on StockReservationFailed and PaymentDeclined, each caused by the upstream event', async () => {
+      const { host, platform } = await startOrders({ env: await store.env() });
+      const published = await watchTopics(platform, ['orders.order']);
+      const publisher = await publisherFor(platform);
+      const [paid, outOfStock, declined] = [await placeOrder(host), await placeOrder(host), await placeOrder(host)];
+      const [placed] = await published.waitFor('shoal.orders.OrderPlaced', { subject: paid });
+
+      const authorized = upstreamEvents.paymentAuthorized(paid, placed);
+      await publisher.publish(upstreamEvents.stockReserved(paid));
+      await publisher.publish(authorized);
+      const [confirmed] = await published.waitFor('shoal.orders.OrderConfirmed', { subject: paid });
+      expect(confirmed).toMatchObject({
+        source: '/shoal/orders',
+        subject: paid,
+        partitionkey: paid,
+        causationid: authorized.id,
+        correlationid: placed!.id,
+        data: { orderId: paid, customerId: 'c1', paymentId: `pay-${paid}`, total: { amount: 3990, currency: 'EUR' } },
+      });
+      expect((await getOrder(host, paid)).body).toMatchObject({ status: 'CONFIRMED', paymentId: `pay-${paid}`, version: 2 });
+
+      const dispatched = upstreamEvents.shipmentDispatched(paid, 1_750_000_000_000);
+      await publisher.publish(dispatched);
+      const [shipped] = await published.waitFor('shoal.orders.OrderShipped', { subject: paid });
+      expect(shipped).toMatchObject({
+        causationid: dispatched.id,
+        data: { orderId: paid, customerId: 'c1', shipmentId: `shp-${paid}`, trackingNumber: `TRK-${paid}`, shippedAt: 1_750_000_000_000 },
+      });
+      const shown = await getOrder(host, paid);
+      expect(shown.body).toMatchObject({ status: 'SHIPPED', paymentId: `pay-${paid}`, shipmentId: `shp-${paid}`, trackingNumber: `TRK-${paid}`, version: 3 });
+      expect(shown.etag).toBe('"3"');
+      const tooLate = await host.app.inject({ method: 'POST', url: `/orders/${paid}/cancel` });
+      expect(tooLate.statusCode).toBe(409);
+      expect(tooLate.json()).toMatchObject({ code: 'SHOAL_COMMAND_REJECTED', detail: `Order ${paid} cannot be cancelled: it has already shipped` });
+
+      const failed = upstreamEvents.stockReservationFailed(outOfStock);
+      await publisher.publish(failed);
+      const [cancelledForStock] = await published.waitFor('shoal.orders.OrderCancelled', { subject: outOfStock });
+      expect(cancelledForStock).toMatchObject({
+        causationid: failed.id,
+        data: { orderId: outOfStock, customerId: 'c1', reason: 'OUT_OF_STOCK', detail: 'out of stock: SKU-1 (2 requested, 1 available)' },
+      });
+      expect((await getOrder(host, outOfStock)).body).toMatchObject({
+        status: 'CANCELLED',
+        cancellation: { reason: 'OUT_OF_STOCK', detail: 'out of stock: SKU-1 (2 requested, 1 available)' },
+      });
+
+      const refused = upstreamEvents.paymentDeclined(declined, 'credit limit of 1000 EUR exceeded');
+      await publisher.publish(refused);
+      const [cancelledForPayment] = await published.waitFor('shoal.orders.OrderCancelled', { subject: declined });
+      expect(cancelledForPayment).toMatchObject({ causationid: refused.id, data: { reason: 'PAYMENT_DECLINED', detail: 'credit limit of 1000 EUR exceeded' } });
+      expect((await getOrder(host, declined)).body).toMatchObject({ status: 'CANCELLED', cancellation: { reason: 'PAYMENT_DECLINED' } });
+
+      expect(typesOf(published, paid)).toEqual(['shoal.orders.OrderPlaced', 'shoal.orders.OrderConfirmed', 'shoal.orders.OrderShipped']);
+      // StockReserved changes nothing about an order: no handler, skipped and counted.
+      await eventually(async () => expect(await consumedEvents(host)).toEqual({ handled: 4, duplicate: 0, skipped: 1, dead_lettered: 0, parked: 0 }));
+    });
+});
+
 describe('orders reactions', () => {
-  it('confirms on PaymentAuthorized, ships on ShipmentDispatched, cancels on StockReservationFailed and PaymentDeclined, each caused by the upstream event', async () => {
-    const { host, platform } = await startOrders();
-    const published = await watchTopics(platform, ['orders.order']);
-    const publisher = await publisherFor(platform);
-    const [paid, outOfStock, declined] = [await placeOrder(host), await placeOrder(host), await placeOrder(host)];
-    const [placed] = await published.waitFor('shoal.orders.OrderPlaced', { subject: paid });
-
-    const authorized = upstreamEvents.paymentAuthorized(paid, placed);
-    await publisher.publish(upstreamEvents.stockReserved(paid));
-    await publisher.publish(authorized);
-    const [confirmed] = await published.waitFor('shoal.orders.OrderConfirmed', { subject: paid });
-    expect(confirmed).toMatchObject({
-      source: '/shoal/orders',
-      subject: paid,
-      partitionkey: paid,
-      causationid: authorized.id,
-      correlationid: placed!.id,
-      data: { orderId: paid, customerId: 'c1', paymentId: `pay-${paid}`, total: { amount: 3990, currency: 'EUR' } },
-    });
-    expect((await getOrder(host, paid)).body).toMatchObject({ status: 'CONFIRMED', paymentId: `pay-${paid}`, version: 2 });
-
-    const dispatched = upstreamEvents.shipmentDispatched(paid, 1_750_000_000_000);
-    await publisher.publish(dispatched);
-    const [shipped] = await published.waitFor('shoal.orders.OrderShipped', { subject: paid });
-    expect(shipped).toMatchObject({
-      causationid: dispatched.id,
-      data: { orderId: paid, customerId: 'c1', shipmentId: `shp-${paid}`, trackingNumber: `TRK-${paid}`, shippedAt: 1_750_000_000_000 },
-    });
-    const shown = await getOrder(host, paid);
-    expect(shown.body).toMatchObject({ status: 'SHIPPED', paymentId: `pay-${paid}`, shipmentId: `shp-${paid}`, trackingNumber: `TRK-${paid}`, version: 3 });
-    expect(shown.etag).toBe('"3"');
-    const tooLate = await host.app.inject({ method: 'POST', url: `/orders/${paid}/cancel` });
-    expect(tooLate.statusCode).toBe(409);
-    expect(tooLate.json()).toMatchObject({ code: 'SHOAL_COMMAND_REJECTED', detail: `Order ${paid} cannot be cancelled: it has already shipped` });
-
-    const failed = upstreamEvents.stockReservationFailed(outOfStock);
-    await publisher.publish(failed);
-    const [cancelledForStock] = await published.waitFor('shoal.orders.OrderCancelled', { subject: outOfStock });
-    expect(cancelledForStock).toMatchObject({
-      causationid: failed.id,
-      data: { orderId: outOfStock, customerId: 'c1', reason: 'OUT_OF_STOCK', detail: 'out of stock: SKU-1 (2 requested, 1 available)' },
-    });
-    expect((await getOrder(host, outOfStock)).body).toMatchObject({
-      status: 'CANCELLED',
-      cancellation: { reason: 'OUT_OF_STOCK', detail: 'out of stock: SKU-1 (2 requested, 1 available)' },
-    });
-
-    const refused = upstreamEvents.paymentDeclined(declined, 'credit limit of 1000 EUR exceeded');
-    await publisher.publish(refused);
-    const [cancelledForPayment] = await published.waitFor('shoal.orders.OrderCancelled', { subject: declined });
-    expect(cancelledForPayment).toMatchObject({ causationid: refused.id, data: { reason: 'PAYMENT_DECLINED', detail: 'credit limit of 1000 EUR exceeded' } });
-    expect((await getOrder(host, declined)).body).toMatchObject({ status: 'CANCELLED', cancellation: { reason: 'PAYMENT_DECLINED' } });
-
-    expect(typesOf(published, paid)).toEqual(['shoal.orders.OrderPlaced', 'shoal.orders.OrderConfirmed', 'shoal.orders.OrderShipped']);
-    // StockReserved changes nothing about an order: no handler, skipped and counted.
-    await eventually(async () => expect(await consumedEvents(host)).toEqual({ handled: 4, duplicate: 0, skipped: 1, dead_lettered: 0, parked: 0 }));
-  });
-
   it('ignores what arrives after it stopped applying and events of unknown orders, dead-letters none, and decides a redelivered event once', async () => {
     const { host, platform } = await startOrders();
     const published = await watchTopics(platform, ['orders.order']);

@@ -11,7 +11,7 @@ import { startTestService, type TopicWatch } from '@shoal/service/testing';
 import { buildOrders } from '../app.js';
 import { configSpec } from '../config.js';
 
-export function startOrders(options: { platform?: TestPlatform; dataDir?: string } = {}) {
+export function startOrders(options: { platform?: TestPlatform; dataDir?: string; env?: Record<string, string> } = {}) {
   return startTestService(configSpec, buildOrders, options);
 }
 
